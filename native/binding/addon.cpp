@@ -1,0 +1,12 @@
+// The addon's single module entry: every export, grouped by area. lib/native-types.ts types them.
+#include "binding/binding.h"
+
+static Napi::Object lq_addon_init(Napi::Env env, Napi::Object exports) {
+    // info: version, build flavour, CPU features, ISA choice, thread pool
+    lq_binding_info_init(env, exports);
+    // io: memory-mapped files
+    lq_binding_io_init(env, exports);
+    return exports;
+}
+
+NODE_API_MODULE(layerquant, lq_addon_init)

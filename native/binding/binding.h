@@ -1,0 +1,7 @@
+// Each area's binding file registers its exports through one init function; addon.cpp calls
+// them all. Only files in native/binding/ include napi.h.
+#pragma once
+#include <napi.h>
+
+void lq_binding_info_init(Napi::Env env, Napi::Object exports);
+void lq_binding_io_init(Napi::Env env, Napi::Object exports);
