@@ -1,0 +1,84 @@
+// Every quantized block layout, defined once for C++ and CUDA. ggml's formats keep ggml's names
+// and byte layouts exactly (ggml-common.h): a block written here decodes with ggml's
+// dequantize_row_* and vice versa. Sizes are pinned by static_asserts. docs/FORMATS.md draws them.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+typedef uint16_t lq_half;  // IEEE binary16 bits
+
+#define LQ_QK8_0 32
+#define LQ_QK4_0 32
+#define LQ_QK5_0 32
+#define LQ_QK_K 256
+#define LQ_K_SCALE_SIZE 12
+
+// Q8_0: 32 weights = d * q, q in [-127, 127].
+struct block_q8_0 {
+    lq_half d;
+    int8_t qs[LQ_QK8_0];
+};
+static_assert(sizeof(block_q8_0) == 34, "block_q8_0 size");
+
+// Q4_0: 32 weights = d * (q - 8), q in [0, 15]; qs[j] holds weight j (low nibble) and j + 16 (high).
+struct block_q4_0 {
+    lq_half d;
+    uint8_t qs[LQ_QK4_0 / 2];
+};
+static_assert(sizeof(block_q4_0) == 18, "block_q4_0 size");
+
+// Q5_0: as Q4_0 with a fifth bit per weight in qh (bit j = weight j), q in [0, 31], offset 16.
+struct block_q5_0 {
+    lq_half d;
+    uint8_t qh[4];
+    uint8_t qs[LQ_QK5_0 / 2];
+};
+static_assert(sizeof(block_q5_0) == 22, "block_q5_0 size");
+
+// Q2_K: 16 sub-blocks of 16; per sub-block a 4-bit scale and 4-bit min (scales[i] = scale | min << 4),
+// weight = d * scale * q - dmin * min, q in [0, 3].
+struct block_q2_K {
+    uint8_t scales[LQ_QK_K / 16];
+    uint8_t qs[LQ_QK_K / 4];
+    lq_half d;
+    lq_half dmin;
+};
+static_assert(sizeof(block_q2_K) == 84, "block_q2_K size");
+
+// Q3_K: 16 sub-blocks of 16; 6-bit signed scales packed in 12 bytes; q = low 2 bits (qs) + high bit
+// (hmask), weight = d * (scale - 32) * (q - 4 if the hmask bit is clear else q).
+struct block_q3_K {
+    uint8_t hmask[LQ_QK_K / 8];
+    uint8_t qs[LQ_QK_K / 4];
+    uint8_t scales[12];
+    lq_half d;
+};
+static_assert(sizeof(block_q3_K) == 110, "block_q3_K size");
+
+// Q4_K: 8 sub-blocks of 32; 6-bit scales and mins packed in 12 bytes, weight = d * sc * q - dmin * m.
+struct block_q4_K {
+    lq_half d;
+    lq_half dmin;
+    uint8_t scales[LQ_K_SCALE_SIZE];
+    uint8_t qs[LQ_QK_K / 2];
+};
+static_assert(sizeof(block_q4_K) == 144, "block_q4_K size");
+
+// Q5_K: as Q4_K with a fifth bit per weight in qh.
+struct block_q5_K {
+    lq_half d;
+    lq_half dmin;
+    uint8_t scales[LQ_K_SCALE_SIZE];
+    uint8_t qh[LQ_QK_K / 8];
+    uint8_t qs[LQ_QK_K / 2];
+};
+static_assert(sizeof(block_q5_K) == 176, "block_q5_K size");
+
+// Q6_K: 16 sub-blocks of 16 with int8 scales; q = 4 low bits (ql) + 2 high bits (qh), offset 32.
+struct block_q6_K {
+    uint8_t ql[LQ_QK_K / 2];
+    uint8_t qh[LQ_QK_K / 4];
+    int8_t scales[LQ_QK_K / 16];
+    lq_half d;
+};
+static_assert(sizeof(block_q6_K) == 210, "block_q6_K size");
