@@ -174,8 +174,9 @@ export interface PlanOptions {
   /** GGUF alignment (default 32). */
   alignment?: number;
   /**
-   * Exact GGUF file size for the given tensors (io's ggufFileSize with the output metadata).
-   * Needed for --size and --fit budgets; when given, the plan records the predicted file size.
+   * Exact GGUF file size for the given tensors (io's ggufFileSize with the output metadata); the
+   * writer must pad every tensor's data to `alignment`, as GGUF does. Needed for --size and --fit
+   * budgets; when given, the plan records the predicted file size.
    */
   fileSize?: (tensors: SizedTensor[]) => number;
   /** Overrides the error estimate of a unit at a level. */
@@ -321,8 +322,10 @@ export function makePlan(model: PlanModel, opts: PlanOptions): Plan {
   const sizedAll = (choice: readonly number[]): SizedTensor[] => planTensors(model, units, costs, fixed, levels, choice, table).map((t) => ({ name: t.name, dims: t.dims, type: t.ggmlType, byteLength: t.bytes }));
   let outside = 0;
   if (sizeMode) {
-    const zero = sizedAll(units.map(() => levels.length - 1)).map((t) => ({ ...t, byteLength: 0 }));
-    outside = opts.fileSize!(zero) + fixedOtherBytes + fixedCoveredBytes;
+    // Header bytes = file size of any placement minus its padded tensor data.
+    const top = sizedAll(units.map(() => levels.length - 1));
+    const header = opts.fileSize!(top) - top.reduce((s, t) => s + alignUp(t.byteLength, alignment), 0);
+    outside = header + fixedOtherBytes + fixedCoveredBytes;
   } else {
     outside = fixedCoveredBytes;
   }
