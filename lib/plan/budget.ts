@@ -135,16 +135,22 @@ export function availableRam(): number {
 export const defaultMemoryProvider: MemoryProvider = {
   cpu: availableRam,
   async cuda() {
-    let fn: (() => CudaDeviceMemory[]) | undefined;
+    type Dev = { index: number; name?: string; freeMemory: number; totalMemory?: number };
+    let fn: (() => Dev[]) | undefined;
     try {
       const { native } = await import('../native.js');
-      const addon = native() as unknown as { cudaDevices?: () => CudaDeviceMemory[] };
+      const addon = native() as unknown as { cudaDevices?: () => Dev[] };
       if (typeof addon.cudaDevices === 'function') fn = addon.cudaDevices.bind(addon);
     } catch (cause) {
       throw new LayerquantError('E_NO_BACKEND', '--fit --device cuda needs the native addon, which did not load', { cause });
     }
     if (!fn) throw new LayerquantError('E_NO_BACKEND', '--fit --device cuda needs the CUDA build of the addon (cudaDevices() is missing)');
-    return fn();
+    return fn().map((d) => {
+      const m: CudaDeviceMemory = { index: d.index, freeBytes: d.freeMemory };
+      if (d.name !== undefined) m.name = d.name;
+      if (d.totalMemory !== undefined) m.totalBytes = d.totalMemory;
+      return m;
+    });
   },
 };
 
