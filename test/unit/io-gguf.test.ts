@@ -242,6 +242,19 @@ describe('GGUF round trip of every value type', () => {
     });
   }
 
+  it('round-trips arrays nested 8 deep and refuses 9', async () => {
+    const nest = (levels: number): GgufValue => {
+      let v: GgufValue = { itemType: GgufType.UINT8, items: [7] };
+      for (let i = 1; i < levels; i++) v = { itemType: GgufType.ARRAY, items: [v, v] };
+      return v;
+    };
+    const out = join(tmp.dir, 'nested.gguf');
+    const kv: GgufKv[] = [{ key: 'deep', type: GgufType.ARRAY, value: nest(8) }];
+    await writeGguf(out, kv, []);
+    expect(parseGgufHeader(readFileSync(out), out).kv).toEqual(kv);
+    await expectRejects(writeGguf(out, [{ key: 'deep', type: GgufType.ARRAY, value: nest(9) }], []), 'E_BAD_ARGUMENT', out, /nested deeper than 8/);
+  });
+
   it('writes a file with no tensors and no metadata', async () => {
     const out = join(tmp.dir, 'empty.gguf');
     const { bytes } = await writeGguf(out, [], []);
