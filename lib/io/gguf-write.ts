@@ -342,6 +342,21 @@ export async function writeGguf(
     tensors.map((t, i) => ({ name: t.name, dims: t.dims, type: t.type, offset: layout.offsets[i]! })),
     layout.alignment,
   );
+  // Waits for a tensor's data, but gives up as soon as the signal aborts (the source may be slow).
+  const untilAborted = async <T>(value: T | Promise<T>): Promise<T> => {
+    if (!signal || !(value instanceof Promise)) return value;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new LayerquantError('E_ABORTED', 'writing the GGUF file was aborted', { file: path }));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    value.catch(() => undefined); // a late rejection after an abort is not unhandled
+    try {
+      return await Promise.race([value, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
+  };
   const tmp = join(dirname(path), `.${basename(path)}.lq-tmp-${randomBytes(6).toString('hex')}`);
   let fh: FileHandle | undefined;
   let pos = 0;
@@ -377,7 +392,7 @@ export async function writeGguf(
       const t = tensors[i]!;
       current = t.name;
       checkAbort();
-      const data = await t.data();
+      const data = await untilAborted(t.data());
       checkAbort();
       if (!(data instanceof Uint8Array)) {
         throw new LayerquantError('E_BAD_ARGUMENT', 'data() must return a Uint8Array', { file: path, tensor: t.name });

@@ -331,6 +331,20 @@ describe('GGUF writer failures', () => {
     }
   });
 
+  it('an abort does not wait for a data() that never resolves', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const out = join(dir, 'model.gguf');
+      const ac = new AbortController();
+      const p = writeGguf(out, [arch], [src('a', () => new Promise<Uint8Array>(() => undefined))], { signal: ac.signal });
+      setTimeout(() => ac.abort(), 20);
+      await expectRejects(p, 'E_ABORTED', out);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      cleanup();
+    }
+  });
+
   it('validates metadata and tensors before creating any file', async () => {
     const { dir, cleanup } = tempDir();
     try {
