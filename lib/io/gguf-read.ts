@@ -20,6 +20,14 @@ export const GGUF_DEFAULT_ALIGNMENT = 32;
 export const GGUF_MAX_TENSOR_NAME = 63;
 /** Deepest nesting of metadata arrays we accept (arrays of arrays of …). */
 export const GGUF_MAX_ARRAY_DEPTH = 8;
+/**
+ * Most elements in one metadata array (2^24; the largest real vocabularies and merge lists hold
+ * well under 10^6). Bounds the JS heap a corrupt count can claim in a large file, where checking
+ * against the remaining bytes alone would still allow billions.
+ */
+export const GGUF_MAX_ARRAY_LENGTH = 1 << 24;
+/** Longest metadata string in bytes (256 MiB, below V8's string length limit). */
+export const GGUF_MAX_STRING_BYTES = 1 << 28;
 
 /** Size in bytes of each fixed-size metadata type; undefined for strings and arrays. */
 export function ggufScalarSize(type: GgufType): number | undefined {
@@ -110,6 +118,7 @@ class Reader {
   string(what: string): string {
     const at = this.pos;
     const len = this.count(`length of ${what}`, 1);
+    if (len > GGUF_MAX_STRING_BYTES) this.fail(`length of ${what} ${len} exceeds the limit of ${GGUF_MAX_STRING_BYTES} bytes`, at);
     const start = this.pos;
     this.pos += len;
     try {
@@ -189,7 +198,9 @@ class Reader {
     // Smallest encoding of one element: scalars their size, a string its 8-byte length, an array
     // its type and count.
     const min = ggufScalarSize(itemType) ?? (itemType === GgufType.STRING ? 8 : 12);
+    const countAt = this.pos;
     const n = this.count(`element count of ${what}`, min);
+    if (n > GGUF_MAX_ARRAY_LENGTH) this.fail(`element count of ${what} ${n} exceeds the limit of ${GGUF_MAX_ARRAY_LENGTH}`, countAt);
     const items: GgufValue[] = new Array<GgufValue>(n);
     for (let i = 0; i < n; i++) items[i] = this.value(itemType, what, depth);
     return { itemType, items };

@@ -13,7 +13,16 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LayerquantError, type ErrorContext } from '../errors.js';
 import { GGML_MAX_DIMS, ggmlTensorBytes } from './ggml-types.js';
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_TENSOR_NAME, ggufScalarSize, isGgufType } from './gguf-read.js';
+import {
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_MAX_ARRAY_DEPTH,
+  GGUF_MAX_ARRAY_LENGTH,
+  GGUF_MAX_STRING_BYTES,
+  GGUF_MAX_TENSOR_NAME,
+  ggufScalarSize,
+  isGgufType,
+} from './gguf-read.js';
 import { GgufType, type GgufArray, type GgufKv, type GgufValue } from './gguf-types.js';
 
 /** One tensor to write: its header entry and a function that produces its bytes when it is its turn. */
@@ -71,7 +80,9 @@ function utf8Length(s: unknown, what: string | (() => string), context: ErrorCon
   const label = (): string => (typeof what === 'string' ? what : what());
   if (typeof s !== 'string') badArg(`${label()} must be a string, got ${typeof s}`, context);
   if (surrogate.test(s) && loneSurrogate.test(s)) badArg(`${label()} contains a lone surrogate (not encodable as UTF-8)`, context);
-  return Buffer.byteLength(s, 'utf8');
+  const n = Buffer.byteLength(s, 'utf8');
+  if (n > GGUF_MAX_STRING_BYTES) badArg(`${label()} is ${n} bytes; readers accept at most ${GGUF_MAX_STRING_BYTES}`, context);
+  return n;
 }
 
 const intRanges: Partial<Record<GgufType, [number, number]>> = {
@@ -99,6 +110,7 @@ function valueSize(type: GgufType, value: GgufValue, what: string, context: Erro
     if (typeof arr !== 'object' || arr === null || !Array.isArray(arr.items)) badArg(`${label()} must be a GgufArray { itemType, items }`, context);
     if (!isGgufType(arr.itemType)) badArg(`${label()} has unknown element type ${String(arr.itemType)}`, context);
     const items = arr.items;
+    if (items.length > GGUF_MAX_ARRAY_LENGTH) badArg(`${label()} has ${items.length} elements; readers accept at most ${GGUF_MAX_ARRAY_LENGTH}`, context);
     const inner = index < 0 ? what : label();
     let size = 12;
     for (let i = 0; i < items.length; i++) size += valueSize(arr.itemType, items[i] as GgufValue, inner, context, depth + 1, i);

@@ -448,6 +448,18 @@ describe('GGUF bad input: typed errors naming the file', () => {
     }
   });
 
+  it('array counts and string lengths the file could hold but no real model has are refused before allocating', () => {
+    // A file big enough to "hold" 2^24 + 1 one-byte elements: the count passes the bytes check, the cap stops it.
+    const buf = craft([arch, { key: 'big', type: GgufType.ARRAY, value: { itemType: GgufType.UINT8, items: [1] } }], [t0], (1 << 24) + 64);
+    buf.writeBigUInt64LE(BigInt((1 << 24) + 1), after(buf, 'big') + 8);
+    badGguf(buf, /element count of value of "big" 16777217 exceeds the limit of 16777216/);
+    const big = Buffer.allocUnsafe((1 << 28) + 4096); // pages never touched beyond the header: cheap
+    const head = craft([arch, { key: 'huge', type: GgufType.STRING, value: 'x' }], []);
+    head.copy(big);
+    big.writeBigUInt64LE(BigInt((1 << 28) + 1), after(head, 'huge') + 4);
+    expectError(() => parseGgufHeader(big, 'huge.gguf'), 'E_BAD_GGUF', 'huge.gguf', /length of value of "huge" 268435457 exceeds the limit/);
+  });
+
   it('absurd tensor and metadata counts', () => {
     const buf = craft([arch], [t0]);
     buf.writeBigInt64LE(1n << 60n, 8);
