@@ -6,10 +6,12 @@
 // Request: { model: string, threads?: number, ops: Op[] }, where Op is one of
 //   { op: 'info' }
 //   { op: 'tokenize', texts: string[], addBos?: boolean }
+//   { op: 'tokenizeFile', textFile: string }         → { count, sha256 } of the whole file's ids (BOS first)
 //   { op: 'perplexity', textFile?: string, text?: string, context: number, chunks?: number }
 //   { op: 'logits', tokens: number[] }               → final-position logits, all vocab ids
 //   { op: 'generate', prompt: string, maxTokens: number } → greedy continuation
 // Reply: { ok: true, results: [...] } (one result per op).
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
@@ -86,6 +88,10 @@ async function main() {
         const ids = model.tokenize(t);
         return op.addBos && model.tokens.bos != null ? [model.tokens.bos, ...ids] : ids;
       }));
+    } else if (op.op === 'tokenizeFile') {
+      const ids = model.tokenize(readFileSync(op.textFile, 'utf8'));
+      const all = Int32Array.from(model.tokens.bos != null ? [model.tokens.bos, ...ids] : ids);
+      results.push({ count: all.length, sha256: createHash('sha256').update(new Uint8Array(all.buffer)).digest('hex') });
     } else if (op.op === 'perplexity') {
       results.push(await perplexity(model, seq, op));
     } else if (op.op === 'logits') {
