@@ -8,6 +8,7 @@
 //   { op: 'tokenize', texts: string[], addBos?: boolean }
 //   { op: 'tokenizeFile', textFile: string }         → { count, sha256 } of the whole file's ids (BOS first)
 //   { op: 'perplexity', textFile?: string, text?: string, context: number, chunks?: number }
+//                                                    → { ppl, nTokens, tokensSha256, nChunks, count, perChunk, seconds }
 //   { op: 'logits', tokens: number[] }               → final-position logits, all vocab ids
 //   { op: 'generate', prompt: string, maxTokens: number } → greedy continuation
 // Reply: { ok: true, results: [...] } (one result per op).
@@ -41,6 +42,7 @@ async function perplexity(model, seq, op) {
   const maxChunks = Math.floor(all.length / c);
   const nChunks = op.chunks ? Math.min(op.chunks, maxChunks) : maxChunks;
   if (nChunks < 1) throw new Error(`text has ${all.length} tokens, fewer than one context of ${c}`);
+  const tokensSha256 = createHash('sha256').update(new Uint8Array(Int32Array.from(all).buffer)).digest('hex');
   const first = c / 2;
   let nll = 0;
   let count = 0;
@@ -68,7 +70,7 @@ async function perplexity(model, seq, op) {
     }
     perChunk.push(Math.exp(nll / count));
   }
-  return { ppl: Math.exp(nll / count), nTokens: all.length, nChunks, count, perChunk, seconds: (performance.now() - t0) / 1000 };
+  return { ppl: Math.exp(nll / count), nTokens: all.length, tokensSha256, nChunks, count, perChunk, seconds: (performance.now() - t0) / 1000 };
 }
 
 async function main() {

@@ -23,6 +23,8 @@ export interface LlamaPerplexity {
   ppl: number;
   /** Tokens in the text, BOS included. */
   nTokens: number;
+  /** SHA-256 of the text's token ids (BOS first) as little-endian int32. */
+  tokensSha256: string;
   nChunks: number;
   /** Scored positions. */
   count: number;
