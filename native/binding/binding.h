@@ -5,3 +5,4 @@
 
 void lq_binding_info_init(Napi::Env env, Napi::Object exports);
 void lq_binding_io_init(Napi::Env env, Napi::Object exports);
+void lq_binding_quant_init(Napi::Env env, Napi::Object exports);
