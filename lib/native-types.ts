@@ -76,4 +76,6 @@ export interface NativeQuantAddon {
   ): Promise<void>;
   dequantize(src: Uint8Array, format: string, n: number, nrows: number, dst: Float32Array,
     opts?: { threads?: number; name?: string }): Promise<void>;
+  /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
+  benchTriad(n: number, reps: number): number;
 }

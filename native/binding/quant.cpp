@@ -5,7 +5,9 @@
 //            opts: { threads?, importance?: Float32Array, isa?, name?, abort?: Int32Array }) → Promise<void>
 //   dequantize(src: Uint8Array, format, n, nrows, dst: Float32Array, opts: { threads?, name? }) → Promise<void>
 #include <algorithm>
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "binding/binding.h"
 #include "binding/worker.h"
@@ -205,6 +207,30 @@ Napi::Value dequantize(const Napi::CallbackInfo & info) {
     return w->promise();
 }
 
+// benchTriad(n, reps) → best single-thread GB/s of a[i] = b[i] + s * c[i] over n floats (12 bytes
+// per element moved), for benchmarks/quant.ts's bandwidth column. Synchronous: benchmarks only.
+Napi::Value bench_triad(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    const int64_t n = need_int(env, info[0], "n");
+    const int64_t reps = need_int(env, info[1], "reps");
+    if (n < 1 || n > (int64_t(1) << 30) || reps < 1) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchTriad: bad size");
+    std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n), 1.0f), c(static_cast<size_t>(n), 2.0f);
+    double best = 0;
+    for (int64_t r = 0; r < reps; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const float s = 0.5f + static_cast<float>(r);
+        float * pa = a.data();
+        const float * pb = b.data();
+        const float * pc = c.data();
+        for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
+        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        best = std::max(best, 12.0 * static_cast<double>(n) / dt / 1e9);
+    }
+    volatile float sink = a[static_cast<size_t>(n / 2)];
+    (void)sink;
+    return Napi::Number::New(env, best);
+}
+
 }  // namespace
 
 void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
@@ -212,4 +238,5 @@ void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
     exports.Set("formatRowBytes", Napi::Function::New(env, format_row_bytes));
     exports.Set("quantize", Napi::Function::New(env, quantize));
     exports.Set("dequantize", Napi::Function::New(env, dequantize));
+    exports.Set("benchTriad", Napi::Function::New(env, bench_triad));
 }

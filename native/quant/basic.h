@@ -57,7 +57,7 @@ void lq_quantize_q5_0_avx512(const float * x, void * y, int64_t n, const float *
 // bitstream], weight = scale * q + zero (f32 multiply, then add), q in [0, 2^N - 1].
 
 // Bytes of one group of len weights at N bits.
-inline int64_t lq_intn_group_bytes(int bits, int64_t len) { return 4 + (len * bits + 7) / 8; }
+constexpr int64_t lq_intn_group_bytes(int bits, int64_t len) { return 4 + (len * bits + 7) / 8; }
 // Bytes of one row of n weights in groups of g (g = 0: one group per row).
 inline int64_t lq_intn_row_bytes(int bits, int64_t g, int64_t n) {
     if (g <= 0 || g >= n) return lq_intn_group_bytes(bits, n);
@@ -72,6 +72,9 @@ struct lq_intn_params {
 };
 inline lq_intn_params lq_intn_params_minmax(float mn, float mx, int bits) {
     const float nmax = static_cast<float>((1 << bits) - 1);
+    // min/max reductions may return -0.0 or +0.0 depending on their order: canonicalise to +0.0.
+    mn += 0.0f;
+    mx += 0.0f;
     lq_intn_params p;
     p.zero_h = lq_f16_sat(mn);
     p.scale_h = lq_f16_sat((mx - mn) / nmax);

@@ -28,13 +28,17 @@ void lq_quantize_q5_0_ref(const float * x, void * vy, int64_t n, const float * i
             const float m = -vmin >= vmax ? vmin : vmax;
             const float d = m / -16.0f;
             dh = lq_f16_sat(d);
-            const float ds = d > LQ_F16_MAX ? LQ_F16_MAX : d < -LQ_F16_MAX ? -LQ_F16_MAX : d;
-            const float id = ds != 0.0f ? 1.0f / ds : 0.0f;
-            for (int j = 0; j < LQ_QK5_0; ++j) {
-                float v = x[j] * id;
-                v = v < -16.0f ? -16.0f : v;
-                v = v > 15.0f ? 15.0f : v;
-                q[j] = static_cast<int>(std::nearbyint(v));
+            // A scale that rounds to fp16 zero gives a zero block (below); only compute q otherwise,
+            // so 1/d is always finite.
+            if (lq_f16_to_f32(dh) != 0.0f) {
+                const float ds = d > LQ_F16_MAX ? LQ_F16_MAX : d < -LQ_F16_MAX ? -LQ_F16_MAX : d;
+                const float id = 1.0f / ds;
+                for (int j = 0; j < LQ_QK5_0; ++j) {
+                    float v = x[j] * id;
+                    v = v < -16.0f ? -16.0f : v;
+                    v = v > 15.0f ? 15.0f : v;
+                    q[j] = static_cast<int>(std::nearbyint(v));
+                }
             }
         }
         if (lq_f16_to_f32(dh) == 0.0f) {

@@ -28,8 +28,17 @@ const float * f16_table() {
     return t.data();
 }
 
-// Index of the first non-finite element of x[0..n), or -1.
-int64_t first_non_finite(const float * x, int64_t n) {
+}  // namespace
+
+#if defined(__x86_64__) || defined(_M_X64)
+int64_t lq_find_non_finite_avx2(const float * x, int64_t n);
+int64_t lq_find_non_finite_avx512(const float * x, int64_t n);
+#endif
+
+namespace {
+
+// Index of the first non-finite element of x[0..n), or -1 (portable version).
+int64_t first_non_finite_scalar(const float * x, int64_t n) {
     const uint32_t * u = reinterpret_cast<const uint32_t *>(x);
     // Branch-free scan in chunks so the compiler vectorises it; locate only on failure.
     const int64_t chunk = 256;
@@ -42,6 +51,16 @@ int64_t first_non_finite(const float * x, int64_t n) {
                 if ((u[i] & 0x7f800000u) == 0x7f800000u) return i;
     }
     return -1;
+}
+
+typedef int64_t (*finite_fn)(const float *, int64_t);
+finite_fn finite_scanner(lq_isa isa) {
+#if defined(__x86_64__) || defined(_M_X64)
+    if (isa == LQ_ISA_AVX512 && lq_isa_available(LQ_ISA_AVX512)) return lq_find_non_finite_avx512;
+    if ((isa == LQ_ISA_AVX512 || isa == LQ_ISA_AVX2) && lq_isa_available(LQ_ISA_AVX2)) return lq_find_non_finite_avx2;
+#endif
+    (void)isa;
+    return first_non_finite_scalar;
 }
 
 // Converts row r of the source into buf (or returns a pointer straight into an aligned f32 source).
@@ -126,6 +145,7 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
                                                            " is negative, NaN or infinite");
     }
     const lq_quantize_row_fn fn = lq_format_quantizer(f, a.isa);
+    const finite_fn first_non_finite = finite_scanner(a.isa);
 
     std::atomic<int64_t> bad_row{INT64_MAX};
     std::atomic<bool> aborted{false};

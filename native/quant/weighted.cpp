@@ -15,7 +15,8 @@ float lq_block_search_weighted(const float * x, const float * w, int nb, int nma
         vmin = std::fmin(vmin, x[j]);
     }
     for (int j = 0; j < nb; ++j) q[j] = 0;
-    if (amax == 0.0f) return 0.0f;
+    // Blocks this small store a zero scale anyway (fp16 underflow); skipping them keeps 1/amax finite.
+    if (!(amax > 1e-30f)) return 0.0f;
     // Asymmetric formats map the extreme value to -nmax (the side with one more level).
     const float mx = symmetric ? amax : (-vmin >= vmax ? vmin : vmax);
     const float lo = static_cast<float>(-nmax), hi = static_cast<float>(symmetric ? nmax : nmax - 1);
