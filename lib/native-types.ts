@@ -79,3 +79,37 @@ export interface NativeQuantAddon {
   /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
   benchTriad(n: number, reps: number): number;
 }
+
+// ---- infra: dtype conversion (native/binding/convert.cpp) ----
+
+/** Native dtype numbers of the conversion kernels: 0 F32, 1 F16, 2 BF16. */
+export type NativeDtype = 0 | 1 | 2;
+
+export interface NativeAddon {
+  /**
+   * Converts every element of `src` into `dst` (sizes checked natively too). `threads` 0 = pool
+   * size; `abortFlag[0] = 1` cancels (rejects with code E_ABORTED).
+   */
+  convert(src: Uint8Array, srcType: NativeDtype, dst: Uint8Array, dstType: NativeDtype, threads: number, abortFlag?: Int32Array): Promise<void>;
+  /** Index of the first NaN or Inf element of `src`, or -1. */
+  findNonFinite(src: Uint8Array, type: NativeDtype, threads: number, abortFlag?: Int32Array): Promise<number>;
+}
+
+// ---- infra: CUDA build only (native/binding/cuda.cpp) ----
+
+/** One CUDA device as the runtime reports it. */
+export interface CudaDevice {
+  index: number;
+  name: string;
+  /** Compute capability, e.g. 8.0 → major 8, minor 0. */
+  major: number;
+  minor: number;
+  totalMemory: number;
+  freeMemory: number;
+  multiprocessors: number;
+}
+
+export interface NativeAddon {
+  /** Present only in the CUDA build (`buildInfo().backend === 'cuda'`). Throws E_NATIVE when the runtime fails. */
+  cudaDevices?(): CudaDevice[];
+}
