@@ -18,69 +18,12 @@ std::string tensor_label(const char * name) {
     return name && *name ? std::string("tensor '") + name + "'" : std::string("tensor");
 }
 
-// f16 → f32 via a 64 Ki-entry table (256 KiB, built once): one load per element.
-const float * f16_table() {
-    static const std::vector<float> t = [] {
-        std::vector<float> v(65536);
-        for (uint32_t i = 0; i < 65536; ++i) v[i] = lq_f16_to_f32(static_cast<uint16_t>(i));
-        return v;
-    }();
-    return t.data();
-}
-
-}  // namespace
-
-#if defined(__x86_64__) || defined(_M_X64)
-int64_t lq_find_non_finite_avx2(const float * x, int64_t n);
-int64_t lq_find_non_finite_avx512(const float * x, int64_t n);
-#endif
-
-namespace {
-
-// Index of the first non-finite element of x[0..n), or -1 (portable version).
-int64_t first_non_finite_scalar(const float * x, int64_t n) {
-    const uint32_t * u = reinterpret_cast<const uint32_t *>(x);
-    // Branch-free scan in chunks so the compiler vectorises it; locate only on failure.
-    const int64_t chunk = 256;
-    for (int64_t b = 0; b < n; b += chunk) {
-        const int64_t e = std::min(n, b + chunk);
-        uint32_t bad = 0;
-        for (int64_t i = b; i < e; ++i) bad |= static_cast<uint32_t>((u[i] & 0x7f800000u) == 0x7f800000u);
-        if (bad)
-            for (int64_t i = b; i < e; ++i)
-                if ((u[i] & 0x7f800000u) == 0x7f800000u) return i;
-    }
-    return -1;
-}
-
-typedef int64_t (*finite_fn)(const float *, int64_t);
-finite_fn finite_scanner(lq_isa isa) {
-#if defined(__x86_64__) || defined(_M_X64)
-    if (isa == LQ_ISA_AVX512 && lq_isa_available(LQ_ISA_AVX512)) return lq_find_non_finite_avx512;
-    if ((isa == LQ_ISA_AVX512 || isa == LQ_ISA_AVX2) && lq_isa_available(LQ_ISA_AVX2)) return lq_find_non_finite_avx2;
-#endif
-    (void)isa;
-    return first_non_finite_scalar;
-}
-
-// Converts row r of the source into buf (or returns a pointer straight into an aligned f32 source).
-const float * load_row(const lq_quantize_args & a, int64_t r, float * buf) {
-    const size_t off = static_cast<size_t>(r) * static_cast<size_t>(a.n);
-    switch (a.src_type) {
-        case LQ_DTYPE_F32: return static_cast<const float *>(a.src) + off;
-        case LQ_DTYPE_F16: {
-            const uint16_t * s = static_cast<const uint16_t *>(a.src) + off;
-            const float * t = f16_table();
-            for (int64_t i = 0; i < a.n; ++i) buf[i] = t[s[i]];
-            return buf;
-        }
-        case LQ_DTYPE_BF16: {
-            const uint16_t * s = static_cast<const uint16_t *>(a.src) + off;
-            uint32_t * o = reinterpret_cast<uint32_t *>(buf);
-            for (int64_t i = 0; i < a.n; ++i) o[i] = static_cast<uint32_t>(s[i]) << 16;
-            return buf;
-        }
-    }
+// Converts row r of the source into buf (or returns a pointer straight into the f32 source).
+const float * load_row(const lq_quantize_args & a, const lq_convert_kernels & k, int64_t r, float * buf) {
+    const size_t off = static_cast<size_t>(r) * static_cast<size_t>(a.n) * lq_dtype_size(a.src_type);
+    const uint8_t * src = static_cast<const uint8_t *>(a.src) + off;
+    if (a.src_type == LQ_DTYPE_F32) return reinterpret_cast<const float *>(src);
+    k.convert[a.src_type][LQ_DTYPE_F32](src, buf, a.n);
     return buf;
 }
 
@@ -99,8 +42,6 @@ bool lq_dtype_parse(const char * name, lq_dtype * out) {
     else return false;
     return true;
 }
-
-size_t lq_dtype_size(lq_dtype t) { return t == LQ_DTYPE_F32 ? 4 : 2; }
 
 lq_status lq_quantize_tensor(const lq_quantize_args & a) {
     const std::string who = tensor_label(a.name);
@@ -145,7 +86,13 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
                                                            " is negative, NaN or infinite");
     }
     const lq_quantize_row_fn fn = lq_format_quantizer(f, a.isa);
-    const finite_fn first_non_finite = finite_scanner(a.isa);
+    // convert/'s kernels for the requested ISA (or the nearest available one): F16/BF16 → F32
+    // rows and the NaN/Inf scan.
+    lq_isa kisa = a.isa;
+    while (!lq_isa_available(kisa)) kisa = kisa == LQ_ISA_AVX512 ? LQ_ISA_AVX2 : LQ_ISA_SCALAR;
+    const lq_convert_kernels & kern = lq_convert_kernels_for(kisa);
+    const lq_scan_row_fn first_non_finite_f32 = kern.scan[LQ_DTYPE_F32];
+    auto first_non_finite = [&](const float * x, int64_t n) { return first_non_finite_f32(x, n); };
 
     std::atomic<int64_t> bad_row{INT64_MAX};
     std::atomic<bool> aborted{false};
@@ -160,7 +107,7 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
         if (a.src_type != LQ_DTYPE_F32 && static_cast<int64_t>(buf.size()) < a.n) buf.resize(static_cast<size_t>(a.n));
         for (int64_t r = b; r < e; ++r) {
             if (r > bad_row.load(std::memory_order_relaxed)) return;
-            const float * x = load_row(a, r, buf.data());
+            const float * x = load_row(a, kern, r, buf.data());
             if (first_non_finite(x, a.n) >= 0) {
                 int64_t cur = bad_row.load();
                 while (r < cur && !bad_row.compare_exchange_weak(cur, r)) {
@@ -175,7 +122,7 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
     const int64_t br = bad_row.load();
     if (br != INT64_MAX) {
         std::vector<float> buf(static_cast<size_t>(a.n));
-        const float * x = load_row(a, br, buf.data());
+        const float * x = load_row(a, kern, br, buf.data());
         const int64_t c = first_non_finite(x, a.n);
         const float v = c >= 0 ? x[c] : 0.0f;
         return lq_status::fail(LQ_E_BAD_VALUE, who + ": row " + std::to_string(br) + " column " + std::to_string(c) +

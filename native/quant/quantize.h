@@ -1,19 +1,19 @@
 // Tensor-level quantize/dequantize drivers over the format registry: validate sizes, alignment
 // and values, convert one row at a time from F32/F16/BF16 into a thread-local f32 buffer (never a
-// full f32 copy of a tensor), and spread rows over the compute pool. No N-API here.
+// full f32 copy of a tensor) with convert/'s SIMD kernels, and spread rows over the compute pool.
+// No N-API here.
 #pragma once
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 
 #include "common/status.h"
+#include "convert/convert.h"
 #include "cpu/features.h"
 #include "quant/registry.h"
 
-enum lq_dtype { LQ_DTYPE_F32 = 0, LQ_DTYPE_F16 = 1, LQ_DTYPE_BF16 = 2 };
-
+// lq_dtype and lq_dtype_size come from convert/convert.h. Parses 'F32' | 'F16' | 'BF16'.
 bool lq_dtype_parse(const char * name, lq_dtype * out);
-size_t lq_dtype_size(lq_dtype t);
 
 struct lq_quantize_args {
     const lq_format * format;
