@@ -5,8 +5,10 @@
 import type { CommandSpec } from '../command.js';
 import { inspectCommand } from './inspect.js';
 import { convertCommand } from './convert.js';
+import { quantizeCommand } from './quantize.js';
 
 export const commands: CommandSpec[] = [
   inspectCommand,
   convertCommand,
+  quantizeCommand,
 ];
