@@ -185,6 +185,11 @@ export interface PlanOptions {
   relMse?: Readonly<Record<string, number>>;
   /** DP size limit for `optimal`. */
   maxDpCells?: number;
+  /**
+   * Ordering strategies only: move exactly this many units (blocks first, then rankLast ones) to
+   * the lowest level instead of meeting the budget; `budget` is then only recorded.
+   */
+  lowerCount?: number;
 }
 
 /** Squared relative RMS error of formats on Gaussian rows (see the file comment). */
@@ -350,27 +355,41 @@ export function makePlan(model: PlanModel, opts: PlanOptions): Plan {
     (sizeMode ? `, file ${feasible.minFileBytes} – ${feasible.maxFileBytes} bytes (${formatBytes(feasible.minFileBytes!)} – ${formatBytes(feasible.maxFileBytes!)})` : `, ${minCovered} – ${maxCovered} bytes of weights`);
 
   let budgetBytes = target - outside;
-  const tooHigh = opts.budget.kind === 'bits' ? opts.budget.bits > feasible.maxBits * (1 + 1e-12) : opts.budget.kind === 'size' ? budgetBytes > range.max : false;
+  if (opts.lowerCount !== undefined) {
+    if (strategyName !== 'paper' && strategyName !== 'reverse' && strategyName !== 'random') {
+      throw new LayerquantError('E_BAD_ARGUMENT', `lowerCount needs an ordering strategy (paper, reverse, random), not ${strategyName}`);
+    }
+    budgetBytes = Infinity;
+  }
+  const tooHigh =
+    opts.lowerCount === undefined &&
+    (opts.budget.kind === 'bits' ? opts.budget.bits > feasible.maxBits * (1 + 1e-12) : opts.budget.kind === 'size' ? budgetBytes > range.max : false);
   if (tooHigh) {
     throw new LayerquantError('E_BUDGET_IMPOSSIBLE', `Budget ${describe(opts.budget)} is above every plan: ${rangeText()}`);
   }
   const minNeeded = strategyName === 'prune' ? 0 : range.min;
-  if (budgetBytes < minNeeded) {
+  if (opts.lowerCount === undefined && budgetBytes < minNeeded) {
     throw new LayerquantError('E_BUDGET_IMPOSSIBLE', `Budget ${describe(opts.budget)} is below every plan: ${rangeText()}`);
   }
 
-  const problem = { units: solveUnits, budget: budgetBytes, seed: opts.seed ?? 1, ...(opts.maxDpCells ? { maxDpCells: opts.maxDpCells } : {}) };
+  const problem = {
+    units: solveUnits,
+    budget: budgetBytes,
+    seed: opts.seed ?? 1,
+    ...(opts.maxDpCells ? { maxDpCells: opts.maxDpCells } : {}),
+    ...(opts.lowerCount !== undefined ? { count: opts.lowerCount } : {}),
+  };
   let res = wrapSolve(strategyName, problem, rangeText);
   let fileBytes: number | null = opts.fileSize ? opts.fileSize(sizedAll(res.choice)) : null;
   // Size budgets: the header's size was estimated with the top level everywhere; if the real file
   // overshoots (padding or metadata that depends on the plan), shrink the budget and solve again.
-  for (let tries = 0; sizeMode && fileBytes! > target && tries < 4; tries++) {
+  for (let tries = 0; opts.lowerCount === undefined && sizeMode && fileBytes! > target && tries < 4; tries++) {
     budgetBytes -= fileBytes! - target;
     problem.budget = budgetBytes;
     res = wrapSolve(strategyName, problem, rangeText);
     fileBytes = opts.fileSize!(sizedAll(res.choice));
   }
-  if (sizeMode && fileBytes! > target) throw new LayerquantError('E_BUDGET_IMPOSSIBLE', `No plan keeps the file within ${target} bytes: ${rangeText()}`);
+  if (opts.lowerCount === undefined && sizeMode && fileBytes! > target) throw new LayerquantError('E_BUDGET_IMPOSSIBLE', `No plan keeps the file within ${target} bytes: ${rangeText()}`);
 
   const tensors = planTensors(model, units, costs, fixed, levels, res.choice, table);
   const coveredBytes = tensors.filter((t) => t.covered).reduce((s, t) => s + t.bytes, 0);
@@ -408,7 +427,7 @@ export function makePlan(model: PlanModel, opts: PlanOptions): Plan {
       bitsPerWeight: (coveredBytes * 8) / weights,
       tensorBytes: tensors.reduce((s, t) => s + t.bytes, 0),
       fileBytes,
-      budgetBytes,
+      budgetBytes: Number.isFinite(budgetBytes) ? budgetBytes : res.bytes,
       feasible,
       error: res.error ?? null,
     },

@@ -52,6 +52,11 @@ export interface SolveProblem {
   budget: number;
   /** Seed of `random` (default 1). */
   seed?: number;
+  /**
+   * Ordering strategies only (paper, reverse, random): ignore the budget and move exactly this
+   * many units, in order, from the highest level to the lowest (the paper's experiment).
+   */
+  count?: number;
   /** Upper bound on DP states (units × grid cells) for `optimal` (default 4e7). */
   maxDpCells?: number;
 }
@@ -174,6 +179,13 @@ function orderedDescent(problem: SolveProblem, order: number[], name: string): S
   const { units, budget } = problem;
   const nLevels = levelsOf(units);
   const choice = units.map(() => nLevels - 1);
+  if (problem.count !== undefined) {
+    if (!Number.isInteger(problem.count) || problem.count < 0 || problem.count > units.length) {
+      throw new LayerquantError('E_BAD_ARGUMENT', `Expected a count of units to move between 0 and ${units.length} but received ${problem.count}`);
+    }
+    for (const i of order.slice(0, problem.count)) choice[i] = 0;
+    return result(units, choice);
+  }
   let bytes = total(units, choice);
   for (let pass = nLevels - 1; pass > 0 && bytes > budget; pass--) {
     for (const i of order) {

@@ -164,3 +164,19 @@ describe('plan file', () => {
     expect(kv.find((k) => k.key === 'layerquant.block_scores')).toBeDefined();
   });
 });
+
+describe('lowerCount (the paper experiment: move exactly n blocks)', () => {
+  it('moves exactly n blocks in each order, globals kept', () => {
+    for (let n = 0; n <= 5; n++) {
+      const p = makePlan(model, base({ strategy: 'paper', lowerCount: n, globals: 'highest' }));
+      expect(p.blocks.filter((b) => b.level === 'q4_0')).toHaveLength(n);
+      expect(p.totals.coveredBytes).toBe(361_952 - n * 17_152);
+    }
+    const p2 = makePlan(model, base({ strategy: 'paper', lowerCount: 2, globals: 'highest' }));
+    expect(p2.blocks.map((b) => b.level)).toEqual(['q8_0', 'q4_0', 'q8_0', 'q4_0', 'q8_0']);
+    const r2 = makePlan(model, base({ strategy: 'reverse', lowerCount: 2, globals: 'highest' }));
+    expect(r2.blocks.map((b) => b.level)).toEqual(['q4_0', 'q8_0', 'q8_0', 'q8_0', 'q4_0']);
+    expect(() => makePlan(model, base({ strategy: 'optimal', lowerCount: 2 }))).toThrow(/ordering strategy/);
+    expect(() => makePlan(model, base({ strategy: 'paper', lowerCount: 9, globals: 'highest' }))).toThrow(/between 0 and 5/);
+  });
+});
