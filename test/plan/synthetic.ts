@@ -17,6 +17,13 @@ export interface SyntheticShape {
   /** 'F32' or 'F16' weights (norms stay F32). */
   dtype?: 'F32' | 'F16';
   seed?: number;
+  /**
+   * Fast fill for large benchmark models: tile a 1 Mi-element random pool (rotated per tensor)
+   * instead of drawing every weight. Fine for speed and memory measurements, not for quality.
+   */
+  tiled?: boolean;
+  /** Vocabulary rows of token_embd/output (default: the tokenizer's size). */
+  nVocab?: number;
 }
 
 function gaussian(n: number, seed: number, scale: number): Float32Array {
@@ -40,7 +47,7 @@ export async function writeSyntheticLlama(path: string, tokenizerGguf: string, s
   try {
     tokKv = src.header.kv.filter((e) => e.key.startsWith('tokenizer.'));
     const tokens = src.get('tokenizer.ggml.tokens') as { items: unknown[] };
-    nVocab = tokens.items.length;
+    nVocab = s.nVocab ?? tokens.items.length;
   } finally {
     src.close();
   }
@@ -59,6 +66,7 @@ export async function writeSyntheticLlama(path: string, tokenizerGguf: string, s
     { key: 'llama.attention.layer_norm_rms_epsilon', type: GgufType.FLOAT32, value: 1e-5 },
     { key: 'llama.rope.freq_base', type: GgufType.FLOAT32, value: 10000 },
     u32('general.file_type', s.dtype === 'F16' ? 1 : 0),
+    u32('llama.vocab_size', nVocab),
     ...tokKv,
   ];
   const type = s.dtype === 'F16' ? 1 : 0;
@@ -74,6 +82,7 @@ export async function writeSyntheticLlama(path: string, tokenizerGguf: string, s
       byteLength: n * (t === 1 ? 2 : 4),
       data() {
         if (norm) return new Uint8Array(new Float32Array(n).fill(1).buffer);
+        if (s.tiled) return tiledData(n, t === 1 ? 2 : 4, mySeed);
         const f = gaussian(n, mySeed, 0.02);
         if (t === 0) return new Uint8Array(f.buffer);
         const h = new Uint16Array(n);
@@ -124,4 +133,31 @@ function f16(x: number): number {
   const rem = mant & 0x1fff;
   if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
   return sign | h;
+}
+
+let pools: Map<number, Buffer> | undefined;
+
+/** n elements of `size` bytes from a shared random pool, rotated by `seed`. */
+function tiledData(n: number, size: 2 | 4, seed: number): Uint8Array {
+  pools ??= new Map();
+  let pool = pools.get(size);
+  if (!pool) {
+    const f = gaussian(1 << 20, 12345, 0.02);
+    if (size === 4) pool = Buffer.from(f.buffer);
+    else {
+      const h = new Uint16Array(f.length);
+      for (let i = 0; i < f.length; i++) h[i] = f16(f[i]!);
+      pool = Buffer.from(h.buffer);
+    }
+    pools.set(size, pool);
+  }
+  const out = Buffer.allocUnsafe(n * size);
+  let off = ((seed * 7919) % (1 << 20)) * size;
+  for (let pos = 0; pos < out.length; ) {
+    const len = Math.min(pool.length - off, out.length - pos);
+    pool.copy(out, pos, off, off + len);
+    pos += len;
+    off = 0;
+  }
+  return out;
 }
