@@ -6,9 +6,11 @@ import type { CommandSpec } from '../command.js';
 import { inspectCommand } from './inspect.js';
 import { convertCommand } from './convert.js';
 import { quantizeCommand } from './quantize.js';
+import { compareCommand } from './compare.js';
 
 export const commands: CommandSpec[] = [
   inspectCommand,
   convertCommand,
   quantizeCommand,
+  compareCommand,
 ];
