@@ -9,20 +9,27 @@
 
 namespace {
 
-// Live mappings by base address, so unmapFile and the finalizer never unmap twice.
-std::mutex g_maps_mu;
-std::unordered_map<void *, lq_mapping> g_maps;
-
-void release(void * base) {
+// One record per mapFile call. The registry maps a live mapping's base address to its record;
+// the garbage collector's finalizer carries the record, not the address, because after
+// unmapFile the kernel may hand the same address to the next mapping, and a late finalizer of
+// the old buffer must not unmap the new one.
+struct map_record {
     lq_mapping m;
+};
+
+std::mutex g_maps_mu;
+std::unordered_map<void *, map_record *> g_maps;
+
+// Unmaps `rec` if it is still live; false if it was already released.
+bool release(map_record * rec) {
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
-        auto it = g_maps.find(base);
-        if (it == g_maps.end()) return;
-        m = it->second;
+        auto it = g_maps.find(rec->m.data);
+        if (it == g_maps.end() || it->second != rec) return false;
         g_maps.erase(it);
     }
-    lq_mmap_close(&m);
+    lq_mmap_close(&rec->m);
+    return true;
 }
 
 Napi::Value map_file(const Napi::CallbackInfo & info) {
@@ -33,11 +40,18 @@ Napi::Value map_file(const Napi::CallbackInfo & info) {
     const lq_status s = lq_mmap_open(path.c_str(), &m);
     if (!s.ok()) lq_throw(env, s.code, s.message);
     if (!m.data) return Napi::ArrayBuffer::New(env, 0);
+    auto * rec = new map_record{m};
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
-        g_maps[m.data] = m;
+        g_maps[m.data] = rec;
     }
-    return Napi::ArrayBuffer::New(env, m.data, m.size, [](Napi::Env, void * base) { release(base); });
+    return Napi::ArrayBuffer::New(
+        env, m.data, m.size,
+        [](Napi::Env, void *, map_record * r) {
+            release(r);
+            delete r;
+        },
+        rec);
 }
 
 Napi::Value unmap_file(const Napi::CallbackInfo & info) {
@@ -46,13 +60,19 @@ Napi::Value unmap_file(const Napi::CallbackInfo & info) {
     Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
     void * base = ab.Data();
     if (!base || ab.ByteLength() == 0) return env.Undefined();
+    map_record * rec = nullptr;
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
-        if (g_maps.find(base) == g_maps.end()) return env.Undefined();
+        auto it = g_maps.find(base);
+        // Only a buffer that mapFile returned, over its whole mapping (not some other buffer
+        // that happens to point into it).
+        if (it == g_maps.end() || it->second->m.size != ab.ByteLength()) return env.Undefined();
+        rec = it->second;
     }
-    // Detach first: no JS view can reach the memory once it is unmapped.
+    // Detach first: no JS view can reach the memory once it is unmapped. The record itself is
+    // freed by the finalizer.
     if (!ab.IsDetached()) ab.Detach();
-    release(base);
+    release(rec);
     return env.Undefined();
 }
 

@@ -116,6 +116,36 @@ describe('memory mapping', () => {
     for (const m of keep.slice(0, 50)) m.close();
   });
 
+  it('a late finalizer of an unmapped buffer never unmaps the mapping that reused its address', { timeout: 60_000 }, () => {
+    // Needs --expose-gc, so it runs in a child process with the same addon as this one.
+    const root = join(import.meta.dirname, '..', '..');
+    const script = `
+      const path = require('path'), fs = require('fs'), os = require('os');
+      const a = process.env.LAYERQUANT_NATIVE ? require(process.env.LAYERQUANT_NATIVE) : require(${JSON.stringify(join(root, 'node_modules', 'node-gyp-build'))})(${JSON.stringify(root)});
+      const p = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lq-gc-')), 'x.bin');
+      fs.writeFileSync(p, Buffer.alloc(1 << 20, 7));
+      (async () => {
+        for (let i = 0; i < 100; i++) {
+          let old = a.mapFile(p);
+          a.unmapFile(old);
+          const fresh = a.mapFile(p); // often at old's address
+          old = null;
+          global.gc();
+          await new Promise((r) => setImmediate(r)); // finalizers run here
+          const v = new Uint8Array(fresh);
+          let s = 0;
+          for (let k = 0; k < v.length; k += 4096) s += v[k];
+          if (s !== 7 * 256) throw new Error('bad sum ' + s);
+          a.unmapFile(fresh);
+        }
+        console.log('ok');
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 50_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('ok');
+  });
+
   it('an empty file maps to an empty view', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lq-map-'));
     const p = join(dir, 'empty.bin');
