@@ -9,27 +9,31 @@
 
 namespace {
 
-// One record per mapFile call. The registry maps a live mapping's base address to its record;
-// the garbage collector's finalizer carries the record, not the address, because after
-// unmapFile the kernel may hand the same address to the next mapping, and a late finalizer of
-// the old buffer must not unmap the new one.
-struct map_record {
+// One record per mapping, owned by its ArrayBuffer's finalizer. unmapFile unmaps early and marks
+// the record released; the finalizer (which V8 may run long after a detach) then only frees the
+// record. Keying on the record rather than the base address matters: once a mapping is gone the
+// kernel may hand the same address to the next mmap, and a late finalizer must not unmap that.
+struct lq_map_record {
     lq_mapping m;
+    bool released = false;
 };
 
+// Live records by base address, for unmapFile (which only gets the buffer).
 std::mutex g_maps_mu;
-std::unordered_map<void *, map_record *> g_maps;
+std::unordered_map<void *, lq_map_record *> g_maps;
 
-// Unmaps `rec` if it is still live; false if it was already released.
-bool release(map_record * rec) {
+// Unmaps `rec` if it is still mapped. Called with g_maps_mu not held.
+void release(lq_map_record * rec) {
+    lq_mapping m;
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
+        if (rec->released) return;
+        rec->released = true;
         auto it = g_maps.find(rec->m.data);
-        if (it == g_maps.end() || it->second != rec) return false;
-        g_maps.erase(it);
+        if (it != g_maps.end() && it->second == rec) g_maps.erase(it);
+        m = rec->m;
     }
-    lq_mmap_close(&rec->m);
-    return true;
+    lq_mmap_close(&m);
 }
 
 Napi::Value map_file(const Napi::CallbackInfo & info) {
@@ -40,14 +44,14 @@ Napi::Value map_file(const Napi::CallbackInfo & info) {
     const lq_status s = lq_mmap_open(path.c_str(), &m);
     if (!s.ok()) lq_throw(env, s.code, s.message);
     if (!m.data) return Napi::ArrayBuffer::New(env, 0);
-    auto * rec = new map_record{m};
+    auto * rec = new lq_map_record{m, false};
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
         g_maps[m.data] = rec;
     }
     return Napi::ArrayBuffer::New(
         env, m.data, m.size,
-        [](Napi::Env, void *, map_record * r) {
+        [](Napi::Env, void *, lq_map_record * r) {
             release(r);
             delete r;
         },
@@ -60,17 +64,15 @@ Napi::Value unmap_file(const Napi::CallbackInfo & info) {
     Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
     void * base = ab.Data();
     if (!base || ab.ByteLength() == 0) return env.Undefined();
-    map_record * rec = nullptr;
+    lq_map_record * rec;
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
         auto it = g_maps.find(base);
-        // Only a buffer that mapFile returned, over its whole mapping (not some other buffer
-        // that happens to point into it).
-        if (it == g_maps.end() || it->second->m.size != ab.ByteLength()) return env.Undefined();
+        if (it == g_maps.end()) return env.Undefined();
         rec = it->second;
     }
-    // Detach first: no JS view can reach the memory once it is unmapped. The record itself is
-    // freed by the finalizer.
+    // Detach first: no JS view can reach the memory once it is unmapped. The record stays alive
+    // until the finalizer runs (a detach does not run it synchronously).
     if (!ab.IsDetached()) ab.Detach();
     release(rec);
     return env.Undefined();
