@@ -41,7 +41,7 @@ export type LlamaRun<T = unknown[]> =
 /** Options of a child run. */
 export interface LlamaRunOptions {
   threads?: number;
-  /** Kill the child after this long (default 5 minutes). */
+  /** Kill the child after this long (default 9 minutes). */
   timeoutMs?: number;
 }
 
@@ -56,7 +56,7 @@ export function runLlama<T extends unknown[] = unknown[]>(model: string, ops: Ll
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 300_000);
+    }, opts.timeoutMs ?? 540_000);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
     child.stdin.on('error', () => {}); // the child may die before reading its request
@@ -79,7 +79,7 @@ export function runLlama<T extends unknown[] = unknown[]>(model: string, ops: Ll
         return;
       }
       const error = timedOut
-        ? `timed out after ${opts.timeoutMs ?? 300_000} ms`
+        ? `timed out after ${opts.timeoutMs ?? 540_000} ms`
         : parsed?.error ?? `child ended without a result (exit code ${exitCode}, signal ${signal})`;
       resolvePromise({ ok: false, error, exitCode, signal, stderr, seconds });
     });
