@@ -40,6 +40,10 @@ export type LlamaRun<T = unknown[]> =
 
 /** Options of a child run. */
 export interface LlamaRunOptions {
+  /**
+   * llama.cpp threads (default 1: on the tiny shared models one thread is as fast as two on an idle
+   * 2-core machine, and twice as fast on a busy one, where llama.cpp's spinning threads contend).
+   */
   threads?: number;
   /** Kill the child after this long (default 9 minutes). */
   timeoutMs?: number;
@@ -83,7 +87,7 @@ export function runLlama<T extends unknown[] = unknown[]>(model: string, ops: Ll
         : parsed?.error ?? `child ended without a result (exit code ${exitCode}, signal ${signal})`;
       resolvePromise({ ok: false, error, exitCode, signal, stderr, seconds });
     });
-    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 2, ops }));
+    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 1, ops }));
   });
 }
 
