@@ -29,7 +29,7 @@ export interface CpuFeatures {
 export type IsaName = 'scalar' | 'avx2' | 'avx512' | 'neon';
 
 /** Functions every addon build exports. */
-export interface NativeAddon {
+export interface NativeAddon extends NativeQuantAddon {
   buildInfo(): BuildInfo;
   cpuFeatures(): CpuFeatures;
   setIsa(isa: IsaName): void;
@@ -39,6 +39,45 @@ export interface NativeAddon {
   mapFile(path: string): ArrayBuffer;
   /** Unmaps a buffer from mapFile early and detaches it. */
   unmapFile(buffer: ArrayBuffer): void;
+}
+
+// ---- quant (native/binding/quant.cpp) ----------------------------------------------------------
+
+/** One row of the native format registry. */
+export interface NativeFormatRow {
+  name: string;
+  ggmlType: number;
+  blockSize: number;
+  blockBytes: number;
+  bitsPerWeight: number;
+  /** ISA variants with their own kernel ('scalar' always). */
+  isas: IsaName[];
+}
+
+/** Options of the native quantize call. */
+export interface NativeQuantizeOptions {
+  threads?: number;
+  importance?: Float32Array;
+  isa?: IsaName;
+  name?: string;
+  /** Int32Array(1): set element 0 to 1 to cancel. */
+  abort?: Int32Array;
+}
+
+/** Quantization exports (merged into NativeAddon). */
+export interface NativeQuantAddon {
+  /** The format registry, ordered by ggml type id, then ours by name. */
+  formats(): NativeFormatRow[];
+  /** Bytes of one quantized row of n weights, or -1 when n is not representable. */
+  formatRowBytes(format: string, n: number): number;
+  quantize(
+    src: Uint8Array, dtype: 'F32' | 'F16' | 'BF16', n: number, nrows: number, format: string,
+    dst: Uint8Array, opts?: NativeQuantizeOptions,
+  ): Promise<void>;
+  dequantize(src: Uint8Array, format: string, n: number, nrows: number, dst: Float32Array,
+    opts?: { threads?: number; name?: string }): Promise<void>;
+  /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
+  benchTriad(n: number, reps: number): number;
 }
 
 // ---- infra: dtype conversion (native/binding/convert.cpp) ----
