@@ -179,6 +179,15 @@ void quantize_groups4(const float * x, uint8_t * y) {
             __m512 t0 = _mm512_loadu_ps(x + k * LEN + 16 * j), t1 = _mm512_loadu_ps(x + k * LEN + 16 * j + 16);
             t0 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t0, zero), inv), lo), hi);
             t1 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t1, zero), inv), lo), hi);
+            if (BITS == 4) {
+                // In-register nibble packing: each 64-bit lane holds q[2i] (low dword) and q[2i+1]
+                // (high dword); q[2i] | q[2i+1] << 4 lands in its low byte, vpmovqb keeps it.
+                const __m512i q0 = _mm512_cvtps_epi32(t0), q1 = _mm512_cvtps_epi32(t1);
+                const __m128i p0 = _mm512_cvtepi64_epi8(_mm512_or_si512(q0, _mm512_srli_epi64(q0, 28)));
+                const __m128i p1 = _mm512_cvtepi64_epi8(_mm512_or_si512(q1, _mm512_srli_epi64(q1, 28)));
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j / 2), _mm_unpacklo_epi64(p0, p1));
+                continue;
+            }
             const __m128i b0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t0)), b1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t1));
             const uint64_t u[4] = {static_cast<uint64_t>(_mm_cvtsi128_si64(b0)), static_cast<uint64_t>(_mm_extract_epi64(b0, 1)),
                                    static_cast<uint64_t>(_mm_cvtsi128_si64(b1)), static_cast<uint64_t>(_mm_extract_epi64(b1, 1))};
