@@ -189,6 +189,11 @@ void quantize_groups4(const float * x, uint8_t * y) {
                 continue;
             }
             const __m128i b0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t0)), b1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t1));
+            if (BITS == 8) {
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j), b0);
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j + 16), b1);
+                continue;
+            }
             const uint64_t u[4] = {static_cast<uint64_t>(_mm_cvtsi128_si64(b0)), static_cast<uint64_t>(_mm_extract_epi64(b0, 1)),
                                    static_cast<uint64_t>(_mm_cvtsi128_si64(b1)), static_cast<uint64_t>(_mm_extract_epi64(b1, 1))};
             pack32<BITS>(u, out + (16 * j) * BITS / 8);
