@@ -24,13 +24,12 @@ void lq_kq_pack_q2_k(block_q2_K * b, const uint8_t * L, const int * ls, const in
 }
 
 void lq_kq_pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, float d) {
-    uint8_t low[256];
-    std::memset(b->hmask, 0, sizeof b->hmask);
-    for (int w = 0; w < 256; ++w) {
-        low[w] = L[w] & 3;
-        if (L[w] & 4) b->hmask[w % 32] |= static_cast<uint8_t>(1u << (w / 32));
+    for (int i = 0; i < 32; ++i) {
+        unsigned h = 0;
+        for (int k = 0; k < 8; ++k) h |= ((L[i + 32 * k] >> 2) & 1u) << k;
+        b->hmask[i] = static_cast<uint8_t>(h);
     }
-    pack_2bit(b->qs, low);
+    pack_2bit(b->qs, L);  // keeps the low 2 bits
     std::memset(b->scales, 0, sizeof b->scales);
     for (int i = 0; i < 16; ++i) {
         const int v = ls[i] + 32;  // 0..63

@@ -210,11 +210,45 @@ inline void fit_affine(const V & sw, const V & sx, const V & sxx, const V & sq, 
     err = sxx + s * (s * sqq - two * sqx) + b * (b * sw - two * sx) + two * s * b * sq;
 }
 
+// Per lane: the best integer (scale, min) pair around the continuous least-squares fit for the
+// current levels (sums sq, sqq, sqx), under super-block steps d and dm; floor/ceil of each.
+template <class V>
+inline void lane_best_ints(const V & d, const V & id, const V & dm, const V & idm, const V & smax, const V & sw, const V & sx,
+                           const V & sq, const V & sqq, const V & sqx, V & ls, V & lm) {
+    const V zero = V::set1(0.0f), one = V::set1(1.0f), two = V::set1(2.0f);
+    const V den = sw * sqq - sq * sq;
+    const typename V::mask ok = vand(vgt(den, zero), vgt(d, zero));
+    const V dsafe = vsel(ok, den, one);
+    V sc = (sw * sqx - sq * sx) / dsafe;
+    V mc = zero - (sqq * sx - sq * sqx) / dsafe;
+    const typename V::mask neg = vlt(mc, zero);
+    sc = vsel(neg, sqx / vsel(vgt(sqq, zero), sqq, one), sc);
+    mc = vsel(neg, zero, mc);
+    const V ts = vmin(vmax(sc * id, zero), smax), tm = vmin(vmax(mc * idm, zero), smax);
+    V fa = vround(ts), fc = vround(tm);
+    fa = vsel(vgt(fa, ts), fa - one, fa);
+    fc = vsel(vgt(fc, tm), fc - one, fc);
+    V best_e = V::set1(3.0e38f), best_a = ls, best_c = lm;
+    for (int da = 0; da < 2; ++da) {
+        for (int dc = 0; dc < 2; ++dc) {
+            const V a = vmin(da ? fa + one : fa, smax), c = vmin(dc ? fc + one : fc, smax);
+            const V fs = d * a, fb = zero - dm * c;
+            const V e = fs * (fs * sqq - two * sqx) + fb * (fb * sw - two * sx) + two * fs * fb * sq;
+            const typename V::mask better = vlt(e, best_e);
+            best_e = vsel(better, e, best_e);
+            best_a = vsel(better, a, best_a);
+            best_c = vsel(better, c, best_c);
+        }
+    }
+    ls = vsel(ok, best_a, ls);
+    lm = vsel(ok, best_c, lm);
+}
+
 // ---- affine formats: Q2_K, Q4_K, Q5_K --------------------------------------------------------------
 struct affine_q4k {
     typedef block_q4_K block;
-    static constexpr int NL = 32, LPS = 8, NMAX = 15, SMAX = 63, NCAND = 5, NREF = 2;
-    static constexpr float cand(int k) { return -0.6f + 0.3f * static_cast<float>(k); }
+    static constexpr int NL = 32, LPS = 8, NMAX = 15, SMAX = 63, NCAND = 9, NREF = 2;
+    static constexpr float cand(int k) { return -0.8f + 0.2f * static_cast<float>(k); }
     static void pack(block * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
         lq_kq_pack_q4_k(b, L, ls, lm, d, dm);
     }
@@ -236,24 +270,81 @@ struct affine_q2k {
     }
 };
 
+// Quantize values v[j] to integers LO..HI times a step d, minimizing sum_j w[j]*(v[j] - d*l[j])^2
+// (w = how much the sub-block's error grows per unit of scale error). Candidate steps map the anchor
+// (the largest |v|) to level0, level0 -/+ 0.25, ... (towards zero), each also refit by weighted least
+// squares; d is returned f16-exact, l[] for that d.
+template <int LPS, int LO, int HI>
+inline float steps_error(const float * v, const float * w, float d, float * slv, float * sll) {
+    float t1[LPS], t2[LPS], t3[LPS];
+    const float id = 1.0f / d;
+    for (int j = 0; j < LPS; ++j) {
+        float a = (v[j] * id + kRoundMagic) - kRoundMagic;
+        a = a < static_cast<float>(LO) ? static_cast<float>(LO) : a;
+        a = a > static_cast<float>(HI) ? static_cast<float>(HI) : a;
+        const float r = v[j] - d * a;
+        t1[j] = w[j] * a * v[j];
+        t2[j] = w[j] * a * a;
+        t3[j] = w[j] * r * r;
+    }
+    float s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (int j = 0; j < LPS; ++j) {
+        s1 += t1[j];
+        s2 += t2[j];
+        s3 += t3[j];
+    }
+    *slv = s1;
+    *sll = s2;
+    return s3;
+}
+
+template <int LPS, int LO, int HI>
+inline float quantize_steps(const float * v, const float * w, int * l, float anchor, float level0) {
+    if (!(anchor != 0.0f)) {
+        for (int j = 0; j < LPS; ++j) l[j] = 0;
+        return 0.0f;
+    }
+    const float dir = level0 < 0.0f ? 0.5f : -0.5f;
+    float best_d = 0.0f, best_e = 3.0e38f;
+    for (int k = 0; k < 3; ++k) {
+        const float d = round_f16(clamp_f16_range(anchor / (level0 + dir * static_cast<float>(k))));
+        if (d == 0.0f) continue;
+        float slv, sll;
+        float e = steps_error<LPS, LO, HI>(v, w, d, &slv, &sll);
+        if (e < best_e) {
+            best_e = e;
+            best_d = d;
+        }
+        const float dfit = sll > 0.0f ? round_f16(clamp_f16_range(slv / sll)) : 0.0f;
+        if (dfit == 0.0f) continue;
+        e = steps_error<LPS, LO, HI>(v, w, dfit, &slv, &sll);
+        if (e < best_e) {
+            best_e = e;
+            best_d = dfit;
+        }
+    }
+    const float ib = best_d != 0.0f ? 1.0f / best_d : 0.0f;
+    for (int j = 0; j < LPS; ++j) {
+        int a = nearest(v[j] * ib);
+        l[j] = a < LO ? LO : (a > HI ? HI : a);
+    }
+    return best_d;
+}
+
 // Per super-block: quantize sub-block scales s[] and mins m[] (m = -b >= 0) to SMAX levels under f16
 // super-scales; writes ls/lm, the f16-exact d/dm and per-lane effective scale, offset and inverse.
+// ws/wm weight each sub-block's scale/min error (sum wq^2 and sum w of its fit).
 template <int LPS, int SMAX>
-inline void affine_scales(const float * s, const float * b, int * ls, int * lm, float & d, float & dm, float * ds, float * off,
-                          float * inv) {
-    float max_s = 0.0f, max_m = 0.0f;
+inline void affine_scales(const float * s, const float * b, const float * ws, const float * wm, int * ls, int * lm, float & d,
+                          float & dm, float * ds, float * off, float * inv) {
+    float m[LPS], max_s = 0.0f, max_m = 0.0f;
     for (int j = 0; j < LPS; ++j) {
+        m[j] = -b[j];
         max_s = s[j] > max_s ? s[j] : max_s;
-        max_m = -b[j] > max_m ? -b[j] : max_m;
+        max_m = m[j] > max_m ? m[j] : max_m;
     }
-    d = round_f16(clamp_f16_range(max_s / static_cast<float>(SMAX)));
-    dm = round_f16(clamp_f16_range(max_m / static_cast<float>(SMAX)));
-    for (int j = 0; j < LPS; ++j) {
-        int a = d > 0.0f ? nearest(s[j] / d) : 0;
-        int c = dm > 0.0f ? nearest(-b[j] / dm) : 0;
-        ls[j] = a < 0 ? 0 : (a > SMAX ? SMAX : a);
-        lm[j] = c < 0 ? 0 : (c > SMAX ? SMAX : c);
-    }
+    d = quantize_steps<LPS, 0, SMAX>(s, ws, ls, max_s, static_cast<float>(SMAX));
+    dm = quantize_steps<LPS, 0, SMAX>(m, wm, lm, max_m, static_cast<float>(SMAX));
     for (int j = 0; j < LPS; ++j) {
         ds[j] = d * static_cast<float>(ls[j]);
         off[j] = -(dm * static_cast<float>(lm[j]));
@@ -283,10 +374,10 @@ inline void affine_row(const float * x, void * vy, int64_t n, const float * imp)
     const int64_t nsb = n / LQ_QK_K;
     alignas(64) float xt[NL * W], wt[HW ? NL * W : 1], qa[NL * W], qb[NL * W];
     alignas(64) float s[W], b[W], sw[W], sx[W], sxx[W], sq[W], sqq[W], sqx[W];
-    alignas(64) float ds[W], off[W], inv[W], ds2[W], off2[W], inv2[W];
+    alignas(64) float ds[W], off[W], inv[W];
     int ls[W], lm[W];
-    float dd[NB], dmm[NB], dd2[NB], dmm2[NB];
-    const V zero = V::set1(0.0f), nmax = V::set1(static_cast<float>(F::NMAX));
+    float dd[NB], dmm[NB];
+    const V zero = V::set1(0.0f), nmax = V::set1(static_cast<float>(F::NMAX)), smaxv = V::set1(static_cast<float>(F::SMAX));
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
         for (int bi = 0; bi < NB; ++bi) {
@@ -306,7 +397,7 @@ inline void affine_row(const float * x, void * vy, int64_t n, const float * imp)
         const V range = mx - mn;
         const typename V::mask rpos = vgt(range, zero);
         const V rsafe = vsel(rpos, range, V::set1(1.0f));
-        V best_s = zero, best_b = zero, best_e = V::set1(3.0e38f);
+        V best_s = zero, best_b = zero, best_e = V::set1(3.0e38f), best_qq = zero;
         V vsq, vsqq, vsqx, cs, cb, ce;
         for (int k = 0; k < F::NCAND; ++k) {
             const V inv_k = vsel(rpos, V::set1(static_cast<float>(F::NMAX) + F::cand(k)) / rsafe, zero);
@@ -316,6 +407,7 @@ inline void affine_row(const float * x, void * vy, int64_t n, const float * imp)
             best_s = vsel(better, cs, best_s);
             best_b = vsel(better, cb, best_b);
             best_e = vsel(better, ce, best_e);
+            best_qq = vsel(better, vsqq, best_qq);
         }
         for (int r = 0; r < F::NREF; ++r) {
             const typename V::mask spos = vgt(best_s, zero);
@@ -326,68 +418,127 @@ inline void affine_row(const float * x, void * vy, int64_t n, const float * imp)
             best_s = vsel(better, cs, best_s);
             best_b = vsel(better, cb, best_b);
             best_e = vsel(better, ce, best_e);
+            best_qq = vsel(better, vsqq, best_qq);
         }
         vsel(rpos, best_s, zero).store(s);
         vsel(rpos, best_b, mn).store(b);
         vsw.store(sw);
         vsx.store(sx);
         vsxx.store(sxx);
-        // 2. quantize the scales, assign levels.
+        best_qq.store(sqq);
+        // 2. quantize the scales (A); re-choose the integer scales/mins for those levels (B); refit
+        //    d/dmin by least squares over the super-block (C); re-choose the integers again (D).
+        //    Each step re-assigns the levels; per super-block the best state so far is kept.
         for (int bi = 0; bi < NB; ++bi) {
             const int o = bi * LPS;
-            affine_scales<LPS, F::SMAX>(s + o, b + o, ls + o, lm + o, dd[bi], dmm[bi], ds + o, off + o, inv + o);
+            affine_scales<LPS, F::SMAX>(s + o, b + o, sqq + o, sw + o, ls + o, lm + o, dd[bi], dmm[bi], ds + o, off + o, inv + o);
         }
-        lane_assign<V, NL, HW>(xt, wt, V::load(off), V::load(inv), zero, nmax, vsq, vsqq, vsqx, qa);
-        vsq.store(sq);
-        vsqq.store(sqq);
-        vsqx.store(sqx);
-        // 3. refit d and dmin over the super-block for these levels (x ~ d*ls*q - dmin*lm).
-        float e1[NB];
-        for (int bi = 0; bi < NB; ++bi) {
+        float be[NB], e2[NB];
+        alignas(64) float bsq[W], bsqq[W], bsqx[W], fd[W], fid[W], fdm[W], fidm[W], fls[W], flm[W];
+        int bls[W], blm[W];
+        float bd[NB], bdm[NB];
+        auto evaluate = [&](float * qt, float * e) {
+            for (int bi = 0; bi < NB; ++bi) {
+                for (int j = bi * LPS; j < (bi + 1) * LPS; ++j) {
+                    ds[j] = dd[bi] * static_cast<float>(ls[j]);
+                    off[j] = -(dmm[bi] * static_cast<float>(lm[j]));
+                    inv[j] = ds[j] > 0.0f ? 1.0f / ds[j] : 0.0f;
+                }
+            }
+            lane_assign<V, NL, HW>(xt, wt, V::load(off), V::load(inv), zero, nmax, vsq, vsqq, vsqx, qt);
+            vsq.store(sq);
+            vsqq.store(sqq);
+            vsqx.store(sqx);
+            for (int bi = 0; bi < NB; ++bi) {
+                const int o = bi * LPS;
+                e[bi] = affine_err<LPS>(ds + o, off + o, sw + o, sx + o, sxx + o, sq + o, sqq + o, sqx + o);
+            }
+        };
+        auto keep = [&](int bi, const float * qt) {
             const int o = bi * LPS;
-            e1[bi] = affine_err<LPS>(ds + o, off + o, sw + o, sx + o, sxx + o, sq + o, sqq + o, sqx + o);
-            float saa = 0.0f, sac = 0.0f, scc = 0.0f, sax = 0.0f, scx = 0.0f;
-            for (int j = 0; j < LPS; ++j) {
-                const float a = static_cast<float>(ls[o + j]), c = static_cast<float>(lm[o + j]);
-                saa += a * a * sqq[o + j];
-                sac += a * c * sq[o + j];
-                scc += c * c * sw[o + j];
-                sax += a * sqx[o + j];
-                scx += c * sx[o + j];
+            bd[bi] = dd[bi];
+            bdm[bi] = dmm[bi];
+            for (int j = o; j < o + LPS; ++j) {
+                bls[j] = ls[j];
+                blm[j] = lm[j];
+                bsq[j] = sq[j];
+                bsqq[j] = sqq[j];
+                bsqx[j] = sqx[j];
             }
-            const float den = saa * scc - sac * sac;
-            float d2 = 0.0f, dm2 = 0.0f;
-            if (den > 0.0f) {
-                d2 = (sax * scc - sac * scx) / den;
-                dm2 = (sac * sax - saa * scx) / den;
+            if (qt != qa)
+                for (int l = 0; l < NL; ++l)
+                    for (int j = o; j < o + LPS; ++j) qa[l * W + j] = qt[l * W + j];
+        };
+        evaluate(qa, be);
+        for (int bi = 0; bi < NB; ++bi) keep(bi, qa);
+        for (int step = 0; step < 3; ++step) {
+            for (int bi = 0; bi < NB; ++bi) {
+                const int o = bi * LPS;
+                dd[bi] = bd[bi];
+                dmm[bi] = bdm[bi];
+                if (step != 1) {
+                    for (int j = o; j < o + LPS; ++j) {
+                        fd[j] = dd[bi];
+                        fid[j] = dd[bi] > 0.0f ? 1.0f / dd[bi] : 0.0f;
+                        fdm[j] = dmm[bi];
+                        fidm[j] = dmm[bi] > 0.0f ? 1.0f / dmm[bi] : 0.0f;
+                        fls[j] = static_cast<float>(bls[j]);
+                        flm[j] = static_cast<float>(blm[j]);
+                    }
+                } else {
+                    // d and dmin: least squares over the super-block (x ~ d*ls*q - dmin*lm).
+                    float saa = 0.0f, sac = 0.0f, scc = 0.0f, sax = 0.0f, scx = 0.0f;
+                    for (int j = o; j < o + LPS; ++j) {
+                        ls[j] = bls[j];
+                        lm[j] = blm[j];
+                        const float a = static_cast<float>(ls[j]), c = static_cast<float>(lm[j]);
+                        saa += a * a * bsqq[j];
+                        sac += a * c * bsq[j];
+                        scc += c * c * sw[j];
+                        sax += a * bsqx[j];
+                        scx += c * sx[j];
+                    }
+                    const float den = saa * scc - sac * sac;
+                    float d2 = 0.0f, dm2 = 0.0f;
+                    if (den > 0.0f) {
+                        d2 = (sax * scc - sac * scx) / den;
+                        dm2 = (sac * sax - saa * scx) / den;
+                    }
+                    if (!(den > 0.0f) || dm2 < 0.0f) {
+                        dm2 = 0.0f;
+                        d2 = saa > 0.0f ? sax / saa : 0.0f;
+                    }
+                    if (d2 < 0.0f) d2 = 0.0f;
+                    dd[bi] = round_f16(clamp_f16_range(d2));
+                    dmm[bi] = round_f16(clamp_f16_range(dm2));
+                }
             }
-            if (!(den > 0.0f) || dm2 < 0.0f) {
-                dm2 = 0.0f;
-                d2 = saa > 0.0f ? sax / saa : 0.0f;
+            if (step != 1) {
+                V vls = V::load(fls), vlm = V::load(flm);
+                lane_best_ints(V::load(fd), V::load(fid), V::load(fdm), V::load(fidm), smaxv, vsw, vsx, V::load(bsq), V::load(bsqq),
+                               V::load(bsqx), vls, vlm);
+                vls.store(fls);
+                vlm.store(flm);
+                for (int j = 0; j < W; ++j) {
+                    ls[j] = static_cast<int>(fls[j]);
+                    lm[j] = static_cast<int>(flm[j]);
+                }
             }
-            if (d2 < 0.0f) d2 = 0.0f;
-            dd2[bi] = round_f16(clamp_f16_range(d2));
-            dmm2[bi] = round_f16(clamp_f16_range(dm2));
-            for (int j = 0; j < LPS; ++j) {
-                ds2[o + j] = dd2[bi] * static_cast<float>(ls[o + j]);
-                off2[o + j] = -(dmm2[bi] * static_cast<float>(lm[o + j]));
-                inv2[o + j] = ds2[o + j] > 0.0f ? 1.0f / ds2[o + j] : 0.0f;
+            evaluate(qb, e2);
+            for (int bi = 0; bi < NB; ++bi) {
+                if (e2[bi] < be[bi]) {
+                    be[bi] = e2[bi];
+                    keep(bi, qb);
+                }
             }
         }
-        lane_assign<V, NL, HW>(xt, wt, V::load(off2), V::load(inv2), zero, nmax, vsq, vsqq, vsqx, qb);
-        vsq.store(sq);
-        vsqq.store(sqq);
-        vsqx.store(sqx);
-        // 4. keep the better super-block fit and pack.
+        // 3. pack the kept state.
         for (int bi = 0; bi < nbat; ++bi) {
             const int o = bi * LPS;
-            const float e2 = affine_err<LPS>(ds2 + o, off2 + o, sw + o, sx + o, sxx + o, sq + o, sqq + o, sqx + o);
-            const bool second = e2 < e1[bi];
-            const float * qt = second ? qb : qa;
             uint8_t L[LQ_QK_K];
             for (int j = 0; j < LPS; ++j)
-                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(qt[l * W + o + j]);
-            F::pack(y + sb0 + bi, L, ls + o, lm + o, second ? dd2[bi] : dd[bi], second ? dmm2[bi] : dmm[bi]);
+                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(qa[l * W + o + j]);
+            F::pack(y + sb0 + bi, L, bls + o, blm + o, bd[bi], bdm[bi]);
         }
     }
 }
@@ -395,10 +546,10 @@ inline void affine_row(const float * x, void * vy, int64_t n, const float * imp)
 // ---- symmetric formats: Q3_K, Q6_K -----------------------------------------------------------------
 struct sym_q3k {
     typedef block_q3_K block;
-    static constexpr int NL = 16, LPS = 16, QMIN = -4, QMAX = 3, SMIN = -32, SMAXV = 31, NCAND = 6, NREF = 2;
-    // Candidate k: map the largest |x| to QMIN (k < 4) or QMAX (k >= 4), stretched by delta.
+    static constexpr int NL = 16, LPS = 16, QMIN = -4, QMAX = 3, SMIN = -32, SMAXV = 31, NCAND = 12, NREF = 2;
+    // Candidate k: map the largest |x| to QMIN (k < 9) or QMAX (k >= 9), stretched by delta.
     static constexpr float cand_level(int k) {
-        return k < 4 ? -(4.0f + (-0.3f + 0.2f * static_cast<float>(k))) : 3.0f + (k == 4 ? 0.0f : 0.3f);
+        return k < 9 ? -(3.2f + 0.2f * static_cast<float>(k)) : 2.7f + 0.3f * static_cast<float>(k - 9);
     }
     static void pack(block * b, const uint8_t * L, const int * ls, float d) { lq_kq_pack_q3_k(b, L, ls, d); }
 };
@@ -430,9 +581,9 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
     block * y = static_cast<block *>(vy);
     const int64_t nsb = n / LQ_QK_K;
     alignas(64) float xt[NL * W], wt[HW ? NL * W : 1], qa[NL * W], qb[NL * W];
-    alignas(64) float s[W], sxx[W], sqq[W], sqx[W], inv[W], inv2[W];
+    alignas(64) float s[W], sxx[W], sqq[W], sqx[W], inv[W];
     int ls[W];
-    float dd[NB], dd2[NB];
+    float dd[NB];
     const V zero = V::set1(0.0f), lo = V::set1(static_cast<float>(F::QMIN)), hi = V::set1(static_cast<float>(F::QMAX));
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
@@ -450,7 +601,7 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
         lane_stats<V, NL, HW>(xt, wt, mn, mx, amax, vsw, vsx, vsxx);
         const typename V::mask apos = vgt(vabs(amax), zero);
         const V asafe = vsel(apos, amax, V::set1(1.0f));
-        V best_s = zero, best_score = V::set1(-1.0f);
+        V best_s = zero, best_score = V::set1(-1.0f), best_qq = zero;
         V vsq, vsqq, vsqx, cs, cscore;
         for (int k = 0; k < F::NCAND; ++k) {
             const V inv_k = vsel(apos, V::set1(F::cand_level(k)) / asafe, zero);
@@ -459,6 +610,7 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
             const typename V::mask better = vgt(cscore, best_score);
             best_s = vsel(better, cs, best_s);
             best_score = vsel(better, cscore, best_score);
+            best_qq = vsel(better, vsqq, best_qq);
         }
         for (int r = 0; r < F::NREF; ++r) {
             const typename V::mask snz = vgt(vabs(best_s), zero);
@@ -468,9 +620,11 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
             const typename V::mask better = vgt(cscore, best_score);
             best_s = vsel(better, cs, best_s);
             best_score = vsel(better, cscore, best_score);
+            best_qq = vsel(better, vsqq, best_qq);
         }
         vsel(apos, best_s, zero).store(s);
         vsxx.store(sxx);
+        best_qq.store(sqq);
         // Scales: the largest |s| maps to SMIN (the longer side), d = s_max / SMIN.
         for (int bi = 0; bi < NB; ++bi) {
             const int o = bi * LPS;
@@ -482,53 +636,83 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
                     smax = s[o + j];
                 }
             }
-            const float d = round_f16(clamp_f16_range(smax / static_cast<float>(F::SMIN)));
-            dd[bi] = d;
-            for (int j = 0; j < LPS; ++j) {
-                int a = d != 0.0f ? nearest(s[o + j] / d) : 0;
-                ls[o + j] = a < F::SMIN ? F::SMIN : (a > F::SMAXV ? F::SMAXV : a);
-                const float e = d * static_cast<float>(ls[o + j]);
-                inv[o + j] = e != 0.0f ? 1.0f / e : 0.0f;
-            }
+            dd[bi] = quantize_steps<LPS, F::SMIN, F::SMAXV>(s + o, sqq + o, ls + o, smax, static_cast<float>(F::SMIN));
         }
-        lane_assign<V, NL, HW>(xt, wt, zero, V::load(inv), lo, hi, vsq, vsqq, vsqx, qa);
-        vsqq.store(sqq);
-        vsqx.store(sqx);
-        float e1[NB];
-        for (int bi = 0; bi < NB; ++bi) {
+        // Re-choose the integer scales for the levels (steps 0, 2) or refit d (step 1); keep the best.
+        float be[NB], e2[NB];
+        alignas(64) float bsqq[W], bsqx[W];
+        int bls[W];
+        float bd[NB];
+        auto evaluate = [&](float * qt, float * e) {
+            for (int bi = 0; bi < NB; ++bi) {
+                for (int j = bi * LPS; j < (bi + 1) * LPS; ++j) {
+                    const float sc = dd[bi] * static_cast<float>(ls[j]);
+                    inv[j] = sc != 0.0f ? 1.0f / sc : 0.0f;
+                }
+            }
+            lane_assign<V, NL, HW>(xt, wt, zero, V::load(inv), lo, hi, vsq, vsqq, vsqx, qt);
+            vsqq.store(sqq);
+            vsqx.store(sqx);
+            for (int bi = 0; bi < NB; ++bi) {
+                float acc = 0.0f;
+                for (int j = bi * LPS; j < (bi + 1) * LPS; ++j) {
+                    const float sc = dd[bi] * static_cast<float>(ls[j]);
+                    acc += sxx[j] + sc * (sc * sqq[j] - 2.0f * sqx[j]);
+                }
+                e[bi] = acc;
+            }
+        };
+        auto keep = [&](int bi, const float * qt) {
             const int o = bi * LPS;
-            float saa = 0.0f, sax = 0.0f, e = 0.0f;
-            for (int j = 0; j < LPS; ++j) {
-                const float a = static_cast<float>(ls[o + j]);
-                const float sc = dd[bi] * a;
-                e += sxx[o + j] + sc * (sc * sqq[o + j] - 2.0f * sqx[o + j]);
-                saa += a * a * sqq[o + j];
-                sax += a * sqx[o + j];
+            bd[bi] = dd[bi];
+            for (int j = o; j < o + LPS; ++j) {
+                bls[j] = ls[j];
+                bsqq[j] = sqq[j];
+                bsqx[j] = sqx[j];
             }
-            e1[bi] = e;
-            const float d2 = round_f16(clamp_f16_range(saa > 0.0f ? sax / saa : 0.0f));
-            dd2[bi] = d2;
-            for (int j = 0; j < LPS; ++j) {
-                const float e2 = d2 * static_cast<float>(ls[o + j]);
-                inv2[o + j] = e2 != 0.0f ? 1.0f / e2 : 0.0f;
+            if (qt != qa)
+                for (int l = 0; l < NL; ++l)
+                    for (int j = o; j < o + LPS; ++j) qa[l * W + j] = qt[l * W + j];
+        };
+        evaluate(qa, be);
+        for (int bi = 0; bi < NB; ++bi) keep(bi, qa);
+        for (int step = 0; step < 3; ++step) {
+            for (int bi = 0; bi < NB; ++bi) {
+                const int o = bi * LPS;
+                dd[bi] = bd[bi];
+                if (step != 1) {
+                    const float d = dd[bi];
+                    for (int j = o; j < o + LPS; ++j) {
+                        ls[j] = bls[j];
+                        if (!(bsqq[j] > 0.0f) || d == 0.0f) continue;
+                        const int a = nearest(bsqx[j] / bsqq[j] / d);
+                        ls[j] = a < F::SMIN ? F::SMIN : (a > F::SMAXV ? F::SMAXV : a);
+                    }
+                } else {
+                    float saa = 0.0f, sax = 0.0f;
+                    for (int j = o; j < o + LPS; ++j) {
+                        ls[j] = bls[j];
+                        const float a = static_cast<float>(ls[j]);
+                        saa += a * a * bsqq[j];
+                        sax += a * bsqx[j];
+                    }
+                    dd[bi] = round_f16(clamp_f16_range(saa > 0.0f ? sax / saa : 0.0f));
+                }
+            }
+            evaluate(qb, e2);
+            for (int bi = 0; bi < NB; ++bi) {
+                if (e2[bi] < be[bi]) {
+                    be[bi] = e2[bi];
+                    keep(bi, qb);
+                }
             }
         }
-        lane_assign<V, NL, HW>(xt, wt, zero, V::load(inv2), lo, hi, vsq, vsqq, vsqx, qb);
-        vsqq.store(sqq);
-        vsqx.store(sqx);
         for (int bi = 0; bi < nbat; ++bi) {
             const int o = bi * LPS;
-            float e2 = 0.0f;
-            for (int j = 0; j < LPS; ++j) {
-                const float sc = dd2[bi] * static_cast<float>(ls[o + j]);
-                e2 += sxx[o + j] + sc * (sc * sqq[o + j] - 2.0f * sqx[o + j]);
-            }
-            const bool second = e2 < e1[bi];
-            const float * qt = second ? qb : qa;
             uint8_t L[LQ_QK_K];
             for (int j = 0; j < LPS; ++j)
-                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(static_cast<int>(qt[l * W + o + j]) - F::QMIN);
-            F::pack(y + sb0 + bi, L, ls + o, second ? dd2[bi] : dd[bi]);
+                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(static_cast<int>(qa[l * W + o + j]) - F::QMIN);
+            F::pack(y + sb0 + bi, L, bls + o, bd[bi]);
         }
     }
 }
