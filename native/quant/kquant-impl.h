@@ -23,6 +23,12 @@
 #include "common/fp16.h"
 #include "quant/kquants.h"
 
+#ifndef KQ3_NC
+#define KQ3_NC 4
+#define KQ3_NR 1
+#define KQ3_A 3.7f
+#define KQ3_B 0.3f
+#endif
 namespace lq_kq {
 
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: (t + M) - M rounds |t| < 2^22 to nearest even
@@ -546,18 +552,24 @@ inline void affine_row(const float * x, void * vy, int64_t n, const float * imp)
 // ---- symmetric formats: Q3_K, Q6_K -----------------------------------------------------------------
 struct sym_q3k {
     typedef block_q3_K block;
-    static constexpr int NL = 16, LPS = 16, QMIN = -4, QMAX = 3, SMIN = -32, SMAXV = 31, NCAND = 12, NREF = 2;
-    // Candidate k: map the largest |x| to QMIN (k < 9) or QMAX (k >= 9), stretched by delta.
-    static constexpr float cand_level(int k) {
-        return k < 9 ? -(3.2f + 0.2f * static_cast<float>(k)) : 2.7f + 0.3f * static_cast<float>(k - 9);
+    static constexpr int NL = 16, LPS = 16, QMIN = -4, QMAX = 3, SMIN = -32, SMAXV = 31;
+    // Candidates map the largest |x| to about QMIN (the longer side) or QMAX; with importance
+    // weights the optimum moves further, so more candidates are tried.
+    static constexpr int ncand(bool hw) { return hw ? 12 : KQ3_NC; }
+    static constexpr int nref(bool hw) { return hw ? 2 : KQ3_NR; }
+    static constexpr float cand_level(int k, bool hw) {
+        return hw ? (k < 9 ? -(3.2f + 0.2f * static_cast<float>(k)) : 2.7f + 0.3f * static_cast<float>(k - 9))
+                  : (k < KQ3_NC - 1 ? -(KQ3_A + KQ3_B * static_cast<float>(k)) : 3.0f);
     }
     static void pack(block * b, const uint8_t * L, const int * ls, float d) { lq_kq_pack_q3_k(b, L, ls, d); }
 };
 struct sym_q6k {
     typedef block_q6_K block;
-    static constexpr int NL = 16, LPS = 16, QMIN = -32, QMAX = 31, SMIN = -128, SMAXV = 127, NCAND = 4, NREF = 2;
-    static constexpr float cand_level(int k) {
-        return k < 3 ? -(32.0f + (-0.4f + 0.4f * static_cast<float>(k))) : 31.0f;
+    static constexpr int NL = 16, LPS = 16, QMIN = -32, QMAX = 31, SMIN = -128, SMAXV = 127;
+    static constexpr int ncand(bool hw) { return hw ? 4 : 3; }
+    static constexpr int nref(bool hw) { return hw ? 2 : 1; }
+    static constexpr float cand_level(int k, bool hw) {
+        return hw ? (k < 3 ? -(32.0f + (-0.4f + 0.4f * static_cast<float>(k))) : 31.0f) : (k < 2 ? -(31.7f + 0.5f * static_cast<float>(k)) : 31.0f);
     }
     static void pack(block * b, const uint8_t * L, const int * ls, float d) { lq_kq_pack_q6_k(b, L, ls, d); }
 };
@@ -603,8 +615,8 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
         const V asafe = vsel(apos, amax, V::set1(1.0f));
         V best_s = zero, best_score = V::set1(-1.0f), best_qq = zero;
         V vsq, vsqq, vsqx, cs, cscore;
-        for (int k = 0; k < F::NCAND; ++k) {
-            const V inv_k = vsel(apos, V::set1(F::cand_level(k)) / asafe, zero);
+        for (int k = 0; k < F::ncand(HW); ++k) {
+            const V inv_k = vsel(apos, V::set1(F::cand_level(k, HW)) / asafe, zero);
             lane_assign<V, NL, HW>(xt, wt, zero, inv_k, lo, hi, vsq, vsqq, vsqx, nullptr);
             fit_sym(vsqq, vsqx, cs, cscore);
             const typename V::mask better = vgt(cscore, best_score);
@@ -612,7 +624,7 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
             best_score = vsel(better, cscore, best_score);
             best_qq = vsel(better, vsqq, best_qq);
         }
-        for (int r = 0; r < F::NREF; ++r) {
+        for (int r = 0; r < F::nref(HW); ++r) {
             const typename V::mask snz = vgt(vabs(best_s), zero);
             const V inv_r = vsel(snz, V::set1(1.0f) / vsel(snz, best_s, V::set1(1.0f)), zero);
             lane_assign<V, NL, HW>(xt, wt, zero, inv_r, lo, hi, vsq, vsqq, vsqx, nullptr);
