@@ -23,6 +23,13 @@
 #include "common/fp16.h"
 #include "quant/kquants.h"
 
+#if defined(__CUDACC__)
+#include <cuda_fp16.h>
+#define LQ_HD __host__ __device__
+#else
+#define LQ_HD
+#endif
+
 #ifndef KQ3_NC
 #define KQ3_NC 4
 #define KQ3_NR 1
@@ -44,15 +51,15 @@ struct vec_s {
     static constexpr int W = N;
     typedef vmask_s<N> mask;
     float v[N];
-    static vec_s load(const float * p) {
+    LQ_HD static vec_s load(const float * p) {
         vec_s r;
         for (int i = 0; i < N; ++i) r.v[i] = p[i];
         return r;
     }
-    void store(float * p) const {
+    LQ_HD void store(float * p) const {
         for (int i = 0; i < N; ++i) p[i] = v[i];
     }
-    static vec_s set1(float a) {
+    LQ_HD static vec_s set1(float a) {
         vec_s r;
         for (int i = 0; i < N; ++i) r.v[i] = a;
         return r;
@@ -61,7 +68,7 @@ struct vec_s {
 
 #define LQ_VS_BINOP(op)                                                   \
     template <int N>                                                      \
-    inline vec_s<N> operator op(const vec_s<N> & a, const vec_s<N> & b) { \
+    LQ_HD inline vec_s<N> operator op(const vec_s<N> & a, const vec_s<N> & b) { \
         vec_s<N> r;                                                       \
         for (int i = 0; i < N; ++i) r.v[i] = a.v[i] op b.v[i];            \
         return r;                                                         \
@@ -74,72 +81,174 @@ LQ_VS_BINOP(/)
 
 // vmin(a, b) = a < b ? a : b and vmax(a, b) = a > b ? a : b: exactly minps/maxps semantics.
 template <int N>
-inline vec_s<N> vmin(const vec_s<N> & a, const vec_s<N> & b) {
+LQ_HD inline vec_s<N> vmin(const vec_s<N> & a, const vec_s<N> & b) {
     vec_s<N> r;
     for (int i = 0; i < N; ++i) r.v[i] = a.v[i] < b.v[i] ? a.v[i] : b.v[i];
     return r;
 }
 template <int N>
-inline vec_s<N> vmax(const vec_s<N> & a, const vec_s<N> & b) {
+LQ_HD inline vec_s<N> vmax(const vec_s<N> & a, const vec_s<N> & b) {
     vec_s<N> r;
     for (int i = 0; i < N; ++i) r.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
     return r;
 }
 template <int N>
-inline vec_s<N> vabs(const vec_s<N> & a) {
+LQ_HD inline vec_s<N> vabs(const vec_s<N> & a) {
     vec_s<N> r;
+#if defined(__CUDA_ARCH__)
+    for (int i = 0; i < N; ++i) r.v[i] = fabsf(a.v[i]);
+#else
     for (int i = 0; i < N; ++i) r.v[i] = lq_bits_f32(lq_f32_bits(a.v[i]) & 0x7fffffffu);
+#endif
     return r;
 }
 template <int N>
-inline vmask_s<N> vgt(const vec_s<N> & a, const vec_s<N> & b) {
+LQ_HD inline vmask_s<N> vgt(const vec_s<N> & a, const vec_s<N> & b) {
     vmask_s<N> r;
     for (int i = 0; i < N; ++i) r.m[i] = a.v[i] > b.v[i];
     return r;
 }
 template <int N>
-inline vmask_s<N> vlt(const vec_s<N> & a, const vec_s<N> & b) {
+LQ_HD inline vmask_s<N> vlt(const vec_s<N> & a, const vec_s<N> & b) {
     vmask_s<N> r;
     for (int i = 0; i < N; ++i) r.m[i] = a.v[i] < b.v[i];
     return r;
 }
 template <int N>
-inline vmask_s<N> vle(const vec_s<N> & a, const vec_s<N> & b) {
+LQ_HD inline vmask_s<N> vle(const vec_s<N> & a, const vec_s<N> & b) {
     vmask_s<N> r;
     for (int i = 0; i < N; ++i) r.m[i] = a.v[i] <= b.v[i];
     return r;
 }
 template <int N>
-inline vmask_s<N> vand(const vmask_s<N> & a, const vmask_s<N> & b) {
+LQ_HD inline vmask_s<N> vand(const vmask_s<N> & a, const vmask_s<N> & b) {
     vmask_s<N> r;
     for (int i = 0; i < N; ++i) r.m[i] = a.m[i] && b.m[i];
     return r;
 }
 // vsel(m, a, b) = m ? a : b per lane.
 template <int N>
-inline vec_s<N> vsel(const vmask_s<N> & m, const vec_s<N> & a, const vec_s<N> & b) {
+LQ_HD inline vec_s<N> vsel(const vmask_s<N> & m, const vec_s<N> & a, const vec_s<N> & b) {
     vec_s<N> r;
     for (int i = 0; i < N; ++i) r.v[i] = m.m[i] ? a.v[i] : b.v[i];
     return r;
 }
 
 template <class V>
-inline V vround(const V & a) {
+LQ_HD inline V vround(const V & a) {
     const V m = V::set1(kRoundMagic);
     return (a + m) - m;
 }
 
 // ---- shared scalar helpers ---------------------------------------------------------------------------
-inline float round_f16(float v) { return lq_f16_to_f32(lq_f32_to_f16(v)); }
-inline int nearest(float v) { return static_cast<int>((v + kRoundMagic) - kRoundMagic); }
-inline float clamp_f16_range(float v) {
+LQ_HD inline uint16_t f16_bits(float v) {
+#if defined(__CUDA_ARCH__)
+    return __half_as_ushort(__float2half_rn(v));
+#else
+    return lq_f32_to_f16(v);
+#endif
+}
+LQ_HD inline float round_f16(float v) {
+#if defined(__CUDA_ARCH__)
+    return __half2float(__float2half_rn(v));
+#else
+    return lq_f16_to_f32(lq_f32_to_f16(v));
+#endif
+}
+LQ_HD inline int nearest(float v) { return static_cast<int>((v + kRoundMagic) - kRoundMagic); }
+LQ_HD inline float clamp_f16_range(float v) {
     return v > 65504.0f ? 65504.0f : (v < -65504.0f ? -65504.0f : v);
+}
+
+// ---- packing into ggml layouts (bit positions as ggml's dequantize_row_*) ----------------------------
+// Q2_K / Q3_K level w: byte 32*(w/128) + w%32 of qs, bits 2*((w%128)/32).
+LQ_HD inline void pack_2bit(uint8_t * qs, const uint8_t * L) {
+    for (int n = 0; n < 2; ++n) {
+        const uint8_t * l = L + 128 * n;
+        for (int i = 0; i < 32; ++i) {
+            qs[32 * n + i] = static_cast<uint8_t>((l[i] & 3) | ((l[i + 32] & 3) << 2) | ((l[i + 64] & 3) << 4) | ((l[i + 96] & 3) << 6));
+        }
+    }
+}
+
+LQ_HD inline void pack_q2_k(block_q2_K * b, const uint8_t * L, const int * ls, const int * lm, float d, float dmin) {
+    for (int j = 0; j < 16; ++j) b->scales[j] = static_cast<uint8_t>(ls[j] | (lm[j] << 4));
+    pack_2bit(b->qs, L);
+    b->d = f16_bits(d);
+    b->dmin = f16_bits(dmin);
+}
+
+LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, float d) {
+    for (int i = 0; i < 32; ++i) {
+        unsigned h = 0;
+        for (int k = 0; k < 8; ++k) h |= ((L[i + 32 * k] >> 2) & 1u) << k;
+        b->hmask[i] = static_cast<uint8_t>(h);
+    }
+    pack_2bit(b->qs, L);  // keeps the low 2 bits
+    for (int i = 0; i < 12; ++i) b->scales[i] = 0;
+    for (int i = 0; i < 16; ++i) {
+        const int v = ls[i] + 32;  // 0..63
+        b->scales[i % 8] |= static_cast<uint8_t>((v & 0xF) << (i < 8 ? 0 : 4));
+        b->scales[8 + i % 4] |= static_cast<uint8_t>((v >> 4) << (2 * (i / 4)));
+    }
+    b->d = f16_bits(d);
+}
+
+LQ_HD inline void pack_scales_k4(uint8_t * q, const int * ls, const int * lm) {
+    for (int j = 0; j < 8; ++j) {
+        if (j < 4) {
+            q[j] = static_cast<uint8_t>(ls[j]);
+            q[j + 4] = static_cast<uint8_t>(lm[j]);
+        } else {
+            q[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+            q[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
+            q[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
+        }
+    }
+}
+
+LQ_HD inline void pack_q4_k(block_q4_K * b, const uint8_t * L, const int * ls, const int * lm, float d, float dmin) {
+    pack_scales_k4(b->scales, ls, lm);
+    for (int c = 0; c < 4; ++c)
+        for (int l = 0; l < 32; ++l) b->qs[32 * c + l] = static_cast<uint8_t>(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
+    b->d = f16_bits(d);
+    b->dmin = f16_bits(dmin);
+}
+
+LQ_HD inline void pack_q5_k(block_q5_K * b, const uint8_t * L, const int * ls, const int * lm, float d, float dmin) {
+    pack_scales_k4(b->scales, ls, lm);
+    for (int i = 0; i < 32; ++i) b->qh[i] = 0;
+    for (int c = 0; c < 4; ++c) {
+        for (int l = 0; l < 32; ++l) {
+            const int a = L[64 * c + l], e = L[64 * c + 32 + l];
+            b->qs[32 * c + l] = static_cast<uint8_t>((a & 0xF) | ((e & 0xF) << 4));
+            b->qh[l] |= static_cast<uint8_t>(((a >> 4) << (2 * c)) | ((e >> 4) << (2 * c + 1)));
+        }
+    }
+    b->d = f16_bits(d);
+    b->dmin = f16_bits(dmin);
+}
+
+LQ_HD inline void pack_q6_k(block_q6_K * b, const uint8_t * L, const int * ls, float d) {
+    for (int n = 0; n < 2; ++n) {
+        const uint8_t * l = L + 128 * n;
+        uint8_t * ql = b->ql + 64 * n;
+        uint8_t * qh = b->qh + 32 * n;
+        for (int i = 0; i < 32; ++i) {
+            const int q1 = l[i], q2 = l[i + 32], q3 = l[i + 64], q4 = l[i + 96];
+            ql[i] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
+            ql[i + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
+            qh[i] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+        }
+    }
+    for (int j = 0; j < 16; ++j) b->scales[j] = static_cast<int8_t>(ls[j]);
+    b->d = f16_bits(d);
 }
 
 // ---- lane passes -------------------------------------------------------------------------------------
 // Statistics of the input per lane: min, max, signed value of largest |x|, sum w, sum wx, sum wx^2.
 template <class V, int NL, bool HW>
-inline void lane_stats(const float * xt, const float * wt, V & mn, V & mx, V & amax, V & sw, V & sx, V & sxx) {
+LQ_HD inline void lane_stats(const float * xt, const float * wt, V & mn, V & mx, V & amax, V & sw, V & sx, V & sxx) {
     constexpr int W = V::W;
     V x = V::load(xt);
     mn = x;
@@ -174,7 +283,7 @@ inline void lane_stats(const float * xt, const float * wt, V & mn, V & mx, V & a
 
 // Assign q = round(clamp((x - off) * inv, lo, hi)) and accumulate sum wq, sum wq^2, sum wqx.
 template <class V, int NL, bool HW>
-inline void lane_assign(const float * xt, const float * wt, const V & off, const V & inv, const V & lo, const V & hi,
+LQ_HD inline void lane_assign(const float * xt, const float * wt, const V & off, const V & inv, const V & lo, const V & hi,
                         V & sq, V & sqq, V & sqx, float * qt) {
     constexpr int W = V::W;
     sq = V::set1(0.0f);
@@ -199,7 +308,7 @@ inline void lane_assign(const float * xt, const float * wt, const V & off, const
 
 // Weighted least squares y = s*q + b with b <= 0 for one assignment, and its error.
 template <class V>
-inline void fit_affine(const V & sw, const V & sx, const V & sxx, const V & sq, const V & sqq, const V & sqx, V & s, V & b,
+LQ_HD inline void fit_affine(const V & sw, const V & sx, const V & sxx, const V & sq, const V & sqq, const V & sqx, V & s, V & b,
                        V & err) {
     const V zero = V::set1(0.0f);
     const V two = V::set1(2.0f);
@@ -219,7 +328,7 @@ inline void fit_affine(const V & sw, const V & sx, const V & sxx, const V & sq, 
 // Per lane: the best integer (scale, min) pair around the continuous least-squares fit for the
 // current levels (sums sq, sqq, sqx), under super-block steps d and dm; floor/ceil of each.
 template <class V>
-inline void lane_best_ints(const V & d, const V & id, const V & dm, const V & idm, const V & smax, const V & sw, const V & sx,
+LQ_HD inline void lane_best_ints(const V & d, const V & id, const V & dm, const V & idm, const V & smax, const V & sw, const V & sx,
                            const V & sq, const V & sqq, const V & sqx, V & ls, V & lm) {
     const V zero = V::set1(0.0f), one = V::set1(1.0f), two = V::set1(2.0f);
     const V den = sw * sqq - sq * sq;
@@ -254,25 +363,25 @@ inline void lane_best_ints(const V & d, const V & id, const V & dm, const V & id
 struct affine_q4k {
     typedef block_q4_K block;
     static constexpr int NL = 32, LPS = 8, NMAX = 15, SMAX = 63, NCAND = 9, NREF = 2;
-    static constexpr float cand(int k) { return -0.8f + 0.2f * static_cast<float>(k); }
-    static void pack(block * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
-        lq_kq_pack_q4_k(b, L, ls, lm, d, dm);
+    LQ_HD static constexpr float cand(int k) { return -0.8f + 0.2f * static_cast<float>(k); }
+    LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
+        pack_q4_k(b, L, ls, lm, d, dm);
     }
 };
 struct affine_q5k {
     typedef block_q5_K block;
     static constexpr int NL = 32, LPS = 8, NMAX = 31, SMAX = 63, NCAND = 5, NREF = 2;
-    static constexpr float cand(int k) { return -0.6f + 0.3f * static_cast<float>(k); }
-    static void pack(block * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
-        lq_kq_pack_q5_k(b, L, ls, lm, d, dm);
+    LQ_HD static constexpr float cand(int k) { return -0.6f + 0.3f * static_cast<float>(k); }
+    LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
+        pack_q5_k(b, L, ls, lm, d, dm);
     }
 };
 struct affine_q2k {
     typedef block_q2_K block;
     static constexpr int NL = 16, LPS = 16, NMAX = 3, SMAX = 15, NCAND = 5, NREF = 2;
-    static constexpr float cand(int k) { return -0.5f + 0.25f * static_cast<float>(k); }
-    static void pack(block * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
-        lq_kq_pack_q2_k(b, L, ls, lm, d, dm);
+    LQ_HD static constexpr float cand(int k) { return -0.5f + 0.25f * static_cast<float>(k); }
+    LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
+        pack_q2_k(b, L, ls, lm, d, dm);
     }
 };
 
@@ -281,7 +390,7 @@ struct affine_q2k {
 // (the largest |v|) to level0, level0 -/+ 0.25, ... (towards zero), each also refit by weighted least
 // squares; d is returned f16-exact, l[] for that d.
 template <int LPS, int LO, int HI>
-inline float steps_error(const float * v, const float * w, float d, float * slv, float * sll) {
+LQ_HD inline float steps_error(const float * v, const float * w, float d, float * slv, float * sll) {
     float t1[LPS], t2[LPS], t3[LPS];
     const float id = 1.0f / d;
     for (int j = 0; j < LPS; ++j) {
@@ -305,7 +414,7 @@ inline float steps_error(const float * v, const float * w, float d, float * slv,
 }
 
 template <int LPS, int LO, int HI>
-inline float quantize_steps(const float * v, const float * w, int * l, float anchor, float level0) {
+LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, float anchor, float level0) {
     if (!(anchor != 0.0f)) {
         for (int j = 0; j < LPS; ++j) l[j] = 0;
         return 0.0f;
@@ -341,7 +450,7 @@ inline float quantize_steps(const float * v, const float * w, int * l, float anc
 // super-scales; writes ls/lm, the f16-exact d/dm and per-lane effective scale, offset and inverse.
 // ws/wm weight each sub-block's scale/min error (sum wq^2 and sum w of its fit).
 template <int LPS, int SMAX>
-inline void affine_scales(const float * s, const float * b, const float * ws, const float * wm, int * ls, int * lm, float & d,
+LQ_HD inline void affine_scales(const float * s, const float * b, const float * ws, const float * wm, int * ls, int * lm, float & d,
                           float & dm, float * ds, float * off, float * inv) {
     float m[LPS], max_s = 0.0f, max_m = 0.0f;
     for (int j = 0; j < LPS; ++j) {
@@ -360,7 +469,7 @@ inline void affine_scales(const float * s, const float * b, const float * ws, co
 
 // Weighted squared error of one super-block given per-lane sums for y = ds*q + off.
 template <int LPS>
-inline float affine_err(const float * ds, const float * off, const float * sw, const float * sx, const float * sxx, const float * sq,
+LQ_HD inline float affine_err(const float * ds, const float * off, const float * sw, const float * sx, const float * sxx, const float * sq,
                         const float * sqq, const float * sqx) {
     float e = 0.0f;
     for (int j = 0; j < LPS; ++j) {
@@ -371,7 +480,7 @@ inline float affine_err(const float * ds, const float * off, const float * sw, c
 }
 
 template <class V, class F, bool HW>
-inline void affine_row(const float * x, void * vy, int64_t n, const float * imp) {
+LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float * imp) {
     constexpr int W = V::W, LPS = F::LPS, NL = F::NL, NB = W / LPS;
     static_assert(LPS * NL == LQ_QK_K, "sub-blocks must tile the super-block");
     static_assert(NB * LPS == W, "vector width must hold whole super-blocks");
@@ -555,28 +664,28 @@ struct sym_q3k {
     static constexpr int NL = 16, LPS = 16, QMIN = -4, QMAX = 3, SMIN = -32, SMAXV = 31;
     // Candidates map the largest |x| to about QMIN (the longer side) or QMAX; with importance
     // weights the optimum moves further, so more candidates are tried.
-    static constexpr int ncand(bool hw) { return hw ? 12 : KQ3_NC; }
-    static constexpr int nref(bool hw) { return hw ? 2 : KQ3_NR; }
-    static constexpr float cand_level(int k, bool hw) {
+    LQ_HD static constexpr int ncand(bool hw) { return hw ? 12 : KQ3_NC; }
+    LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : KQ3_NR; }
+    LQ_HD static constexpr float cand_level(int k, bool hw) {
         return hw ? (k < 9 ? -(3.2f + 0.2f * static_cast<float>(k)) : 2.7f + 0.3f * static_cast<float>(k - 9))
                   : (k < KQ3_NC - 1 ? -(KQ3_A + KQ3_B * static_cast<float>(k)) : 3.0f);
     }
-    static void pack(block * b, const uint8_t * L, const int * ls, float d) { lq_kq_pack_q3_k(b, L, ls, d); }
+    LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q3_k(b, L, ls, d); }
 };
 struct sym_q6k {
     typedef block_q6_K block;
     static constexpr int NL = 16, LPS = 16, QMIN = -32, QMAX = 31, SMIN = -128, SMAXV = 127;
-    static constexpr int ncand(bool hw) { return hw ? 4 : 3; }
-    static constexpr int nref(bool hw) { return hw ? 2 : 1; }
-    static constexpr float cand_level(int k, bool hw) {
+    LQ_HD static constexpr int ncand(bool hw) { return hw ? 4 : 3; }
+    LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : 1; }
+    LQ_HD static constexpr float cand_level(int k, bool hw) {
         return hw ? (k < 3 ? -(32.0f + (-0.4f + 0.4f * static_cast<float>(k))) : 31.0f) : (k < 2 ? -(31.7f + 0.5f * static_cast<float>(k)) : 31.0f);
     }
-    static void pack(block * b, const uint8_t * L, const int * ls, float d) { lq_kq_pack_q6_k(b, L, ls, d); }
+    LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q6_k(b, L, ls, d); }
 };
 
 // Least squares s = <wqx>/<wqq>; score = <wqx>^2/<wqq> (the error reduction, larger is better).
 template <class V>
-inline void fit_sym(const V & sqq, const V & sqx, V & s, V & score) {
+LQ_HD inline void fit_sym(const V & sqq, const V & sqx, V & s, V & score) {
     const V zero = V::set1(0.0f);
     const typename V::mask qpos = vgt(sqq, zero);
     const V den = vsel(qpos, sqq, V::set1(1.0f));
@@ -585,7 +694,7 @@ inline void fit_sym(const V & sqq, const V & sqx, V & s, V & score) {
 }
 
 template <class V, class F, bool HW>
-inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
+LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
     constexpr int W = V::W, LPS = F::LPS, NL = F::NL, NB = W / LPS;
     static_assert(LPS * NL == LQ_QK_K, "sub-blocks must tile the super-block");
     static_assert(NB * LPS == W, "vector width must hold whole super-blocks");
@@ -730,12 +839,12 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * imp) {
 }
 
 template <class V, class F>
-inline void affine_quantize(const float * x, void * y, int64_t n, const float * imp) {
+LQ_HD inline void affine_quantize(const float * x, void * y, int64_t n, const float * imp) {
     if (imp) affine_row<V, F, true>(x, y, n, imp);
     else affine_row<V, F, false>(x, y, n, nullptr);
 }
 template <class V, class F>
-inline void sym_quantize(const float * x, void * y, int64_t n, const float * imp) {
+LQ_HD inline void sym_quantize(const float * x, void * y, int64_t n, const float * imp) {
     if (imp) sym_row<V, F, true>(x, y, n, imp);
     else sym_row<V, F, false>(x, y, n, nullptr);
 }
