@@ -22,6 +22,17 @@ inline uint16_t lq_f16_sat(float d) {
     return lq_f32_to_f16(d);
 }
 
+// Round to nearest, ties to even, for |v| <= 2^22 (all our clamped q values): adding and
+// subtracting 1.5 * 2^23 leaves the rounded integer (exact in the default FP mode, no libm call).
+// Identical to nearbyintf / cvtps2dq on that range.
+inline float lq_round_rne(float v) {
+    const float magic = 12582912.0f;  // 1.5 * 2^23
+    return (v + magic) - magic;
+}
+// max/min without libm calls; inputs are never NaN here (rejected before quantization).
+inline float lq_maxf(float a, float b) { return a > b ? a : b; }
+inline float lq_minf(float a, float b) { return a < b ? a : b; }
+
 inline void lq_store_f16(void * p, uint16_t h) { std::memcpy(p, &h, 2); }
 inline uint16_t lq_load_f16(const void * p) {
     uint16_t h;

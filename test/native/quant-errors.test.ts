@@ -97,4 +97,18 @@ describe('quantize rejects bad input with typed errors', () => {
     ac.abort();
     await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [4096, 64], name: 'ab' }, 'q4_0', { signal: ac.signal }), 'E_ABORTED');
   });
+
+  it('aborts a running job between row chunks', async () => {
+    // The importance-weighted scalar search is slow enough (~tens of Melem/s) to abort mid-way.
+    const n = 4096, rows = 1024;
+    const x = gaussian(n * rows, 6);
+    const ac = new AbortController();
+    const p = quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows], name: 'mid' }, 'q4_0', {
+      importance: new Float32Array(n).fill(1),
+      signal: ac.signal,
+      threads: 1,
+    });
+    setTimeout(() => ac.abort(), 5);
+    await expectError(p, 'E_ABORTED', /mid/);
+  });
 });
