@@ -2,6 +2,7 @@
  * `layerquant quantize <model> --bits B | --size S | --fit …`: plan a per-block mix of formats
  * that meets the budget (lib/plan), print it, and stream the model into a GGUF (lib/quantize/run).
  */
+import { readFileSync } from 'node:fs';
 import { isLayerquantError } from '../../errors.js';
 import { loadModel } from '../../model/load.js';
 import { describeBudget, formatBytes, parseBudget, type BudgetArgs } from '../../plan/budget.js';
@@ -55,6 +56,7 @@ export const quantizeCommand: CommandSpec = {
     'Plan:',
     `  --levels L          formats to mix, e.g. Q4_0,Q8_0 or int2,int4 (default ${DEFAULT_LEVELS})`,
     '  --method M          block importance: lim, zd or none (default zd when available, else none)',
+    '  --calib FILE        calibration text for --method lim (default: the built-in text)',
     '  --scores X          importance per block instead: "0.1,0.5,…" or a JSON file (higher = more important)',
     `  --strategy S        ${STRATEGIES.join(', ')} (default optimal)`,
     '  --seed N            seed of --strategy random (default 1)',
@@ -83,6 +85,7 @@ export const quantizeCommand: CommandSpec = {
     levels: { type: 'string' },
     method: { type: 'string' },
     scores: { type: 'string' },
+    calib: { type: 'string' },
     strategy: { type: 'string' },
     seed: { type: 'string' },
     globals: { type: 'string' },
@@ -138,7 +141,10 @@ export const quantizeCommand: CommandSpec = {
           method = method ?? 'given';
         } else if (method !== 'none') {
           try {
-            importance = await blockScores(model, method ?? 'zd', { signal: ac.signal });
+            const sopts: { signal: AbortSignal; calib?: string } = { signal: ac.signal };
+            const calib = str(values.calib);
+            if (calib) sopts.calib = readFileSync(calib, 'utf8');
+            importance = await blockScores(model, method ?? 'zd', sopts);
             method = method ?? 'zd';
           } catch (err) {
             if (method === undefined && isLayerquantError(err, 'E_UNSUPPORTED')) notes.push('no importance scores: the importance module is not available (pass --scores)');
