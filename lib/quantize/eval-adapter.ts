@@ -36,6 +36,8 @@ export interface EvaluatorOptions {
   chunks?: number;
   threads?: number;
   signal?: AbortSignal;
+  /** Characters the vocabulary cannot encode: error (default), skip, or the unknown token. */
+  unknown?: 'error' | 'skip' | 'unk';
 }
 
 /** Tokenizes `text` once and returns an evaluator that measures perplexity of a quantized model. */
@@ -43,7 +45,7 @@ export async function perplexityEvaluator(model: ModelDescription, text: string,
   const tokMod = await importOptional<TokenizerModule>('../tokenize/tokenizer.js', 'The tokenizer');
   const decMod = await importOptional<DecoderModule>('../eval/decoder.js', 'The forward pass');
   const pplMod = await importOptional<PerplexityModule>('../eval/perplexity.js', 'Perplexity evaluation');
-  const tok = tokMod.loadTokenizer(model.tokenizer, { unknown: 'error', file: model.path });
+  const tok = tokMod.loadTokenizer(model.tokenizer, { unknown: opts.unknown ?? 'error', file: model.path });
   const tokens = tok.encode(text, { addBos: true });
   const bos = tok.addBos ? tok.bosId : undefined;
   const popts: { context?: number; chunks?: number; threads?: number; signal?: AbortSignal } = {};

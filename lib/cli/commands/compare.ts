@@ -40,6 +40,7 @@ export const compareCommand: CommandSpec = {
     '  -c, --context N     window size (default 512)',
     '  --chunks N          windows to score (default all)',
     '  --threads N         threads',
+    '  --unknown P         characters outside the vocabulary: error (default), skip or unk',
     '  --csv FILE          write every point as CSV',
     '  --svg FILE          write the line plot',
     '  --json              print the points as JSON',
@@ -54,6 +55,7 @@ export const compareCommand: CommandSpec = {
     context: { type: 'string', short: 'c' },
     chunks: { type: 'string' },
     threads: { type: 'string' },
+    unknown: { type: 'string' },
     csv: { type: 'string' },
     svg: { type: 'string' },
     json: { type: 'boolean' },
@@ -87,6 +89,10 @@ export const compareCommand: CommandSpec = {
       if (context !== undefined) evOpts.context = context;
       if (chunks !== undefined) evOpts.chunks = chunks;
       if (threads !== undefined) evOpts.threads = threads;
+      if (values.unknown !== undefined) {
+        if (values.unknown !== 'error' && values.unknown !== 'skip' && values.unknown !== 'unk') throw new UsageError(`--unknown must be error, skip or unk, got "${String(values.unknown)}"`);
+        evOpts.unknown = values.unknown;
+      }
       const { evaluate } = await perplexityEvaluator(model, text, evOpts);
       const tty = process.stderr.isTTY && !values.json;
       const copts: Parameters<typeof compareOrders>[1] = { scores, evaluate, signal: ac.signal };
