@@ -1,11 +1,24 @@
 import { describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { native } from '../../lib/native.js';
 
 // Runs only when the CUDA addon is the loaded backend (a machine with a driver and a GPU, or
 // LAYERQUANT_NATIVE pointing at build-cuda/Release/layerquant_cuda.node on one).
 const backend = native().buildInfo().backend;
+const driver = existsSync('/proc/driver/nvidia/version');
 
-describe.skipIf(backend !== 'cuda')('CUDA backend', () => {
+describe.skipIf(backend !== 'cuda' || driver)('CUDA build without a driver', () => {
+  it('cudaDevices() reports a typed error instead of crashing', () => {
+    expect(() => native().cudaDevices!()).toThrow(/cudaGetDeviceCount: cudaError/);
+    try {
+      native().cudaDevices!();
+    } catch (err) {
+      expect((err as { code: string }).code).toBe('E_UNSUPPORTED');
+    }
+  });
+});
+
+describe.skipIf(backend !== 'cuda' || !driver)('CUDA backend', () => {
   it('lists at least one device with sane properties', () => {
     const devices = native().cudaDevices!();
     expect(devices.length).toBeGreaterThan(0);
