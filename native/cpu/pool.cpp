@@ -79,9 +79,13 @@ class pool {
             std::lock_guard<std::mutex> lk(mu_);
             jobs_.remove(&j);
         }
-        std::unique_lock<std::mutex> lk(j.m);
-        j.finished.wait(lk, [&] { return j.done.load() >= j.n; });
-        // Helpers may still be returning from work(): wait until none holds the job.
+        {
+            std::unique_lock<std::mutex> lk(j.m);
+            j.finished.wait(lk, [&] { return j.done.load() >= j.n; });
+        }
+        // Helpers may still be returning from work(): wait until none holds the job. j.m must be
+        // released first: the helper that finished the last chunk may still be about to lock it
+        // to notify, and would wait forever while we wait for it to leave.
         std::unique_lock<std::mutex> plk(mu_);
         idle_cv_.wait(plk, [&] { return j.helpers == 0; });
     }

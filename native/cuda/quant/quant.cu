@@ -7,6 +7,7 @@
 
 #include "cuda/common.cuh"
 #include "cuda/quant/quant.h"
+#include "cuda/quant/kquant.h"
 
 namespace {
 
@@ -33,9 +34,20 @@ bool parse_intn(const char * name, int * bits, int64_t * group) {
 
 }  // namespace
 
+// k-quants (native/cuda/quant/q*_k.cu): registry name -> kernel, or null.
+static lq_status (*kquant_kernel(const char * format))(const float *, void *, int64_t, int64_t, const float *) {
+    if (!std::strcmp(format, "q2_K")) return lq_cuda_quantize_q2_k;
+    if (!std::strcmp(format, "q3_K")) return lq_cuda_quantize_q3_k;
+    if (!std::strcmp(format, "q4_K")) return lq_cuda_quantize_q4_k;
+    if (!std::strcmp(format, "q5_K")) return lq_cuda_quantize_q5_k;
+    if (!std::strcmp(format, "q6_K")) return lq_cuda_quantize_q6_k;
+    return nullptr;
+}
+
 bool lq_cuda_quantize_supported(const char * format) {
     int b;
     int64_t g;
+    if (kquant_kernel(format)) return true;
     return !std::strcmp(format, "q8_0") || !std::strcmp(format, "q4_0") || !std::strcmp(format, "q5_0") ||
            parse_intn(format, &b, &g);
 }
@@ -45,7 +57,9 @@ lq_status lq_cuda_quantize_host(const char * format, const float * x, int64_t n,
         return lq_status::fail(LQ_E_UNSUPPORTED, std::string("no CUDA kernel for format ") + format);
     if (n < 1 || nrows < 0) return lq_status::fail(LQ_E_SHAPE, "bad shape");
     if (nrows == 0) return lq_status::success();
-    const bool block32 = format[0] == 'q';
+    const auto kq = kquant_kernel(format);
+    if (kq && n % 256 != 0) return lq_status::fail(LQ_E_SHAPE, "row length not a multiple of 256");
+    const bool block32 = format[0] == 'q' && !kq;
     if (block32 && n % 32 != 0) return lq_status::fail(LQ_E_SHAPE, "row length not a multiple of 32");
     lq_cuda_device_guard guard;
     device_buffer dx, dy;
@@ -55,7 +69,8 @@ lq_status lq_cuda_quantize_host(const char * format, const float * x, int64_t n,
     LQ_CUDA_TRY(cudaMemcpy(dx.p, x, x_bytes, cudaMemcpyHostToDevice));
     lq_status s;
     const float * fx = static_cast<const float *>(dx.p);
-    if (!std::strcmp(format, "q8_0")) s = lq_cuda_quantize_q8_0(fx, dy.p, n, nrows);
+    if (kq) s = kq(fx, dy.p, n, nrows, nullptr);
+    else if (!std::strcmp(format, "q8_0")) s = lq_cuda_quantize_q8_0(fx, dy.p, n, nrows);
     else if (!std::strcmp(format, "q4_0")) s = lq_cuda_quantize_q4_0(fx, dy.p, n, nrows);
     else if (!std::strcmp(format, "q5_0")) s = lq_cuda_quantize_q5_0(fx, dy.p, n, nrows);
     else {
