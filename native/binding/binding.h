@@ -5,3 +5,5 @@
 
 void lq_binding_info_init(Napi::Env env, Napi::Object exports);
 void lq_binding_io_init(Napi::Env env, Napi::Object exports);
+void lq_binding_forward_init(Napi::Env env, Napi::Object exports);
+void lq_binding_stats_init(Napi::Env env, Napi::Object exports);
