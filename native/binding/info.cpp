@@ -9,7 +9,11 @@ namespace {
 Napi::Value build_info(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
+#ifdef LQ_CUDA
+    o.Set("backend", Napi::String::New(env, "cuda"));
+#else
     o.Set("backend", Napi::String::New(env, "cpu"));
+#endif
 #if defined(__SANITIZE_ADDRESS__)
     o.Set("sanitized", Napi::Boolean::New(env, true));
 #else

@@ -9,18 +9,29 @@
 
 namespace {
 
-// Live mappings by base address, so unmapFile and the finalizer never unmap twice.
-std::mutex g_maps_mu;
-std::unordered_map<void *, lq_mapping> g_maps;
+// One record per mapping, owned by its ArrayBuffer's finalizer. unmapFile unmaps early and marks
+// the record released; the finalizer (which V8 may run long after a detach) then only frees the
+// record. Keying on the record rather than the base address matters: once a mapping is gone the
+// kernel may hand the same address to the next mmap, and a late finalizer must not unmap that.
+struct lq_map_record {
+    lq_mapping m;
+    bool released = false;
+};
 
-void release(void * base) {
+// Live records by base address, for unmapFile (which only gets the buffer).
+std::mutex g_maps_mu;
+std::unordered_map<void *, lq_map_record *> g_maps;
+
+// Unmaps `rec` if it is still mapped. Called with g_maps_mu not held.
+void release(lq_map_record * rec) {
     lq_mapping m;
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
-        auto it = g_maps.find(base);
-        if (it == g_maps.end()) return;
-        m = it->second;
-        g_maps.erase(it);
+        if (rec->released) return;
+        rec->released = true;
+        auto it = g_maps.find(rec->m.data);
+        if (it != g_maps.end() && it->second == rec) g_maps.erase(it);
+        m = rec->m;
     }
     lq_mmap_close(&m);
 }
@@ -33,11 +44,18 @@ Napi::Value map_file(const Napi::CallbackInfo & info) {
     const lq_status s = lq_mmap_open(path.c_str(), &m);
     if (!s.ok()) lq_throw(env, s.code, s.message);
     if (!m.data) return Napi::ArrayBuffer::New(env, 0);
+    auto * rec = new lq_map_record{m, false};
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
-        g_maps[m.data] = m;
+        g_maps[m.data] = rec;
     }
-    return Napi::ArrayBuffer::New(env, m.data, m.size, [](Napi::Env, void * base) { release(base); });
+    return Napi::ArrayBuffer::New(
+        env, m.data, m.size,
+        [](Napi::Env, void *, lq_map_record * r) {
+            release(r);
+            delete r;
+        },
+        rec);
 }
 
 Napi::Value unmap_file(const Napi::CallbackInfo & info) {
@@ -46,13 +64,17 @@ Napi::Value unmap_file(const Napi::CallbackInfo & info) {
     Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
     void * base = ab.Data();
     if (!base || ab.ByteLength() == 0) return env.Undefined();
+    lq_map_record * rec;
     {
         std::lock_guard<std::mutex> lk(g_maps_mu);
-        if (g_maps.find(base) == g_maps.end()) return env.Undefined();
+        auto it = g_maps.find(base);
+        if (it == g_maps.end()) return env.Undefined();
+        rec = it->second;
     }
-    // Detach first: no JS view can reach the memory once it is unmapped.
+    // Detach first: no JS view can reach the memory once it is unmapped. The record stays alive
+    // until the finalizer runs (a detach does not run it synchronously).
     if (!ab.IsDetached()) ab.Detach();
-    release(base);
+    release(rec);
     return env.Undefined();
 }
 

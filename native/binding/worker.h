@@ -7,6 +7,7 @@
 #include <atomic>
 #include <exception>
 #include <new>
+#include <string>
 #include <vector>
 
 #include "common/status.h"
@@ -23,6 +24,49 @@ inline void lq_throw(Napi::Env env, lq_code code, const std::string & message) {
     Napi::Error err = Napi::Error::New(env, message);
     err.Set("code", Napi::String::New(env, lq_code_name(code)));
     throw err;
+}
+
+// A TypedArray, Buffer or DataView argument as raw bytes (zero copy). Throws E_BAD_ARGUMENT naming
+// `what` for anything else. A detached buffer gives {nullptr, 0}.
+struct lq_bytes {
+    uint8_t * data = nullptr;
+    size_t size = 0;
+};
+
+inline lq_bytes lq_get_bytes(Napi::Env env, Napi::Value v, const char * what) {
+    lq_bytes out;
+    if (v.IsTypedArray()) {
+        napi_typedarray_type type;
+        size_t length = 0, offset = 0;
+        void * data = nullptr;
+        napi_value ab;
+        if (napi_get_typedarray_info(env, v, &type, &length, &data, &ab, &offset) != napi_ok)
+            lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(what) + ": cannot read typed array");
+        out.data = static_cast<uint8_t *>(data);
+        out.size = length * v.As<Napi::TypedArray>().ElementSize();
+    } else if (v.IsDataView()) {
+        Napi::DataView dv = v.As<Napi::DataView>();
+        out.data = static_cast<uint8_t *>(dv.Data());
+        out.size = dv.ByteLength();
+    } else if (v.IsArrayBuffer()) {
+        Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
+        out.data = static_cast<uint8_t *>(ab.Data());
+        out.size = ab.ByteLength();
+    } else {
+        lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(what) + " must be a TypedArray, Buffer or ArrayBuffer");
+    }
+    if (!out.data) out.size = 0;
+    return out;
+}
+
+// An integer argument in [lo, hi], or E_BAD_ARGUMENT naming `what`.
+inline int64_t lq_get_int(Napi::Env env, Napi::Value v, const char * what, int64_t lo, int64_t hi) {
+    if (!v.IsNumber()) lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(what) + " must be a number");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d)))
+        lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(what) + " must be an integer in [" + std::to_string(lo) + ", " +
+                                             std::to_string(hi) + "]");
+    return static_cast<int64_t>(d);
 }
 
 class lq_promise_worker : public Napi::AsyncWorker {
@@ -51,6 +95,9 @@ class lq_promise_worker : public Napi::AsyncWorker {
     virtual lq_status run() = 0;
     // Builds the resolved value on the JS thread after a successful run().
     virtual Napi::Value result(Napi::Env env) { return env.Undefined(); }
+
+    // The flag itself (null without one), for kernels that check it between chunks.
+    const std::atomic<int32_t> * abort_flag() const { return abort_flag_; }
 
     bool aborted() const { return abort_flag_ && abort_flag_->load(std::memory_order_relaxed) != 0; }
 

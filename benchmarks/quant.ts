@@ -1,0 +1,97 @@
+/**
+ * Quantization throughput and error, ours vs ggml, side by side in one run on the same data.
+ *
+ *   npx node-gyp build && npx vite-node benchmarks/quant.ts [--rows 1024] [--n 4096] [--reps 7] [--formats q8_0,q4_0]
+ *
+ * (vite-node ships with vitest and runs the TypeScript directly; Node 20 has no type stripping.)
+ * Per format: our Melem/s on 1 thread and on all pool threads, ggml_quantize_chunk's Melem/s on
+ * 1 thread (libggml-base.so from node-llama-cpp, via koffi), the ratio, both relative RMSEs, and
+ * our 1-thread input read rate as a fraction of a memory-bandwidth triad measured in the same run.
+ * Timings: warm-up, then min and median of `reps` runs (min reported in the table). The main table
+ * uses a main-memory-sized tensor (rows × n f32, 16 MiB by default); an L2-resident column (64 KiB... 
+ * 256 KiB of input) shows the in-cache rate.
+ */
+import { cpus } from 'node:os';
+import { native } from '../lib/native.js';
+import { formats } from '../lib/quantize/formats.js';
+import { dequantizeTensor, quantizeTensorInto } from '../lib/quantize/tensor.js';
+import { gaussian, relRmse } from '../test/cases/quant.js';
+import { ggml, ggmlMissingReason } from '../test/helpers/ggml-ffi.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+const rows = Number(arg('rows', '1024'));
+const n = Number(arg('n', '4096'));
+const reps = Number(arg('reps', '7'));
+const only = arg('formats', '');
+
+async function time(fn: () => Promise<void> | void, r: number): Promise<{ min: number; median: number }> {
+  await fn(); // warm-up
+  const ts: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    ts.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  ts.sort((a, b) => a - b);
+  return { min: ts[0]!, median: ts[Math.floor(ts.length / 2)]! };
+}
+
+const fmt = (v: number | undefined, d = 0): string => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d));
+
+async function main(): Promise<void> {
+  const g = ggml();
+  if (!g) console.warn(`ggml columns empty: ${ggmlMissingReason}`);
+  const x = gaussian(rows * n, 42);
+  const bytes = new Uint8Array(x.buffer);
+  const small = gaussian(64 * 1024, 43); // 256 KiB: L2-resident on this class of CPU
+  const threadsAll = native().getThreads();
+  const triad = native().benchTriad(8 << 20, 5); // 3 × 32 MiB arrays: main memory
+  const lines: string[] = [];
+  lines.push(`| format | bpw | ours 1T Melem/s | ours ${threadsAll}T Melem/s | ours 1T L2 Melem/s | ggml 1T Melem/s | ours/ggml (1T) | read GB/s ÷ triad | RMSE ours | RMSE ggml |`);
+  lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const f of formats()) {
+    if (f.blockSize === 1) continue;
+    if (only && !only.split(',').includes(f.name)) continue;
+    if (!f.rowOk(n)) continue;
+    const dst = new Uint8Array(f.rowBytes(n) * rows);
+    const view = { data: bytes, dtype: 'F32' as const, dims: [n, rows] };
+    const t1 = await time(() => quantizeTensorInto(view, f.name, dst, { threads: 1 }), reps);
+    const tAll = await time(() => quantizeTensorInto(view, f.name, dst, { threads: threadsAll }), reps);
+    const sdst = new Uint8Array(f.rowBytes(n) * (small.length / n));
+    const sview = { data: new Uint8Array(small.buffer), dtype: 'F32' as const, dims: [n, small.length / n] };
+    const tL2 = await time(() => quantizeTensorInto(sview, f.name, sdst, { threads: 1 }), reps * 4);
+    await quantizeTensorInto(view, f.name, dst);
+    const ours = relRmse(x, await dequantizeTensor(dst, f.name, [n, rows]));
+    let ggmlRate: number | undefined, ggmlErr: number | undefined;
+    if (g && f.ggmlType >= 0 && g.typeId(f.name) !== undefined && g.hasDequantize(f.name)) {
+      const gd = new Uint8Array(g.rowSize(f.name, n) * rows);
+      g.quantizeInit(f.name);
+      // ggml is much slower for k-quants: time fewer rows there so the run stays short.
+      const gRows = Math.min(rows, Math.max(16, Math.floor(4e6 / n)));
+      const tg = await time(() => void g.quantizeChunk(f.name, x, gd, 0, gRows, n), Math.min(reps, 3));
+      ggmlRate = (gRows * n) / tg.min / 1e6;
+      g.quantizeChunk(f.name, x, gd, 0, rows, n);
+      ggmlErr = relRmse(x, g.dequantize(f.name, gd, rows * n));
+    }
+    const r1 = (rows * n) / t1.min / 1e6;
+    lines.push(
+      `| ${f.name} | ${f.bitsPerWeight.toFixed(3)} | ${fmt(r1)} (med ${fmt((rows * n) / t1.median / 1e6)}) | ${fmt((rows * n) / tAll.min / 1e6)} | ${fmt(
+        small.length / tL2.min / 1e6,
+      )} | ${fmt(ggmlRate)} | ${ggmlRate ? (r1 / ggmlRate).toFixed(1) + '×' : '—'} | ${((r1 * 4) / 1e3).toFixed(1)} ÷ ${triad.toFixed(1)} = ${((r1 * 4) / 1e3 / triad).toFixed(2)} | ${ours.toFixed(5)} | ${fmt(ggmlErr === undefined ? undefined : ggmlErr, 5)} |`,
+    );
+    console.error(`done ${f.name}`);
+  }
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`\nMachine: ${cpu}, ${cpus().length} logical CPUs, ISA ${native().cpuFeatures().active}, Node ${process.version}`);
+  console.log(`Data: Gaussian f32, ${rows} rows × ${n} (${((rows * n * 4) / 2 ** 20).toFixed(0)} MiB); L2 column: 64 Ki floats; triad (a = b + s·c, 3 × 32 MiB, 1 thread): ${triad.toFixed(1)} GB/s`);
+  console.log(`Command: npx vite-node benchmarks/quant.ts ${process.argv.slice(2).join(' ')}\n`);
+  console.log(lines.join('\n'));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,12 @@
+/**
+ * The subcommand registry: one line per command, in the order `layerquant --help` lists them.
+ * Add a command by importing its spec and appending it here.
+ */
+import type { CommandSpec } from '../command.js';
+import { inspectCommand } from './inspect.js';
+import { convertCommand } from './convert.js';
+
+export const commands: CommandSpec[] = [
+  inspectCommand,
+  convertCommand,
+];

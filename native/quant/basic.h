@@ -1,0 +1,94 @@
+// Shared declarations for the block-32 ggml formats (q8_0, q4_0, q5_0) and the group-wise affine
+// intN formats: scalar references, dequantizers, the SIMD variants' entry points and the small
+// helpers every variant must use identically so all variants write the same bytes.
+//
+// Rounding: every quantizer rounds to nearest, ties to even (nearbyintf in the default FP mode,
+// cvtps2dq / roundscale in SIMD), never ggml's half-away-from-zero, so vector code matches exactly.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "common/blocks.h"
+#include "common/fp16.h"
+
+// Largest finite fp16 magnitude; stored scales/zeros saturate here instead of becoming Inf.
+#define LQ_F16_MAX 65504.0f
+
+// fp16 bits of a scale d, saturated to ±65504 (d is finite).
+inline uint16_t lq_f16_sat(float d) {
+    if (d > LQ_F16_MAX) d = LQ_F16_MAX;
+    if (d < -LQ_F16_MAX) d = -LQ_F16_MAX;
+    return lq_f32_to_f16(d);
+}
+
+inline void lq_store_f16(void * p, uint16_t h) { std::memcpy(p, &h, 2); }
+inline uint16_t lq_load_f16(const void * p) {
+    uint16_t h;
+    std::memcpy(&h, p, 2);
+    return h;
+}
+
+// ---- ggml block-32 formats -------------------------------------------------------------------
+void lq_quantize_q8_0_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_q8_0(const void * y, float * x, int64_t n);
+void lq_quantize_q4_0_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_q4_0(const void * y, float * x, int64_t n);
+void lq_quantize_q5_0_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_q5_0(const void * y, float * x, int64_t n);
+
+// Importance-weighted block search shared by q4_0/q5_0/q8_0 (scalar only; SIMD variants call the
+// reference when importance weights are given). Returns the scale; writes q[j] in [-nmax, nmax-1]
+// (or [-nmax, nmax] when symmetric).
+float lq_block_search_weighted(const float * x, const float * w, int nb, int nmax, bool symmetric, int * q);
+
+#if defined(__x86_64__) || defined(_M_X64)
+void lq_quantize_q8_0_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q8_0_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q4_0_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q4_0_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q5_0_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q5_0_avx512(const float * x, void * y, int64_t n, const float * importance);
+#endif
+
+// ---- group-wise affine intN --------------------------------------------------------------------
+// A row of n weights is cut into groups of g (the last one shorter when g does not divide n; g = n
+// for "_row" formats). Group layout: [scale f16][zero f16][ceil(len*N/8) bytes of q, LSB-first
+// bitstream], weight = scale * q + zero (f32 multiply, then add), q in [0, 2^N - 1].
+
+// Bytes of one group of len weights at N bits.
+constexpr int64_t lq_intn_group_bytes(int bits, int64_t len) { return 4 + (len * bits + 7) / 8; }
+// Bytes of one row of n weights in groups of g (g = 0: one group per row).
+inline int64_t lq_intn_row_bytes(int bits, int64_t g, int64_t n) {
+    if (g <= 0 || g >= n) return lq_intn_group_bytes(bits, n);
+    return (n / g) * lq_intn_group_bytes(bits, g) + (n % g ? lq_intn_group_bytes(bits, n % g) : 0);
+}
+
+// Scale/zero of a group from its min and max (shared by every variant): the stored fp16 values
+// and the f32 reciprocal of the stored scale used to round (0 when the scale is 0).
+struct lq_intn_params {
+    uint16_t scale_h, zero_h;
+    float zero, inv_scale;
+};
+inline lq_intn_params lq_intn_params_minmax(float mn, float mx, int bits) {
+    const float nmax = static_cast<float>((1 << bits) - 1);
+    // min/max reductions may return -0.0 or +0.0 depending on their order: canonicalise to +0.0.
+    mn += 0.0f;
+    mx += 0.0f;
+    lq_intn_params p;
+    p.zero_h = lq_f16_sat(mn);
+    p.scale_h = lq_f16_sat((mx - mn) / nmax);
+    p.zero = lq_f16_to_f32(p.zero_h);
+    const float s = lq_f16_to_f32(p.scale_h);
+    p.inv_scale = s > 0.0f ? 1.0f / s : 0.0f;
+    return p;
+}
+
+// Reference row quantizer/dequantizer (runtime bits and group).
+void lq_quantize_intn_ref(const float * x, void * y, int64_t n, const float * importance, int bits, int64_t g);
+void lq_dequantize_intn(const void * y, float * x, int64_t n, int bits, int64_t g);
+
+#if defined(__x86_64__) || defined(_M_X64)
+void lq_quantize_intn_avx2(const float * x, void * y, int64_t n, const float * importance, int bits, int64_t g);
+void lq_quantize_intn_avx512(const float * x, void * y, int64_t n, const float * importance, int bits, int64_t g);
+#endif

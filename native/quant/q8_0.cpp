@@ -1,0 +1,63 @@
+// Q8_0 (ggml type 8): blocks of 32 weights, one fp16 scale d and 32 int8 q, weight = q * d.
+// Reference quantizer: d = max|x| / 127, q = round-to-nearest-even(x / d) clamped to ±127 (ggml's
+// rule up to ties), or, with importance weights, a weighted least-squares scale search. d saturates
+// at ±65504 and a block whose d rounds to fp16 zero is stored as zeros (no Inf/NaN can be written).
+//
+//   byte 0..1: d (fp16)   byte 2..33: q[0..31] (int8)
+#include "quant/basic.h"
+#include "quant/registry.h"
+
+void lq_quantize_q8_0_ref(const float * x, void * vy, int64_t n, const float * importance) {
+    block_q8_0 * y = static_cast<block_q8_0 *>(vy);
+    const int64_t nb = n / LQ_QK8_0;
+    for (int64_t b = 0; b < nb; ++b, x += LQ_QK8_0) {
+        if (importance) {
+            int q[LQ_QK8_0];
+            const float d = lq_block_search_weighted(x, importance + b * LQ_QK8_0, LQ_QK8_0, 127, true, q);
+            const uint16_t dh = lq_f16_sat(d);
+            y[b].d = lq_f16_to_f32(dh) == 0.0f ? 0 : dh;
+            for (int j = 0; j < LQ_QK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(y[b].d ? q[j] : 0);
+            continue;
+        }
+        float amax = 0.0f;
+        for (int j = 0; j < LQ_QK8_0; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+        const float d = amax / 127.0f;
+        const uint16_t dh = lq_f16_sat(d);
+        if (lq_f16_to_f32(dh) == 0.0f) {
+            y[b].d = 0;
+            std::memset(y[b].qs, 0, sizeof y[b].qs);
+            continue;
+        }
+        const float id = 1.0f / (d > LQ_F16_MAX ? LQ_F16_MAX : d);
+        y[b].d = dh;
+        for (int j = 0; j < LQ_QK8_0; ++j) {
+            float v = x[j] * id;
+            v = v < -127.0f ? -127.0f : v;
+            v = v > 127.0f ? 127.0f : v;
+            y[b].qs[j] = static_cast<int8_t>(std::nearbyint(v));
+        }
+    }
+}
+
+void lq_dequantize_q8_0(const void * vy, float * x, int64_t n) {
+    const block_q8_0 * y = static_cast<const block_q8_0 *>(vy);
+    const int64_t nb = n / LQ_QK8_0;
+    for (int64_t b = 0; b < nb; ++b) {
+        const float d = lq_f16_to_f32(y[b].d);
+        for (int j = 0; j < LQ_QK8_0; ++j) x[b * LQ_QK8_0 + j] = static_cast<float>(y[b].qs[j]) * d;
+    }
+}
+
+namespace {
+int64_t row_bytes(int64_t n) { return n / LQ_QK8_0 * static_cast<int64_t>(sizeof(block_q8_0)); }
+bool row_ok(int64_t n) { return n > 0 && n % LQ_QK8_0 == 0; }
+const lq_format lq_format_q8_0 = {
+    "q8_0", 8, LQ_QK8_0, sizeof(block_q8_0), lq_quantize_q8_0_ref,
+#if defined(__x86_64__) || defined(_M_X64)
+    {nullptr, lq_quantize_q8_0_avx2, lq_quantize_q8_0_avx512, nullptr},
+#else
+    {},
+#endif
+    lq_dequantize_q8_0, row_bytes, row_ok};
+}  // namespace
+LQ_REGISTER_FORMAT(lq_format_q8_0);

@@ -1,0 +1,39 @@
+// Tensor-level quantize/dequantize drivers over the format registry: validate sizes, alignment
+// and values, convert one row at a time from F32/F16/BF16 into a thread-local f32 buffer (never a
+// full f32 copy of a tensor) with convert/'s SIMD kernels, and spread rows over the compute pool.
+// No N-API here.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "common/status.h"
+#include "convert/convert.h"
+#include "cpu/features.h"
+#include "quant/registry.h"
+
+// lq_dtype and lq_dtype_size come from convert/convert.h. Parses 'F32' | 'F16' | 'BF16'.
+bool lq_dtype_parse(const char * name, lq_dtype * out);
+
+struct lq_quantize_args {
+    const lq_format * format;
+    const void * src;          // nrows rows of n elements of src_type
+    size_t src_bytes;
+    lq_dtype src_type;
+    int64_t n;                 // row length (dims[0])
+    int64_t nrows;
+    void * dst;                // nrows * format->row_bytes(n) bytes
+    size_t dst_bytes;
+    const float * importance;  // n per-column weights, or null
+    int64_t importance_len;
+    lq_isa isa;                // variant to run (nearest available lower one is used)
+    int threads;               // 0 = pool size
+    const std::atomic<int32_t> * abort_flag;  // may be null
+    const char * name;         // tensor name for messages (may be null)
+};
+
+lq_status lq_quantize_tensor(const lq_quantize_args & a);
+
+// src: nrows quantized rows; dst: nrows * n floats.
+lq_status lq_dequantize_tensor(const lq_format * f, const void * src, size_t src_bytes, int64_t n, int64_t nrows,
+                               float * dst, size_t dst_len, int threads, const char * name);

@@ -1,0 +1,27 @@
+// AVX512 variant of the Q4_0 quantizer (q4_0.cpp): the reference's arithmetic operation for
+// operation (order-free reductions, x * (1/d), clamp, round to nearest even), so the bytes are
+// identical; with importance weights it defers to the reference's scalar search.
+#include "quant/simd/block32-avx512.h"
+
+void lq_quantize_q4_0_avx512(const float * x, void * vy, int64_t n, const float * importance) {
+    if (importance) return lq_quantize_q4_0_ref(x, vy, n, importance);
+    block_q4_0 * y = static_cast<block_q4_0 *>(vy);
+    const int64_t nb = n / LQ_QK4_0;
+    const __m512 lo = _mm512_set1_ps(-8.0f), hi = _mm512_set1_ps(7.0f);
+    const __m512i off = _mm512_set1_epi32(8);
+    for (int64_t b = 0; b < nb; ++b, x += LQ_QK4_0) {
+        const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        const float d = signed_absmax(v0, v1) / -8.0f;
+        const uint16_t dh = to_f16(d);
+        if (f16_is_zero(dh)) {
+            y[b].d = 0;
+            std::memset(y[b].qs, 0x88, sizeof y[b].qs);
+            continue;
+        }
+        const __m512 id = _mm512_set1_ps(1.0f / sat(d));
+        const __m512i q0 = _mm512_add_epi32(round_clamp(v0, id, lo, hi), off);
+        const __m512i q1 = _mm512_add_epi32(round_clamp(v1, id, lo, hi), off);
+        y[b].d = dh;
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs), _mm512_cvtepi32_epi8(_mm512_or_si512(q0, _mm512_slli_epi32(q1, 4))));
+    }
+}

@@ -1,0 +1,37 @@
+// AVX2 variant of the Q5_0 quantizer (q5_0.cpp): the reference's arithmetic operation for
+// operation (order-free reductions, x * (1/d), clamp, round to nearest even), so the bytes are
+// identical; with importance weights it defers to the reference's scalar search.
+#include "quant/simd/block32-avx2.h"
+
+void lq_quantize_q5_0_avx2(const float * x, void * vy, int64_t n, const float * importance) {
+    if (importance) return lq_quantize_q5_0_ref(x, vy, n, importance);
+    block_q5_0 * y = static_cast<block_q5_0 *>(vy);
+    const int64_t nb = n / LQ_QK5_0;
+    const __m256i off = _mm256_set1_epi32(16), m4 = _mm256_set1_epi32(15);
+    for (int64_t b = 0; b < nb; ++b, x += LQ_QK5_0) {
+        const block32 blk(x);
+        const float d = blk.signed_absmax() / -16.0f;
+        const uint16_t dh = to_f16(d);
+        if (f16_is_zero(dh)) {
+            y[b].d = 0;
+            const uint32_t qh = 0xffffffffu;
+            std::memcpy(y[b].qh, &qh, 4);
+            std::memset(y[b].qs, 0, sizeof y[b].qs);
+            continue;
+        }
+        __m256i q[4];
+        blk.quantize(1.0f / sat(d), -16.0f, 15.0f, q);
+        uint32_t qh = 0;
+        for (int k = 0; k < 4; ++k) {
+            q[k] = _mm256_add_epi32(q[k], off);
+            // bit 4 of each lane → sign bit → movemask.
+            qh |= static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(q[k], 27)))) << (8 * k);
+            q[k] = _mm256_and_si256(q[k], m4);
+        }
+        const __m256i lo = _mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4));
+        const __m256i hi = _mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4));
+        y[b].d = dh;
+        std::memcpy(y[b].qh, &qh, 4);
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs), narrow16(lo, hi));
+    }
+}

@@ -1,0 +1,26 @@
+// AVX512 variant of the Q8_0 quantizer (q8_0.cpp): the reference's arithmetic operation for
+// operation (order-free reductions, x * (1/d), clamp, round to nearest even), so the bytes are
+// identical; with importance weights it defers to the reference's scalar search.
+#include "quant/simd/block32-avx512.h"
+
+void lq_quantize_q8_0_avx512(const float * x, void * vy, int64_t n, const float * importance) {
+    if (importance) return lq_quantize_q8_0_ref(x, vy, n, importance);
+    block_q8_0 * y = static_cast<block_q8_0 *>(vy);
+    const int64_t nb = n / LQ_QK8_0;
+    const __m512 sign = _mm512_set1_ps(-0.0f);
+    const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
+    for (int64_t b = 0; b < nb; ++b, x += LQ_QK8_0) {
+        const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
+        const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1)));
+        const float d = amax / 127.0f;
+        const uint16_t dh = to_f16(d);
+        if (f16_is_zero(dh)) {
+            std::memset(&y[b], 0, sizeof(block_q8_0));
+            continue;
+        }
+        const __m512 id = _mm512_set1_ps(1.0f / sat(d));
+        y[b].d = dh;
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs), _mm512_cvtepi32_epi8(round_clamp(v0, id, lo, hi)));
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs + 16), _mm512_cvtepi32_epi8(round_clamp(v1, id, lo, hi)));
+    }
+}
