@@ -79,8 +79,12 @@ class pool {
             std::lock_guard<std::mutex> lk(mu_);
             jobs_.remove(&j);
         }
-        std::unique_lock<std::mutex> lk(j.m);
-        j.finished.wait(lk, [&] { return j.done.load() >= j.n; });
+        {
+            // Released before waiting on idle_cv_: a helper finishing the last chunk takes j.m to
+            // notify, and holding it here while waiting for that helper would deadlock.
+            std::unique_lock<std::mutex> lk(j.m);
+            j.finished.wait(lk, [&] { return j.done.load() >= j.n; });
+        }
         // Helpers may still be returning from work(): wait until none holds the job.
         std::unique_lock<std::mutex> plk(mu_);
         idle_cv_.wait(plk, [&] { return j.helpers == 0; });
