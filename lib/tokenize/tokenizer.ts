@@ -11,14 +11,11 @@
 import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LayerquantError } from '../errors.js';
-import type { GgufKv } from '../io/gguf-types.js';
+import type { TokenizerSource } from '../model/types.js';
 import { ggufVocabToTokenizerJson } from './gguf-vocab.js';
 
-/** Where a model's tokenizer comes from (lib/model's TokenizerSource). */
-export type TokenizerSource =
-  | { kind: 'gguf'; kv: GgufKv[] }
-  /** tokenizerJson / configJson: file paths or the JSON text itself. */
-  | { kind: 'hf'; tokenizerJson: string; configJson?: string };
+/** Where a model's tokenizer comes from; for HF, tokenizerJson / configJson are paths or the JSON text. */
+export type { TokenizerSource };
 
 /** Policy for characters a vocabulary without byte fallback cannot encode. */
 export type UnknownCharPolicy = 'error' | 'skip' | 'unk';
