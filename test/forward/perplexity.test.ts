@@ -68,3 +68,20 @@ describe.skipIf(needData(data.stories260K.gguf, data.stories260K.hf, data.text.t
     }
   });
 });
+
+describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('layerquant eval', () => {
+  it('prints perplexity (text and JSON) and rejects bad arguments', async () => {
+    const { cli } = await import('../helpers/cli.js');
+    const r = await cli('eval', data.stories260K.gguf, '--text', data.text.tinystories, '-c', '128', '--chunks', '4', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.chunks).toBe(4);
+    expect(j.context).toBe(128);
+    expect(j.perplexity).toBeGreaterThan(1);
+    const t = await cli('eval', data.stories260K.gguf, '--text', data.text.tinystories, '-c', '128', '--chunks', '2');
+    expect(t.stdout).toMatch(/^perplexity \d+\.\d{4} ± /);
+    expect((await cli('eval', data.stories260K.gguf)).code).toBe(2);
+    expect((await cli('eval', data.stories260K.gguf, '--text', data.text.tinystories, '-c', 'abc')).code).toBe(2);
+    expect((await cli('eval', data.stories260K.gguf, '--text', '/nonexistent.txt')).code).not.toBe(0);
+  });
+});
