@@ -197,3 +197,8 @@ export interface NativeAddon {
     group: NativeZdMoments;
   }>;
 }
+
+export interface NativeAddon {
+  /** Best streaming-read GB/s over a fresh buffer of `bytes` on `threads` pool threads (benchmarks only; synchronous). */
+  benchRead(bytes?: number, reps?: number, threads?: number): number;
+}

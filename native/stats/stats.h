@@ -46,6 +46,9 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
 // Largest float not greater than the double x.
 float lq_stats_float_below(double x);
 
+// Best GB/s of a streaming read of `bytes` over the pool (benchmarks).
+double lq_stats_read_bandwidth(int64_t bytes, int reps, int n_threads);
+
 // ISA variants (simd/stats-<isa>.cpp).
 #if defined(__x86_64__) || defined(_M_X64)
 void lq_stats_moments_avx2(const lq_stats_tensor & t, int64_t begin, int64_t end, double * sum, double * sumsq);

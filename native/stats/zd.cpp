@@ -2,6 +2,8 @@
 // (results combined in chunk order, so the answer does not depend on the thread count), pass 2
 // counts weights above each tensor's threshold and the group's in the same sweep. Both passes
 // are streaming reads at memory speed; see benchmarks/forward.ts for the bandwidth ratio.
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -128,4 +130,33 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
         out->group_above += pc2[p];
     }
     return lq_status::success();
+}
+
+double lq_stats_read_bandwidth(int64_t bytes, int reps, int n_threads) {
+    const int64_t n = bytes / 64;
+    std::vector<uint64_t> buf(static_cast<size_t>(n * 8));
+    for (size_t i = 0; i < buf.size(); ++i) buf[i] = i * 0x9e3779b97f4a7c15ull;
+    double best = 0;
+    volatile uint64_t sink = 0;
+    for (int r = 0; r < reps; ++r) {
+        std::vector<uint64_t> part(static_cast<size_t>((n + 4095) / 4096));
+        const auto t0 = std::chrono::steady_clock::now();
+        lq_parallel_for(static_cast<int64_t>(part.size()), 1, n_threads, [&](int64_t b, int64_t e) {
+            for (int64_t p = b; p < e; ++p) {
+                const uint64_t * s = buf.data() + p * 4096 * 8;
+                const int64_t lines = std::min<int64_t>(4096, n - p * 4096);
+                uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+                for (int64_t i = 0; i < lines; ++i) {
+                    a0 ^= s[i * 8 + 0]; a1 ^= s[i * 8 + 1]; a2 ^= s[i * 8 + 2]; a3 ^= s[i * 8 + 3];
+                    a4 ^= s[i * 8 + 4]; a5 ^= s[i * 8 + 5]; a6 ^= s[i * 8 + 6]; a7 ^= s[i * 8 + 7];
+                }
+                part[static_cast<size_t>(p)] = a0 ^ a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7;
+            }
+        });
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        for (uint64_t v : part) sink = sink ^ v;
+        best = std::max(best, static_cast<double>(n * 64) / s / 1e9);
+    }
+    (void)sink;
+    return best;
 }
