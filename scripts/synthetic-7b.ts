@@ -4,7 +4,7 @@
  *   npx vite-node scripts/synthetic-7b.ts [--blocks N] [--out file]
  */
 import { join } from 'node:path';
-import { writeSynthetic } from './synthetic-gguf.js';
+import { writeSynthetic } from './synthetic-model.js';
 
 const i = process.argv.indexOf('--blocks');
 const o = process.argv.indexOf('--out');
