@@ -5,8 +5,12 @@
 import type { CommandSpec } from '../command.js';
 import { inspectCommand } from './inspect.js';
 import { convertCommand } from './convert.js';
+import { rankCommand } from './rank.js';
+import { evalCommand } from './eval.js';
 
 export const commands: CommandSpec[] = [
   inspectCommand,
   convertCommand,
+  rankCommand,
+  evalCommand,
 ];
