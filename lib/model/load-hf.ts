@@ -9,7 +9,7 @@ import { LayerquantError } from '../errors.js';
 import { GgmlType } from '../io/ggml-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
-import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
+import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, TensorRef, TensorRole } from './types.js';
 
@@ -127,7 +127,8 @@ export function loadHfModel(folder: string): ModelDescription {
       });
     }
     // Every weight must be one we map: silently dropping one would give a wrong model.
-    const known = new Set([...blocks.flatMap((b) => b.tensors), ...(['token_embd', 'output_norm', 'output'] as GlobalRole[]).map((r) => ({ hfName: hfGlobalName(r) }))].map((t) => t.hfName));
+    const known = new Set<string>(GLOBAL_ROLES.map(hfGlobalName));
+    for (const b of blocks) for (const t of b.tensors) known.add(t.hfName!);
     for (const [name, t] of st.tensors) {
       if (!known.has(name) && !name.endsWith('.rotary_emb.inv_freq')) {
         throw new LayerquantError('E_UNSUPPORTED', `tensor ${name} has no place in a ${arch.name} model`, { file: t.file, tensor: name });

@@ -152,6 +152,10 @@ LQ_HD inline float round_f16(float v) {
 #if defined(__CUDA_ARCH__)
     return __half2float(__float2half_rn(v));
 #else
+    // Normal f16 range: round the mantissa to 10 bits, nearest even, in place (a carry into the
+    // exponent is the right result). Elsewhere (subnormal, overflow) the full conversion.
+    const uint32_t u = lq_f32_bits(v), a = u & 0x7fffffffu;
+    if (a >= 0x38800000u && a < 0x477fe000u) return lq_bits_f32((u + 0xfffu + ((u >> 13) & 1u)) & ~0x1fffu);
     return lq_f16_to_f32(lq_f32_to_f16(v));
 #endif
 }
@@ -419,20 +423,62 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
         for (int j = 0; j < LPS; ++j) l[j] = 0;
         return 0.0f;
     }
-    const float dir = level0 < 0.0f ? 0.5f : -0.5f;
-    float best_d = 0.0f, best_e = 3.0e38f;
-    for (int k = 0; k < 3; ++k) {
+    // The anchor lands exactly on level0, level0 -/+ 1, ...: each candidate rounds anchor/level to
+    // f16 differently, so one of them usually hits the largest scale closely; then the best is
+    // refit by least squares over all lanes.
+    const float dir = level0 < 0.0f ? 1.0f : -1.0f;
+    float best_d = 0.0f, best_e = 3.0e38f, best_slv = 0.0f, best_sll = 0.0f;
+    for (int k = 0; k < 6; ++k) {
         const float d = round_f16(clamp_f16_range(anchor / (level0 + dir * static_cast<float>(k))));
         if (d == 0.0f) continue;
         float slv, sll;
-        float e = steps_error<LPS, LO, HI>(v, w, d, &slv, &sll);
+        const float e = steps_error<LPS, LO, HI>(v, w, d, &slv, &sll);
         if (e < best_e) {
             best_e = e;
             best_d = d;
+            best_slv = slv;
+            best_sll = sll;
         }
-        const float dfit = sll > 0.0f ? round_f16(clamp_f16_range(slv / sll)) : 0.0f;
-        if (dfit == 0.0f) continue;
-        e = steps_error<LPS, LO, HI>(v, w, dfit, &slv, &sll);
+    }
+    // The level in [|level0|/2, |level0|] (at most 32 of them) whose f16 step reproduces the anchor best.
+    {
+        const float sign = level0 < 0.0f ? -1.0f : 1.0f;
+        const int top = static_cast<int>(sign * level0), bottom = top / 2 > top - 32 ? top / 2 : top - 32;
+        float best_hit = 3.0e38f, hit_d = 0.0f;
+        for (int l = top; l > bottom; --l) {
+            const float lv = sign * static_cast<float>(l);
+            const float d = round_f16(clamp_f16_range(anchor / lv));
+            float r = d * lv - anchor;
+            r = r < 0.0f ? -r : r;
+            if (r < best_hit) {
+                best_hit = r;
+                hit_d = d;
+            }
+        }
+        if (hit_d != 0.0f) {
+            float slv, sll;
+            const float e = steps_error<LPS, LO, HI>(v, w, hit_d, &slv, &sll);
+            if (e < best_e) {
+                best_e = e;
+                best_d = hit_d;
+                best_slv = slv;
+                best_sll = sll;
+            }
+        }
+    }
+    if (best_d == 0.0f) {
+        // Scales below the smallest f16 step: use that step rather than flushing the block to zero.
+        const float d = anchor * level0 > 0.0f ? 5.9604645e-8f : -5.9604645e-8f;
+        float slv, sll;
+        best_e = steps_error<LPS, LO, HI>(v, w, d, &slv, &sll);
+        best_d = d;
+        best_slv = slv;
+        best_sll = sll;
+    }
+    const float dfit = best_sll > 0.0f ? round_f16(clamp_f16_range(best_slv / best_sll)) : 0.0f;
+    if (dfit != 0.0f) {
+        float slv, sll;
+        const float e = steps_error<LPS, LO, HI>(v, w, dfit, &slv, &sll);
         if (e < best_e) {
             best_e = e;
             best_d = dfit;

@@ -51,6 +51,12 @@ describe('quantize rejects bad input with typed errors', () => {
     await expectError(quantizeTensor({ data: new Uint8Array(b.buffer), dtype: 'BF16', dims: [32, 2], name: 'tb' }, 'int4_g32'), 'E_BAD_VALUE', /tb.*row 0 column 3/);
   });
 
+  it('accepts an empty tensor (zero rows) and returns an empty buffer', async () => {
+    const q = await quantizeTensor({ data: new Uint8Array(0), dtype: 'F32', dims: [64, 0], name: 'empty' }, 'q8_0');
+    expect(q.byteLength).toBe(0);
+    expect((await dequantizeTensor(q, 'q8_0', [64, 0])).length).toBe(0);
+  });
+
   it('rejects rows not divisible by the block size', async () => {
     const x = gaussian(100 * 2, 2);
     await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [100, 2], name: 'odd' }, 'q4_0'), 'E_SHAPE', /odd/);

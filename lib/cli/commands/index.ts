@@ -7,10 +7,14 @@ import { inspectCommand } from './inspect.js';
 import { convertCommand } from './convert.js';
 import { quantizeCommand } from './quantize.js';
 import { compareCommand } from './compare.js';
+import { rankCommand } from './rank.js';
+import { evalCommand } from './eval.js';
 
 export const commands: CommandSpec[] = [
   inspectCommand,
   convertCommand,
+  rankCommand,
   quantizeCommand,
+  evalCommand,
   compareCommand,
 ];

@@ -1,6 +1,6 @@
 // AVX-512 variant of the group-wise intN quantizer (intn.cpp): per group a masked min/max
 // reduction (the tail lanes are filled with the group's first value, neutral for min and max),
-// the shared lq_intn_params_minmax, then 16 lanes at a time (x - zero) * (1/scale), clamp to
+// lq_intn_params_minmax (done with F16C here), then 16 lanes at a time (x - zero) * (1/scale), clamp to
 // [0, 2^N - 1], round to nearest even, narrow to bytes and bit-pack with PEXT. Identical bytes to
 // the reference; with importance weights it defers to the reference.
 // GCC 12 reports a false "may be used uninitialized" inside its own _mm512_reduce_* helpers.
