@@ -34,7 +34,7 @@ describe.skipIf(!hasEval || needData(data.stories260K.gguf, data.text.tinystorie
     const rows = readFileSync(csv, 'utf8').trim().split('\n');
     expect(rows).toHaveLength(1 + 3 * 4);
     const ppl = rows.slice(1).map((l) => Number(l.split(',')[5]));
-    expect(ppl.every((p) => p > 1 && p < 1000)).toBe(true);
+    expect(ppl.every((p) => Number.isFinite(p) && p > 1)).toBe(true);
     // All blocks at int2 is worse than all at int4.
     const at = (f: string): number => Number(rows.find((l) => l.startsWith(`${f},`) && l.includes(',lim,'))!.split(',')[5]);
     expect(at('1')).toBeGreaterThan(at('0'));
