@@ -18,9 +18,11 @@
  *
  * Error estimate (greedy, optimal): error(unit, level) = w(unit) × Σ_tensors numel × relMSE(stored
  * format), where w maps block importance scores linearly onto [0.1, 1] (all 1 without scores) and
- * relMSE is the squared relative RMS error of the format on Gaussian rows (ggml figures measured
- * on this project's machines, LLAMA_CPP_REFERENCE.md; other formats estimated as
- * (1.915 · 2^-bpw)², the block-32 trend). Injectable: `errorEstimate`, or `relMse` per format.
+ * relMSE is the squared relative RMS error of the format on Gaussian rows. The CLI measures it with
+ * the registry's own quantizers (lib/quantize/run.ts `measureRelMse`, passed as `relMse`); without
+ * that, the built-in table holds ggml's figures measured on this project's machines
+ * (LLAMA_CPP_REFERENCE.md) and other formats are estimated as (1.915 · 2^-bpw)², the block-32
+ * trend. Injectable: `errorEstimate`, or `relMse` per format.
  */
 import { LayerquantError } from '../errors.js';
 import { type Budget, formatBytes } from './budget.js';

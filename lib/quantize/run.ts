@@ -24,7 +24,7 @@ import { planMetadata } from '../plan/plan-file.js';
 import { makePlan, type GlobalsPolicy, type Plan, type PlanOptions, type SizedTensor } from '../plan/plan.js';
 import type { StrategyName } from '../plan/solve.js';
 import { formats } from './formats.js';
-import { quantizeTensorInto } from './tensor.js';
+import { dequantizeTensor, quantizeTensorInto } from './tensor.js';
 
 /** The native format registry as the planner's table. */
 export function registryFormats(): FormatTable {
@@ -90,6 +90,8 @@ export interface PlanModelOptions {
   /** Format table (default: the native registry). */
   formats?: FormatTable;
   errorEstimate?: PlanOptions['errorEstimate'];
+  /** Squared relative RMS error per format (e.g. from {@link measureRelMse}); default: the built-in table. */
+  relMse?: Readonly<Record<string, number>>;
 }
 
 function alignmentOf(kv: GgufKv[]): number {
@@ -142,6 +144,7 @@ export function planModel(model: ModelDescription, opts: PlanModelOptions): Plan
   if (opts.granularity) planOpts.granularity = opts.granularity;
   if (opts.seed !== undefined) planOpts.seed = opts.seed;
   if (opts.errorEstimate) planOpts.errorEstimate = opts.errorEstimate;
+  if (opts.relMse) planOpts.relMse = opts.relMse;
   const plan = makePlan({ ...model, path: model.path }, planOpts);
   plan.totals.fileBytes = predictFileSize(model, plan, base);
   return plan;
@@ -246,4 +249,49 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
     throw new LayerquantError('E_NATIVE', `Internal error: wrote ${bytes} bytes but the plan predicted ${plan.totals.fileBytes}`, { file: output });
   }
   return { path: output, bytes, plan, seconds: (performance.now() - t0) / 1000 };
+}
+
+const measured = new Map<string, number>();
+
+/**
+ * Squared relative RMS error of each format on Gaussian rows, measured with the registry's own
+ * quantizers (32 rows of 4096 seeded N(0,1) weights; cached per process). Formats that cannot
+ * hold 4096-wide rows are skipped. Feeds the planner's error estimate (`relMse`).
+ */
+export async function measureRelMse(names: readonly string[], table: FormatTable = registryFormats()): Promise<Record<string, number>> {
+  const n = 4096;
+  const rows = 32;
+  let x: Float32Array | undefined;
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const f = table.get(name);
+    if (!f || !f.rowOk(n)) continue;
+    let v = measured.get(name);
+    if (v === undefined) {
+      if (!x) {
+        x = new Float32Array(n * rows);
+        let s = 0x9e3779b9;
+        const rnd = (): number => ((s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) + 0.5) / 4294967296;
+        for (let i = 0; i < x.length; i += 2) {
+          const r = Math.sqrt(-2 * Math.log(rnd()));
+          const t = 2 * Math.PI * rnd();
+          x[i] = r * Math.cos(t);
+          x[i + 1] = r * Math.sin(t);
+        }
+      }
+      const q = new Uint8Array(f.rowBytes(n) * rows);
+      await quantizeTensorInto({ data: new Uint8Array(x.buffer), dtype: 'F32', dims: [n, rows] }, name, q);
+      const y = await dequantizeTensor(q, name, [n, rows]);
+      let e = 0;
+      let p = 0;
+      for (let i = 0; i < x.length; i++) {
+        e += (y[i]! - x[i]!) ** 2;
+        p += x[i]! ** 2;
+      }
+      v = e / p;
+      measured.set(name, v);
+    }
+    out[name] = v;
+  }
+  return out;
 }

@@ -10,7 +10,8 @@ import { formatPlanTable, readPlanFile, writePlanFile } from '../../plan/plan-fi
 import { parseGlobalsPolicy, type Plan } from '../../plan/plan.js';
 import { blockScores, parseScores } from '../../plan/scores.js';
 import { STRATEGIES, type StrategyName } from '../../plan/solve.js';
-import { planModel, predictFileSize, quantizeModel, registryFormats, type PlanModelOptions } from '../../quantize/run.js';
+import { measureRelMse, planModel, predictFileSize, quantizeModel, registryFormats, type PlanModelOptions } from '../../quantize/run.js';
+import { FALLBACK, resolveLevels } from '../../plan/cost.js';
 import { UsageError, type CommandSpec } from '../command.js';
 
 /** Default levels: llama.cpp's k-quants and Q8_0 (rows they cannot hold fall back, counted). */
@@ -152,7 +153,12 @@ export const quantizeCommand: CommandSpec = {
             method = undefined;
           }
         } else method = undefined;
-        const opts: PlanModelOptions = { levels: str(values.levels) ?? DEFAULT_LEVELS, budget, strategy, granularity };
+        const levels = str(values.levels) ?? DEFAULT_LEVELS;
+        const table = registryFormats();
+        // The error model uses each format's error measured on Gaussian rows with our quantizers
+        // (levels, their fallbacks and the plain formats).
+        const names = [...new Set([...resolveLevels(levels, table).map((f) => f.name), ...Object.values(FALLBACK), 'f16', 'bf16', 'f32'])];
+        const opts: PlanModelOptions = { levels, budget, strategy, granularity, formats: table, relMse: await measureRelMse(names, table) };
         if (importance) opts.importance = importance;
         if (method) opts.method = method;
         if (values.globals !== undefined) opts.globals = parseGlobalsPolicy(String(values.globals));
