@@ -2,11 +2,12 @@
  * End to end on the shared stories260K: plan → stream → GGUF whose size equals the plan's
  * prediction, metadata recording the plan, and node-llama-cpp (in a child process) loading it.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../lib/cli/run.js';
+import { perplexity } from '../../lib/eval/perplexity.js';
 import { openGguf } from '../../lib/io/gguf-read.js';
 import { loadModel } from '../../lib/model/load.js';
 import type { ModelDescription } from '../../lib/model/types.js';
@@ -72,6 +73,14 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
     if (!res.ok) throw new Error(res.error);
     expect(res.results[0].text).toMatch(/Lily|girl|little/);
     expect(res.results[1].ppl).toBeLessThan(4.6);
+    // Our forward pass on the written file agrees with llama.cpp's perplexity within 1%.
+    const q = loadModel(out);
+    try {
+      const ours = await perplexity(q, readFileSync(TEXT, 'utf8'), { context: 512, chunks: 4 });
+      expect(Math.abs(ours.perplexity / res.results[1].ppl - 1)).toBeLessThan(0.01);
+    } finally {
+      q.close();
+    }
   });
 
   it('tensor granularity gets within 0.5% of 7.5 bits', () => {
