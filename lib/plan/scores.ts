@@ -5,6 +5,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { LayerquantError } from '../errors.js';
+import { lim, type LimOptions } from '../importance/lim.js';
+import type { ImportanceResult } from '../importance/types.js';
+import { zd } from '../importance/zd.js';
+import type { ModelDescription } from '../model/types.js';
 
 /** Parses `--scores`: a comma-separated list of numbers, or a path to a JSON file. */
 export function parseScores(text: string): number[] {
@@ -35,31 +39,24 @@ export function parseScores(text: string): number[] {
 /** Computes per-block importance (higher = more important) for a model with a method. */
 export type ScoreProvider = (model: unknown, method: string, opts?: { signal?: AbortSignal; calib?: string }) => Promise<number[]>;
 
-interface ImportanceModule {
-  zd?: (model: unknown, opts?: { threads?: number; signal?: AbortSignal }) => Promise<{ blocks: { index: number; importance: number }[] }>;
-  lim?: (model: unknown, opts?: { text?: string; threads?: number; signal?: AbortSignal }) => Promise<{ blocks: { index: number; importance: number }[] }>;
-}
-
 /**
  * The default provider: lib/importance's `lim` (forward pass over calibration text, the built-in
- * text unless `calib` is given) and `zd` (data-free), loaded on first use.
+ * text unless `calib` is given) and `zd` (data-free).
  */
 export const importanceProvider: ScoreProvider = async (model, method, opts = {}) => {
   if (method !== 'lim' && method !== 'zd') {
     throw new LayerquantError('E_BAD_ARGUMENT', `Expected --method lim, zd or none but received "${method}"`);
   }
-  let mod: ImportanceModule;
-  try {
-    mod = (await import(new URL(`../importance/${method}.js`, import.meta.url).href)) as ImportanceModule;
-  } catch (cause) {
-    throw new LayerquantError('E_UNSUPPORTED', `Importance method "${method}" is not available in this build; pass --scores or --method none`, { cause });
+  const m = model as ModelDescription;
+  let r: ImportanceResult;
+  if (method === 'zd') {
+    r = await zd(m, opts.signal ? { signal: opts.signal } : {});
+  } else {
+    const o: LimOptions = {};
+    if (opts.signal) o.signal = opts.signal;
+    if (opts.calib !== undefined) o.text = opts.calib;
+    r = await lim(m, o);
   }
-  const fn = mod[method];
-  if (typeof fn !== 'function') throw new LayerquantError('E_UNSUPPORTED', `lib/importance/${method} has no ${method}() function`);
-  const o: { text?: string; signal?: AbortSignal } = {};
-  if (opts.signal) o.signal = opts.signal;
-  if (opts.calib !== undefined) o.text = opts.calib;
-  const r = await fn(model, o);
   return [...r.blocks].sort((a, b) => a.index - b.index).map((b) => b.importance);
 };
 

@@ -1,32 +1,12 @@
 /**
- * Perplexity of in-memory quantized models through the forward pass (lib/eval, lib/tokenize).
- * Those modules are loaded on first use, so planning and quantizing never load them.
+ * Perplexity of in-memory quantized models through our forward pass (lib/eval, lib/tokenize):
+ * the text is tokenized once, then each quantized model gets a fresh decoder.
  */
-import { LayerquantError } from '../errors.js';
+import { Decoder } from '../eval/decoder.js';
+import { perplexityOfTokens, type PerplexityOptions } from '../eval/perplexity.js';
 import type { ModelDescription } from '../model/types.js';
+import { loadTokenizer } from '../tokenize/tokenizer.js';
 import type { Evaluator, QuantizedModel } from './compare.js';
-
-async function importOptional<T>(rel: string, what: string): Promise<T> {
-  try {
-    return (await import(new URL(rel, import.meta.url).href)) as T;
-  } catch (cause) {
-    throw new LayerquantError('E_UNSUPPORTED', `${what} is not available in this build`, { cause });
-  }
-}
-
-interface TokenizerModule {
-  loadTokenizer(source: unknown, opts?: { unknown?: 'error' | 'skip' | 'unk'; file?: string }): {
-    encode(text: string, opts?: { addBos?: boolean }): Int32Array;
-    addBos: boolean;
-    bosId?: number;
-  };
-}
-interface DecoderModule {
-  Decoder: new (model: unknown, opts?: { threads?: number }) => unknown;
-}
-interface PerplexityModule {
-  perplexityOfTokens(decoder: unknown, tokens: Int32Array, bosId: number | undefined, opts?: { context?: number; chunks?: number; threads?: number; signal?: AbortSignal }): Promise<{ perplexity: number }>;
-}
 
 /** Options of {@link perplexityEvaluator}. */
 export interface EvaluatorOptions {
@@ -42,20 +22,17 @@ export interface EvaluatorOptions {
 
 /** Tokenizes `text` once and returns an evaluator that measures perplexity of a quantized model. */
 export async function perplexityEvaluator(model: ModelDescription, text: string, opts: EvaluatorOptions = {}): Promise<{ evaluate: Evaluator; tokens: number }> {
-  const tokMod = await importOptional<TokenizerModule>('../tokenize/tokenizer.js', 'The tokenizer');
-  const decMod = await importOptional<DecoderModule>('../eval/decoder.js', 'The forward pass');
-  const pplMod = await importOptional<PerplexityModule>('../eval/perplexity.js', 'Perplexity evaluation');
-  const tok = tokMod.loadTokenizer(model.tokenizer, { unknown: opts.unknown ?? 'error', file: model.path });
+  const tok = loadTokenizer(model.tokenizer, { unknown: opts.unknown ?? 'error', file: model.path });
   const tokens = tok.encode(text, { addBos: true });
   const bos = tok.addBos ? tok.bosId : undefined;
-  const popts: { context?: number; chunks?: number; threads?: number; signal?: AbortSignal } = {};
+  const popts: PerplexityOptions = {};
   if (opts.context !== undefined) popts.context = opts.context;
   if (opts.chunks !== undefined) popts.chunks = opts.chunks;
   if (opts.threads !== undefined) popts.threads = opts.threads;
   if (opts.signal) popts.signal = opts.signal;
   const evaluate = async (q: QuantizedModel): Promise<number> => {
-    const decoder = new decMod.Decoder(q, opts.threads !== undefined ? { threads: opts.threads } : {});
-    return (await pplMod.perplexityOfTokens(decoder, tokens, bos, popts)).perplexity;
+    const decoder = new Decoder(q, opts.threads !== undefined ? { threads: opts.threads } : {});
+    return (await perplexityOfTokens(decoder, tokens, bos, popts)).perplexity;
   };
   return { evaluate, tokens: tokens.length };
 }
