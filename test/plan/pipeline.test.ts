@@ -95,6 +95,12 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
     expect(bad.err).toMatch(/E_BUDGET_IMPOSSIBLE/);
     expect(bad.err).toMatch(/6\.67–9\.91 bits per weight/);
     expect(existsSync(join(dir, 'x.gguf'))).toBe(false);
+    // Default method: ZD scores from lib/importance, recorded in the plan.
+    const zd = await cli(['quantize', MODEL, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--plan-only', '--json']);
+    expect(zd.code, zd.err).toBe(0);
+    const zdPlan = JSON.parse(zd.out);
+    expect(zdPlan.method).toBe('zd');
+    expect(zdPlan.scores).toHaveLength(5);
     const planPath = join(dir, 'plan.json');
     const p = await cli(['quantize', MODEL, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--strategy', 'paper', '--scores', SCORES.join(','), '--plan-only', '--save-plan', planPath]);
     expect(p.code, p.err).toBe(0);
