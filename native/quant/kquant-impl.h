@@ -30,12 +30,6 @@
 #define LQ_HD
 #endif
 
-#ifndef KQ3_NC
-#define KQ3_NC 4
-#define KQ3_NR 1
-#define KQ3_A 3.7f
-#define KQ3_B 0.3f
-#endif
 namespace lq_kq {
 
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: (t + M) - M rounds |t| < 2^22 to nearest even
@@ -710,21 +704,24 @@ struct sym_q3k {
     static constexpr int NL = 16, LPS = 16, QMIN = -4, QMAX = 3, SMIN = -32, SMAXV = 31;
     // Candidates map the largest |x| to about QMIN (the longer side) or QMAX; with importance
     // weights the optimum moves further, so more candidates are tried.
-    LQ_HD static constexpr int ncand(bool hw) { return hw ? 12 : KQ3_NC; }
-    LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : KQ3_NR; }
+    LQ_HD static constexpr int ncand(bool hw) { return hw ? 12 : 4; }
+    LQ_HD static constexpr int nsteps(bool hw) { return hw ? 3 : 1; }
+    LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : 1; }
     LQ_HD static constexpr float cand_level(int k, bool hw) {
         return hw ? (k < 9 ? -(3.2f + 0.2f * static_cast<float>(k)) : 2.7f + 0.3f * static_cast<float>(k - 9))
-                  : (k < KQ3_NC - 1 ? -(KQ3_A + KQ3_B * static_cast<float>(k)) : 3.0f);
+                  : (k < 3 ? -(3.7f + 0.3f * static_cast<float>(k)) : 3.0f);
     }
     LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q3_k(b, L, ls, d); }
 };
 struct sym_q6k {
     typedef block_q6_K block;
     static constexpr int NL = 16, LPS = 16, QMIN = -32, QMAX = 31, SMIN = -128, SMAXV = 127;
-    LQ_HD static constexpr int ncand(bool hw) { return hw ? 4 : 3; }
+    LQ_HD static constexpr int ncand(bool hw) { return hw ? 10 : 3; }
+    LQ_HD static constexpr int nsteps(bool hw) { return hw ? 3 : 1; }
     LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : 1; }
     LQ_HD static constexpr float cand_level(int k, bool hw) {
-        return hw ? (k < 3 ? -(32.0f + (-0.4f + 0.4f * static_cast<float>(k))) : 31.0f) : (k < 2 ? -(31.7f + 0.5f * static_cast<float>(k)) : 31.0f);
+        return hw ? (k < 8 ? -(30.6f + 0.4f * static_cast<float>(k)) : 30.5f + 0.5f * static_cast<float>(k - 8))
+                  : (k < 2 ? -(31.7f + 0.5f * static_cast<float>(k)) : 31.0f);
     }
     LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q6_k(b, L, ls, d); }
 };
@@ -843,7 +840,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         };
         evaluate(qa, be);
         for (int bi = 0; bi < NB; ++bi) keep(bi, qa);
-        for (int step = 0; step < 3; ++step) {
+        for (int step = 0; step < F::nsteps(HW); ++step) {
             for (int bi = 0; bi < NB; ++bi) {
                 const int o = bi * LPS;
                 dd[bi] = bd[bi];

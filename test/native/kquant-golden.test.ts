@@ -10,10 +10,10 @@ import { bytesOf } from '../helpers/quant-compare.js';
 
 const golden: Record<string, string> = {
   q2_K: 'c43d04a329cb99e4591635e5d08d1d2ca10927556db2de787fc7d3c089c695e8',
-  q3_K: 'f3a019057b3b2a8d7cd46a8666d066e00b5a6638fccfdaf823e52a43e438eb24',
+  q3_K: 'ab3b5c6a5942b91cb8009e306730e3006195006c9380126099e3f17eef73da36',
   q4_K: 'f0c4c9a6fe95078becd848b1b1e783f31ddf8608dfe114e631b21b06bc60f0ac',
   q5_K: '927ea7e61ccf4170a18df1832873caa89707b48cd14f00b7eecf5641ad8e55b6',
-  q6_K: 'de998f6a140b7ba3a1ca26e8244e8d337c9d12f8084950daaff471e81c6a4b10',
+  q6_K: '52edf37b094bf0266a0afca7e752a9e89b7f79a6805c3f289f343f1d185f25f7',
 };
 
 const n = 1024, rows = 6, seed = 20261123;
