@@ -115,3 +115,92 @@ export interface NativeAddon {
   /** Present only in the CUDA build (`buildInfo().backend === 'cuda'`). Throws E_NATIVE when the runtime fails. */
   cudaDevices?(): CudaDevice[];
 }
+
+// ---- forward (native/binding/forward.cpp) and stats (native/binding/stats.cpp) ----
+
+/** A weight matrix for the forward pass: a view of stored bytes, ggml dims (dims[0] = row length). */
+export interface NativeWeight {
+  data: Uint8Array;
+  /** ggml type id (F32 0, F16 1, BF16 30, or a quantized type found in the format registry). */
+  type: number;
+  dims: number[];
+  /** Our own format name for types GGUF does not know (then `type` is ignored). */
+  format?: string;
+}
+
+/** Hyper-parameters of one decoder block. */
+export interface NativeForwardConfig {
+  nEmbd: number;
+  nFf: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  rmsEps: number;
+  ropeTheta: number;
+  /** true: HF rotate-half RoPE (q/k rows not permuted); false: GGUF interleaved pairs. */
+  ropeNeox: boolean;
+}
+
+/** The nine weights of a Llama block, by GGUF role. */
+export interface NativeBlockWeights {
+  attn_norm: NativeWeight;
+  attn_q: NativeWeight;
+  attn_k: NativeWeight;
+  attn_v: NativeWeight;
+  attn_output: NativeWeight;
+  ffn_norm: NativeWeight;
+  ffn_gate: NativeWeight;
+  ffn_up: NativeWeight;
+  ffn_down: NativeWeight;
+}
+
+/** Moments and z > 1 count of a tensor or a group. */
+export interface NativeZdMoments {
+  count: number;
+  mean: number;
+  /** Population standard deviation. */
+  std: number;
+  /** Weights whose z-score exceeds 1. */
+  above: number;
+}
+
+export interface NativeAddon {
+  /** hidden [nTok × nEmbd] (f32) = rows `tokens` of the embedding matrix. */
+  forwardEmbed(opts: { tokens: Int32Array; weight: NativeWeight; out: Float32Array; threads?: number }): Promise<void>;
+  /** Runs one block in place on `hidden` over sequences of `seqLens` laid end to end; optional LIM cosines per token. */
+  forwardBlock(opts: {
+    config: NativeForwardConfig;
+    weights: NativeBlockWeights;
+    hidden: Float32Array;
+    seqLens: Int32Array;
+    cos?: { block: Float32Array; attn: Float32Array; mlp: Float32Array };
+    threads?: number;
+    abort?: Int32Array;
+  }): Promise<void>;
+  /** Final norm + output head for `rows` of hidden (all rows if absent); log p(targets) when given. */
+  forwardLogits(opts: {
+    hidden: Float32Array;
+    rows?: Int32Array;
+    norm: NativeWeight;
+    output: NativeWeight;
+    rmsEps: number;
+    logits: Float32Array;
+    targets?: Int32Array;
+    logprobs?: Float64Array;
+    threads?: number;
+  }): Promise<void>;
+  /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */
+  forwardBlockRef64(opts: { config: NativeForwardConfig; weights: NativeBlockWeights; hidden: Float64Array; seqLens: Int32Array }): void;
+  /** Float64 oracle of forwardLogits over every row of hidden. */
+  forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; logits: Float64Array }): void;
+  /** ZD of a group of F32/F16/BF16 tensors: two streaming passes, per tensor and for the group. */
+  zdGroup(opts: { tensors: { data: Uint8Array; type: number }[]; threads?: number; abort?: Int32Array }): Promise<{
+    tensors: NativeZdMoments[];
+    group: NativeZdMoments;
+  }>;
+}
+
+export interface NativeAddon {
+  /** Best streaming-read GB/s over a fresh buffer of `bytes` on `threads` pool threads (benchmarks only; synchronous). */
+  benchRead(bytes?: number, reps?: number, threads?: number): number;
+}

@@ -7,6 +7,7 @@
  * with E_UNSUPPORTED; everything malformed is E_BAD_GGUF with the byte position.
  */
 import { LayerquantError } from '../errors.js';
+import { escapeControls, quote } from './quote.js';
 import { GGML_MAX_DIMS, ggmlTypeInfo } from './ggml-types.js';
 import { GgufType, type GgufArray, type GgufHeader, type GgufKv, type GgufTensorInfo, type GgufValue } from './gguf-types.js';
 import { mapFile, type MappedFile } from './mmap.js';
@@ -19,6 +20,14 @@ export const GGUF_DEFAULT_ALIGNMENT = 32;
 export const GGUF_MAX_TENSOR_NAME = 63;
 /** Deepest nesting of metadata arrays we accept (arrays of arrays of …). */
 export const GGUF_MAX_ARRAY_DEPTH = 8;
+/**
+ * Most elements in one metadata array (2^24; the largest real vocabularies and merge lists hold
+ * well under 10^6). Bounds the JS heap a corrupt count can claim in a large file, where checking
+ * against the remaining bytes alone would still allow billions.
+ */
+export const GGUF_MAX_ARRAY_LENGTH = 1 << 24;
+/** Longest metadata string in bytes (256 MiB, below V8's string length limit). */
+export const GGUF_MAX_STRING_BYTES = 1 << 28;
 
 /** Size in bytes of each fixed-size metadata type; undefined for strings and arrays. */
 export function ggufScalarSize(type: GgufType): number | undefined {
@@ -109,6 +118,7 @@ class Reader {
   string(what: string): string {
     const at = this.pos;
     const len = this.count(`length of ${what}`, 1);
+    if (len > GGUF_MAX_STRING_BYTES) this.fail(`length of ${what} ${len} exceeds the limit of ${GGUF_MAX_STRING_BYTES} bytes`, at);
     const start = this.pos;
     this.pos += len;
     try {
@@ -188,7 +198,9 @@ class Reader {
     // Smallest encoding of one element: scalars their size, a string its 8-byte length, an array
     // its type and count.
     const min = ggufScalarSize(itemType) ?? (itemType === GgufType.STRING ? 8 : 12);
+    const countAt = this.pos;
     const n = this.count(`element count of ${what}`, min);
+    if (n > GGUF_MAX_ARRAY_LENGTH) this.fail(`element count of ${what} ${n} exceeds the limit of ${GGUF_MAX_ARRAY_LENGTH}`, countAt);
     const items: GgufValue[] = new Array<GgufValue>(n);
     for (let i = 0; i < n; i++) items[i] = this.value(itemType, what, depth);
     return { itemType, items };
@@ -240,13 +252,13 @@ export function parseGgufHeader(bytes: Uint8Array, file: string): GgufHeader {
     const keyAt = r.pos;
     const key = r.string(`key of metadata entry ${i}`);
     if (key.length === 0) r.fail(`metadata entry ${i} has an empty key`, keyAt);
-    if (keys.has(key)) r.fail(`duplicate metadata key "${key}"`, keyAt);
+    if (keys.has(key)) r.fail(`duplicate metadata key ${quote(key)}`, keyAt);
     keys.add(key);
     const typeAt = r.pos;
-    const type = r.u32(`type of "${key}"`);
-    if (!isGgufType(type)) r.fail(`metadata "${key}" has unknown value type ${type}`, typeAt);
+    const type = r.u32(`type of ${quote(key)}`);
+    if (!isGgufType(type)) r.fail(`metadata ${quote(key)} has unknown value type ${type}`, typeAt);
     const valueAt = r.pos;
-    const value = r.value(type, `value of "${key}"`, 0);
+    const value = r.value(type, `value of ${quote(key)}`, 0);
     if (key === 'general.alignment') {
       if (type !== GgufType.UINT32) r.fail(`general.alignment must be a UINT32, found type ${GgufType[type]}`, typeAt);
       const a = value as number;
@@ -262,36 +274,36 @@ export function parseGgufHeader(bytes: Uint8Array, file: string): GgufHeader {
     const nameAt = r.pos;
     const name = r.string(`name of tensor ${i}`);
     if (name.length === 0) r.fail(`tensor ${i} has an empty name`, nameAt);
-    if (r.pos - nameAt - 8 > GGUF_MAX_TENSOR_NAME) r.fail(`tensor name "${name}" is longer than ${GGUF_MAX_TENSOR_NAME} bytes`, nameAt);
-    if (names.has(name)) r.fail(`duplicate tensor name "${name}"`, nameAt);
+    if (r.pos - nameAt - 8 > GGUF_MAX_TENSOR_NAME) r.fail(`tensor name ${quote(name)} is longer than ${GGUF_MAX_TENSOR_NAME} bytes`, nameAt);
+    if (names.has(name)) r.fail(`duplicate tensor name ${quote(name)}`, nameAt);
     names.add(name);
     const nDimsAt = r.pos;
-    const nDims = r.u32(`dimension count of "${name}"`);
-    if (nDims < 1 || nDims > GGML_MAX_DIMS) r.fail(`tensor "${name}" has ${nDims} dimensions; expected 1 to ${GGML_MAX_DIMS}`, nDimsAt);
+    const nDims = r.u32(`dimension count of ${quote(name)}`);
+    if (nDims < 1 || nDims > GGML_MAX_DIMS) r.fail(`tensor ${quote(name)} has ${nDims} dimensions; expected 1 to ${GGML_MAX_DIMS}`, nDimsAt);
     const dims: number[] = [];
     let elements = 1;
     for (let d = 0; d < nDims; d++) {
       const dimAt = r.pos;
-      const dim = r.i64(`dimension ${d} of "${name}"`);
-      if (dim <= 0n) r.fail(`tensor "${name}" dimension ${d} is ${dim}; expected > 0`, dimAt);
-      if (dim > BigInt(Number.MAX_SAFE_INTEGER)) r.fail(`tensor "${name}" dimension ${d} is ${dim}: too large`, dimAt);
+      const dim = r.i64(`dimension ${d} of ${quote(name)}`);
+      if (dim <= 0n) r.fail(`tensor ${quote(name)} dimension ${d} is ${dim}; expected > 0`, dimAt);
+      if (dim > BigInt(Number.MAX_SAFE_INTEGER)) r.fail(`tensor ${quote(name)} dimension ${d} is ${dim}: too large`, dimAt);
       elements *= Number(dim);
-      if (elements > Number.MAX_SAFE_INTEGER) r.fail(`tensor "${name}" has more than 2^53 elements`, dimAt);
+      if (elements > Number.MAX_SAFE_INTEGER) r.fail(`tensor ${quote(name)} has more than 2^53 elements`, dimAt);
       dims.push(Number(dim));
     }
     const typeAt = r.pos;
-    const type = r.u32(`type of "${name}"`);
+    const type = r.u32(`type of ${quote(name)}`);
     const info = ggmlTypeInfo(type);
-    if (!info) r.fail(`tensor "${name}" has unknown ggml type ${type}`, typeAt);
+    if (!info) r.fail(`tensor ${quote(name)} has unknown ggml type ${type}`, typeAt);
     if (dims[0]! % info.blockSize !== 0) {
-      r.fail(`tensor "${name}" row length ${dims[0]} is not a multiple of ${info.name}'s block size ${info.blockSize}`, typeAt);
+      r.fail(`tensor ${quote(name)} row length ${dims[0]} is not a multiple of ${info.name}'s block size ${info.blockSize}`, typeAt);
     }
     const byteLength = (elements / info.blockSize) * info.typeSize;
     const offsetAt = r.pos;
-    const offsetBig = r.u64(`data offset of "${name}"`);
-    if (offsetBig > BigInt(bytes.length)) r.fail(`tensor "${name}" data offset ${offsetBig} is past the end of the file`, offsetAt);
+    const offsetBig = r.u64(`data offset of ${quote(name)}`);
+    if (offsetBig > BigInt(bytes.length)) r.fail(`tensor ${quote(name)} data offset ${offsetBig} is past the end of the file`, offsetAt);
     const offset = Number(offsetBig);
-    if (offset % alignment !== 0) r.fail(`tensor "${name}" data offset ${offset} is not a multiple of the alignment ${alignment}`, offsetAt);
+    if (offset % alignment !== 0) r.fail(`tensor ${quote(name)} data offset ${offset} is not a multiple of the alignment ${alignment}`, offsetAt);
     tensors.push({ name, dims, type, offset, byteLength });
   }
 
@@ -304,7 +316,7 @@ export function parseGgufHeader(bytes: Uint8Array, file: string): GgufHeader {
     if (end > bytes.length) {
       throw new LayerquantError(
         'E_BAD_GGUF',
-        `tensor "${t.name}" data (bytes ${dataOffset + t.offset}–${end}) lies past the end of the file (${bytes.length} bytes)`,
+        `tensor ${quote(t.name)} data (bytes ${dataOffset + t.offset}–${end}) lies past the end of the file (${bytes.length} bytes)`,
         { file, tensor: t.name },
       );
     }
@@ -316,7 +328,7 @@ export function parseGgufHeader(bytes: Uint8Array, file: string): GgufHeader {
     if (prev.offset + prev.byteLength > cur.offset) {
       throw new LayerquantError(
         'E_BAD_GGUF',
-        `tensors "${prev.name}" and "${cur.name}" overlap (data offsets ${prev.offset}+${prev.byteLength} and ${cur.offset})`,
+        `tensors ${quote(prev.name)} and ${quote(cur.name)} overlap (data offsets ${prev.offset}+${prev.byteLength} and ${cur.offset})`,
         { file, tensor: cur.name },
       );
     }

@@ -13,7 +13,16 @@ import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LayerquantError, type ErrorContext } from '../errors.js';
 import { GGML_MAX_DIMS, ggmlTensorBytes } from './ggml-types.js';
-import { GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_TENSOR_NAME, ggufScalarSize, isGgufType } from './gguf-read.js';
+import {
+  GGUF_DEFAULT_ALIGNMENT,
+  GGUF_MAGIC,
+  GGUF_MAX_ARRAY_DEPTH,
+  GGUF_MAX_ARRAY_LENGTH,
+  GGUF_MAX_STRING_BYTES,
+  GGUF_MAX_TENSOR_NAME,
+  ggufScalarSize,
+  isGgufType,
+} from './gguf-read.js';
 import { GgufType, type GgufArray, type GgufKv, type GgufValue } from './gguf-types.js';
 
 /** One tensor to write: its header entry and a function that produces its bytes when it is its turn. */
@@ -60,16 +69,20 @@ export interface GgufLayout {
 
 const pad = (n: number, a: number): number => Math.ceil(n / a) * a;
 const isPow2 = (a: number): boolean => Number.isSafeInteger(a) && a > 0 && a <= 0x80000000 && (a & (a - 1)) === 0;
+const surrogate = /[\uD800-\uDFFF]/;
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function badArg(message: string, context: ErrorContext): never {
   throw new LayerquantError('E_BAD_ARGUMENT', message, context);
 }
 
-function utf8Length(s: unknown, what: string, context: ErrorContext): number {
-  if (typeof s !== 'string') badArg(`${what} must be a string, got ${typeof s}`, context);
-  if (/[\uD800-\uDFFF]/.test(s) && loneSurrogate.test(s)) badArg(`${what} contains a lone surrogate (not encodable as UTF-8)`, context);
-  return Buffer.byteLength(s, 'utf8');
+function utf8Length(s: unknown, what: string | (() => string), context: ErrorContext): number {
+  const label = (): string => (typeof what === 'string' ? what : what());
+  if (typeof s !== 'string') badArg(`${label()} must be a string, got ${typeof s}`, context);
+  if (surrogate.test(s) && loneSurrogate.test(s)) badArg(`${label()} contains a lone surrogate (not encodable as UTF-8)`, context);
+  const n = Buffer.byteLength(s, 'utf8');
+  if (n > GGUF_MAX_STRING_BYTES) badArg(`${label()} is ${n} bytes; readers accept at most ${GGUF_MAX_STRING_BYTES}`, context);
+  return n;
 }
 
 const intRanges: Partial<Record<GgufType, [number, number]>> = {
@@ -81,47 +94,52 @@ const intRanges: Partial<Record<GgufType, [number, number]>> = {
   [GgufType.INT32]: [-0x80000000, 0x7fffffff],
 };
 
-/** Checks `value` against `type` and returns its encoded size in bytes. */
-function valueSize(type: GgufType, value: GgufValue, what: string, context: ErrorContext, depth: number): number {
-  const scalar = ggufScalarSize(type);
-  if (type === GgufType.STRING) return 8 + utf8Length(value, what, context);
+/**
+ * Checks `value` against `type` and returns its encoded size in bytes. `what` (plus `[index]` for
+ * array elements) names the value in errors; labels are only built when something is wrong.
+ */
+function valueSize(type: GgufType, value: GgufValue, what: string, context: ErrorContext, depth: number, index = -1): number {
+  const label = (): string => (index < 0 ? what : `${what}[${index}]`);
+  if (type === GgufType.STRING) {
+    if (typeof value !== 'string') badArg(`${label()} must be a string, got ${typeof value}`, context);
+    return 8 + utf8Length(value, label, context);
+  }
   if (type === GgufType.ARRAY) {
-    if (depth >= GGUF_MAX_ARRAY_DEPTH) badArg(`${what}: arrays nested deeper than ${GGUF_MAX_ARRAY_DEPTH} levels`, context);
+    if (depth >= GGUF_MAX_ARRAY_DEPTH) badArg(`${label()}: arrays nested deeper than ${GGUF_MAX_ARRAY_DEPTH} levels`, context);
     const arr = value as GgufArray;
-    if (typeof arr !== 'object' || arr === null || !Array.isArray(arr.items)) badArg(`${what} must be a GgufArray { itemType, items }`, context);
-    if (!isGgufType(arr.itemType)) badArg(`${what} has unknown element type ${String(arr.itemType)}`, context);
-    const itemSize = ggufScalarSize(arr.itemType);
+    if (typeof arr !== 'object' || arr === null || !Array.isArray(arr.items)) badArg(`${label()} must be a GgufArray { itemType, items }`, context);
+    if (!isGgufType(arr.itemType)) badArg(`${label()} has unknown element type ${String(arr.itemType)}`, context);
+    const items = arr.items;
+    if (items.length > GGUF_MAX_ARRAY_LENGTH) badArg(`${label()} has ${items.length} elements; readers accept at most ${GGUF_MAX_ARRAY_LENGTH}`, context);
+    const inner = index < 0 ? what : label();
     let size = 12;
-    for (let i = 0; i < arr.items.length; i++) {
-      // Fixed-size elements still need their value checked.
-      const s = valueSize(arr.itemType, arr.items[i] as GgufValue, `${what}[${i}]`, context, depth + 1);
-      size += itemSize ?? s;
-    }
+    for (let i = 0; i < items.length; i++) size += valueSize(arr.itemType, items[i] as GgufValue, inner, context, depth + 1, i);
     return size;
   }
-  if (scalar === undefined) badArg(`${what} has unknown type ${String(type)}`, context);
+  const scalar = ggufScalarSize(type);
+  if (scalar === undefined) badArg(`${label()} has unknown type ${String(type)}`, context);
   switch (type) {
     case GgufType.BOOL:
-      if (typeof value !== 'boolean') badArg(`${what} must be a boolean`, context);
+      if (typeof value !== 'boolean') badArg(`${label()} must be a boolean`, context);
       break;
     case GgufType.FLOAT32:
     case GgufType.FLOAT64:
-      if (typeof value !== 'number') badArg(`${what} must be a number`, context);
+      if (typeof value !== 'number') badArg(`${label()} must be a number`, context);
       break;
     case GgufType.UINT64:
     case GgufType.INT64: {
       if (typeof value !== 'bigint' && !(typeof value === 'number' && Number.isSafeInteger(value))) {
-        badArg(`${what} must be a bigint or a safe integer`, context);
+        badArg(`${label()} must be a bigint or a safe integer`, context);
       }
       const v = BigInt(value as bigint | number);
       const ok = type === GgufType.UINT64 ? v >= 0n && v <= 0xffffffffffffffffn : v >= -(1n << 63n) && v < 1n << 63n;
-      if (!ok) badArg(`${what} ${v} is out of range for ${GgufType[type]}`, context);
+      if (!ok) badArg(`${label()} ${v} is out of range for ${GgufType[type]}`, context);
       break;
     }
     default: {
       const [lo, hi] = intRanges[type]!;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi) {
-        badArg(`${what} must be an integer in ${lo}..${hi} for ${GgufType[type]}, got ${String(value)}`, context);
+        badArg(`${label()} must be an integer in ${lo}..${hi} for ${GgufType[type]}, got ${String(value)}`, context);
       }
     }
   }
@@ -336,6 +354,21 @@ export async function writeGguf(
     tensors.map((t, i) => ({ name: t.name, dims: t.dims, type: t.type, offset: layout.offsets[i]! })),
     layout.alignment,
   );
+  // Waits for a tensor's data, but gives up as soon as the signal aborts (the source may be slow).
+  const untilAborted = async <T>(value: T | Promise<T>): Promise<T> => {
+    if (!signal || !(value instanceof Promise)) return value;
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new LayerquantError('E_ABORTED', 'writing the GGUF file was aborted', { file: path }));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    value.catch(() => undefined); // a late rejection after an abort is not unhandled
+    try {
+      return await Promise.race([value, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
+  };
   const tmp = join(dirname(path), `.${basename(path)}.lq-tmp-${randomBytes(6).toString('hex')}`);
   let fh: FileHandle | undefined;
   let pos = 0;
@@ -371,7 +404,7 @@ export async function writeGguf(
       const t = tensors[i]!;
       current = t.name;
       checkAbort();
-      const data = await t.data();
+      const data = await untilAborted(t.data());
       checkAbort();
       if (!(data instanceof Uint8Array)) {
         throw new LayerquantError('E_BAD_ARGUMENT', 'data() must return a Uint8Array', { file: path, tensor: t.name });

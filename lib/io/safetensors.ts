@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { LayerquantError } from '../errors.js';
+import { escapeControls, quote } from './quote.js';
 import { mapFile, type MappedFile } from './mmap.js';
 
 /** Largest JSON header we accept (the reference implementation's limit is 100 MB too). */
@@ -111,6 +112,9 @@ function topLevelKeys(text: string): string[] {
   return keys;
 }
 
+/** A bounded, escaped rendering of a JSON value for messages. */
+const show = (v: unknown): string => escapeControls(JSON.stringify(v) ?? String(v), 80);
+
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
@@ -120,7 +124,8 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
  */
 export function parseSafetensorsHeader(bytes: Uint8Array, file: string): SafetensorsHeader {
   const bad: (message: string, tensor?: string) => never = (message, tensor) => {
-    throw new LayerquantError('E_BAD_SAFETENSORS', message, tensor === undefined ? { file } : { file, tensor });
+    const context = tensor === undefined ? { file } : { file, tensor: tensor.length > 200 ? `${tensor.slice(0, 200)}…` : tensor };
+    throw new LayerquantError('E_BAD_SAFETENSORS', message, context);
   };
   if (bytes.length < 8) bad(`file truncated: ${bytes.length} bytes, the header length alone needs 8`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -142,14 +147,14 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file: string): Safeten
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return bad(`header is not valid JSON: ${(err as Error).message}`);
+    return bad(`header is not valid JSON: ${escapeControls((err as Error).message)}`);
   }
   if (!isPlainObject(json)) return bad('header is not a JSON object');
   const keys = topLevelKeys(text);
   if (keys.length !== Object.keys(json).length) {
     const seen = new Set<string>();
     for (const k of keys) {
-      if (seen.has(k)) bad(k === '__metadata__' ? 'duplicate __metadata__' : `duplicate tensor name "${k}"`, k);
+      if (seen.has(k)) bad(k === '__metadata__' ? 'duplicate __metadata__' : `duplicate tensor name ${quote(k)}`, k);
       seen.add(k);
     }
   }
@@ -160,7 +165,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file: string): Safeten
     if (name === '__metadata__') {
       if (!isPlainObject(entry)) bad('__metadata__ is not an object of strings');
       for (const [k, v] of Object.entries(entry)) {
-        if (typeof v !== 'string') bad(`__metadata__["${k}"] is not a string`);
+        if (typeof v !== 'string') bad(`__metadata__[${quote(k)}] is not a string`);
         metadata[k] = v;
       }
       continue;
@@ -170,31 +175,31 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file: string): Safeten
     const { dtype, shape, data_offsets: offsets } = entry;
     if (typeof dtype !== 'string') return bad('dtype is missing or not a string', name);
     const bits = Object.hasOwn(dtypeBits, dtype) ? dtypeBits[dtype] : undefined;
-    if (bits === undefined) return bad(`unknown dtype "${dtype}"`, name);
+    if (bits === undefined) return bad(`unknown dtype ${quote(dtype)}`, name);
     if (!Array.isArray(shape) || shape.length > 16) return bad('shape is missing or not an array of at most 16 dimensions', name);
     let elements = 1;
     for (const d of shape) {
-      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) bad(`shape [${String(shape)}] holds ${String(d)}; expected non-negative integers`, name);
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) bad(`shape ${show(shape)} holds ${show(d)}; expected non-negative integers`, name);
       elements *= d as number;
-      if (elements > Number.MAX_SAFE_INTEGER) bad(`shape [${String(shape)}] has more than 2^53 elements`, name);
+      if (elements > Number.MAX_SAFE_INTEGER) bad(`shape ${show(shape)} has more than 2^53 elements`, name);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2) return bad('data_offsets is missing or not [begin, end]', name);
     const [begin, end] = offsets as unknown[];
     if (typeof begin !== 'number' || typeof end !== 'number' || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin) {
-      return bad(`data_offsets [${String(offsets)}] are not integers 0 <= begin <= end`, name);
+      return bad(`data_offsets ${show(offsets)} are not integers 0 <= begin <= end`, name);
     }
     if (end > dataLength) bad(`data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes)`, name);
     const bitCount = elements * bits;
-    if (bitCount % 8 !== 0) bad(`shape [${String(shape)}] of ${dtype} does not fill whole bytes`, name);
+    if (bitCount % 8 !== 0) bad(`shape ${show(shape)} of ${dtype} does not fill whole bytes`, name);
     const size = bitCount / 8;
-    if (end - begin !== size) bad(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes; ${dtype} [${String(shape)}] needs ${size}`, name);
+    if (end - begin !== size) bad(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes; ${dtype} ${show(shape)} needs ${size}`, name);
     tensors.push({ name, dtype, shape: shape as number[], begin, end });
   }
   const byBegin = tensors.filter((t) => t.end > t.begin).sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < byBegin.length; i++) {
     const prev = byBegin[i - 1]!;
     const cur = byBegin[i]!;
-    if (prev.end > cur.begin) bad(`tensors "${prev.name}" [${prev.begin}, ${prev.end}] and "${cur.name}" [${cur.begin}, ${cur.end}] overlap`, cur.name);
+    if (prev.end > cur.begin) bad(`tensors ${quote(prev.name)} [${prev.begin}, ${prev.end}] and ${quote(cur.name)} [${cur.begin}, ${cur.end}] overlap`, cur.name);
   }
   return { tensors, metadata, dataOffset };
 }
@@ -219,14 +224,14 @@ function readIndex(indexPath: string, folder: string): { shards: string[]; weigh
   try {
     json = JSON.parse(text);
   } catch (err) {
-    return bad(`index is not valid JSON: ${(err as Error).message}`);
+    return bad(`index is not valid JSON: ${escapeControls((err as Error).message)}`);
   }
   if (!isPlainObject(json) || !isPlainObject(json.weight_map)) return bad('index has no "weight_map" object');
   const weightMap = new Map<string, string>();
   const shards: string[] = [];
   for (const [tensor, shard] of Object.entries(json.weight_map)) {
-    if (typeof shard !== 'string' || shard.length === 0) return bad(`weight_map["${tensor}"] is not a file name`);
-    if (isAbsolute(shard) || shard.split(/[\\/]/).includes('..')) bad(`weight_map["${tensor}"] = "${shard}" points outside the folder ${folder}`);
+    if (typeof shard !== 'string' || shard.length === 0) return bad(`weight_map[${quote(tensor)}] is not a file name`);
+    if (isAbsolute(shard) || shard.split(/[\\/]/).includes('..')) bad(`weight_map[${quote(tensor)}] = ${quote(shard)} points outside the folder ${folder}`);
     if (!shards.includes(shard)) shards.push(shard);
     weightMap.set(tensor, shard);
   }
@@ -258,7 +263,7 @@ export function openSafetensors(pathOrFolder: string): SafetensorsModel {
       files = shards.map((s) => join(pathOrFolder, s));
       for (let i = 0; i < files.length; i++) {
         if (!existsSync(files[i]!)) {
-          throw new LayerquantError('E_NOT_FOUND', `shard "${shards[i]}" listed in ${SAFETENSORS_INDEX} does not exist (${files[i]})`, { file: indexPath });
+          throw new LayerquantError('E_NOT_FOUND', `shard ${quote(shards[i]!)} listed in ${SAFETENSORS_INDEX} does not exist (${files[i]})`, { file: indexPath });
         }
       }
       index = { path: indexPath, weightMap: new Map([...weightMap].map(([t, s]) => [t, join(pathOrFolder, s)])) };
@@ -315,7 +320,7 @@ export function openSafetensors(pathOrFolder: string): SafetensorsModel {
     if (index) {
       for (const [name, shard] of index.weightMap) {
         if (!tensors.has(name)) {
-          throw new LayerquantError('E_BAD_SAFETENSORS', `${SAFETENSORS_INDEX} lists tensor "${name}" in ${shard}, which does not hold it`, {
+          throw new LayerquantError('E_BAD_SAFETENSORS', `${SAFETENSORS_INDEX} lists tensor ${quote(name)} in ${shard}, which does not hold it`, {
             file: index.path,
             tensor: name,
           });

@@ -12,6 +12,10 @@ static Napi::Object lq_addon_init(Napi::Env env, Napi::Object exports) {
     lq_binding_convert_init(env, exports);
     // cuda: device inventory (CUDA build only; registers nothing in the CPU build)
     lq_binding_cuda_init(env, exports);
+    // forward: calibration / evaluation decoder (embed, block, logits, float64 oracle)
+    lq_binding_forward_init(env, exports);
+    // stats: weight moments and z-score outlier counts (ZD)
+    lq_binding_stats_init(env, exports);
     return exports;
 }
 

@@ -8,3 +8,5 @@ void lq_binding_io_init(Napi::Env env, Napi::Object exports);
 void lq_binding_quant_init(Napi::Env env, Napi::Object exports);
 void lq_binding_convert_init(Napi::Env env, Napi::Object exports);
 void lq_binding_cuda_init(Napi::Env env, Napi::Object exports);  // CUDA build only (empty otherwise)
+void lq_binding_forward_init(Napi::Env env, Napi::Object exports);
+void lq_binding_stats_init(Napi::Env env, Napi::Object exports);

@@ -144,7 +144,14 @@ Napi::Value quantize(const Napi::CallbackInfo & info) {
                     lq_throw(env, LQ_E_UNSUPPORTED, "ISA variant '" + isa + "' is not available on this CPU or build");
                 a.isa = v;
             }
-            if (o.Has("abort")) w->set_abort_flag(o.Get("abort"));
+            if (o.Has("abort")) {
+                // The kernel driver polls the flag between row chunks; the worker keeps the array alive.
+                Napi::Value flag = o.Get("abort");
+                w->set_abort_flag(flag);
+                if (flag.IsTypedArray() && flag.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+                    flag.As<Napi::TypedArray>().ElementLength() >= 1)
+                    a.abort_flag = reinterpret_cast<const std::atomic<int32_t> *>(bytes_of(flag.As<Napi::TypedArray>()));
+            }
         }
     } catch (...) {
         delete w;

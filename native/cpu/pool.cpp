@@ -1,6 +1,8 @@
 // A small work-sharing pool: jobs sit in a list; each job hands out chunks through an atomic
 // cursor; the caller of lq_parallel_for works on its own job too, so a job always progresses
-// even when every pool thread is busy with other jobs.
+// even when every pool thread is busy with other jobs. Resizing tells helpers to leave after their
+// current chunk (the callers finish their jobs), so setThreads never waits for a whole job. The
+// pool is never destroyed: at process exit a libuv thread may still be inside a job.
 #include "cpu/pool.h"
 
 #include <sched.h>
@@ -27,9 +29,11 @@ struct job {
     std::mutex m;
     std::condition_variable finished;
 
-    // Runs chunks until none is left; returns after accounting for them.
-    void work() {
+    // Runs chunks until none is left (or, for a helper, until `stop` is set); returns after
+    // accounting for the chunks it took.
+    void work(const std::atomic<bool> * stop = nullptr) {
         for (;;) {
+            if (stop && stop->load(std::memory_order_relaxed)) return;
             const int64_t b = next.fetch_add(grain);
             if (b >= n) return;
             const int64_t e = std::min(n, b + grain);
@@ -46,8 +50,8 @@ struct job {
 class pool {
   public:
     static pool & get() {
-        static pool p;
-        return p;
+        static pool * p = new pool;  // leaked on purpose, see the file comment
+        return *p;
     }
 
     int size() {
@@ -56,10 +60,11 @@ class pool {
     }
 
     void resize(int n) {
-        n = std::max(1, n);
+        n = std::min(1024, std::max(1, n));
+        std::lock_guard<std::mutex> rl(resize_mu_);
         stop_all();
         std::lock_guard<std::mutex> lk(mu_);
-        stopping_ = false;
+        stopping_.store(false);
         for (int i = 0; i < n - 1; ++i) threads_.emplace_back([this] { loop(); });
     }
 
@@ -74,14 +79,16 @@ class pool {
             std::lock_guard<std::mutex> lk(mu_);
             jobs_.remove(&j);
         }
-        std::unique_lock<std::mutex> lk(j.m);
-        j.finished.wait(lk, [&] { return j.done.load() >= j.n; });
-        // Helpers may still be returning from work(): wait until none holds the job.
+        {
+            std::unique_lock<std::mutex> lk(j.m);
+            j.finished.wait(lk, [&] { return j.done.load() >= j.n; });
+        }
+        // Helpers may still be returning from work(): wait until none holds the job. j.m must be
+        // released first: the helper that finished the last chunk may still be about to lock it
+        // to notify, and would wait forever while we wait for it to leave.
         std::unique_lock<std::mutex> plk(mu_);
         idle_cv_.wait(plk, [&] { return j.helpers == 0; });
     }
-
-    ~pool() { stop_all(); }
 
   private:
     pool() {
@@ -99,7 +106,7 @@ class pool {
         std::vector<std::thread> old;
         {
             std::lock_guard<std::mutex> lk(mu_);
-            stopping_ = true;
+            stopping_.store(true);
             old.swap(threads_);
         }
         cv_.notify_all();
@@ -120,18 +127,19 @@ class pool {
             if (stopping_) return;
             ++j->helpers;
             lk.unlock();
-            j->work();
+            j->work(&stopping_);
             lk.lock();
             --j->helpers;
             idle_cv_.notify_all();
         }
     }
 
+    std::mutex resize_mu_;  // serialises resize()
     std::mutex mu_;
     std::condition_variable cv_, idle_cv_;
     std::list<job *> jobs_;
     std::vector<std::thread> threads_;
-    bool stopping_ = false;
+    std::atomic<bool> stopping_{false};
 };
 
 }  // namespace

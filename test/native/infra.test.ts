@@ -7,6 +7,14 @@ import { mapFile } from '../../lib/io/mmap.js';
 import { isLayerquantError } from '../../lib/errors.js';
 
 describe('native addon infrastructure', () => {
+  it('reports its build', () => {
+    const info = native().buildInfo();
+    expect(['cpu', 'cuda']).toContain(info.backend);
+    if (process.env.LAYERQUANT_NATIVE?.includes('build-asan')) expect(info.sanitized).toBe(true);
+    if (info.backend === 'cpu') expect(native().cudaDevices).toBeUndefined();
+    else expect(typeof native().cudaDevices).toBe('function');
+  });
+
   it('reports CPU features consistently', () => {
     const f = native().cpuFeatures();
     expect(f.available).toContain('scalar');

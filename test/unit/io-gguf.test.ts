@@ -242,6 +242,19 @@ describe('GGUF round trip of every value type', () => {
     });
   }
 
+  it('round-trips arrays nested 8 deep and refuses 9', async () => {
+    const nest = (levels: number): GgufValue => {
+      let v: GgufValue = { itemType: GgufType.UINT8, items: [7] };
+      for (let i = 1; i < levels; i++) v = { itemType: GgufType.ARRAY, items: [v, v] };
+      return v;
+    };
+    const out = join(tmp.dir, 'nested.gguf');
+    const kv: GgufKv[] = [{ key: 'deep', type: GgufType.ARRAY, value: nest(8) }];
+    await writeGguf(out, kv, []);
+    expect(parseGgufHeader(readFileSync(out), out).kv).toEqual(kv);
+    await expectRejects(writeGguf(out, [{ key: 'deep', type: GgufType.ARRAY, value: nest(9) }], []), 'E_BAD_ARGUMENT', out, /nested deeper than 8/);
+  });
+
   it('writes a file with no tensors and no metadata', async () => {
     const out = join(tmp.dir, 'empty.gguf');
     const { bytes } = await writeGguf(out, [], []);
@@ -312,6 +325,20 @@ describe('GGUF writer failures', () => {
       expect(readdirSync(dir)).toEqual([]);
       // An already-aborted signal creates nothing at all.
       await expectRejects(writeGguf(out, [arch], [src('a', () => new Uint8Array(32))], { signal: AbortSignal.abort() }), 'E_ABORTED', out);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('an abort does not wait for a data() that never resolves', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const out = join(dir, 'model.gguf');
+      const ac = new AbortController();
+      const p = writeGguf(out, [arch], [src('a', () => new Promise<Uint8Array>(() => undefined))], { signal: ac.signal });
+      setTimeout(() => ac.abort(), 20);
+      await expectRejects(p, 'E_ABORTED', out);
       expect(readdirSync(dir)).toEqual([]);
     } finally {
       cleanup();
@@ -419,6 +446,18 @@ describe('GGUF bad input: typed errors naming the file', () => {
       expect(performance.now() - t).toBeLessThan(100);
       expect(process.memoryUsage().heapUsed - heap).toBeLessThan(64 << 20);
     }
+  });
+
+  it('array counts and string lengths the file could hold but no real model has are refused before allocating', () => {
+    // A file big enough to "hold" 2^24 + 1 one-byte elements: the count passes the bytes check, the cap stops it.
+    const buf = craft([arch, { key: 'big', type: GgufType.ARRAY, value: { itemType: GgufType.UINT8, items: [1] } }], [t0], (1 << 24) + 64);
+    buf.writeBigUInt64LE(BigInt((1 << 24) + 1), after(buf, 'big') + 8);
+    badGguf(buf, /element count of value of "big" 16777217 exceeds the limit of 16777216/);
+    const big = Buffer.allocUnsafe((1 << 28) + 4096); // pages never touched beyond the header: cheap
+    const head = craft([arch, { key: 'huge', type: GgufType.STRING, value: 'x' }], []);
+    head.copy(big);
+    big.writeBigUInt64LE(BigInt((1 << 28) + 1), after(head, 'huge') + 4);
+    expectError(() => parseGgufHeader(big, 'huge.gguf'), 'E_BAD_GGUF', 'huge.gguf', /length of value of "huge" 268435457 exceeds the limit/);
   });
 
   it('absurd tensor and metadata counts', () => {

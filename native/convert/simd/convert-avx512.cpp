@@ -41,51 +41,57 @@ inline __m256i f32_to_bf16x16(__m512i x) {
 
 inline __m512i bf16x16_to_f32(__m256i h) { return _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16); }
 
-// Loads / stores of 16 elements, all or the first r under a mask.
+// Loads / stores of 16 elements: plain for full steps (k == all ones, a compile-time constant in
+// the main loop), masked for the tail.
+struct full_t {};
+inline __m512i ld32x16(const uint8_t * p, full_t) { return _mm512_loadu_si512(p); }
+inline __m256i ld16x16(const uint8_t * p, full_t) { return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)); }
+inline void st32x16(uint8_t * p, full_t, __m512i v) { _mm512_storeu_si512(p, v); }
+inline void st16x16(uint8_t * p, full_t, __m256i v) { _mm256_storeu_si256(reinterpret_cast<__m256i *>(p), v); }
 inline __m512i ld32x16(const uint8_t * p, __mmask16 k) { return _mm512_maskz_loadu_epi32(k, p); }
 inline __m256i ld16x16(const uint8_t * p, __mmask16 k) { return _mm256_maskz_loadu_epi16(k, p); }
 inline void st32x16(uint8_t * p, __mmask16 k, __m512i v) { _mm512_mask_storeu_epi32(p, k, v); }
 inline void st16x16(uint8_t * p, __mmask16 k, __m256i v) { _mm256_mask_storeu_epi16(p, k, v); }
 
-// Runs step(i, mask) over n elements in steps of 16, the last one masked.
+// Runs step(i, full_t{}) over full steps of 16 elements, then step(i, mask) once for the tail.
 template <typename F>
 inline void each16(int64_t n, F step) {
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) step(i, static_cast<__mmask16>(0xffff));
+    for (; i + 16 <= n; i += 16) step(i, full_t{});
     if (i < n) step(i, tail16(n - i));
 }
 
 void f32_f16(const void * s, void * d, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
     auto * b = static_cast<uint8_t *>(d);
-    each16(n, [&](int64_t i, __mmask16 k) { st16x16(b + 2 * i, k, f32_to_h16(_mm512_castsi512_ps(ld32x16(a + 4 * i, k)))); });
+    each16(n, [&](int64_t i, auto k) { st16x16(b + 2 * i, k, f32_to_h16(_mm512_castsi512_ps(ld32x16(a + 4 * i, k)))); });
 }
 void f32_bf16(const void * s, void * d, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
     auto * b = static_cast<uint8_t *>(d);
-    each16(n, [&](int64_t i, __mmask16 k) { st16x16(b + 2 * i, k, f32_to_bf16x16(ld32x16(a + 4 * i, k))); });
+    each16(n, [&](int64_t i, auto k) { st16x16(b + 2 * i, k, f32_to_bf16x16(ld32x16(a + 4 * i, k))); });
 }
 void f16_f32(const void * s, void * d, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
     auto * b = static_cast<uint8_t *>(d);
-    each16(n, [&](int64_t i, __mmask16 k) { st32x16(b + 4 * i, k, _mm512_castps_si512(h16_to_f32(ld16x16(a + 2 * i, k)))); });
+    each16(n, [&](int64_t i, auto k) { st32x16(b + 4 * i, k, _mm512_castps_si512(h16_to_f32(ld16x16(a + 2 * i, k)))); });
 }
 void bf16_f32(const void * s, void * d, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
     auto * b = static_cast<uint8_t *>(d);
-    each16(n, [&](int64_t i, __mmask16 k) { st32x16(b + 4 * i, k, bf16x16_to_f32(ld16x16(a + 2 * i, k))); });
+    each16(n, [&](int64_t i, auto k) { st32x16(b + 4 * i, k, bf16x16_to_f32(ld16x16(a + 2 * i, k))); });
 }
 void f16_bf16(const void * s, void * d, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
     auto * b = static_cast<uint8_t *>(d);
-    each16(n, [&](int64_t i, __mmask16 k) {
+    each16(n, [&](int64_t i, auto k) {
         st16x16(b + 2 * i, k, f32_to_bf16x16(_mm512_castps_si512(h16_to_f32(ld16x16(a + 2 * i, k)))));
     });
 }
 void bf16_f16(const void * s, void * d, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
     auto * b = static_cast<uint8_t *>(d);
-    each16(n, [&](int64_t i, __mmask16 k) {
+    each16(n, [&](int64_t i, auto k) {
         st16x16(b + 2 * i, k, f32_to_h16(_mm512_castsi512_ps(bf16x16_to_f32(ld16x16(a + 2 * i, k)))));
     });
 }

@@ -1,6 +1,6 @@
 // AVX-512 variant of the group-wise intN quantizer (intn.cpp): per group a masked min/max
 // reduction (the tail lanes are filled with the group's first value, neutral for min and max),
-// the shared lq_intn_params_minmax, then 16 lanes at a time (x - zero) * (1/scale), clamp to
+// lq_intn_params_minmax (done with F16C here), then 16 lanes at a time (x - zero) * (1/scale), clamp to
 // [0, 2^N - 1], round to nearest even, narrow to bytes and bit-pack with PEXT. Identical bytes to
 // the reference; with importance weights it defers to the reference.
 // GCC 12 reports a false "may be used uninitialized" inside its own _mm512_reduce_* helpers.
@@ -179,7 +179,21 @@ void quantize_groups4(const float * x, uint8_t * y) {
             __m512 t0 = _mm512_loadu_ps(x + k * LEN + 16 * j), t1 = _mm512_loadu_ps(x + k * LEN + 16 * j + 16);
             t0 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t0, zero), inv), lo), hi);
             t1 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t1, zero), inv), lo), hi);
+            if (BITS == 4) {
+                // In-register nibble packing: each 64-bit lane holds q[2i] (low dword) and q[2i+1]
+                // (high dword); q[2i] | q[2i+1] << 4 lands in its low byte, vpmovqb keeps it.
+                const __m512i q0 = _mm512_cvtps_epi32(t0), q1 = _mm512_cvtps_epi32(t1);
+                const __m128i p0 = _mm512_cvtepi64_epi8(_mm512_or_si512(q0, _mm512_srli_epi64(q0, 28)));
+                const __m128i p1 = _mm512_cvtepi64_epi8(_mm512_or_si512(q1, _mm512_srli_epi64(q1, 28)));
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j / 2), _mm_unpacklo_epi64(p0, p1));
+                continue;
+            }
             const __m128i b0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t0)), b1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t1));
+            if (BITS == 8) {
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j), b0);
+                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j + 16), b1);
+                continue;
+            }
             const uint64_t u[4] = {static_cast<uint64_t>(_mm_cvtsi128_si64(b0)), static_cast<uint64_t>(_mm_extract_epi64(b0, 1)),
                                    static_cast<uint64_t>(_mm_cvtsi128_si64(b1)), static_cast<uint64_t>(_mm_extract_epi64(b1, 1))};
             pack32<BITS>(u, out + (16 * j) * BITS / 8);

@@ -24,13 +24,15 @@ void lq_quantize_q5_0_avx512(const float * x, void * vy, int64_t n, const float 
                 continue;
             }
             const __m512 id = bcast(sc.id, k);
-            const __m512i q0 = _mm512_add_epi32(round_clamp(v[2 * k], id, lo, hi), off);
-            const __m512i q1 = _mm512_add_epi32(round_clamp(v[2 * k + 1], id, lo, hi), off);
-            const uint32_t qh = static_cast<uint32_t>(_mm512_test_epi32_mask(q0, off)) |
-                                (static_cast<uint32_t>(_mm512_test_epi32_mask(q1, off)) << 16);
+            // Signed q in [-16, 15]; q + 16 keeps the low nibble and has bit 4 = NOT bit 4 of the
+            // signed value, so the offset never needs adding.
+            const __m512i q0 = round_clamp(v[2 * k], id, lo, hi);
+            const __m512i q1 = round_clamp(v[2 * k + 1], id, lo, hi);
+            const uint32_t qh = _cvtmask32_u32(_mm512_kunpackw(_mm512_testn_epi32_mask(q1, off), _mm512_testn_epi32_mask(q0, off)));
             o.d = sc.dh[k];
             std::memcpy(o.qh, &qh, 4);
-            const __m512i packed = _mm512_or_si512(_mm512_and_si512(q0, m4), _mm512_slli_epi32(_mm512_and_si512(q1, m4), 4));
+            // (q0 & 0x0f) | ((q1 << 4) & ~0x0f) in one bit-select; vpmovdb drops the bits above 7.
+            const __m512i packed = _mm512_ternarylogic_epi32(q0, _mm512_slli_epi32(q1, 4), m4, 0xE4);
             _mm_storeu_si128(reinterpret_cast<__m128i *>(o.qs), _mm512_cvtepi32_epi8(packed));
         }
     }
@@ -52,7 +54,8 @@ void lq_quantize_q5_0_avx512(const float * x, void * vy, int64_t n, const float 
                             (static_cast<uint32_t>(_mm512_test_epi32_mask(q1, off)) << 16);
         y[b].d = dh;
         std::memcpy(y[b].qh, &qh, 4);
-        const __m512i packed = _mm512_or_si512(_mm512_and_si512(q0, m4), _mm512_slli_epi32(_mm512_and_si512(q1, m4), 4));
+        // (q0 & 0x0f) | ((q1 << 4) & ~0x0f) in one bit-select; vpmovdb drops the bits above 7.
+            const __m512i packed = _mm512_ternarylogic_epi32(q0, _mm512_slli_epi32(q1, 4), m4, 0xE4);
         _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs), _mm512_cvtepi32_epi8(packed));
     }
 }

@@ -1,0 +1,16 @@
+/**
+ * The subcommand registry: one line per command, in the order `layerquant --help` lists them.
+ * Add a command by importing its spec and appending it here.
+ */
+import type { CommandSpec } from '../command.js';
+import { inspectCommand } from './inspect.js';
+import { convertCommand } from './convert.js';
+import { rankCommand } from './rank.js';
+import { evalCommand } from './eval.js';
+
+export const commands: CommandSpec[] = [
+  inspectCommand,
+  convertCommand,
+  rankCommand,
+  evalCommand,
+];

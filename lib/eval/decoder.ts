@@ -1,0 +1,169 @@
+/**
+ * The calibration/evaluation decoder: wraps the native forward pass (native/forward) for a loaded
+ * Llama-family model. Hidden states of every token live in one Float32Array [nTok × nEmbd];
+ * {@link Decoder.runBlock} replaces them block by block, so only one block's weights are touched
+ * at a time (they stay memory-mapped and are read in their stored type).
+ */
+import { LayerquantError } from '../errors.js';
+import { native, nativeAsync } from '../native.js';
+import type { NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
+
+/** Tensor roles of a Llama-family model (GGUF names). */
+export type DecoderRole =
+  | 'attn_q' | 'attn_k' | 'attn_v' | 'attn_output' | 'attn_norm'
+  | 'ffn_gate' | 'ffn_up' | 'ffn_down' | 'ffn_norm'
+  | 'token_embd' | 'output_norm' | 'output';
+
+/** The part of lib/model's TensorRef the decoder reads. */
+export interface DecoderTensor {
+  name: string;
+  hfName?: string;
+  role: DecoderRole;
+  /** ggml order: dims[0] is the row length. */
+  dims: number[];
+  /** ggml type id. */
+  type: number;
+  data: Uint8Array;
+  file: string;
+  /** HF q/k rows are in rotate-half order: the forward pass then uses NEOX RoPE. */
+  permuteHeads?: number;
+  /** Our own quantized format name, for types GGUF does not know. */
+  format?: string;
+}
+
+/** The part of lib/model's ModelDescription the decoder reads. */
+export interface DecoderModel {
+  source: 'gguf' | 'hf';
+  path: string;
+  architecture: string;
+  hparams: {
+    nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
+    nVocab: number; nCtxTrain: number; ropeTheta: number; rmsEps: number; tiedEmbeddings: boolean;
+  };
+  blocks: { index: number; tensors: DecoderTensor[] }[];
+  globals: DecoderTensor[];
+  close(): void;
+}
+
+/** Architectures whose blocks are the Llama block this decoder runs. */
+export const supportedArchitectures = new Set(['llama', 'mistral']);
+
+const blockRoles = ['attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+
+function weight(t: DecoderTensor): NativeWeight {
+  const w: NativeWeight = { data: t.data, type: t.type, dims: t.dims };
+  if (t.format !== undefined) w.format = t.format;
+  return w;
+}
+
+/** Options of a {@link Decoder}. */
+export interface DecoderOptions {
+  /** Threads of our pool (0 or absent: the pool size). */
+  threads?: number;
+}
+
+/** Per-token cosine similarities for LIM, filled by {@link Decoder.runBlock}. */
+export interface BlockCosines {
+  block: Float32Array;
+  attn: Float32Array;
+  mlp: Float32Array;
+}
+
+/** Runs the native forward pass of one model. */
+export class Decoder {
+  readonly config: NativeForwardConfig;
+  private readonly blocks: NativeBlockWeights[];
+  private readonly tokenEmbd: NativeWeight;
+  private readonly outputNorm: NativeWeight;
+  private readonly output: NativeWeight;
+  private readonly threads: number;
+
+  constructor(readonly model: DecoderModel, opts: DecoderOptions = {}) {
+    if (!supportedArchitectures.has(model.architecture))
+      throw new LayerquantError('E_UNSUPPORTED', `architecture '${model.architecture}' is not supported by the forward pass (supported: ${[...supportedArchitectures].join(', ')})`, { file: model.path });
+    const hp = model.hparams;
+    this.threads = opts.threads ?? 0;
+    this.blocks = model.blocks.map((b) => {
+      const byRole = new Map(b.tensors.map((t) => [t.role, t]));
+      const out: Partial<NativeBlockWeights> = {};
+      for (const r of blockRoles) {
+        const t = byRole.get(r);
+        if (!t) throw new LayerquantError('E_BAD_CONFIG', `block ${b.index} has no ${r} tensor`, { file: model.path });
+        out[r] = weight(t);
+      }
+      return out as NativeBlockWeights;
+    });
+    const g = new Map(model.globals.map((t) => [t.role, t]));
+    const embd = g.get('token_embd');
+    const norm = g.get('output_norm');
+    if (!embd || !norm) throw new LayerquantError('E_BAD_CONFIG', 'model has no token_embd or output_norm tensor', { file: model.path });
+    this.tokenEmbd = weight(embd);
+    this.outputNorm = weight(norm);
+    this.output = weight(g.get('output') ?? embd);
+    const q = model.blocks[0]?.tensors.find((t) => t.role === 'attn_q');
+    this.config = {
+      nEmbd: hp.nEmbd, nFf: hp.nFf, nHead: hp.nHead, nHeadKv: hp.nHeadKv, headDim: hp.headDim,
+      rmsEps: hp.rmsEps, ropeTheta: hp.ropeTheta, ropeNeox: q?.permuteHeads !== undefined,
+    };
+  }
+
+  get nLayer(): number { return this.blocks.length; }
+  get nEmbd(): number { return this.config.nEmbd; }
+  get nVocab(): number { return this.output.dims[1] ?? 0; }
+
+  /** The native weights of block `i` (for tests and the float64 oracle). */
+  blockWeights(i: number): NativeBlockWeights {
+    const b = this.blocks[i];
+    if (!b) throw new LayerquantError('E_BAD_ARGUMENT', `block ${i} does not exist (model has ${this.blocks.length})`);
+    return b;
+  }
+  /** Final norm and output head weights. */
+  headWeights(): { norm: NativeWeight; output: NativeWeight; embd: NativeWeight } {
+    return { norm: this.outputNorm, output: this.output, embd: this.tokenEmbd };
+  }
+
+  /** hidden [tokens.length × nEmbd] = token embeddings. */
+  async embed(tokens: Int32Array): Promise<Float32Array> {
+    const out = new Float32Array(tokens.length * this.nEmbd);
+    await nativeAsync(() => native().forwardEmbed({ tokens, weight: this.tokenEmbd, out, threads: this.threads }), { file: this.model.path });
+    return out;
+  }
+
+  /** Runs block `i` in place on `hidden` (sequences of `seqLens` laid end to end). */
+  async runBlock(i: number, hidden: Float32Array, seqLens: Int32Array, opts: { cos?: BlockCosines; signal?: AbortSignal } = {}): Promise<void> {
+    const abort = new Int32Array(1);
+    const onAbort = () => { abort[0] = 1; };
+    if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'aborted');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await nativeAsync(() => native().forwardBlock({
+        config: this.config, weights: this.blockWeights(i), hidden, seqLens, threads: this.threads, abort,
+        ...(opts.cos ? { cos: opts.cos } : {}),
+      }), { file: this.model.path });
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Logits [rows.length × nVocab] of the given hidden rows; with targets also log p(target) per row. */
+  async logits(hidden: Float32Array, rows?: Int32Array, targets?: Int32Array): Promise<{ logits: Float32Array; logprobs?: Float64Array }> {
+    const n = rows ? rows.length : hidden.length / this.nEmbd;
+    const logits = new Float32Array(n * this.nVocab);
+    const logprobs = targets ? new Float64Array(n) : undefined;
+    await nativeAsync(() => native().forwardLogits({
+      hidden, norm: this.outputNorm, output: this.output, rmsEps: this.config.rmsEps, logits, threads: this.threads,
+      ...(rows ? { rows } : {}), ...(targets && logprobs ? { targets, logprobs } : {}),
+    }), { file: this.model.path });
+    return logprobs ? { logits, logprobs } : { logits };
+  }
+
+  /** Embeds, runs every block and returns the final hidden states. */
+  async forward(tokens: Int32Array, seqLens: Int32Array, opts: { signal?: AbortSignal; onBlock?(i: number, hidden: Float32Array): void } = {}): Promise<Float32Array> {
+    const hidden = await this.embed(tokens);
+    for (let i = 0; i < this.nLayer; i++) {
+      await this.runBlock(i, hidden, seqLens, opts.signal ? { signal: opts.signal } : {});
+      opts.onBlock?.(i, hidden);
+    }
+    return hidden;
+  }
+}

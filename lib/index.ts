@@ -1,0 +1,17 @@
+/**
+ * The public API of layerquant (re-exports only). Each area adds its lines.
+ */
+// errors
+export { LayerquantError, isLayerquantError, type ErrorCode, type ErrorContext } from './errors.js';
+// io
+export { GgufType, type GgufValue, type GgufArray, type GgufKv, type GgufTensorInfo, type GgufHeader } from './io/gguf-types.js';
+export { GgmlType, ggmlTypeInfo, ggmlTensorBytes } from './io/ggml-types.js';
+export { openGguf, parseGgufHeader, type GgufFile } from './io/gguf-read.js';
+export { writeGguf, ggufFileSize, type GgufTensorSource } from './io/gguf-write.js';
+export { openSafetensors, parseSafetensorsHeader, type SafetensorsModel, type SafetensorsTensor } from './io/safetensors.js';
+export { mapFile, type MappedFile } from './io/mmap.js';
+// model
+export * from './model/index.js';
+// tensor dtype conversion and backend report (infra)
+export { convertTensor, findNonFinite, floatDtypeSize, type FloatDtype, type ConvertOptions } from './tensor/convert.js';
+export { nativeBackend, type BackendChoice } from './native.js';

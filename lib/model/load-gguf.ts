@@ -1,0 +1,94 @@
+/**
+ * A llama-family model from a GGUF file: hyper-parameters from the `<arch>.*` keys, tensors as
+ * views of the mapped file, tokenizer from the `tokenizer.*` keys.
+ */
+import { LayerquantError } from '../errors.js';
+import { openGguf, type GgufFile } from '../io/gguf-read.js';
+import type { GgufValue } from '../io/gguf-types.js';
+import { architectureFromGguf } from './arch.js';
+import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
+import { checkDims, checkHparams } from './shapes.js';
+import type { BlockDescription, Hparams, ModelDescription, TensorRef, TensorRole } from './types.js';
+
+function asNumber(v: GgufValue | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  return undefined;
+}
+
+/** Reads the hyper-parameters of `arch` from a GGUF's metadata. */
+export function ggufHparams(g: GgufFile, arch: string): Hparams {
+  const file = g.path;
+  const num = (key: string, fallback?: number): number => {
+    const v = asNumber(g.get(`${arch}.${key}`));
+    if (v !== undefined) return v;
+    if (fallback !== undefined) return fallback;
+    throw new LayerquantError('E_BAD_CONFIG', `missing metadata key ${arch}.${key}`, { file });
+  };
+  const nEmbd = num('embedding_length');
+  const nHead = num('attention.head_count');
+  const tokens = g.get('tokenizer.ggml.tokens');
+  const embd = g.tensor('token_embd.weight');
+  const nVocab =
+    asNumber(g.get(`${arch}.vocab_size`)) ??
+    (typeof tokens === 'object' && tokens !== null && 'items' in tokens ? tokens.items.length : undefined) ??
+    embd?.dims[1];
+  if (nVocab === undefined) throw new LayerquantError('E_BAD_CONFIG', 'cannot tell the vocabulary size (no vocab_size key, tokens or token_embd.weight)', { file });
+  const hp: Hparams = {
+    nLayer: num('block_count'),
+    nEmbd,
+    nFf: num('feed_forward_length'),
+    nHead,
+    nHeadKv: num('attention.head_count_kv', nHead),
+    headDim: num('attention.key_length', nHead > 0 && nEmbd % nHead === 0 ? nEmbd / nHead : NaN),
+    nVocab,
+    nCtxTrain: num('context_length'),
+    ropeTheta: num('rope.freq_base', 10000),
+    rmsEps: num('attention.layer_norm_rms_epsilon'),
+    tiedEmbeddings: g.tensor('output.weight') === undefined,
+  };
+  checkHparams(hp, file);
+  return hp;
+}
+
+/** Loads a llama-family GGUF file. The caller owns the result and must `close()` it. */
+export function loadGgufModel(path: string): ModelDescription {
+  const g = openGguf(path);
+  try {
+    const archName = g.get('general.architecture');
+    if (typeof archName !== 'string') throw new LayerquantError('E_BAD_CONFIG', 'missing metadata key general.architecture', { file: path });
+    const arch = architectureFromGguf(archName, path);
+    const hp = ggufHparams(g, arch.name);
+    const ref = (name: string, role: TensorRole, required: boolean): TensorRef | undefined => {
+      const t = g.tensor(name);
+      if (!t) {
+        if (required) throw new LayerquantError('E_BAD_CONFIG', `missing tensor ${name}`, { file: path, tensor: name });
+        return undefined;
+      }
+      checkDims(role, t.dims, hp, path, name);
+      return { name, role, dims: [...t.dims], type: t.type, data: g.tensorData(t), file: path };
+    };
+    const blocks: BlockDescription[] = [];
+    for (let i = 0; i < hp.nLayer; i++) {
+      blocks.push({ index: i, tensors: BLOCK_ROLES.map((role) => ref(ggufBlockName(i, role), role, true)!) });
+    }
+    const globals: TensorRef[] = [];
+    for (const role of ['token_embd', 'output_norm', 'output'] as GlobalRole[]) {
+      const t = ref(ggufGlobalName(role), role, role !== 'output');
+      if (t) globals.push(t);
+    }
+    return {
+      source: 'gguf',
+      path,
+      architecture: arch.name,
+      hparams: hp,
+      blocks,
+      globals,
+      tokenizer: { kind: 'gguf', kv: g.header.kv.filter((kv) => kv.key.startsWith('tokenizer.')) },
+      close: () => g.close(),
+    };
+  } catch (err) {
+    g.close();
+    throw err;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * A llama-family model from a Hugging Face folder: `config.json` for the hyper-parameters,
+ * safetensors (single file or sharded) for the weights, `tokenizer.json` for the tokenizer.
+ * Names are mapped to GGUF's; q/k rows stay in HF order and carry `permuteHeads`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LayerquantError } from '../errors.js';
+import { GgmlType } from '../io/ggml-types.js';
+import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
+import { architectureFromHf } from './arch.js';
+import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
+import { checkDims, checkHparams } from './shapes.js';
+import type { BlockDescription, Hparams, ModelDescription, TensorRef, TensorRole } from './types.js';
+
+const DTYPE_TO_GGML = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 } as const;
+
+/** The parts of a HF llama config.json that layerquant reads. */
+export interface HfLlamaConfig {
+  architectures?: string[];
+  model_type?: string;
+  hidden_size?: number;
+  intermediate_size?: number;
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+  vocab_size?: number;
+  max_position_embeddings?: number;
+  rope_theta?: number;
+  rms_norm_eps?: number;
+  tie_word_embeddings?: boolean;
+  [key: string]: unknown;
+}
+
+/** Reads and parses `<folder>/config.json`; E_NOT_FOUND when the folder holds no model. */
+export function readHfConfig(folder: string): HfLlamaConfig {
+  const file = join(folder, 'config.json');
+  if (!existsSync(file)) {
+    throw new LayerquantError('E_NOT_FOUND', 'folder holds no model: no config.json (expected a Hugging Face model folder or a .gguf file)', { file: folder });
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new LayerquantError('E_BAD_CONFIG', `not valid JSON: ${(err as Error).message}`, { file, cause: err });
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new LayerquantError('E_BAD_CONFIG', 'expected a JSON object', { file });
+  }
+  return config as HfLlamaConfig;
+}
+
+/** Hyper-parameters from a HF llama config (defaults as transformers' LlamaConfig). */
+export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
+  const need = (key: keyof HfLlamaConfig): number => {
+    const v = config[key];
+    if (typeof v !== 'number') throw new LayerquantError('E_BAD_CONFIG', `missing or non-numeric "${String(key)}"`, { file });
+    return v;
+  };
+  const opt = (key: keyof HfLlamaConfig, fallback: number): number => {
+    const v = config[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'number') throw new LayerquantError('E_BAD_CONFIG', `non-numeric "${String(key)}"`, { file });
+    return v;
+  };
+  const nEmbd = need('hidden_size');
+  const nHead = need('num_attention_heads');
+  const hp: Hparams = {
+    nLayer: need('num_hidden_layers'),
+    nEmbd,
+    nFf: need('intermediate_size'),
+    nHead,
+    nHeadKv: opt('num_key_value_heads', nHead),
+    headDim: opt('head_dim', nHead > 0 && nEmbd % nHead === 0 ? nEmbd / nHead : NaN),
+    nVocab: need('vocab_size'),
+    nCtxTrain: opt('max_position_embeddings', 2048),
+    ropeTheta: opt('rope_theta', 10000),
+    rmsEps: opt('rms_norm_eps', 1e-6),
+    tiedEmbeddings: config.tie_word_embeddings === true,
+  };
+  checkHparams(hp, file);
+  return hp;
+}
+
+/** Loads a llama-family HF folder. The caller owns the result and must `close()` it. */
+export function loadHfModel(folder: string): ModelDescription {
+  const configFile = join(folder, 'config.json');
+  const config = readHfConfig(folder);
+  const arch = architectureFromHf(config, configFile);
+  const hp = hfHparams(config, configFile);
+  for (const key of ['attention_bias', 'mlp_bias'] as const) {
+    if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
+  }
+  if (config.rope_scaling !== undefined && config.rope_scaling !== null) {
+    throw new LayerquantError('E_UNSUPPORTED', `"rope_scaling" ${JSON.stringify(config.rope_scaling)} is not supported yet`, { file: configFile });
+  }
+  const tokenizerJson = join(folder, 'tokenizer.json');
+  if (!existsSync(tokenizerJson)) {
+    throw new LayerquantError('E_NOT_FOUND', 'no tokenizer.json (layerquant reads the tokenizer from tokenizer.json)', { file: folder });
+  }
+  const tokenizerConfig = join(folder, 'tokenizer_config.json');
+  const st: SafetensorsModel = openSafetensors(folder);
+  try {
+    const ref = (hfName: string, name: string, role: TensorRole, required: boolean, permuteHeads?: number): TensorRef | undefined => {
+      const t = st.tensors.get(hfName);
+      if (!t) {
+        if (required) throw new LayerquantError('E_BAD_CONFIG', `missing tensor ${hfName} (${name})`, { file: st.files[0] ?? folder, tensor: hfName });
+        return undefined;
+      }
+      const dims = [...t.shape].reverse();
+      checkDims(role, dims, hp, t.file, hfName);
+      const type = DTYPE_TO_GGML[t.dtype];
+      if (type === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${String(t.dtype)} is not supported (F32, F16, BF16)`, { file: t.file, tensor: hfName });
+      const r: TensorRef = { name, hfName, role, dims, type, data: t.data, file: t.file };
+      if (permuteHeads !== undefined) r.permuteHeads = permuteHeads;
+      return r;
+    };
+    const blocks: BlockDescription[] = [];
+    for (let i = 0; i < hp.nLayer; i++) {
+      blocks.push({
+        index: i,
+        tensors: BLOCK_ROLES.map(
+          (role) =>
+            ref(hfBlockName(i, role), ggufBlockName(i, role), role, true, role === 'attn_q' ? hp.nHead : role === 'attn_k' ? hp.nHeadKv : undefined)!,
+        ),
+      });
+    }
+    // Every weight must be one we map: silently dropping one would give a wrong model.
+    const known = new Set<string>(GLOBAL_ROLES.map(hfGlobalName));
+    for (const b of blocks) for (const t of b.tensors) known.add(t.hfName!);
+    for (const [name, t] of st.tensors) {
+      if (!known.has(name) && !name.endsWith('.rotary_emb.inv_freq')) {
+        throw new LayerquantError('E_UNSUPPORTED', `tensor ${name} has no place in a ${arch.name} model`, { file: t.file, tensor: name });
+      }
+    }
+    const globals: TensorRef[] = [];
+    // A tied model may still ship lm_head.weight (a copy); llama.cpp's converter then drops it.
+    const roles: GlobalRole[] = hp.tiedEmbeddings ? ['token_embd', 'output_norm'] : ['token_embd', 'output_norm', 'output'];
+    for (const role of roles) globals.push(ref(hfGlobalName(role), ggufGlobalName(role), role, true)!);
+    return {
+      source: 'hf',
+      path: folder,
+      architecture: arch.name,
+      hparams: hp,
+      blocks,
+      globals,
+      tokenizer: existsSync(tokenizerConfig) ? { kind: 'hf', tokenizerJson, configJson: tokenizerConfig } : { kind: 'hf', tokenizerJson },
+      close: () => st.close(),
+    };
+  } catch (err) {
+    st.close();
+    throw err;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The tensor shapes a llama-family model must have, from its hyper-parameters, and the check
+ * that a loaded tensor has them.
+ */
+import { LayerquantError } from '../errors.js';
+import type { Hparams, TensorRole } from './types.js';
+
+/** Expected dims (ggml order, `dims[0]` = row length) of a tensor with `role`. */
+export function expectedDims(role: TensorRole, hp: Hparams): number[] {
+  const q = hp.nHead * hp.headDim;
+  const kv = hp.nHeadKv * hp.headDim;
+  switch (role) {
+    case 'attn_q':
+      return [hp.nEmbd, q];
+    case 'attn_k':
+    case 'attn_v':
+      return [hp.nEmbd, kv];
+    case 'attn_output':
+      return [q, hp.nEmbd];
+    case 'attn_norm':
+    case 'ffn_norm':
+    case 'output_norm':
+      return [hp.nEmbd];
+    case 'ffn_gate':
+    case 'ffn_up':
+      return [hp.nEmbd, hp.nFf];
+    case 'ffn_down':
+      return [hp.nFf, hp.nEmbd];
+    case 'token_embd':
+    case 'output':
+      return [hp.nEmbd, hp.nVocab];
+  }
+}
+
+/** Throws E_SHAPE naming the file and tensor when `dims` differ from what `hp` implies. */
+export function checkDims(role: TensorRole, dims: readonly number[], hp: Hparams, file: string, tensor: string): void {
+  const want = expectedDims(role, hp);
+  if (want.length !== dims.length || want.some((d, i) => d !== dims[i])) {
+    throw new LayerquantError(
+      'E_SHAPE',
+      `Expected dims [${want.join(', ')}] (ggml order) from the model's hyper-parameters but received [${dims.join(', ')}]`,
+      { file, tensor },
+    );
+  }
+}
+
+/** Throws E_BAD_CONFIG naming `file` when a hyper-parameter is not a positive integer (or, for floats, a positive finite number). */
+export function checkHparams(hp: Hparams, file: string): void {
+  const ints: (keyof Hparams)[] = ['nLayer', 'nEmbd', 'nFf', 'nHead', 'nHeadKv', 'headDim', 'nVocab', 'nCtxTrain'];
+  for (const k of ints) {
+    const v = hp[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) {
+      throw new LayerquantError('E_BAD_CONFIG', `hyper-parameter ${k} must be a positive integer but is ${String(v)}`, { file });
+    }
+  }
+  for (const k of ['ropeTheta', 'rmsEps'] as const) {
+    if (!Number.isFinite(hp[k]) || hp[k] <= 0) {
+      throw new LayerquantError('E_BAD_CONFIG', `hyper-parameter ${k} must be a positive number but is ${hp[k]}`, { file });
+    }
+  }
+  if (hp.nHead % hp.nHeadKv !== 0) {
+    throw new LayerquantError('E_BAD_CONFIG', `${hp.nHead} attention heads are not a multiple of ${hp.nHeadKv} key/value heads`, { file });
+  }
+  if (hp.headDim % 2 !== 0) {
+    throw new LayerquantError('E_BAD_CONFIG', `head size ${hp.headDim} is odd; RoPE needs an even head size`, { file });
+  }
+}

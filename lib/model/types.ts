@@ -1,0 +1,108 @@
+/**
+ * The model description every other part of layerquant works from: architecture, hyper-parameters,
+ * blocks and their tensors (as views of memory-mapped files), and where the tokenizer comes from.
+ * It is the same for a GGUF file and for a Hugging Face folder; tensor names are always GGUF's.
+ */
+import type { GgufKv } from '../io/gguf-types.js';
+
+/** What a tensor is for, in GGUF's naming. */
+export type TensorRole =
+  | 'attn_q'
+  | 'attn_k'
+  | 'attn_v'
+  | 'attn_output'
+  | 'attn_norm'
+  | 'ffn_gate'
+  | 'ffn_up'
+  | 'ffn_down'
+  | 'ffn_norm'
+  | 'token_embd'
+  | 'output_norm'
+  | 'output';
+
+/** Hyper-parameters of a llama-family decoder. */
+export interface Hparams {
+  /** Number of decoder blocks. */
+  nLayer: number;
+  /** Hidden size (embedding length). */
+  nEmbd: number;
+  /** MLP inner size. */
+  nFf: number;
+  /** Attention (query) heads. */
+  nHead: number;
+  /** Key/value heads (grouped-query attention); equals nHead without GQA. */
+  nHeadKv: number;
+  /** Size of one head (n_embd / n_head unless the model says otherwise). */
+  headDim: number;
+  /** Vocabulary size. */
+  nVocab: number;
+  /** Context length the model was trained with. */
+  nCtxTrain: number;
+  /** RoPE base frequency. */
+  ropeTheta: number;
+  /** RMSNorm epsilon. */
+  rmsEps: number;
+  /** True when the output head reuses the token embedding (no separate `output.weight`). */
+  tiedEmbeddings: boolean;
+}
+
+/** One tensor of the model. */
+export interface TensorRef {
+  /** GGUF name, e.g. `blk.0.attn_q.weight`. */
+  name: string;
+  /** Hugging Face name, for tensors from a HF folder (`model.layers.0.self_attn.q_proj.weight`). */
+  hfName?: string;
+  /** What the tensor is for. */
+  role: TensorRole;
+  /** Dimensions in ggml order: `dims[0]` is the row length. */
+  dims: number[];
+  /** ggml type id (GgmlType). */
+  type: number;
+  /**
+   * The data, a view of the memory-mapped file. For HF sources the q/k rows stay in HF
+   * (rotate-half) order: see {@link permuteHeads}.
+   */
+  data: Uint8Array;
+  /** The file the data lives in. */
+  file: string;
+  /**
+   * Only for HF q/k weights: the head count with which the rows must be permuted
+   * ({@link ropeRowPermutation}) to reach GGUF's interleaved layout. Its presence also tells the
+   * forward pass to use rotate-half (NEOX) RoPE on this data as it is.
+   */
+  permuteHeads?: number;
+}
+
+/** One decoder block. */
+export interface BlockDescription {
+  /** Block index, from 0. */
+  index: number;
+  /** The block's tensors, in llama.cpp's write order (attn_q, attn_k, attn_v, attn_output, attn_norm, ffn_gate, ffn_down, ffn_up, ffn_norm). */
+  tensors: TensorRef[];
+}
+
+/**
+ * Where the tokenizer comes from: the `tokenizer.*` keys of a GGUF, or the paths of a HF folder's
+ * `tokenizer.json` and (when present) `tokenizer_config.json`.
+ */
+export type TokenizerSource = { kind: 'gguf'; kv: GgufKv[] } | { kind: 'hf'; tokenizerJson: string; configJson?: string };
+
+/** A loaded model: keep it open while its tensors' `data` is in use, then `close()` it. */
+export interface ModelDescription {
+  /** The format it was loaded from. */
+  source: 'gguf' | 'hf';
+  /** The GGUF file or HF folder given to loadModel. */
+  path: string;
+  /** Architecture in GGUF spelling (`llama`). */
+  architecture: string;
+  /** Hyper-parameters. */
+  hparams: Hparams;
+  /** Decoder blocks in order. */
+  blocks: BlockDescription[];
+  /** Tensors outside the blocks: token_embd, output_norm and (unless tied) output. */
+  globals: TensorRef[];
+  /** Where the tokenizer comes from. */
+  tokenizer: TokenizerSource;
+  /** Unmaps the files; tensor data views become empty. Safe to call twice. */
+  close(): void;
+}

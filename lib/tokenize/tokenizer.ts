@@ -1,0 +1,177 @@
+/**
+ * Text → token ids for calibration and evaluation, with llama.cpp's ids: one tokenizer library
+ * (@huggingface/tokenizers) fed either the model's own tokenizer.json (HF folders) or the GGUF's
+ * embedded vocabulary converted to that form (./gguf-vocab.ts). BOS is added the way llama.cpp
+ * does for the model (add_bos_token).
+ *
+ * Characters outside a vocabulary without byte fallback (BabyLlama's 102-character alphabet):
+ * llama.cpp aborts on them; we throw E_BAD_TEXT naming the first such character and its position,
+ * unless `unknown: 'skip'` (drop them) or `'unk'` (map them to the unknown token) is asked for.
+ */
+import { readFileSync } from 'node:fs';
+import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { LayerquantError } from '../errors.js';
+import type { TokenizerSource } from '../model/types.js';
+import { ggufVocabToTokenizerJson } from './gguf-vocab.js';
+
+/** Where a model's tokenizer comes from; for HF, tokenizerJson / configJson are paths or the JSON text. */
+export type { TokenizerSource };
+
+/** Policy for characters a vocabulary without byte fallback cannot encode. */
+export type UnknownCharPolicy = 'error' | 'skip' | 'unk';
+
+/** A loaded tokenizer. */
+export interface TextTokenizer {
+  /** Vocabulary size. */
+  readonly vocabSize: number;
+  /** BOS id, if the model has one. */
+  readonly bosId: number | undefined;
+  /** Whether {@link encode} adds BOS by default (the model's add_bos_token). */
+  readonly addBos: boolean;
+  /** Token ids of `text`; BOS first when `addBos` (default: the model's setting). */
+  encode(text: string, opts?: { addBos?: boolean }): Int32Array;
+  decode(ids: ArrayLike<number>): string;
+}
+
+function readJson(s: string, what: string, file?: string): Json {
+  try {
+    const text = s.trimStart().startsWith('{') ? s : readFileSync(s, 'utf8');
+    return JSON.parse(text) as Json;
+  } catch (err) {
+    throw new LayerquantError('E_BAD_CONFIG', `cannot read ${what}: ${(err as Error).message}`, { file: file ?? s, cause: err });
+  }
+}
+
+/** How text is prepared before the library sees it. */
+interface Segmenting {
+  /** Characters outside the vocabulary (no byte fallback): policy applies. */
+  alphabet?: Set<string>;
+  /** The library was built without SentencePiece's "▁" prefix normalizer: add ' ' before the text. */
+  spacePrefix: boolean;
+  /**
+   * Characters that appear in no vocabulary piece, so no merge can cross them: the text is cut
+   * after each one and the pieces are encoded separately (same ids; avoids the library's
+   * quadratic merging over a whole file when there is no pre-tokenizer).
+   */
+  splitChars: Set<string>;
+}
+
+class Wrapped implements TextTokenizer {
+  constructor(
+    private readonly tok: HfTokenizer,
+    readonly bosId: number | undefined,
+    readonly addBos: boolean,
+    private readonly seg: Segmenting,
+    private readonly unknown: UnknownCharPolicy,
+    private readonly unkId: number | undefined,
+    readonly vocabSize: number,
+  ) {}
+
+  encode(text: string, opts: { addBos?: boolean } = {}): Int32Array {
+    // 1. Unknown characters (vocabularies without byte fallback).
+    const parts: string[] = [];
+    const alphabet = this.seg.alphabet;
+    if (alphabet) {
+      let cur = '';
+      let i = 0;
+      for (const ch of text) {
+        if (alphabet.has(ch)) cur += ch;
+        else if (this.unknown === 'error')
+          throw new LayerquantError('E_BAD_TEXT', `character ${JSON.stringify(ch)} (U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}) at offset ${i} is not in the vocabulary, which has no byte fallback; filter the text to the model's alphabet, or pass unknown: 'skip' | 'unk'`);
+        else if (this.unknown === 'unk') { parts.push(cur); cur = ''; }
+        i += ch.length;
+      }
+      parts.push(cur);
+    } else {
+      parts.push(text);
+    }
+    const ids: number[] = [];
+    let firstPiece = true;
+    parts.forEach((part, k) => {
+      if (k > 0 && this.unkId !== undefined) ids.push(this.unkId);
+      // 2. Cut after characters no merge can cross.
+      let start = 0;
+      const pieces: string[] = [];
+      if (this.seg.splitChars.size) {
+        for (let i = 0; i < part.length; i++)
+          if (this.seg.splitChars.has(part[i]!)) { pieces.push(part.slice(start, i + 1)); start = i + 1; }
+      }
+      pieces.push(part.slice(start));
+      for (let p of pieces) {
+        if (firstPiece && this.seg.spacePrefix && text.length > 0) p = ' ' + p;
+        firstPiece = false;
+        if (p.length) for (const id of this.tok.encode(p, { add_special_tokens: false }).ids) ids.push(id);
+      }
+    });
+    const bos = (opts.addBos ?? this.addBos) && this.bosId !== undefined;
+    const out = new Int32Array(ids.length + (bos ? 1 : 0));
+    if (bos) out[0] = this.bosId!;
+    out.set(ids, bos ? 1 : 0);
+    return out;
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    return this.tok.decode(Array.from(ids), { skip_special_tokens: true });
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/** If `json` has SentencePiece's [Prepend "▁", Replace " "→"▁"] normalizer, drops the Prepend (we add it). */
+function splitSpmNormalizer(json: Json): { json: Json; spacePrefix: boolean } {
+  const n = json.normalizer as { type?: string; normalizers?: Json[] } | null | undefined;
+  const list = n?.type === 'Sequence' ? n.normalizers ?? [] : n ? [n as Json] : [];
+  const i = list.findIndex((x) => x.type === 'Prepend' && x.prepend === '\u2581');
+  if (i !== 0 || json.pre_tokenizer != null) return { json, spacePrefix: false };
+  const rest = list.slice(1);
+  const ok = rest.every((x) => x.type === 'Replace');
+  if (!ok) return { json, spacePrefix: false };
+  return { json: { ...json, normalizer: { type: 'Sequence', normalizers: rest } }, spacePrefix: true };
+}
+
+/** Characters (from a fixed candidate list) that occur in no non-byte vocabulary piece. */
+function safeSplitChars(json: Json): Set<string> {
+  const model = json.model as { vocab?: Record<string, number> } | undefined;
+  const pieces = Object.keys(model?.vocab ?? {}).filter((p) => !/^<0x[0-9A-Fa-f]{2}>$/.test(p));
+  const added = ((json.added_tokens as { content: string }[] | undefined) ?? []).map((a) => a.content);
+  return new Set(['\n'].filter((c) => !pieces.some((p) => p.includes(c)) && !added.some((p) => p.includes(c))));
+}
+
+function build(json: Json, config: Json, alphabet: Set<string> | undefined): { tok: HfTokenizer; seg: Segmenting } {
+  const { json: j, spacePrefix } = splitSpmNormalizer(json);
+  // We add BOS ourselves: drop the template post-processor so encode() never doubles it.
+  const tok = new HfTokenizer({ ...j, post_processor: null }, { ...config, add_bos_token: false });
+  const seg: Segmenting = { spacePrefix, splitChars: spacePrefix ? safeSplitChars(j) : new Set() };
+  if (alphabet) seg.alphabet = alphabet;
+  return { tok, seg };
+}
+
+/** Loads the tokenizer of a model. */
+export function loadTokenizer(source: TokenizerSource, opts: { unknown?: UnknownCharPolicy; file?: string } = {}): TextTokenizer {
+  const unknown = opts.unknown ?? 'error';
+  if (source.kind === 'gguf') {
+    const conv = ggufVocabToTokenizerJson(source.kv, opts.file);
+    const model = conv.tokenizerJson.model as { vocab: Record<string, number>; unk_token: string | null };
+    const unkId = model.unk_token !== null ? model.vocab[model.unk_token] : undefined;
+    const vocabSize = Object.keys(model.vocab).length;
+    const { tok, seg } = build(conv.tokenizerJson, conv.tokenizerConfig, conv.kind === 'spm' && !conv.byteFallback ? conv.alphabet : undefined);
+    return new Wrapped(tok, conv.bosId, conv.addBos, seg, unknown, unkId, vocabSize);
+  }
+  const json = readJson(source.tokenizerJson, 'tokenizer.json', opts.file);
+  const config = source.configJson ? readJson(source.configJson, 'tokenizer_config.json', opts.file) : {};
+  const model = json.model as { vocab?: Record<string, number>; byte_fallback?: boolean; type?: string; unk_token?: string | null } | undefined;
+  const vocab = model?.vocab ?? {};
+  const added = (json.added_tokens as { id: number; content: string }[] | undefined) ?? [];
+  const bosName = typeof config.bos_token === 'string' ? config.bos_token
+    : (config.bos_token as { content?: string } | undefined)?.content ?? '<s>';
+  const bosId = vocab[bosName] ?? added.find((a) => a.content === bosName)?.id;
+  const addBos = config.add_bos_token !== undefined ? config.add_bos_token === true : bosId !== undefined && model?.type === 'BPE' && model.byte_fallback === true;
+  let alphabet: Set<string> | undefined;
+  if (model?.type === 'BPE' && model.byte_fallback === false && json.pre_tokenizer == null) {
+    alphabet = new Set(Object.keys(vocab).filter((p) => [...p].length === 1).map((p) => (p === '\u2581' ? ' ' : p)));
+  }
+  const unkId = model?.unk_token ? vocab[model.unk_token] : undefined;
+  const vocabSize = Math.max(Object.keys(vocab).length, ...added.map((a) => a.id + 1));
+  const { tok, seg } = build(json, config, alphabet);
+  return new Wrapped(tok, bosId, addBos, seg, unknown, unkId, vocabSize);
+}

@@ -1,0 +1,139 @@
+// The Llama-family decoder used for calibration (LIM) and evaluation (perplexity): the structs
+// that describe a model's shape, one block's weights and the scratch activations, and the small
+// primitives lq_forward_block() is written with. Everything runs over ALL tokens of a batch of
+// sequences at once (hidden states [n_tokens × n_embd]), block by block, so only one block's
+// weights need to be resident. Weights stay in their stored type (F32/F16/BF16 read directly, any
+// registered quantized format through its dequantize-row function) and are widened to f32 one
+// panel of rows at a time inside the matrix product; every sum accumulates in f32.
+// Shapes use [rows × cols] with cols contiguous; "n_tok" is the number of tokens in the batch.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "common/status.h"
+
+// Weight storage types read without a format registry (ggml type ids).
+enum lq_weight_kind {
+    LQ_WEIGHT_F32 = 0,
+    LQ_WEIGHT_F16 = 1,
+    LQ_WEIGHT_BF16 = 30,
+    LQ_WEIGHT_QUANT = -1,  // dequantized through lq_weight::dequantize_row
+};
+
+// RoPE conventions. NORM: GGUF "llama" layout, rotating interleaved pairs (2i, 2i+1) of each head.
+// NEOX: Hugging Face rotate-half, rotating (i, i + head_dim/2); used for HF q/k rows that were not
+// permuted into GGUF order.
+enum lq_rope_mode { LQ_ROPE_NORM = 0, LQ_ROPE_NEOX = 1 };
+
+// A row-major weight matrix [n_out × n_in] (ggml dims {n_in, n_out}); a vector has n_out = 1.
+struct lq_weight {
+    const void * data = nullptr;  // n_out × row_bytes bytes, in the stored type
+    int kind = LQ_WEIGHT_F32;     // lq_weight_kind
+    int64_t n_in = 0;             // row length (ggml dims[0])
+    int64_t n_out = 1;            // number of rows (ggml dims[1])
+    int64_t row_bytes = 0;        // bytes of one stored row
+    // LQ_WEIGHT_QUANT only: widens one stored row of n_in weights to f32 (lq_format::dequantize).
+    void (*dequantize_row)(const void * src, float * dst, int64_t n) = nullptr;
+};
+
+// Model hyper-parameters the block needs.
+struct lq_forward_config {
+    int64_t n_embd = 0;     // hidden size
+    int64_t n_ff = 0;       // MLP inner size
+    int64_t n_head = 0;     // query heads
+    int64_t n_head_kv = 0;  // key/value heads (n_head % n_head_kv == 0: grouped-query attention)
+    int64_t head_dim = 0;   // per head; n_head × head_dim is the q width (usually n_embd)
+    float rms_eps = 1e-5f;  // RMSNorm epsilon
+    float rope_theta = 10000.0f;  // RoPE base frequency
+    int rope_mode = LQ_ROPE_NORM; // lq_rope_mode
+    int n_threads = 0;      // 0 = pool size
+};
+
+// One decoder block's weights (shapes as [n_out × n_in]).
+struct lq_block_weights {
+    lq_weight attn_norm;    // [1 × n_embd]
+    lq_weight attn_q;       // [n_head·head_dim × n_embd]
+    lq_weight attn_k;       // [n_head_kv·head_dim × n_embd]
+    lq_weight attn_v;       // [n_head_kv·head_dim × n_embd]
+    lq_weight attn_output;  // [n_embd × n_head·head_dim]
+    lq_weight ffn_norm;     // [1 × n_embd]
+    lq_weight ffn_gate;     // [n_ff × n_embd]
+    lq_weight ffn_up;       // [n_ff × n_embd]
+    lq_weight ffn_down;     // [n_embd × n_ff]
+};
+
+// The batch: sequences laid end to end; token t of sequence s sits at row seq_start[s] + t and has
+// position t. Attention never crosses a sequence boundary.
+struct lq_batch {
+    int64_t n_tok = 0;              // total tokens
+    std::vector<int64_t> seq_start; // [n_seq] first row of each sequence
+    std::vector<int64_t> seq_len;   // [n_seq] tokens in each sequence
+    std::vector<int32_t> pos;       // [n_tok] position of each token inside its sequence
+};
+
+// Scratch for one block over the whole batch (lq_activations_init / lq_activations_free).
+struct lq_activations {
+    int64_t n_tok = 0;
+    std::vector<float> xb;    // [n_tok × n_embd] normed input of a sub-layer
+    std::vector<float> x_mid; // [n_tok × n_embd] residual stream after attention
+    std::vector<float> q;     // [n_tok × n_head·head_dim]
+    std::vector<float> k;     // [n_tok × n_head_kv·head_dim]
+    std::vector<float> v;     // [n_tok × n_head_kv·head_dim]
+    std::vector<float> att;   // [n_tok × n_head·head_dim] attention output before o-proj
+    std::vector<float> proj;  // [n_tok × n_embd] o-proj or down-proj output
+    std::vector<float> gate;  // [n_tok × n_ff] gate projection, then silu(gate)·up
+    std::vector<float> up;    // [n_tok × n_ff] up projection
+    std::vector<float> norm;  // [n_embd] a norm weight widened to f32
+};
+
+// Per-token cosine similarities a block reports for LIM (each [n_tok], any may be null).
+struct lq_block_cos {
+    float * block = nullptr;  // cos(x, y): block input vs block output
+    float * attn = nullptr;   // cos(x, x_mid): attention sub-layer input vs its residual output
+    float * mlp = nullptr;    // cos(x_mid, y): MLP sub-layer input vs its residual output
+};
+
+lq_status lq_batch_init(lq_batch * b, const int64_t * seq_len, int64_t n_seq);
+lq_status lq_activations_init(lq_activations * a, const lq_forward_config & c, int64_t n_tok);
+void lq_activations_free(lq_activations * a);
+
+// Checks a weight's shape and byte size; `what` names it in the message.
+lq_status lq_weight_check(const lq_weight & w, int64_t n_in, int64_t n_out, int64_t data_bytes, const char * what);
+lq_status lq_block_check(const lq_forward_config & c, const lq_block_weights & w);
+
+// --- primitives (each its own file) ---
+// Widens rows [r0, r0+n) of w into dst [n × n_in].
+void lq_weight_rows_f32(const lq_weight & w, int64_t r0, int64_t n, float * dst);
+// rmsnorm.cpp: out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ weight, for n_tok rows of width n.
+void lq_rmsnorm(float * out, const float * x, const float * weight, int64_t n_tok, int64_t n, float eps, int n_threads);
+// rope.cpp: rotates q [n_tok × n_head·hd] and k [n_tok × n_head_kv·hd] in place by token positions.
+void lq_rope(float * q, float * k, const lq_batch & b, const lq_forward_config & c);
+// attention.cpp: att [n_tok × n_head·hd] = causal softmax(q·kᵀ/√hd)·v per sequence and head.
+lq_status lq_attention(float * att, const float * q, const float * k, const float * v, const lq_batch & b,
+                       const lq_forward_config & c);
+// matmul.cpp: y [n_tok × w.n_out] = x [n_tok × w.n_in] · wᵀ.
+void lq_matmul(float * y, const float * x, int64_t n_tok, const lq_weight & w, int n_threads);
+// mlp.cpp: gate [n_tok × n] = silu(gate) ⊙ up.
+void lq_swiglu(float * gate, const float * up, int64_t n_tok, int64_t n, int n_threads);
+// Single-threaded tile kernel: c[m][n] = Σ_k a[m][k]·b[n][k] (dispatched by ISA).
+void lq_gemm_f32(const float * a, int64_t lda, const float * b, int64_t ldb, float * c, int64_t ldc, int64_t m,
+                 int64_t n, int64_t k);
+
+// --- the block, embeddings and head (block.cpp) ---
+// x [n_tok × n_embd] in: the block input; out: the block output (before any final norm).
+lq_status lq_forward_block(float * x, const lq_batch & b, const lq_forward_config & c, const lq_block_weights & w,
+                           lq_activations * a, lq_block_cos * cos);
+// x [n_tok × n_embd] = rows tokens[t] of token_embd [n_vocab × n_embd].
+lq_status lq_forward_embed(float * x, const int32_t * tokens, int64_t n_tok, const lq_weight & token_embd,
+                           int n_threads);
+// logits [n_rows × n_vocab] for hidden rows rows[i] of x (all rows when rows is null): final
+// RMSNorm with `norm`, then the output head.
+lq_status lq_forward_logits(float * logits, const float * x, const int32_t * rows, int64_t n_rows,
+                            const lq_weight & norm, const lq_weight & output, float eps, int n_threads);
+// log p(target[i]) from logits rows (f64 log-sum-exp), for perplexity.
+void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows, int64_t n_vocab);
+
+// --- float64 scalar reference (ref64.cpp), the test oracle ---
+lq_status lq_ref64_block(double * x, const lq_batch & b, const lq_forward_config & c, const lq_block_weights & w);
+lq_status lq_ref64_logits(double * logits, const double * x, int64_t n_tok, const lq_weight & norm,
+                          const lq_weight & output, double eps);
