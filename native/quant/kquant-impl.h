@@ -58,6 +58,11 @@ struct vec_s {
         for (int i = 0; i < N; ++i) r.v[i] = a;
         return r;
     }
+    // dst[l * W + j] = src[j * nl + l] for j < lps, l < nl: sub-block j becomes lane j.
+    LQ_HD static void transpose_in(const float * src, float * dst, int nl, int lps) {
+        for (int j = 0; j < lps; ++j)
+            for (int l = 0; l < nl; ++l) dst[l * N + j] = src[j * nl + l];
+    }
 };
 
 #define LQ_VS_BINOP(op)                                                   \
@@ -536,12 +541,15 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
         for (int bi = 0; bi < NB; ++bi) {
-            const float * xs = x + (sb0 + bi) * LQ_QK_K;
-            const float * ws = HW ? imp + (sb0 + bi) * LQ_QK_K : nullptr;
-            for (int j = 0; j < LPS; ++j) {
+            if (bi < nbat) {
+                V::transpose_in(x + (sb0 + bi) * LQ_QK_K, xt + bi * LPS, NL, LPS);
+                if (HW) V::transpose_in(imp + (sb0 + bi) * LQ_QK_K, wt + bi * LPS, NL, LPS);
+            } else {
                 for (int l = 0; l < NL; ++l) {
-                    xt[l * W + bi * LPS + j] = bi < nbat ? xs[j * NL + l] : 0.0f;
-                    if (HW) wt[l * W + bi * LPS + j] = bi < nbat ? ws[j * NL + l] : 0.0f;
+                    for (int j = 0; j < LPS; ++j) {
+                        xt[l * W + bi * LPS + j] = 0.0f;
+                        if (HW) wt[l * W + bi * LPS + j] = 0.0f;
+                    }
                 }
             }
         }
@@ -752,12 +760,15 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
         for (int bi = 0; bi < NB; ++bi) {
-            const float * xs = x + (sb0 + bi) * LQ_QK_K;
-            const float * ws = HW ? imp + (sb0 + bi) * LQ_QK_K : nullptr;
-            for (int j = 0; j < LPS; ++j) {
+            if (bi < nbat) {
+                V::transpose_in(x + (sb0 + bi) * LQ_QK_K, xt + bi * LPS, NL, LPS);
+                if (HW) V::transpose_in(imp + (sb0 + bi) * LQ_QK_K, wt + bi * LPS, NL, LPS);
+            } else {
                 for (int l = 0; l < NL; ++l) {
-                    xt[l * W + bi * LPS + j] = bi < nbat ? xs[j * NL + l] : 0.0f;
-                    if (HW) wt[l * W + bi * LPS + j] = bi < nbat ? ws[j * NL + l] : 0.0f;
+                    for (int j = 0; j < LPS; ++j) {
+                        xt[l * W + bi * LPS + j] = 0.0f;
+                        if (HW) wt[l * W + bi * LPS + j] = 0.0f;
+                    }
                 }
             }
         }
