@@ -427,7 +427,7 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
     // refit by least squares over all lanes.
     const float dir = level0 < 0.0f ? 1.0f : -1.0f;
     float best_d = 0.0f, best_e = 3.0e38f, best_slv = 0.0f, best_sll = 0.0f;
-    for (int k = 0; k < 6; ++k) {
+    for (int k = 0; k < 4; ++k) {
         const float d = round_f16(clamp_f16_range(anchor / (level0 + dir * static_cast<float>(k))));
         if (d == 0.0f) continue;
         float slv, sll;
@@ -439,10 +439,10 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
             best_sll = sll;
         }
     }
-    // The level in [|level0|/2, |level0|] (at most 32 of them) whose f16 step reproduces the anchor best.
+    // The level in [|level0|/2, |level0|] (at most 16 of them) whose f16 step reproduces the anchor best.
     {
         const float sign = level0 < 0.0f ? -1.0f : 1.0f;
-        const int top = static_cast<int>(sign * level0), bottom = top / 2 > top - 32 ? top / 2 : top - 32;
+        const int top = static_cast<int>(sign * level0), bottom = top / 2 > top - 16 ? top / 2 : top - 16;
         float best_hit = 3.0e38f, hit_d = 0.0f;
         for (int l = top; l > bottom; --l) {
             const float lv = sign * static_cast<float>(l);
