@@ -392,6 +392,20 @@ struct affine_q2k {
 // (w = how much the sub-block's error grows per unit of scale error). Candidate steps map the anchor
 // (the largest |v|) to level0, level0 -/+ 0.25, ... (towards zero), each also refit by weighted least
 // squares; d is returned f16-exact, l[] for that d.
+// Sum of LPS (a multiple of 4) values in a fixed order: four interleaved partial sums, then
+// (p0 + p1) + (p2 + p3). Plain scalar code, identical in every build.
+template <int LPS>
+LQ_HD inline float sum_lanes(const float * t) {
+    float p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f;
+    for (int j = 0; j < LPS; j += 4) {
+        p0 += t[j];
+        p1 += t[j + 1];
+        p2 += t[j + 2];
+        p3 += t[j + 3];
+    }
+    return (p0 + p1) + (p2 + p3);
+}
+
 template <int LPS, int LO, int HI>
 LQ_HD inline float steps_error(const float * v, const float * w, float d, float * slv, float * sll) {
     float t1[LPS], t2[LPS], t3[LPS];
@@ -405,15 +419,9 @@ LQ_HD inline float steps_error(const float * v, const float * w, float d, float 
         t2[j] = w[j] * a * a;
         t3[j] = w[j] * r * r;
     }
-    float s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    for (int j = 0; j < LPS; ++j) {
-        s1 += t1[j];
-        s2 += t2[j];
-        s3 += t3[j];
-    }
-    *slv = s1;
-    *sll = s2;
-    return s3;
+    *slv = sum_lanes<LPS>(t1);
+    *sll = sum_lanes<LPS>(t2);
+    return sum_lanes<LPS>(t3);
 }
 
 template <int LPS, int LO, int HI>
@@ -516,12 +524,12 @@ LQ_HD inline void affine_scales(const float * s, const float * b, const float * 
 template <int LPS>
 LQ_HD inline float affine_err(const float * ds, const float * off, const float * sw, const float * sx, const float * sxx, const float * sq,
                         const float * sqq, const float * sqx) {
-    float e = 0.0f;
+    float t[LPS];
     for (int j = 0; j < LPS; ++j) {
         const float s = ds[j], b = off[j];
-        e += sxx[j] + s * (s * sqq[j] - 2.0f * sqx[j]) + b * (b * sw[j] - 2.0f * sx[j]) + 2.0f * s * b * sq[j];
+        t[j] = sxx[j] + s * (s * sqq[j] - 2.0f * sqx[j]) + b * (b * sw[j] - 2.0f * sx[j]) + 2.0f * s * b * sq[j];
     }
-    return e;
+    return sum_lanes<LPS>(t);
 }
 
 template <class V, class F, bool HW>
@@ -829,12 +837,12 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
             vsqq.store(sqq);
             vsqx.store(sqx);
             for (int bi = 0; bi < NB; ++bi) {
-                float acc = 0.0f;
-                for (int j = bi * LPS; j < (bi + 1) * LPS; ++j) {
-                    const float sc = dd[bi] * static_cast<float>(ls[j]);
-                    acc += sxx[j] + sc * (sc * sqq[j] - 2.0f * sqx[j]);
+                float t[LPS];
+                for (int j = 0; j < LPS; ++j) {
+                    const float sc = dd[bi] * static_cast<float>(ls[bi * LPS + j]);
+                    t[j] = sxx[bi * LPS + j] + sc * (sc * sqq[bi * LPS + j] - 2.0f * sqx[bi * LPS + j]);
                 }
-                e[bi] = acc;
+                e[bi] = sum_lanes<LPS>(t);
             }
         };
         auto keep = [&](int bi, const float * qt) {
