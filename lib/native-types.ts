@@ -192,7 +192,7 @@ export interface NativeAddon {
   /** Float64 oracle of forwardLogits over every row of hidden. */
   forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; logits: Float64Array }): void;
   /** ZD of a group of F32/F16/BF16 tensors: two streaming passes, per tensor and for the group. */
-  zdGroup(opts: { tensors: { data: Uint8Array; type: number }[]; threads?: number; abort?: Int32Array }): Promise<{
+  zdGroup(opts: { tensors: { data: Uint8Array; type: number }[]; threads?: number; abort?: Int32Array; mode?: 'auto' | 'one-pass' | 'two-pass' }): Promise<{
     tensors: NativeZdMoments[];
     group: NativeZdMoments;
   }>;

@@ -14,6 +14,7 @@ class zd_worker : public lq_promise_worker {
     using lq_promise_worker::lq_promise_worker;
     std::vector<lq_stats_tensor> tensors;
     int threads = 0;
+    int mode = LQ_STATS_ZD_AUTO;
     const volatile int32_t * abort_flag = nullptr;
     lq_stats_zd out;
 
@@ -24,7 +25,7 @@ class zd_worker : public lq_promise_worker {
 
   protected:
     lq_status run() override {
-        return lq_stats_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), threads, abort_flag, &out);
+        return lq_stats_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), threads, abort_flag, &out, mode);
     }
     Napi::Value result(Napi::Env env) override {
         auto moments = [&](const lq_stats_moments & m, int64_t above) {
@@ -77,6 +78,13 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
         }
         w->threads = o.Get("threads").IsNumber() ? o.Get("threads").As<Napi::Number>().Int32Value() : 0;
         w->set_abort(o.Get("abort"));
+        Napi::Value mv = o.Get("mode");
+        if (mv.IsString()) {
+            const std::string m = mv.As<Napi::String>().Utf8Value();
+            if (m == "one-pass") w->mode = LQ_STATS_ZD_ONE_PASS;
+            else if (m == "two-pass") w->mode = LQ_STATS_ZD_TWO_PASS;
+            else if (m != "auto") lq_throw(env, LQ_E_BAD_ARGUMENT, "mode must be auto, one-pass or two-pass");
+        }
     } catch (...) {
         delete w;
         throw;
