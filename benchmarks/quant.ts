@@ -1,20 +1,22 @@
 /**
  * Quantization throughput and error, ours vs ggml, side by side in one run on the same data.
  *
- *   npx node-gyp build && npx vite-node benchmarks/quant.ts [--rows 1024] [--n 4096] [--reps 7] [--formats q8_0,q4_0]
+ *   npx node-gyp build && npx vite-node benchmarks/quant.ts [--rows 1024] [--n 4096] [--reps 7] [--formats q8_0,q4_0] [--dtype F32|F16|BF16]
  *
  * (vite-node ships with vitest and runs the TypeScript directly; Node 20 has no type stripping.)
  * Per format: our Melem/s on 1 thread and on all pool threads, ggml_quantize_chunk's Melem/s on
  * 1 thread (libggml-base.so from node-llama-cpp, via koffi), the ratio, both relative RMSEs, and
  * our 1-thread input read rate as a fraction of a memory-bandwidth triad measured in the same run.
  * Timings: warm-up, then min and median of `reps` runs (min reported in the table). The main table
- * uses a main-memory-sized tensor (rows × n f32, 16 MiB by default); an L2-resident column (64 KiB... 
- * 256 KiB of input) shows the in-cache rate.
+ * uses a main-memory-sized tensor (rows × n, 16 MiB of f32 by default); an L2-resident column
+ * (256 Ki weights, 1 MiB of f32) shows the in-cache rate. `--dtype F16|BF16` feeds the same values
+ * rounded to that dtype (rows are converted one at a time inside the kernel driver); ggml always
+ * gets f32.
  */
 import { cpus } from 'node:os';
 import { native } from '../lib/native.js';
 import { formats } from '../lib/quantize/formats.js';
-import { dequantizeTensor, quantizeTensorInto } from '../lib/quantize/tensor.js';
+import { dequantizeTensor, quantizeTensor, quantizeTensorInto } from '../lib/quantize/tensor.js';
 import { gaussian, relRmse } from '../test/cases/quant.js';
 import { ggml, ggmlMissingReason } from '../test/helpers/ggml-ffi.js';
 
@@ -24,8 +26,9 @@ function arg(name: string, def: string): string {
 }
 const rows = Number(arg('rows', '1024'));
 const n = Number(arg('n', '4096'));
-const reps = Number(arg('reps', '7'));
+const reps = Number(arg('reps', '9'));
 const only = arg('formats', '');
+const dtype = arg('dtype', 'F32') as 'F32' | 'F16' | 'BF16';
 
 async function time(fn: () => Promise<void> | void, r: number): Promise<{ min: number; median: number }> {
   await fn(); // warm-up
@@ -45,8 +48,12 @@ async function main(): Promise<void> {
   const g = ggml();
   if (!g) console.warn(`ggml columns empty: ${ggmlMissingReason}`);
   const x = gaussian(rows * n, 42);
-  const bytes = new Uint8Array(x.buffer);
-  const small = gaussian(64 * 1024, 43); // 256 KiB: L2-resident on this class of CPU
+  const small = gaussian(256 * 1024, 43); // 1 MiB of f32: L2-resident on this class of CPU
+  // Input in the requested dtype (the f16/bf16 "formats" convert with round-to-nearest-even).
+  const asDtype = async (v: Float32Array, dims: number[]): Promise<Uint8Array> =>
+    dtype === 'F32' ? new Uint8Array(v.buffer) : new Uint8Array(await quantizeTensor({ data: new Uint8Array(v.buffer), dtype: 'F32', dims }, dtype.toLowerCase()));
+  const bytes = await asDtype(x, [n, rows]);
+  const smallBytes = await asDtype(small, [n, small.length / n]);
   const threadsAll = native().getThreads();
   const triad = native().benchTriad(8 << 20, 5); // 3 × 32 MiB arrays: main memory
   const lines: string[] = [];
@@ -57,11 +64,11 @@ async function main(): Promise<void> {
     if (only && !only.split(',').includes(f.name)) continue;
     if (!f.rowOk(n)) continue;
     const dst = new Uint8Array(f.rowBytes(n) * rows);
-    const view = { data: bytes, dtype: 'F32' as const, dims: [n, rows] };
+    const view = { data: bytes, dtype, dims: [n, rows] };
     const t1 = await time(() => quantizeTensorInto(view, f.name, dst, { threads: 1 }), reps);
     const tAll = await time(() => quantizeTensorInto(view, f.name, dst, { threads: threadsAll }), reps);
     const sdst = new Uint8Array(f.rowBytes(n) * (small.length / n));
-    const sview = { data: new Uint8Array(small.buffer), dtype: 'F32' as const, dims: [n, small.length / n] };
+    const sview = { data: smallBytes, dtype, dims: [n, small.length / n] };
     const tL2 = await time(() => quantizeTensorInto(sview, f.name, sdst, { threads: 1 }), reps * 4);
     await quantizeTensorInto(view, f.name, dst);
     const ours = relRmse(x, await dequantizeTensor(dst, f.name, [n, rows]));
@@ -86,7 +93,7 @@ async function main(): Promise<void> {
   }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nMachine: ${cpu}, ${cpus().length} logical CPUs, ISA ${native().cpuFeatures().active}, Node ${process.version}`);
-  console.log(`Data: Gaussian f32, ${rows} rows × ${n} (${((rows * n * 4) / 2 ** 20).toFixed(0)} MiB); L2 column: 64 Ki floats; triad (a = b + s·c, 3 × 32 MiB, 1 thread): ${triad.toFixed(1)} GB/s`);
+  console.log(`Data: Gaussian ${dtype} input, ${rows} rows × ${n} (${((rows * n * 4) / 2 ** 20).toFixed(0)} MiB as f32); L2 column: 256 Ki weights; triad (a = b + s·c, 3 × 32 MiB, 1 thread): ${triad.toFixed(1)} GB/s`);
   console.log(`Command: npx vite-node benchmarks/quant.ts ${process.argv.slice(2).join(' ')}\n`);
   console.log(lines.join('\n'));
 }

@@ -12,3 +12,6 @@ export { openSafetensors, parseSafetensorsHeader, type SafetensorsModel, type Sa
 export { mapFile, type MappedFile } from './io/mmap.js';
 // model
 export * from './model/index.js';
+// tensor dtype conversion and backend report (infra)
+export { convertTensor, findNonFinite, floatDtypeSize, type FloatDtype, type ConvertOptions } from './tensor/convert.js';
+export { nativeBackend, type BackendChoice } from './native.js';

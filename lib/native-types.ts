@@ -78,6 +78,8 @@ export interface NativeQuantAddon {
     opts?: { threads?: number; name?: string }): Promise<void>;
   /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
   benchTriad(n: number, reps: number): number;
+  /** CUDA build only: quantize F32 rows on the GPU (q8_0, q4_0, q5_0, intN; no importance). */
+  quantizeCuda?(src: Uint8Array, n: number, nrows: number, format: string, dst: Uint8Array): Promise<void>;
 }
 
 // ---- infra: dtype conversion (native/binding/convert.cpp) ----

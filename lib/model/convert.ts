@@ -20,7 +20,7 @@ import type { ModelDescription, TensorRef } from './types.js';
 export type ConvertType = 'f32' | 'f16' | 'auto';
 
 /** Options of {@link convertHfToGguf}. */
-export interface ConvertOptions {
+export interface ConvertModelOptions {
   /** Output type of 2-D weights (1-D norms always stay F32). Default `auto`. */
   type?: ConvertType;
   /** `general.name`; default the folder's name. */
@@ -32,7 +32,7 @@ export interface ConvertOptions {
 }
 
 /** Result of {@link convertHfToGguf}. */
-export interface ConvertResult {
+export interface ConvertModelResult {
   path: string;
   bytes: number;
   tensors: number;
@@ -113,7 +113,7 @@ function tensorSource(t: TensorRef, dstType: number, threads: number | undefined
 }
 
 /** Converts a HF llama folder to a GGUF file at `outPath` (written to a temporary file, then renamed). */
-export async function convertHfToGguf(folder: string, outPath: string, opts: ConvertOptions = {}): Promise<ConvertResult> {
+export async function convertHfToGguf(folder: string, outPath: string, opts: ConvertModelOptions = {}): Promise<ConvertModelResult> {
   const m = loadModel(folder);
   try {
     if (m.source !== 'hf') throw new LayerquantError('E_BAD_ARGUMENT', 'convert takes a Hugging Face folder (it is already a GGUF)', { file: folder });

@@ -9,7 +9,7 @@ import { LayerquantError } from '../errors.js';
 import { GgmlType } from '../io/ggml-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
-import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
+import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, TensorRef, TensorRole } from './types.js';
 
@@ -89,6 +89,12 @@ export function loadHfModel(folder: string): ModelDescription {
   const config = readHfConfig(folder);
   const arch = architectureFromHf(config, configFile);
   const hp = hfHparams(config, configFile);
+  for (const key of ['attention_bias', 'mlp_bias'] as const) {
+    if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
+  }
+  if (config.rope_scaling !== undefined && config.rope_scaling !== null) {
+    throw new LayerquantError('E_UNSUPPORTED', `"rope_scaling" ${JSON.stringify(config.rope_scaling)} is not supported yet`, { file: configFile });
+  }
   const tokenizerJson = join(folder, 'tokenizer.json');
   if (!existsSync(tokenizerJson)) {
     throw new LayerquantError('E_NOT_FOUND', 'no tokenizer.json (layerquant reads the tokenizer from tokenizer.json)', { file: folder });
@@ -119,6 +125,14 @@ export function loadHfModel(folder: string): ModelDescription {
             ref(hfBlockName(i, role), ggufBlockName(i, role), role, true, role === 'attn_q' ? hp.nHead : role === 'attn_k' ? hp.nHeadKv : undefined)!,
         ),
       });
+    }
+    // Every weight must be one we map: silently dropping one would give a wrong model.
+    const known = new Set<string>(GLOBAL_ROLES.map(hfGlobalName));
+    for (const b of blocks) for (const t of b.tensors) known.add(t.hfName!);
+    for (const [name, t] of st.tensors) {
+      if (!known.has(name) && !name.endsWith('.rotary_emb.inv_freq')) {
+        throw new LayerquantError('E_UNSUPPORTED', `tensor ${name} has no place in a ${arch.name} model`, { file: t.file, tensor: name });
+      }
     }
     const globals: TensorRef[] = [];
     // A tied model may still ship lm_head.weight (a copy); llama.cpp's converter then drops it.

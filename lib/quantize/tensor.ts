@@ -25,6 +25,12 @@ export interface QuantizeOptions {
   threads?: number;
   /** Per-column importance weights (dims[0] non-negative floats), as llama.cpp's imatrix. */
   importance?: Float32Array;
+  /**
+   * Use the search quantizer (weighted least-squares scale search, docs/FORMATS.md) even without
+   * importance weights, i.e. with uniform weights: lower error (Q4_0 ≈ 6% below ggml's RMSE, int2
+   * ≈ 20% lower), about 30–80 Melem/s per thread instead of thousands. Ignored when `importance` is given.
+   */
+  accurate?: boolean;
   /** Force a SIMD variant (tests, benchmarks). */
   isa?: IsaName;
   signal?: AbortSignal;
@@ -90,6 +96,7 @@ export async function quantizeTensorInto(view: TensorView, format: string, dst: 
     }
   }
   if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'quantization aborted', { tensor: name });
+  const importance = opts.importance ?? (opts.accurate ? new Float32Array(n).fill(1) : undefined);
   const abort = new Int32Array(1);
   const onAbort = (): void => { abort[0] = 1; };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -97,7 +104,7 @@ export async function quantizeTensorInto(view: TensorView, format: string, dst: 
     // The native message names the tensor already; keep it out of the context prefix.
     await nativeAsync(() => native().quantize(view.data, view.dtype, n, rows, format, dst, {
       ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
-      ...(opts.importance !== undefined ? { importance: opts.importance } : {}),
+      ...(importance !== undefined ? { importance } : {}),
       ...(opts.isa !== undefined ? { isa: opts.isa } : {}),
       ...(name !== undefined ? { name } : {}),
       abort,

@@ -144,7 +144,14 @@ Napi::Value quantize(const Napi::CallbackInfo & info) {
                     lq_throw(env, LQ_E_UNSUPPORTED, "ISA variant '" + isa + "' is not available on this CPU or build");
                 a.isa = v;
             }
-            if (o.Has("abort")) w->set_abort_flag(o.Get("abort"));
+            if (o.Has("abort")) {
+                // The kernel driver polls the flag between row chunks; the worker keeps the array alive.
+                Napi::Value flag = o.Get("abort");
+                w->set_abort_flag(flag);
+                if (flag.IsTypedArray() && flag.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+                    flag.As<Napi::TypedArray>().ElementLength() >= 1)
+                    a.abort_flag = reinterpret_cast<const std::atomic<int32_t> *>(bytes_of(flag.As<Napi::TypedArray>()));
+            }
         }
     } catch (...) {
         delete w;
@@ -231,6 +238,51 @@ Napi::Value bench_triad(const Napi::CallbackInfo & info) {
     return Napi::Number::New(env, best);
 }
 
+#ifdef LQ_CUDA
+// quantizeCuda(src: Uint8Array of F32, n, nrows, format, dst: Uint8Array) → Promise<void>: the GPU
+// kernels of native/cuda/quant/ (no importance weights). CUDA build only.
+class quantize_cuda_worker : public lq_promise_worker {
+  public:
+    using lq_promise_worker::lq_promise_worker;
+    const float * x = nullptr;
+    int64_t n = 0, nrows = 0;
+    void * y = nullptr;
+    size_t y_bytes = 0;
+    std::string format;
+
+  protected:
+    lq_status run() override { return lq_cuda_quantize_host(format.c_str(), x, n, nrows, y, y_bytes); }
+};
+
+Napi::Value quantize_cuda(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5) lq_throw(env, LQ_E_BAD_ARGUMENT, "quantizeCuda expects (src, n, nrows, format, dst)");
+    Napi::TypedArray src = need_typed(env, info[0], napi_uint8_array, "src");
+    const int64_t n = need_int(env, info[1], "row length");
+    const int64_t nrows = need_int(env, info[2], "row count");
+    const lq_format * f = need_format(env, info[3]);
+    Napi::TypedArray dst = need_typed(env, info[4], napi_uint8_array, "dst");
+    if (!lq_cuda_quantize_supported(f->name)) lq_throw(env, LQ_E_UNSUPPORTED, std::string("no CUDA kernel for ") + f->name);
+    if (n < 1 || !f->row_ok(n)) lq_throw(env, LQ_E_SHAPE, "row length not representable in " + std::string(f->name));
+    if (src.ByteLength() != static_cast<size_t>(n) * static_cast<size_t>(nrows) * 4)
+        lq_throw(env, LQ_E_SHAPE, "src must hold nrows x n f32 values");
+    if (reinterpret_cast<uintptr_t>(bytes_of(src)) % 4 != 0) lq_throw(env, LQ_E_SHAPE, "src is not 4-byte aligned");
+    if (dst.ByteLength() != static_cast<size_t>(f->row_bytes(n)) * static_cast<size_t>(nrows))
+        lq_throw(env, LQ_E_SHAPE, "dst must hold nrows x rowBytes(n) bytes");
+    auto * w = new quantize_cuda_worker(env);
+    w->x = reinterpret_cast<const float *>(bytes_of(src));
+    w->n = n;
+    w->nrows = nrows;
+    w->y = bytes_of(dst);
+    w->y_bytes = dst.ByteLength();
+    w->format = f->name;
+    w->keep(src);
+    w->keep(dst);
+    w->Queue();
+    return w->promise();
+}
+#endif
+
 }  // namespace
 
 void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
@@ -239,4 +291,7 @@ void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
     exports.Set("quantize", Napi::Function::New(env, quantize));
     exports.Set("dequantize", Napi::Function::New(env, dequantize));
     exports.Set("benchTriad", Napi::Function::New(env, bench_triad));
+#ifdef LQ_CUDA
+    exports.Set("quantizeCuda", Napi::Function::New(env, quantize_cuda));
+#endif
 }

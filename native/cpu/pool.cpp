@@ -80,12 +80,12 @@ class pool {
             jobs_.remove(&j);
         }
         {
-            // Released before waiting on idle_cv_: a helper finishing the last chunk takes j.m to
-            // notify, and holding it here while waiting for that helper would deadlock.
             std::unique_lock<std::mutex> lk(j.m);
             j.finished.wait(lk, [&] { return j.done.load() >= j.n; });
         }
-        // Helpers may still be returning from work(): wait until none holds the job.
+        // Helpers may still be returning from work(): wait until none holds the job. j.m must be
+        // released first: the helper that finished the last chunk may still be about to lock it
+        // to notify, and would wait forever while we wait for it to leave.
         std::unique_lock<std::mutex> plk(mu_);
         idle_cv_.wait(plk, [&] { return j.helpers == 0; });
     }

@@ -2,6 +2,12 @@
 // intN formats: scalar references, dequantizers, the SIMD variants' entry points and the small
 // helpers every variant must use identically so all variants write the same bytes.
 //
+// SIMD files (compiled with ISA flags) may call only the `static` helpers here that do not reach
+// common/fp16.h (lq_store_f16, lq_load_f16, lq_intn_group_bytes, lq_intn_row_bytes, lq_round_rne,
+// lq_maxf, lq_minf): an inline function with external linkage compiled in an AVX-512 file can be
+// kept by the linker for scalar callers too (docs/THREADS.md). fp16 conversions in SIMD files use
+// F16C intrinsics, which round the same way.
+//
 // Rounding: every quantizer rounds to nearest, ties to even (nearbyintf in the default FP mode,
 // cvtps2dq / roundscale in SIMD), never ggml's half-away-from-zero, so vector code matches exactly.
 #pragma once
@@ -16,14 +22,25 @@
 #define LQ_F16_MAX 65504.0f
 
 // fp16 bits of a scale d, saturated to ±65504 (d is finite).
-inline uint16_t lq_f16_sat(float d) {
+static inline uint16_t lq_f16_sat(float d) {
     if (d > LQ_F16_MAX) d = LQ_F16_MAX;
     if (d < -LQ_F16_MAX) d = -LQ_F16_MAX;
     return lq_f32_to_f16(d);
 }
 
-inline void lq_store_f16(void * p, uint16_t h) { std::memcpy(p, &h, 2); }
-inline uint16_t lq_load_f16(const void * p) {
+// Round to nearest, ties to even, for |v| <= 2^22 (all our clamped q values): adding and
+// subtracting 1.5 * 2^23 leaves the rounded integer (exact in the default FP mode, no libm call).
+// Identical to nearbyintf / cvtps2dq on that range.
+static inline float lq_round_rne(float v) {
+    const float magic = 12582912.0f;  // 1.5 * 2^23
+    return (v + magic) - magic;
+}
+// max/min without libm calls; inputs are never NaN here (rejected before quantization).
+static inline float lq_maxf(float a, float b) { return a > b ? a : b; }
+static inline float lq_minf(float a, float b) { return a < b ? a : b; }
+
+static inline void lq_store_f16(void * p, uint16_t h) { std::memcpy(p, &h, 2); }
+static inline uint16_t lq_load_f16(const void * p) {
     uint16_t h;
     std::memcpy(&h, p, 2);
     return h;
@@ -57,9 +74,9 @@ void lq_quantize_q5_0_avx512(const float * x, void * y, int64_t n, const float *
 // bitstream], weight = scale * q + zero (f32 multiply, then add), q in [0, 2^N - 1].
 
 // Bytes of one group of len weights at N bits.
-constexpr int64_t lq_intn_group_bytes(int bits, int64_t len) { return 4 + (len * bits + 7) / 8; }
+static constexpr int64_t lq_intn_group_bytes(int bits, int64_t len) { return 4 + (len * bits + 7) / 8; }
 // Bytes of one row of n weights in groups of g (g = 0: one group per row).
-inline int64_t lq_intn_row_bytes(int bits, int64_t g, int64_t n) {
+static inline int64_t lq_intn_row_bytes(int bits, int64_t g, int64_t n) {
     if (g <= 0 || g >= n) return lq_intn_group_bytes(bits, n);
     return (n / g) * lq_intn_group_bytes(bits, g) + (n % g ? lq_intn_group_bytes(bits, n % g) : 0);
 }
@@ -70,7 +87,7 @@ struct lq_intn_params {
     uint16_t scale_h, zero_h;
     float zero, inv_scale;
 };
-inline lq_intn_params lq_intn_params_minmax(float mn, float mx, int bits) {
+static inline lq_intn_params lq_intn_params_minmax(float mn, float mx, int bits) {
     const float nmax = static_cast<float>((1 << bits) - 1);
     // min/max reductions may return -0.0 or +0.0 depending on their order: canonicalise to +0.0.
     mn += 0.0f;

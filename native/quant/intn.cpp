@@ -57,7 +57,7 @@ void round_group(const float * x, int64_t len, const lq_intn_params & p, float n
         float v = (x[i] - p.zero) * p.inv_scale;
         v = v < 0.0f ? 0.0f : v;
         v = v > nmax ? nmax : v;
-        q[i] = static_cast<uint8_t>(std::nearbyint(v));
+        q[i] = static_cast<uint8_t>(lq_round_rne(v));
     }
 }
 
@@ -85,8 +85,8 @@ void quantize_group(const float * x, const float * w, int64_t len, int bits, uin
     const float nmax = static_cast<float>((1 << bits) - 1);
     float mn = x[0], mx = x[0];
     for (int64_t i = 1; i < len; ++i) {
-        mn = std::fmin(mn, x[i]);
-        mx = std::fmax(mx, x[i]);
+        mn = lq_minf(mn, x[i]);
+        mx = lq_maxf(mx, x[i]);
     }
     lq_intn_params p = lq_intn_params_minmax(mn, mx, bits);
     uint8_t qbuf[256];

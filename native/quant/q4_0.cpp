@@ -21,8 +21,8 @@ void lq_quantize_q4_0_ref(const float * x, void * vy, int64_t n, const float * i
         } else {
             float vmax = x[0], vmin = x[0];
             for (int j = 1; j < LQ_QK4_0; ++j) {
-                vmax = std::fmax(vmax, x[j]);
-                vmin = std::fmin(vmin, x[j]);
+                vmax = lq_maxf(vmax, x[j]);
+                vmin = lq_minf(vmin, x[j]);
             }
             const float m = -vmin >= vmax ? vmin : vmax;
             const float d = m / -8.0f;
@@ -36,7 +36,7 @@ void lq_quantize_q4_0_ref(const float * x, void * vy, int64_t n, const float * i
                     float v = x[j] * id;
                     v = v < -8.0f ? -8.0f : v;
                     v = v > 7.0f ? 7.0f : v;
-                    q[j] = static_cast<int>(std::nearbyint(v));
+                    q[j] = static_cast<int>(lq_round_rne(v));
                 }
             }
         }

@@ -20,7 +20,7 @@ void lq_quantize_q8_0_ref(const float * x, void * vy, int64_t n, const float * i
             continue;
         }
         float amax = 0.0f;
-        for (int j = 0; j < LQ_QK8_0; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+        for (int j = 0; j < LQ_QK8_0; ++j) amax = lq_maxf(amax, std::fabs(x[j]));
         const float d = amax / 127.0f;
         const uint16_t dh = lq_f16_sat(d);
         if (lq_f16_to_f32(dh) == 0.0f) {
@@ -34,7 +34,7 @@ void lq_quantize_q8_0_ref(const float * x, void * vy, int64_t n, const float * i
             float v = x[j] * id;
             v = v < -127.0f ? -127.0f : v;
             v = v > 127.0f ? 127.0f : v;
-            y[b].qs[j] = static_cast<int8_t>(std::nearbyint(v));
+            y[b].qs[j] = static_cast<int8_t>(lq_round_rne(v));
         }
     }
 }

@@ -3,8 +3,9 @@
  * and real-weight rows. test/native/quant-*.test.ts assert over them; benchmarks/quant.ts times
  * the same generators. Everything is deterministic from a seed.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { openGguf } from '../../lib/io/gguf-read.js';
 
 /** mulberry32: small, fast, seedable. */
 export function rng(seed: number): () => number {
@@ -108,29 +109,30 @@ export const layoutShapes: Array<[number, number]> = [
 export const sharedData = fileURLToPath(new URL('../../../shared/data/', import.meta.url));
 
 /**
- * Real trained weights (the attention matrices wq, wk, wv, wo of stories260K and BabyLlama from
- * their llama2.c checkpoints), concatenated and cut into rows of `rowLen`. Empty when missing.
+ * Real trained weights: every F32 matrix of the decoder blocks (attn_q/k/v/output, ffn_gate/up/
+ * down) of the shared stories260K and BabyLlama GGUFs, concatenated and cut into rows of `rowLen`
+ * (k-quants need 256-wide rows, which these tiny models do not have). Empty when the data is missing.
  */
 export function realWeights(rowLen: number): Float32Array {
   const parts: Float32Array[] = [];
-  const models: Array<{ file: string; dim: number; nLayers: number; kvDim: number; vocab: number }> = [
-    { file: 'models/stories260K/stories260K.llama2c.bin', dim: 64, nLayers: 5, kvDim: 32, vocab: 512 },
-    { file: 'models/babyllama-tok105/model5000.llama2c.bin', dim: 128, nLayers: 5, kvDim: 64, vocab: 105 },
-  ];
-  for (const m of models) {
-    const p = sharedData + m.file;
+  for (const file of ['models/stories260K/stories260K-f32.gguf', 'models/babyllama-tok105/babyllama-tok105-f32.gguf']) {
+    const p = sharedData + file;
     if (!existsSync(p)) continue;
-    const buf = readFileSync(p);
-    // llama2.c layout: 28-byte header, token_embedding (vocab × dim), rms_att (L × dim), then wq, wk, wv, wo.
-    const start = 28 + 4 * (m.vocab * m.dim + m.nLayers * m.dim);
-    const count = m.nLayers * (2 * m.dim * m.dim + 2 * m.dim * m.kvDim);
-    const f = new Float32Array(count);
-    new Uint8Array(f.buffer).set(buf.subarray(start, start + 4 * count));
-    parts.push(f);
+    const g = openGguf(p);
+    try {
+      for (const t of g.header.tensors) {
+        if (t.type !== 0 || t.dims.length !== 2 || !/^blk\.\d+\.(attn|ffn)_\w+\.weight$/.test(t.name)) continue;
+        const bytes = g.tensorData(t);
+        const f = new Float32Array(bytes.byteLength / 4);
+        new Uint8Array(f.buffer).set(bytes);
+        parts.push(f);
+      }
+    } finally {
+      g.close();
+    }
   }
   const total = parts.reduce((a, p) => a + p.length, 0);
-  const rows = Math.floor(total / rowLen);
-  const out = new Float32Array(rows * rowLen);
+  const out = new Float32Array(Math.floor(total / rowLen) * rowLen);
   let o = 0;
   for (const p of parts) {
     const take = Math.min(p.length, out.length - o);

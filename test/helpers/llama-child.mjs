@@ -78,7 +78,7 @@ async function main() {
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
   const model = await llama.loadModel({ modelPath: req.model });
   const maxCtx = Math.max(64, ...req.ops.map((o) => o.context ?? 0), ...req.ops.map((o) => (o.tokens?.length ?? 0) + (o.maxTokens ?? 0) + 64));
-  const context = await model.createContext({ contextSize: maxCtx, batchSize: maxCtx, sequences: 1, threads: req.threads ?? 2 });
+  const context = await model.createContext({ contextSize: maxCtx, batchSize: maxCtx, sequences: 1, threads: req.threads ?? 1 });
   const seq = context.getSequence();
   const vocab = Number(model.fileInfo.metadata?.tokenizer?.ggml?.tokens?.length ?? 0);
   const results = [];

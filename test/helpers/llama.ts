@@ -40,8 +40,12 @@ export type LlamaRun<T = unknown[]> =
 
 /** Options of a child run. */
 export interface LlamaRunOptions {
+  /**
+   * llama.cpp threads (default 1: on the tiny shared models one thread is as fast as two on an idle
+   * 2-core machine, and twice as fast on a busy one, where llama.cpp's spinning threads contend).
+   */
   threads?: number;
-  /** Kill the child after this long (default 5 minutes). */
+  /** Kill the child after this long (default 9 minutes). */
   timeoutMs?: number;
 }
 
@@ -56,7 +60,7 @@ export function runLlama<T extends unknown[] = unknown[]>(model: string, ops: Ll
     const timer = setTimeout(() => {
       timedOut = true;
       child.kill('SIGKILL');
-    }, opts.timeoutMs ?? 300_000);
+    }, opts.timeoutMs ?? 540_000);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
     child.stdin.on('error', () => {}); // the child may die before reading its request
@@ -79,11 +83,11 @@ export function runLlama<T extends unknown[] = unknown[]>(model: string, ops: Ll
         return;
       }
       const error = timedOut
-        ? `timed out after ${opts.timeoutMs ?? 300_000} ms`
+        ? `timed out after ${opts.timeoutMs ?? 540_000} ms`
         : parsed?.error ?? `child ended without a result (exit code ${exitCode}, signal ${signal})`;
       resolvePromise({ ok: false, error, exitCode, signal, stderr, seconds });
     });
-    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 2, ops }));
+    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 1, ops }));
   });
 }
 

@@ -4,6 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { data, needData } from '../helpers/data.js';
 import { llamaGenerate, llamaLogits, llamaPerplexity, llamaTokenize, runLlama } from '../helpers/llama.js';
 
+/** llama.cpp runs in child processes that share 2 cores with the rest of the suite: allow for a busy machine. */
+const SLOW = 600_000;
 const skip = needData(data.stories260K.gguf, data.babyllama.gguf, data.text.tinystories);
 
 describe.skipIf(skip)('llama.cpp reference harness', () => {
@@ -14,7 +16,7 @@ describe.skipIf(skip)('llama.cpp reference harness', () => {
     expect(r.value.count).toBe(100 * 255);
     expect(Math.abs(r.value.ppl - 3.8666)).toBeLessThan(1e-3);
     console.log(`stories260K F32 100×512 PPL ${r.value.ppl.toFixed(4)} in ${r.value.seconds.toFixed(1)} s`);
-  });
+  }, SLOW);
 
   it('tokenizes, gives logits, generates greedily', async () => {
     const r = await runLlama<[number[][], number[], { tokens: number[]; text: string }]>(data.stories260K.gguf, [
@@ -35,7 +37,7 @@ describe.skipIf(skip)('llama.cpp reference harness', () => {
     // the single-op helpers give the same
     const t = await llamaTokenize(data.stories260K.gguf, ['Once upon a time'], true);
     expect(t.ok && t.value[0]).toEqual([1, 403, 407, 261, 378]);
-  });
+  }, SLOW);
 
   it('a GGUF that aborts llama.cpp (BabyLlama: no byte tokens) gives a failed result; the runner survives', async () => {
     const r = await llamaGenerate(data.babyllama.gguf, 'Once upon a time', 4);
@@ -47,10 +49,10 @@ describe.skipIf(skip)('llama.cpp reference harness', () => {
     // and the harness still works afterwards
     const again = await llamaLogits(data.stories260K.gguf, [1, 403]);
     expect(again.ok).toBe(true);
-  });
+  }, SLOW);
 
   it('a missing model is a failed result too', async () => {
     const r = await llamaTokenize('/nonexistent/model.gguf', ['x']);
     expect(r.ok).toBe(false);
-  });
+  }, SLOW);
 });

@@ -35,6 +35,9 @@ interface HfEdit {
   shape?: Record<string, number[]>;
   noTokenizer?: boolean;
   noWeights?: boolean;
+  /** Store a tensor under another name; with `extra`, keep the original too. */
+  rename?: Record<string, string>;
+  extra?: boolean;
 }
 
 let folders = 0;
@@ -61,9 +64,12 @@ function hfFolder(edit: HfEdit = {}): string {
       if (name === '__metadata__') continue;
       if (edit.drop?.includes(name)) continue;
       const bytes = st.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]);
-      out[name] = { dtype: e.dtype, shape: edit.shape?.[name] ?? e.shape, data_offsets: [off, off + bytes.length] };
-      parts.push(bytes);
-      off += bytes.length;
+      const names = edit.rename?.[name] ? (edit.extra ? [name, edit.rename[name]!] : [edit.rename[name]!]) : [name];
+      for (const n of names) {
+        out[n] = { dtype: e.dtype, shape: edit.shape?.[name] ?? e.shape, data_offsets: [off, off + bytes.length] };
+        parts.push(bytes);
+        off += bytes.length;
+      }
     }
     let json = JSON.stringify(out);
     json += ' '.repeat((8 - (json.length % 8)) % 8);
@@ -181,6 +187,13 @@ describe.skipIf(skip)('loadModel: typed errors naming the file', () => {
       g.close();
     }
     expectError(() => loadModel(out), 'E_UNSUPPORTED', '"gpt2"', out);
+  });
+
+  it('weights or options we would silently drop → E_UNSUPPORTED', () => {
+    expectError(() => loadModel(hfFolder({ config: (c) => ({ ...c, attention_bias: true }) })), 'E_UNSUPPORTED', 'attention_bias');
+    expectError(() => loadModel(hfFolder({ config: (c) => ({ ...c, rope_scaling: { type: 'linear', factor: 2 } }) })), 'E_UNSUPPORTED', 'rope_scaling');
+    const dir = hfFolder({ rename: { 'model.layers.2.mlp.up_proj.weight': 'model.layers.2.mlp.up_proj.bias' }, extra: true });
+    expectError(() => loadModel(dir), 'E_UNSUPPORTED', 'model.layers.2.mlp.up_proj.bias');
   });
 
   it('missing tensor → E_BAD_CONFIG naming the tensor and file', () => {

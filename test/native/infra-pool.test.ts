@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,21 @@ describe('thread pool', () => {
     expect(native().getThreads()).toBe(3);
   });
 
-  it('stays correct under many concurrent jobs while being resized', async () => {
+  it('finishes hundreds of small two-chunk jobs (caller and helper race to the end)', { timeout: 60_000 }, async () => {
+    const n = (1 << 16) + 5; // two chunks of the conversion kernel
+    const src = randomF32(n, 9);
+    const want = new Uint8Array(n * 2);
+    await convertTensor(src, 'F32', want, 'F16', { threads: 1 });
+    native().setThreads(2);
+    for (let round = 0; round < 20; round++) {
+      const outs = Array.from({ length: 20 }, () => new Uint8Array(n * 2));
+      await Promise.all(outs.map((d) => convertTensor(src, 'F32', d, 'F16', { threads: 2 })));
+      for (const d of outs) expect(Buffer.compare(d, want)).toBe(0);
+    }
+    native().setThreads(initialThreads);
+  });
+
+  it('stays correct under many concurrent jobs while being resized', { timeout: 60_000 }, async () => {
     const n = 300_000 + 17;
     const inputs = Array.from({ length: 4 }, (_, k) => randomF32(n, k + 1));
     native().setThreads(1);
@@ -57,6 +72,35 @@ describe('thread pool', () => {
   });
 });
 
+// The pool alone, hammered from several C++ caller threads (no Node): thousands of tiny jobs make
+// the caller/helper race at a job's end happen constantly, which JS-driven jobs rarely reach.
+const hasGxx = spawnSync('g++', ['--version']).status === 0;
+describe.skipIf(!hasGxx)('thread pool, native stress (g++)', () => {
+  const root = join(import.meta.dirname, '..', '..');
+  const build = (flags: string[], out: string): void => {
+    const r = spawnSync('g++', ['-std=c++17', '-pthread', ...flags, '-I', join(root, 'native'),
+      join(root, 'test/native/cpp/pool-stress.cpp'), join(root, 'native/cpu/pool.cpp'), '-o', out], { encoding: 'utf8', env });
+    expect(r.status, r.stderr).toBe(0);
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'lq-pool-'));
+  // Under scripts/test-sanitized.sh libasan is preloaded; these programs bring their own runtime.
+  const env = { ...process.env, LD_PRELOAD: '' };
+  it('no lost, doubled or stuck chunks while resizing', { timeout: 90_000 }, () => {
+    build(['-O2'], join(dir, 'stress'));
+    const r = spawnSync(join(dir, 'stress'), ['50000'], { encoding: 'utf8', timeout: 60_000, env });
+    expect(r.signal, 'deadlock: the stress run timed out').toBeNull();
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+  it('ThreadSanitizer finds no data race', { timeout: 90_000 }, () => {
+    const probe = spawnSync('g++', ['-fsanitize=thread', '-x', 'c++', '-', '-o', join(dir, 'probe')], { input: 'int main(){}', env });
+    if (probe.status !== 0) return; // no TSan runtime here
+    build(['-O1', '-g', '-fsanitize=thread'], join(dir, 'stress-tsan'));
+    const r = spawnSync(join(dir, 'stress-tsan'), ['2000'], { encoding: 'utf8', timeout: 60_000, env: { ...env, TSAN_OPTIONS: 'halt_on_error=1' } });
+    expect(r.stderr).not.toMatch(/ThreadSanitizer/);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
+
 describe('memory mapping', () => {
   it('maps and unmaps the same file many times (addresses get reused)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lq-map-'));
@@ -70,6 +114,36 @@ describe('memory mapping', () => {
       else m.close();
     }
     for (const m of keep.slice(0, 50)) m.close();
+  });
+
+  it('a late finalizer of an unmapped buffer never unmaps the mapping that reused its address', { timeout: 60_000 }, () => {
+    // Needs --expose-gc, so it runs in a child process with the same addon as this one.
+    const root = join(import.meta.dirname, '..', '..');
+    const script = `
+      const path = require('path'), fs = require('fs'), os = require('os');
+      const a = process.env.LAYERQUANT_NATIVE ? require(process.env.LAYERQUANT_NATIVE) : require(${JSON.stringify(join(root, 'node_modules', 'node-gyp-build'))})(${JSON.stringify(root)});
+      const p = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lq-gc-')), 'x.bin');
+      fs.writeFileSync(p, Buffer.alloc(1 << 20, 7));
+      (async () => {
+        for (let i = 0; i < 100; i++) {
+          let old = a.mapFile(p);
+          a.unmapFile(old);
+          const fresh = a.mapFile(p); // often at old's address
+          old = null;
+          global.gc();
+          await new Promise((r) => setImmediate(r)); // finalizers run here
+          const v = new Uint8Array(fresh);
+          let s = 0;
+          for (let k = 0; k < v.length; k += 4096) s += v[k];
+          if (s !== 7 * 256) throw new Error('bad sum ' + s);
+          a.unmapFile(fresh);
+        }
+        console.log('ok');
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 50_000 });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe('ok');
   });
 
   it('an empty file maps to an empty view', () => {

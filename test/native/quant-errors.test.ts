@@ -51,6 +51,12 @@ describe('quantize rejects bad input with typed errors', () => {
     await expectError(quantizeTensor({ data: new Uint8Array(b.buffer), dtype: 'BF16', dims: [32, 2], name: 'tb' }, 'int4_g32'), 'E_BAD_VALUE', /tb.*row 0 column 3/);
   });
 
+  it('accepts an empty tensor (zero rows) and returns an empty buffer', async () => {
+    const q = await quantizeTensor({ data: new Uint8Array(0), dtype: 'F32', dims: [64, 0], name: 'empty' }, 'q8_0');
+    expect(q.byteLength).toBe(0);
+    expect((await dequantizeTensor(q, 'q8_0', [64, 0])).length).toBe(0);
+  });
+
   it('rejects rows not divisible by the block size', async () => {
     const x = gaussian(100 * 2, 2);
     await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [100, 2], name: 'odd' }, 'q4_0'), 'E_SHAPE', /odd/);
@@ -96,5 +102,19 @@ describe('quantize rejects bad input with typed errors', () => {
     const ac = new AbortController();
     ac.abort();
     await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [4096, 64], name: 'ab' }, 'q4_0', { signal: ac.signal }), 'E_ABORTED');
+  });
+
+  it('aborts a running job between row chunks', async () => {
+    // The importance-weighted scalar search is slow enough (~tens of Melem/s) to abort mid-way.
+    const n = 4096, rows = 1024;
+    const x = gaussian(n * rows, 6);
+    const ac = new AbortController();
+    const p = quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows], name: 'mid' }, 'q4_0', {
+      importance: new Float32Array(n).fill(1),
+      signal: ac.signal,
+      threads: 1,
+    });
+    setTimeout(() => ac.abort(), 5);
+    await expectError(p, 'E_ABORTED', /mid/);
   });
 });

@@ -25,3 +25,18 @@ describe('importance weights reduce the weighted error', () => {
     });
   }
 });
+
+describe('accurate mode (uniform weights through the search)', () => {
+  for (const name of ['q4_0', 'q5_0', 'q8_0', 'int2_g32', 'int3_g64', 'int4_g128']) {
+    it(`${name}: lower RMSE than the fast path`, async () => {
+      const f = formats().find((x) => x.name === name)!;
+      const n = 1024, rows = 16;
+      const x = gaussian(n * rows, 21);
+      const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+      const fast = await dequantizeTensor(await quantizeTensor(view, f.name), f.name, [n, rows]);
+      const acc = await dequantizeTensor(await quantizeTensor(view, f.name, { accurate: true }), f.name, [n, rows]);
+      const ones = new Float32Array(n).fill(1);
+      expect(weightedError(x, acc, ones)).toBeLessThan(weightedError(x, fast, ones));
+    });
+  }
+});

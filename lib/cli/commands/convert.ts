@@ -51,7 +51,10 @@ export const convertCommand: CommandSpec = {
       const opts: Parameters<typeof convertHfToGguf>[2] = { type: type as ConvertType, signal: ac.signal };
       if (typeof values.name === 'string') opts.name = values.name;
       if (threads !== undefined) opts.threads = threads;
+      const tty = !values.json && process.stderr.isTTY === true;
+      if (tty) opts.onProgress = (done, total) => io.stderr(`\rwriting ${fmtBytes(done)} / ${fmtBytes(total)} (${((100 * done) / total).toFixed(0)}%)`);
       const r = await convertHfToGguf(positionals[0]!, out, opts);
+      if (tty) io.stderr('\n');
       const seconds = (performance.now() - t0) / 1000;
       io.stdout(
         values.json

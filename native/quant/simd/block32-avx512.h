@@ -28,5 +28,51 @@ inline __m512i round_clamp(__m512 v, __m512 id, __m512 lo, __m512 hi) {
     return _mm512_cvtps_epi32(t);  // MXCSR default: round to nearest even
 }
 
+// Four blocks at a time: the per-block reductions are done "transposed" (one shuffle tree for four
+// blocks instead of four trees), and the per-block scalar steps (d, fp16, 1/d) run on a __m128 of
+// four blocks with the same IEEE operations as the scalar code, so results are unchanged.
+
+// Max (or min) of each of a0..a3 (16 lanes each), as a __m128 [max a0, max a1, max a2, max a3].
+template <bool MAX>
+inline __m128 reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
+    auto op = [](__m512 a, __m512 b) { return MAX ? _mm512_max_ps(a, b) : _mm512_min_ps(a, b); };
+    const __m512 t01 = op(_mm512_shuffle_f32x4(a0, a1, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a0, a1, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m512 t23 = op(_mm512_shuffle_f32x4(a2, a3, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a2, a3, _MM_SHUFFLE(3, 2, 3, 2)));
+    __m512 u = op(_mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
+    u = op(u, _mm512_permute_ps(u, _MM_SHUFFLE(2, 3, 0, 1)));
+    u = op(u, _mm512_permute_ps(u, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), u));
+}
+
+// Element k of v broadcast to 16 lanes.
+inline __m512 bcast(__m128 v, int k) { return _mm512_permutexvar_ps(_mm512_set1_epi32(k), _mm512_castps128_ps512(v)); }
+
+// Per-block scale steps for four blocks: d4 → saturated d, fp16 bits (dh[0..3]), 1/d, zero mask.
+struct scales4 {
+    alignas(16) uint16_t dh[8];
+    __m128 id;
+    int zero_mask;  // bit k: block k's scale rounds to fp16 zero
+    explicit scales4(__m128 d) {
+        const __m128 lim = _mm_set1_ps(LQ_F16_MAX);
+        // sat(): d > MAX ? MAX : d < -MAX ? -MAX : d (no NaN here)
+        const __m128 ds = _mm_max_ps(_mm_min_ps(d, lim), _mm_sub_ps(_mm_setzero_ps(), lim));
+        const __m128i h = _mm_cvtps_ph(ds, _MM_FROUND_TO_NEAREST_INT);
+        _mm_store_si128(reinterpret_cast<__m128i *>(dh), h);
+        const __m128i z = _mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7fff)), _mm_setzero_si128());
+        zero_mask = _mm_movemask_epi8(z) & 0xff;
+        zero_mask = (zero_mask & 1) | ((zero_mask >> 1) & 2) | ((zero_mask >> 2) & 4) | ((zero_mask >> 3) & 8);
+        id = _mm_div_ps(_mm_set1_ps(1.0f), ds);
+    }
+    bool zero(int k) const { return (zero_mask >> k) & 1; }
+};
+
+// Signed value of largest magnitude per block (negative on a ±tie), four blocks.
+inline __m128 signed_absmax4(const __m512 * v) {
+    const __m128 vmax = reduce4<true>(_mm512_max_ps(v[0], v[1]), _mm512_max_ps(v[2], v[3]), _mm512_max_ps(v[4], v[5]), _mm512_max_ps(v[6], v[7]));
+    const __m128 vmin = reduce4<false>(_mm512_min_ps(v[0], v[1]), _mm512_min_ps(v[2], v[3]), _mm512_min_ps(v[4], v[5]), _mm512_min_ps(v[6], v[7]));
+    const __m128 neg = _mm_xor_ps(vmin, _mm_set1_ps(-0.0f));
+    return _mm_blendv_ps(vmax, vmin, _mm_cmp_ps(neg, vmax, _CMP_GE_OQ));
+}
+
 }  // namespace
 

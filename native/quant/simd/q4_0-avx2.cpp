@@ -8,7 +8,27 @@ void lq_quantize_q4_0_avx2(const float * x, void * vy, int64_t n, const float * 
     block_q4_0 * y = static_cast<block_q4_0 *>(vy);
     const int64_t nb = n / LQ_QK4_0;
     const __m256i off = _mm256_set1_epi32(8);
-    for (int64_t b = 0; b < nb; ++b, x += LQ_QK4_0) {
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4, x += 4 * LQ_QK4_0) {
+        const scales4 sc(_mm_div_ps(signed_absmax4(x), _mm_set1_ps(-8.0f)));
+        for (int k = 0; k < 4; ++k) {
+            block_q4_0 & o = y[b + k];
+            if (sc.zero(k)) {
+                o.d = 0;
+                std::memset(o.qs, 0x88, sizeof o.qs);
+                continue;
+            }
+            const block32 blk(x + LQ_QK4_0 * k);
+            __m256i q[4];
+            blk.quantize(sc.id[k], -8.0f, 7.0f, q);
+            for (int t = 0; t < 4; ++t) q[t] = _mm256_add_epi32(q[t], off);
+            const __m256i lo = _mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4));
+            const __m256i hi = _mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4));
+            o.d = sc.dh[k];
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(o.qs), narrow16(lo, hi));
+        }
+    }
+    for (; b < nb; ++b, x += LQ_QK4_0) {
         const block32 blk(x);
         const float d = blk.signed_absmax() / -8.0f;
         const uint16_t dh = to_f16(d);

@@ -9,7 +9,34 @@ void lq_quantize_q5_0_avx512(const float * x, void * vy, int64_t n, const float 
     const int64_t nb = n / LQ_QK5_0;
     const __m512 lo = _mm512_set1_ps(-16.0f), hi = _mm512_set1_ps(15.0f);
     const __m512i off = _mm512_set1_epi32(16), m4 = _mm512_set1_epi32(15);
-    for (int64_t b = 0; b < nb; ++b, x += LQ_QK5_0) {
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4, x += 4 * LQ_QK5_0) {
+        __m512 v[8];
+        for (int k = 0; k < 8; ++k) v[k] = _mm512_loadu_ps(x + 16 * k);
+        const scales4 sc(_mm_div_ps(signed_absmax4(v), _mm_set1_ps(-16.0f)));
+        for (int k = 0; k < 4; ++k) {
+            block_q5_0 & o = y[b + k];
+            if (sc.zero(k)) {
+                o.d = 0;
+                const uint32_t qh = 0xffffffffu;
+                std::memcpy(o.qh, &qh, 4);
+                std::memset(o.qs, 0, sizeof o.qs);
+                continue;
+            }
+            const __m512 id = bcast(sc.id, k);
+            // Signed q in [-16, 15]; q + 16 keeps the low nibble and has bit 4 = NOT bit 4 of the
+            // signed value, so the offset never needs adding.
+            const __m512i q0 = round_clamp(v[2 * k], id, lo, hi);
+            const __m512i q1 = round_clamp(v[2 * k + 1], id, lo, hi);
+            const uint32_t qh = _cvtmask32_u32(_mm512_kunpackw(_mm512_testn_epi32_mask(q1, off), _mm512_testn_epi32_mask(q0, off)));
+            o.d = sc.dh[k];
+            std::memcpy(o.qh, &qh, 4);
+            // (q0 & 0x0f) | ((q1 << 4) & ~0x0f) in one bit-select; vpmovdb drops the bits above 7.
+            const __m512i packed = _mm512_ternarylogic_epi32(q0, _mm512_slli_epi32(q1, 4), m4, 0xE4);
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(o.qs), _mm512_cvtepi32_epi8(packed));
+        }
+    }
+    for (; b < nb; ++b, x += LQ_QK5_0) {
         const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
         const float d = signed_absmax(v0, v1) / -16.0f;
         const uint16_t dh = to_f16(d);
@@ -27,7 +54,8 @@ void lq_quantize_q5_0_avx512(const float * x, void * vy, int64_t n, const float 
                             (static_cast<uint32_t>(_mm512_test_epi32_mask(q1, off)) << 16);
         y[b].d = dh;
         std::memcpy(y[b].qh, &qh, 4);
-        const __m512i packed = _mm512_or_si512(_mm512_and_si512(q0, m4), _mm512_slli_epi32(_mm512_and_si512(q1, m4), 4));
+        // (q0 & 0x0f) | ((q1 << 4) & ~0x0f) in one bit-select; vpmovdb drops the bits above 7.
+            const __m512i packed = _mm512_ternarylogic_epi32(q0, _mm512_slli_epi32(q1, 4), m4, 0xE4);
         _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs), _mm512_cvtepi32_epi8(packed));
     }
 }

@@ -9,7 +9,25 @@ void lq_quantize_q8_0_avx512(const float * x, void * vy, int64_t n, const float 
     const int64_t nb = n / LQ_QK8_0;
     const __m512 sign = _mm512_set1_ps(-0.0f);
     const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f);
-    for (int64_t b = 0; b < nb; ++b, x += LQ_QK8_0) {
+    int64_t b = 0;
+    for (; b + 4 <= nb; b += 4, x += 4 * LQ_QK8_0) {
+        __m512 v[8], a[4];
+        for (int k = 0; k < 8; ++k) v[k] = _mm512_loadu_ps(x + 16 * k);
+        for (int k = 0; k < 4; ++k) a[k] = _mm512_max_ps(_mm512_andnot_ps(sign, v[2 * k]), _mm512_andnot_ps(sign, v[2 * k + 1]));
+        const scales4 sc(_mm_div_ps(reduce4<true>(a[0], a[1], a[2], a[3]), _mm_set1_ps(127.0f)));
+        for (int k = 0; k < 4; ++k) {
+            block_q8_0 & o = y[b + k];
+            if (sc.zero(k)) {
+                std::memset(&o, 0, sizeof(block_q8_0));
+                continue;
+            }
+            const __m512 id = bcast(sc.id, k);
+            o.d = sc.dh[k];
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(o.qs), _mm512_cvtepi32_epi8(round_clamp(v[2 * k], id, lo, hi)));
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(o.qs + 16), _mm512_cvtepi32_epi8(round_clamp(v[2 * k + 1], id, lo, hi)));
+        }
+    }
+    for (; b < nb; ++b, x += LQ_QK8_0) {
         const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
         const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1)));
         const float d = amax / 127.0f;

@@ -1,0 +1,39 @@
+// Q4_0 on the GPU: one warp per block. m = the signed value of largest magnitude (negative on a
+// ±tie) from warp max/min, d = m / -8, q = rne(clamp(x * (1/d), -8, 7)) + 8; lane j < 16 packs
+// q[j] | q[j + 16] << 4. Same bytes as q4_0.cpp (see quant.h).
+#include "cuda/common.cuh"
+#include "cuda/quant/quant-common.cuh"
+#include "cuda/quant/quant.h"
+#include "common/blocks.h"
+
+namespace {
+
+__global__ void q4_0_kernel(const float * __restrict__ x, block_q4_0 * __restrict__ y, int64_t nblocks) {
+    const int64_t b = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int lane = threadIdx.x & 31;
+    if (b >= nblocks) return;
+    const float v = x[b * 32 + lane];
+    const float vmax = lq_warp_max(v), vmin = lq_warp_min(v);
+    const float m = -vmin >= vmax ? vmin : vmax;
+    const float d = __fdiv_rn(m, -8.0f);
+    const uint16_t dh = lq_f16_bits_sat(d);
+    int q = 0;
+    const bool zero = (dh & 0x7fff) == 0;
+    if (!zero) q = lq_round_clamp(__fmul_rn(v, __fdiv_rn(1.0f, lq_sat_f16_range(d))), -8.0f, 7.0f);
+    q += 8;
+    const int hi = __shfl_down_sync(0xffffffffu, q, 16);
+    if (lane < 16) y[b].qs[lane] = static_cast<uint8_t>(q | (hi << 4));
+    if (lane == 0) y[b].d = zero ? 0 : dh;
+}
+
+}  // namespace
+
+lq_status lq_cuda_quantize_q4_0(const float * d_x, void * d_y, int64_t n, int64_t nrows) {
+    const int64_t nblocks = n / LQ_QK4_0 * nrows;
+    if (nblocks == 0) return lq_status::success();
+    const int threads = 256;
+    const int64_t grid = (nblocks * 32 + threads - 1) / threads;
+    q4_0_kernel<<<static_cast<unsigned>(grid), threads>>>(d_x, static_cast<block_q4_0 *>(d_y), nblocks);
+    LQ_CUDA_CHECK_LAUNCH("q4_0");
+    return lq_status::success();
+}

@@ -1,0 +1,40 @@
+// Q5_0 on the GPU: as q4_0.cu with d = m / -16, q in [0, 31]; the fifth bits come from a warp
+// ballot (bit j = lane j), the low nibbles pack q[j] | q[j + 16] << 4. Same bytes as q5_0.cpp.
+#include "cuda/common.cuh"
+#include "cuda/quant/quant-common.cuh"
+#include "cuda/quant/quant.h"
+#include "common/blocks.h"
+
+namespace {
+
+__global__ void q5_0_kernel(const float * __restrict__ x, block_q5_0 * __restrict__ y, int64_t nblocks) {
+    const int64_t b = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int lane = threadIdx.x & 31;
+    if (b >= nblocks) return;
+    const float v = x[b * 32 + lane];
+    const float vmax = lq_warp_max(v), vmin = lq_warp_min(v);
+    const float m = -vmin >= vmax ? vmin : vmax;
+    const float d = __fdiv_rn(m, -16.0f);
+    const uint16_t dh = lq_f16_bits_sat(d);
+    int q = 0;
+    const bool zero = (dh & 0x7fff) == 0;
+    if (!zero) q = lq_round_clamp(__fmul_rn(v, __fdiv_rn(1.0f, lq_sat_f16_range(d))), -16.0f, 15.0f);
+    q += 16;
+    const uint32_t qh = __ballot_sync(0xffffffffu, (q >> 4) & 1);
+    const int hi = __shfl_down_sync(0xffffffffu, q, 16);
+    if (lane < 16) y[b].qs[lane] = static_cast<uint8_t>((q & 15) | ((hi & 15) << 4));
+    if (lane < 4) y[b].qh[lane] = static_cast<uint8_t>(qh >> (8 * lane));
+    if (lane == 0) y[b].d = zero ? 0 : dh;
+}
+
+}  // namespace
+
+lq_status lq_cuda_quantize_q5_0(const float * d_x, void * d_y, int64_t n, int64_t nrows) {
+    const int64_t nblocks = n / LQ_QK5_0 * nrows;
+    if (nblocks == 0) return lq_status::success();
+    const int threads = 256;
+    const int64_t grid = (nblocks * 32 + threads - 1) / threads;
+    q5_0_kernel<<<static_cast<unsigned>(grid), threads>>>(d_x, static_cast<block_q5_0 *>(d_y), nblocks);
+    LQ_CUDA_CHECK_LAUNCH("q5_0");
+    return lq_status::success();
+}

@@ -1,0 +1,51 @@
+// The format registry as TypeScript sees it: ordered by ggml type id then by name, consistent
+// sizes, plain storage types present, unknown names rejected with a typed error.
+import { describe, expect, it } from 'vitest';
+import { isLayerquantError } from '../../lib/errors.js';
+import { formatInfo, formats } from '../../lib/quantize/formats.js';
+import { quantizedBytes } from '../../lib/quantize/tensor.js';
+
+describe('format registry', () => {
+  const all = formats();
+  it('is ordered: ggml types by id, then ours (-1) by name', () => {
+    for (let i = 1; i < all.length; i++) {
+      const a = all[i - 1]!, b = all[i]!;
+      if (a.ggmlType >= 0 && b.ggmlType >= 0) expect(a.ggmlType).toBeLessThan(b.ggmlType);
+      else if (a.ggmlType < 0 && b.ggmlType < 0) expect(a.name < b.name).toBe(true);
+      else expect(a.ggmlType >= 0 && b.ggmlType < 0, `${a.name} before ${b.name}`).toBe(true);
+    }
+    expect(new Set(all.map((f) => f.name)).size).toBe(all.length);
+  });
+  it('has consistent sizes for block formats', () => {
+    for (const f of all) {
+      expect(f.isas).toContain('scalar');
+      if (f.blockSize > 0) {
+        expect(f.rowBytes(f.blockSize * 8)).toBe(f.blockBytes * 8);
+        expect(f.bitsPerWeight).toBeCloseTo((8 * f.blockBytes) / f.blockSize, 10);
+        if (f.blockSize > 1 && f.ggmlType >= 0) {
+          expect(f.rowOk(f.blockSize + 1)).toBe(false);
+          expect(() => f.rowBytes(f.blockSize + 1)).toThrow(/row length/);
+        }
+      }
+    }
+  });
+  it('holds the plain storage types and the block-32 ggml formats', () => {
+    expect(formatInfo('f32')).toMatchObject({ ggmlType: 0, blockSize: 1, blockBytes: 4, bitsPerWeight: 32 });
+    expect(formatInfo('f16')).toMatchObject({ ggmlType: 1, blockBytes: 2 });
+    expect(formatInfo('bf16')).toMatchObject({ ggmlType: 30, blockBytes: 2 });
+    expect(formatInfo('q8_0')).toMatchObject({ ggmlType: 8, blockSize: 32, blockBytes: 34, bitsPerWeight: 8.5 });
+    expect(formatInfo('q4_0')).toMatchObject({ ggmlType: 2, blockSize: 32, blockBytes: 18, bitsPerWeight: 4.5 });
+    expect(formatInfo('q5_0')).toMatchObject({ ggmlType: 6, blockSize: 32, blockBytes: 22, bitsPerWeight: 5.5 });
+    expect(quantizedBytes('q4_0', [64, 3, 2])).toBe(6 * 2 * 18);
+    expect(quantizedBytes('int3_g32', [33])).toBe(16 + 5);
+  });
+  it('rejects unknown names with E_BAD_ARGUMENT listing the known ones', () => {
+    try {
+      formatInfo('q4_X');
+      expect.unreachable();
+    } catch (err) {
+      expect(isLayerquantError(err, 'E_BAD_ARGUMENT')).toBe(true);
+      expect((err as Error).message).toMatch(/q4_X.*|q8_0/);
+    }
+  });
+});
