@@ -15,6 +15,17 @@ export * from './model/index.js';
 // tensor dtype conversion and backend report (infra)
 export { convertTensor, findNonFinite, floatDtypeSize, type FloatDtype, type ConvertOptions } from './tensor/convert.js';
 export { nativeBackend, type BackendChoice } from './native.js';
+// forward pass, tokenization, perplexity, importance (forward)
+export { Decoder, supportedArchitectures, type DecoderModel, type DecoderTensor, type DecoderOptions, type BlockCosines } from './eval/decoder.js';
+export { perplexity, perplexityOfTokens, type PerplexityOptions, type PerplexityResult } from './eval/perplexity.js';
+export { readTextFile, decodeText } from './eval/text.js';
+export { loadTokenizer, type TextTokenizer, type UnknownCharPolicy } from './tokenize/tokenizer.js';
+export { ggufVocabToTokenizerJson } from './tokenize/gguf-vocab.js';
+export { lim, calibrationBatch, type LimOptions } from './importance/lim.js';
+export { zd, zdRoles, type ZdOptions } from './importance/zd.js';
+export { builtinCalibrationText } from './importance/calibration.js';
+export { importanceSvg } from './importance/svg.js';
+export { rankBlocks, type BlockScore, type ImportanceResult } from './importance/types.js';
 // plan: budgets, cost model, strategies, plan files (plan helper)
 export {
   parseBits, parseSize, parseBudget, fitBudget, fitOverheadBytes, kvCacheBytes, availableRam, describeBudget,
