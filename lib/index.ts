@@ -36,6 +36,9 @@ export { makePlan, parseGlobalsPolicy, REL_MSE, type Plan, type PlanOptions, typ
 export { solve, strategy, STRATEGIES, feasibleRange, type Strategy, type StrategyName, type SolveProblem, type SolveResult, type SolveUnit } from './plan/solve.js';
 export { readPlanFile, writePlanFile, validatePlan, formatPlanTable, planMetadata, planToJson } from './plan/plan-file.js';
 export { parseScores, blockScores, setScoreProvider, type ScoreProvider } from './plan/scores.js';
+// quantization formats and tensor kernels (quant)
+export { formats, formatInfo, type FormatInfo } from './quantize/formats.js';
+export { quantizeTensor, quantizeTensorInto, dequantizeTensor, quantizedBytes, type TensorView, type QuantizeOptions } from './quantize/tensor.js';
 // quantize pipeline and the paper's experiment (plan helper)
 export { planModel, quantizeModel, predictFileSize, registryFormats, type PlanModelOptions, type QuantizeModelOptions, type QuantizeModelResult, type QuantizeProgress } from './quantize/run.js';
 export { compareOrders, summarize, formatCompareTable, compareCsv, compareSvg, type CompareOptions, type CompareRow, type Evaluator, type QuantizedModel } from './quantize/compare.js';
