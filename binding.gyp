@@ -36,7 +36,8 @@
       "conditions": [
         ["target_arch=='x64'", {
           "sources": ["<!@(node scripts/native-sources.mjs avx512)"],
-          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-mf16c", "-mbmi2"]
+          "cflags_cc": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma", "-mf16c", "-mbmi2",
+                        "-Wno-maybe-uninitialized"]
         }]
       ]
     },
