@@ -30,12 +30,6 @@
 #define LQ_HD
 #endif
 
-#ifndef KQ3_NC
-#define KQ3_NC 4
-#define KQ3_NR 1
-#define KQ3_A 3.7f
-#define KQ3_B 0.3f
-#endif
 namespace lq_kq {
 
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: (t + M) - M rounds |t| < 2^22 to nearest even
@@ -63,6 +57,11 @@ struct vec_s {
         vec_s r;
         for (int i = 0; i < N; ++i) r.v[i] = a;
         return r;
+    }
+    // dst[l * W + j] = src[j * nl + l] for j < lps, l < nl: sub-block j becomes lane j.
+    LQ_HD static void transpose_in(const float * src, float * dst, int nl, int lps) {
+        for (int j = 0; j < lps; ++j)
+            for (int l = 0; l < nl; ++l) dst[l * N + j] = src[j * nl + l];
     }
 };
 
@@ -393,6 +392,20 @@ struct affine_q2k {
 // (w = how much the sub-block's error grows per unit of scale error). Candidate steps map the anchor
 // (the largest |v|) to level0, level0 -/+ 0.25, ... (towards zero), each also refit by weighted least
 // squares; d is returned f16-exact, l[] for that d.
+// Sum of LPS (a multiple of 4) values in a fixed order: four interleaved partial sums, then
+// (p0 + p1) + (p2 + p3). Plain scalar code, identical in every build.
+template <int LPS>
+LQ_HD inline float sum_lanes(const float * t) {
+    float p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f;
+    for (int j = 0; j < LPS; j += 4) {
+        p0 += t[j];
+        p1 += t[j + 1];
+        p2 += t[j + 2];
+        p3 += t[j + 3];
+    }
+    return (p0 + p1) + (p2 + p3);
+}
+
 template <int LPS, int LO, int HI>
 LQ_HD inline float steps_error(const float * v, const float * w, float d, float * slv, float * sll) {
     float t1[LPS], t2[LPS], t3[LPS];
@@ -406,15 +419,9 @@ LQ_HD inline float steps_error(const float * v, const float * w, float d, float 
         t2[j] = w[j] * a * a;
         t3[j] = w[j] * r * r;
     }
-    float s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-    for (int j = 0; j < LPS; ++j) {
-        s1 += t1[j];
-        s2 += t2[j];
-        s3 += t3[j];
-    }
-    *slv = s1;
-    *sll = s2;
-    return s3;
+    *slv = sum_lanes<LPS>(t1);
+    *sll = sum_lanes<LPS>(t2);
+    return sum_lanes<LPS>(t3);
 }
 
 template <int LPS, int LO, int HI>
@@ -428,7 +435,7 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
     // refit by least squares over all lanes.
     const float dir = level0 < 0.0f ? 1.0f : -1.0f;
     float best_d = 0.0f, best_e = 3.0e38f, best_slv = 0.0f, best_sll = 0.0f;
-    for (int k = 0; k < 6; ++k) {
+    for (int k = 0; k < 4; ++k) {
         const float d = round_f16(clamp_f16_range(anchor / (level0 + dir * static_cast<float>(k))));
         if (d == 0.0f) continue;
         float slv, sll;
@@ -440,10 +447,10 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
             best_sll = sll;
         }
     }
-    // The level in [|level0|/2, |level0|] (at most 32 of them) whose f16 step reproduces the anchor best.
+    // The level in [|level0|/2, |level0|] (at most 16 of them) whose f16 step reproduces the anchor best.
     {
         const float sign = level0 < 0.0f ? -1.0f : 1.0f;
-        const int top = static_cast<int>(sign * level0), bottom = top / 2 > top - 32 ? top / 2 : top - 32;
+        const int top = static_cast<int>(sign * level0), bottom = top / 2 > top - 16 ? top / 2 : top - 16;
         float best_hit = 3.0e38f, hit_d = 0.0f;
         for (int l = top; l > bottom; --l) {
             const float lv = sign * static_cast<float>(l);
@@ -517,12 +524,12 @@ LQ_HD inline void affine_scales(const float * s, const float * b, const float * 
 template <int LPS>
 LQ_HD inline float affine_err(const float * ds, const float * off, const float * sw, const float * sx, const float * sxx, const float * sq,
                         const float * sqq, const float * sqx) {
-    float e = 0.0f;
+    float t[LPS];
     for (int j = 0; j < LPS; ++j) {
         const float s = ds[j], b = off[j];
-        e += sxx[j] + s * (s * sqq[j] - 2.0f * sqx[j]) + b * (b * sw[j] - 2.0f * sx[j]) + 2.0f * s * b * sq[j];
+        t[j] = sxx[j] + s * (s * sqq[j] - 2.0f * sqx[j]) + b * (b * sw[j] - 2.0f * sx[j]) + 2.0f * s * b * sq[j];
     }
-    return e;
+    return sum_lanes<LPS>(t);
 }
 
 template <class V, class F, bool HW>
@@ -542,12 +549,15 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
         for (int bi = 0; bi < NB; ++bi) {
-            const float * xs = x + (sb0 + bi) * LQ_QK_K;
-            const float * ws = HW ? imp + (sb0 + bi) * LQ_QK_K : nullptr;
-            for (int j = 0; j < LPS; ++j) {
+            if (bi < nbat) {
+                V::transpose_in(x + (sb0 + bi) * LQ_QK_K, xt + bi * LPS, NL, LPS);
+                if (HW) V::transpose_in(imp + (sb0 + bi) * LQ_QK_K, wt + bi * LPS, NL, LPS);
+            } else {
                 for (int l = 0; l < NL; ++l) {
-                    xt[l * W + bi * LPS + j] = bi < nbat ? xs[j * NL + l] : 0.0f;
-                    if (HW) wt[l * W + bi * LPS + j] = bi < nbat ? ws[j * NL + l] : 0.0f;
+                    for (int j = 0; j < LPS; ++j) {
+                        xt[l * W + bi * LPS + j] = 0.0f;
+                        if (HW) wt[l * W + bi * LPS + j] = 0.0f;
+                    }
                 }
             }
         }
@@ -710,21 +720,24 @@ struct sym_q3k {
     static constexpr int NL = 16, LPS = 16, QMIN = -4, QMAX = 3, SMIN = -32, SMAXV = 31;
     // Candidates map the largest |x| to about QMIN (the longer side) or QMAX; with importance
     // weights the optimum moves further, so more candidates are tried.
-    LQ_HD static constexpr int ncand(bool hw) { return hw ? 12 : KQ3_NC; }
-    LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : KQ3_NR; }
+    LQ_HD static constexpr int ncand(bool hw) { return hw ? 12 : 4; }
+    LQ_HD static constexpr int nsteps(bool hw) { return hw ? 3 : 1; }
+    LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : 1; }
     LQ_HD static constexpr float cand_level(int k, bool hw) {
         return hw ? (k < 9 ? -(3.2f + 0.2f * static_cast<float>(k)) : 2.7f + 0.3f * static_cast<float>(k - 9))
-                  : (k < KQ3_NC - 1 ? -(KQ3_A + KQ3_B * static_cast<float>(k)) : 3.0f);
+                  : (k < 3 ? -(3.7f + 0.3f * static_cast<float>(k)) : 3.0f);
     }
     LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q3_k(b, L, ls, d); }
 };
 struct sym_q6k {
     typedef block_q6_K block;
     static constexpr int NL = 16, LPS = 16, QMIN = -32, QMAX = 31, SMIN = -128, SMAXV = 127;
-    LQ_HD static constexpr int ncand(bool hw) { return hw ? 4 : 3; }
+    LQ_HD static constexpr int ncand(bool hw) { return hw ? 10 : 3; }
+    LQ_HD static constexpr int nsteps(bool hw) { return hw ? 3 : 1; }
     LQ_HD static constexpr int nref(bool hw) { return hw ? 2 : 1; }
     LQ_HD static constexpr float cand_level(int k, bool hw) {
-        return hw ? (k < 3 ? -(32.0f + (-0.4f + 0.4f * static_cast<float>(k))) : 31.0f) : (k < 2 ? -(31.7f + 0.5f * static_cast<float>(k)) : 31.0f);
+        return hw ? (k < 8 ? -(30.6f + 0.4f * static_cast<float>(k)) : 30.5f + 0.5f * static_cast<float>(k - 8))
+                  : (k < 2 ? -(31.7f + 0.5f * static_cast<float>(k)) : 31.0f);
     }
     LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q6_k(b, L, ls, d); }
 };
@@ -755,12 +768,15 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
         for (int bi = 0; bi < NB; ++bi) {
-            const float * xs = x + (sb0 + bi) * LQ_QK_K;
-            const float * ws = HW ? imp + (sb0 + bi) * LQ_QK_K : nullptr;
-            for (int j = 0; j < LPS; ++j) {
+            if (bi < nbat) {
+                V::transpose_in(x + (sb0 + bi) * LQ_QK_K, xt + bi * LPS, NL, LPS);
+                if (HW) V::transpose_in(imp + (sb0 + bi) * LQ_QK_K, wt + bi * LPS, NL, LPS);
+            } else {
                 for (int l = 0; l < NL; ++l) {
-                    xt[l * W + bi * LPS + j] = bi < nbat ? xs[j * NL + l] : 0.0f;
-                    if (HW) wt[l * W + bi * LPS + j] = bi < nbat ? ws[j * NL + l] : 0.0f;
+                    for (int j = 0; j < LPS; ++j) {
+                        xt[l * W + bi * LPS + j] = 0.0f;
+                        if (HW) wt[l * W + bi * LPS + j] = 0.0f;
+                    }
                 }
             }
         }
@@ -821,12 +837,12 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
             vsqq.store(sqq);
             vsqx.store(sqx);
             for (int bi = 0; bi < NB; ++bi) {
-                float acc = 0.0f;
-                for (int j = bi * LPS; j < (bi + 1) * LPS; ++j) {
-                    const float sc = dd[bi] * static_cast<float>(ls[j]);
-                    acc += sxx[j] + sc * (sc * sqq[j] - 2.0f * sqx[j]);
+                float t[LPS];
+                for (int j = 0; j < LPS; ++j) {
+                    const float sc = dd[bi] * static_cast<float>(ls[bi * LPS + j]);
+                    t[j] = sxx[bi * LPS + j] + sc * (sc * sqq[bi * LPS + j] - 2.0f * sqx[bi * LPS + j]);
                 }
-                e[bi] = acc;
+                e[bi] = sum_lanes<LPS>(t);
             }
         };
         auto keep = [&](int bi, const float * qt) {
@@ -843,7 +859,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         };
         evaluate(qa, be);
         for (int bi = 0; bi < NB; ++bi) keep(bi, qa);
-        for (int step = 0; step < 3; ++step) {
+        for (int step = 0; step < F::nsteps(HW); ++step) {
             for (int bi = 0; bi < NB; ++bi) {
                 const int o = bi * LPS;
                 dd[bi] = bd[bi];

@@ -10,10 +10,10 @@ import { bytesOf } from '../helpers/quant-compare.js';
 
 const golden: Record<string, string> = {
   q2_K: 'c43d04a329cb99e4591635e5d08d1d2ca10927556db2de787fc7d3c089c695e8',
-  q3_K: 'f3a019057b3b2a8d7cd46a8666d066e00b5a6638fccfdaf823e52a43e438eb24',
-  q4_K: 'f0c4c9a6fe95078becd848b1b1e783f31ddf8608dfe114e631b21b06bc60f0ac',
-  q5_K: '927ea7e61ccf4170a18df1832873caa89707b48cd14f00b7eecf5641ad8e55b6',
-  q6_K: 'de998f6a140b7ba3a1ca26e8244e8d337c9d12f8084950daaff471e81c6a4b10',
+  q3_K: 'cf20eea194f6e98fd4f043a61002961c1d55f91673e0400a85f57e9bac8ef108',
+  q4_K: '140c6d4a55225ae82752d55ed1b82e511e1f00a0c502b0730958114cc6343826',
+  q5_K: '1543a95343acd07507a60d2681632e2e9e0f9bcdfd3746d3d35f6c4abf610b70',
+  q6_K: '6f52adae3e4c0b91a1e14b7b8bab313eb5cee4b5c33e95ce2cedf3b4619e5cd0',
 };
 
 const n = 1024, rows = 6, seed = 20261123;

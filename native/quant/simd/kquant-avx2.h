@@ -8,6 +8,33 @@
 
 namespace lq_kq {
 
+// dst rows (stride ds) = columns of the 8x8 block at src (stride ss). Moves floats only.
+inline void transpose8x8(const float * src, int ss, float * dst, int ds) {
+    __m256 r0 = _mm256_loadu_ps(src + 0 * ss), r1 = _mm256_loadu_ps(src + 1 * ss), r2 = _mm256_loadu_ps(src + 2 * ss),
+           r3 = _mm256_loadu_ps(src + 3 * ss), r4 = _mm256_loadu_ps(src + 4 * ss), r5 = _mm256_loadu_ps(src + 5 * ss),
+           r6 = _mm256_loadu_ps(src + 6 * ss), r7 = _mm256_loadu_ps(src + 7 * ss);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+                 t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE), u2 = _mm256_shuffle_ps(t1, t3, 0x44),
+                 u3 = _mm256_shuffle_ps(t1, t3, 0xEE), u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+                 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_storeu_ps(dst + 0 * ds, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + 1 * ds, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * ds, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * ds, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * ds, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * ds, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * ds, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+// dst[l * w + j] = src[j * nl + l] (nl, lps multiples of 8), in 8x8 tiles.
+inline void transpose_tiles(const float * src, float * dst, int nl, int lps, int w) {
+    for (int jb = 0; jb < lps; jb += 8)
+        for (int lb = 0; lb < nl; lb += 8) transpose8x8(src + jb * nl + lb, nl, dst + lb * w + jb, w);
+}
+
 struct vmask8 {
     __m256 m;
 };
@@ -18,6 +45,7 @@ struct vec8 {
     static vec8 load(const float * p) { return {_mm256_load_ps(p)}; }
     void store(float * p) const { _mm256_store_ps(p, v); }
     static vec8 set1(float a) { return {_mm256_set1_ps(a)}; }
+    static void transpose_in(const float * src, float * dst, int nl, int lps) { transpose_tiles(src, dst, nl, lps, W); }
 };
 inline vec8 operator+(const vec8 & a, const vec8 & b) { return {_mm256_add_ps(a.v, b.v)}; }
 inline vec8 operator-(const vec8 & a, const vec8 & b) { return {_mm256_sub_ps(a.v, b.v)}; }
@@ -45,6 +73,7 @@ struct vec16x2 {
         _mm256_store_ps(p + 8, hi);
     }
     static vec16x2 set1(float a) { return {_mm256_set1_ps(a), _mm256_set1_ps(a)}; }
+    static void transpose_in(const float * src, float * dst, int nl, int lps) { transpose_tiles(src, dst, nl, lps, W); }
 };
 #define LQ_V2_OP(name, intr) \
     inline vec16x2 name(const vec16x2 & a, const vec16x2 & b) { return {intr(a.lo, b.lo), intr(a.hi, b.hi)}; }

@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "quant/kquant-impl.h"
+#include "quant/simd/kquant-avx2.h"
 
 namespace lq_kq {
 
@@ -18,6 +19,7 @@ struct vec16z {
     static vec16z load(const float * p) { return {_mm512_load_ps(p)}; }
     void store(float * p) const { _mm512_store_ps(p, v); }
     static vec16z set1(float a) { return {_mm512_set1_ps(a)}; }
+    static void transpose_in(const float * src, float * dst, int nl, int lps) { transpose_tiles(src, dst, nl, lps, W); }
 };
 inline vec16z operator+(const vec16z & a, const vec16z & b) { return {_mm512_add_ps(a.v, b.v)}; }
 inline vec16z operator-(const vec16z & a, const vec16z & b) { return {_mm512_sub_ps(a.v, b.v)}; }
