@@ -176,8 +176,8 @@ lq_status lq_forward_logits(float * logits, const float * x, const int32_t * row
 }
 
 void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows,
-                         int64_t n_vocab) {
-    lq_parallel_for(n_rows, 4, 0, [&](int64_t begin, int64_t end) {
+                         int64_t n_vocab, int n_threads) {
+    lq_parallel_for(n_rows, lq_rows_grain(n_vocab, 1), n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
             const float * l = logits + r * n_vocab;
             float mx = l[0];

@@ -138,7 +138,8 @@ lq_status lq_forward_embed(float * x, const int32_t * tokens, int64_t n_tok, con
 lq_status lq_forward_logits(float * logits, const float * x, const int32_t * rows, int64_t n_rows,
                             const lq_weight & norm, const lq_weight & output, float eps, int n_threads);
 // log p(target[i]) from logits rows (f64 log-sum-exp), for perplexity.
-void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows, int64_t n_vocab);
+void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows, int64_t n_vocab,
+                         int n_threads);
 
 // --- float64 scalar reference (ref64.cpp), the test oracle ---
 lq_status lq_ref64_block(double * x, const lq_batch & b, const lq_forward_config & c, const lq_block_weights & w);
