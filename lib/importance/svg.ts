@@ -11,8 +11,11 @@ export function importanceSvg(r: ImportanceResult, title?: string): string {
   const n = r.blocks.length;
   const W = Math.max(360, 60 + n * 28), H = 280, left = 64, right = 16, top = 40, bottom = 44;
   const vals = r.blocks.map((b) => b.importance);
-  let lo = Math.min(0, ...vals), hi = Math.max(0, ...vals);
-  if (hi === lo) hi = lo + 1;
+  // Scores are often all negative (−cos, −ZD) and close together: the axis spans the scores (with
+  // a margin) rather than zero, and bars rise from the bottom, so taller = more important.
+  const vmin = Math.min(...vals), vmax = Math.max(...vals);
+  const span = vmax - vmin || Math.abs(vmax) || 1;
+  const lo = vmin - 0.15 * span, hi = vmax + 0.05 * span;
   const y = (v: number) => top + ((hi - v) / (hi - lo)) * (H - top - bottom);
   const bw = (W - left - right) / Math.max(1, n);
   const rankOf = new Map(r.ranking.map((idx, k) => [idx, k]));
@@ -27,13 +30,13 @@ export function importanceSvg(r: ImportanceResult, title?: string): string {
   }
   r.blocks.forEach((b, i) => {
     const x = left + i * bw + bw * 0.15, w = bw * 0.7;
-    const y0 = y(Math.max(0, b.importance)), y1 = y(Math.min(0, b.importance));
+    const y0 = y(b.importance), y1 = y(lo);
     const rank = rankOf.get(b.index) ?? 0;
     const shade = Math.round(60 + (150 * rank) / Math.max(1, n - 1));
     parts.push(`<rect x="${x.toFixed(1)}" y="${y0.toFixed(1)}" width="${w.toFixed(1)}" height="${Math.max(0.5, y1 - y0).toFixed(1)}" fill="rgb(${shade},${shade + 20},200)"><title>block ${b.index}: importance ${b.importance} (rank ${rank + 1})</title></rect>`);
     if (n <= 64) parts.push(`<text x="${(x + w / 2).toFixed(1)}" y="${H - bottom + 14}" text-anchor="middle">${b.index}</text>`);
   });
-  parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(0).toFixed(1)}" y2="${y(0).toFixed(1)}" stroke="#333"/>`);
+  parts.push(`<line x1="${left}" x2="${W - right}" y1="${y(lo).toFixed(1)}" y2="${y(lo).toFixed(1)}" stroke="#333"/>`);
   parts.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle">block</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';

@@ -259,7 +259,7 @@ class logits_worker : public lq_promise_worker {
     lq_status run() override {
         lq_status s = lq_forward_logits(logits, hidden, rows, n_rows, norm, output, eps, threads);
         if (!s.ok()) return s;
-        if (targets) lq_forward_logprobs(logprobs, logits, targets, n_rows, output.n_out);
+        if (targets) lq_forward_logprobs(logprobs, logits, targets, n_rows, output.n_out, threads);
         return s;
     }
 };

@@ -15,7 +15,7 @@ namespace {
 // Per-token cos(a[t], b[t]) for rows of width n (double sums).
 void cosines(float * out, const float * a, const float * b, int64_t n_tok, int64_t n, int n_threads) {
     if (!out) return;
-    lq_parallel_for(n_tok, 32, n_threads, [&](int64_t begin, int64_t end) {
+    lq_parallel_for(n_tok, lq_rows_grain(3 * n, 32), n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
             double ab = 0, aa = 0, bb = 0;
             for (int64_t i = 0; i < n; ++i) {
@@ -32,7 +32,7 @@ void cosines(float * out, const float * a, const float * b, int64_t n_tok, int64
 
 // out = x + delta, elementwise over n_tok × n.
 void residual(float * out, const float * x, const float * delta, int64_t n_tok, int64_t n, int n_threads) {
-    lq_parallel_for(n_tok, 64, n_threads, [&](int64_t begin, int64_t end) {
+    lq_parallel_for(n_tok, lq_rows_grain(n, 64), n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin * n; i < end * n; ++i) out[i] = x[i] + delta[i];
     });
 }
@@ -154,7 +154,7 @@ lq_status lq_forward_embed(float * x, const int32_t * tokens, int64_t n_tok, con
             return lq_status::fail(LQ_E_BAD_ARGUMENT, "token id " + std::to_string(tokens[t]) + " at index " +
                                                           std::to_string(t) + " is outside the vocabulary of " +
                                                           std::to_string(token_embd.n_out));
-    lq_parallel_for(n_tok, 16, n_threads, [&](int64_t begin, int64_t end) {
+    lq_parallel_for(n_tok, lq_rows_grain(token_embd.n_in, 16), n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) lq_weight_rows_f32(token_embd, tokens[t], 1, x + t * token_embd.n_in);
     });
     return lq_status::success();
@@ -176,8 +176,8 @@ lq_status lq_forward_logits(float * logits, const float * x, const int32_t * row
 }
 
 void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows,
-                         int64_t n_vocab) {
-    lq_parallel_for(n_rows, 4, 0, [&](int64_t begin, int64_t end) {
+                         int64_t n_vocab, int n_threads) {
+    lq_parallel_for(n_rows, lq_rows_grain(n_vocab, 1), n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
             const float * l = logits + r * n_vocab;
             float mx = l[0];

@@ -101,6 +101,13 @@ void lq_activations_free(lq_activations * a);
 lq_status lq_weight_check(const lq_weight & w, int64_t n_in, int64_t n_out, int64_t data_bytes, const char * what);
 lq_status lq_block_check(const lq_forward_config & c, const lq_block_weights & w);
 
+// Rows per pool chunk for elementwise loops over rows of `row_elems` values: at least
+// `min_rows`, and enough rows for ~64 Ki values, so small models do not drown in pool overhead.
+inline int64_t lq_rows_grain(int64_t row_elems, int64_t min_rows) {
+    const int64_t g = (int64_t(1) << 16) / (row_elems > 0 ? row_elems : 1);
+    return g > min_rows ? g : min_rows;
+}
+
 // --- primitives (each its own file) ---
 // Widens rows [r0, r0+n) of w into dst [n × n_in].
 void lq_weight_rows_f32(const lq_weight & w, int64_t r0, int64_t n, float * dst);
@@ -131,7 +138,8 @@ lq_status lq_forward_embed(float * x, const int32_t * tokens, int64_t n_tok, con
 lq_status lq_forward_logits(float * logits, const float * x, const int32_t * rows, int64_t n_rows,
                             const lq_weight & norm, const lq_weight & output, float eps, int n_threads);
 // log p(target[i]) from logits rows (f64 log-sum-exp), for perplexity.
-void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows, int64_t n_vocab);
+void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows, int64_t n_vocab,
+                         int n_threads);
 
 // --- float64 scalar reference (ref64.cpp), the test oracle ---
 lq_status lq_ref64_block(double * x, const lq_batch & b, const lq_forward_config & c, const lq_block_weights & w);

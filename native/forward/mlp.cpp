@@ -6,7 +6,7 @@
 #include "forward/config.h"
 
 void lq_swiglu(float * gate, const float * up, int64_t n_tok, int64_t n, int n_threads) {
-    lq_parallel_for(n_tok, 8, n_threads, [&](int64_t begin, int64_t end) {
+    lq_parallel_for(n_tok, lq_rows_grain(2 * n, 8), n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t i = begin * n; i < end * n; ++i) {
             const float g = gate[i];
             gate[i] = (g / (1.0f + std::exp(-g))) * up[i];

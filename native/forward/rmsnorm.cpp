@@ -7,7 +7,7 @@
 
 void lq_rmsnorm(float * out, const float * x, const float * weight, int64_t n_tok, int64_t n, float eps,
                 int n_threads) {
-    lq_parallel_for(n_tok, 16, n_threads, [&](int64_t begin, int64_t end) {
+    lq_parallel_for(n_tok, lq_rows_grain(2 * n, 16), n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
             const float * xt = x + t * n;
             float * ot = out + t * n;

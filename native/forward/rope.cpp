@@ -35,7 +35,7 @@ void lq_rope(float * q, float * k, const lq_batch & b, const lq_forward_config &
             sn[p * half + i] = static_cast<float>(std::sin(theta));
         }
     const bool neox = c.rope_mode == LQ_ROPE_NEOX;
-    lq_parallel_for(b.n_tok, 16, c.n_threads, [&](int64_t begin, int64_t end) {
+    lq_parallel_for(b.n_tok, lq_rows_grain((c.n_head + c.n_head_kv) * hd * 4, 16), c.n_threads, [&](int64_t begin, int64_t end) {
         for (int64_t t = begin; t < end; ++t) {
             const float * ct = cs.data() + b.pos[t] * half;
             const float * st = sn.data() + b.pos[t] * half;

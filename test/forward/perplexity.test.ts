@@ -85,3 +85,18 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('layerqu
     expect((await cli('eval', data.stories260K.gguf, '--text', '/nonexistent.txt')).code).not.toBe(0);
   });
 });
+
+describe.skipIf(needData(data.babyllama.gguf, data.text.tinystories))('perplexity (BabyLlama, no byte fallback)', () => {
+  it('alphabet-filtered TinyStories, c=128, 300 chunks: llama.cpp\'s 2.1552', async () => {
+    const model = loadModel(data.babyllama.gguf);
+    try {
+      const text = readFileSync(data.text.tinystories, 'utf8').replace(/\n/g, ' ');
+      await expectCode(perplexity(model, text, { context: 128, chunks: 1 }), 'E_BAD_TEXT');
+      const r = await perplexity(model, text, { context: 128, chunks: 300, unknown: 'skip' });
+      console.info(`BabyLlama 300 × 128: ${r.perplexity.toFixed(5)}`);
+      expect(Math.abs(r.perplexity / 2.1552 - 1)).toBeLessThan(1e-3);
+    } finally {
+      model.close();
+    }
+  });
+});
