@@ -12,9 +12,14 @@
 //    that assignment; then re-assign with the best fit and refit (assignment <-> fit iterations).
 //  - symmetric formats (Q3_K/Q6_K, y = s*q): candidates mapping the largest |x| to either end of the
 //    level range, least-squares s = <wqx>/<wqq>, then re-assign/refit iterations.
-//  Then sub-block scales are quantized against an f16 super-block scale, levels re-assigned for the
-//  quantized scales, d (and dmin) refit by least squares over the whole super-block, re-assigned
-//  again, and the better of the two kept. The objective is the (importance-)weighted squared error.
+//  Then per super-block: the f16 super-scale(s) d (dmin) are picked among a few candidate steps
+//  (plus the level whose f16 step best reproduces the largest sub-block scale) by the scale error
+//  weighted with each sub-block's sensitivity, and levels are assigned. Refinement steps follow, each
+//  re-assigning the levels and keeping the best state so far: per lane the best integer scale/min
+//  around the least-squares fit for the current levels (vectorised), and a least-squares refit of
+//  d/dmin over the whole super-block. The objective is the (importance-)weighted squared error;
+//  with importance weights more candidates are tried (the optimum moves further from max/min).
+// Fixed-order scalar sums (sum_lanes) keep the per-super-block code identical in every build.
 #pragma once
 #include <cstdint>
 #include <cstring>
