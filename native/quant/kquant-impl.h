@@ -63,6 +63,11 @@ struct vec_s {
         for (int i = 0; i < N; ++i) r.v[i] = a;
         return r;
     }
+    // L[j * nl + l] = qt[l * W + lane0 + j] + bias, as bytes (levels are small exact integers).
+    LQ_HD static void levels_out(const float * qt, int nl, int lps, int lane0, int bias, uint8_t * L) {
+        for (int j = 0; j < lps; ++j)
+            for (int l = 0; l < nl; ++l) L[j * nl + l] = static_cast<uint8_t>(static_cast<int>(qt[l * N + lane0 + j]) + bias);
+    }
     // dst[l * W + j] = src[j * nl + l] for j < lps, l < nl: sub-block j becomes lane j.
     LQ_HD static void transpose_in(const float * src, float * dst, int nl, int lps) {
         for (int j = 0; j < lps; ++j)
@@ -440,7 +445,7 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
     // refit by least squares over all lanes.
     const float dir = level0 < 0.0f ? 1.0f : -1.0f;
     float best_d = 0.0f, best_e = 3.0e38f, best_slv = 0.0f, best_sll = 0.0f;
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < 2; ++k) {
         const float d = round_f16(clamp_f16_range(anchor / (level0 + dir * static_cast<float>(k))));
         if (d == 0.0f) continue;
         float slv, sll;
@@ -712,8 +717,7 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
         for (int bi = 0; bi < nbat; ++bi) {
             const int o = bi * LPS;
             uint8_t L[LQ_QK_K];
-            for (int j = 0; j < LPS; ++j)
-                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(qa[l * W + o + j]);
+            V::levels_out(qa, NL, LPS, o, 0, L);
             F::pack(y + sb0 + bi, L, bls + o, blm + o, bd[bi], bdm[bi]);
         }
     }
@@ -898,8 +902,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         for (int bi = 0; bi < nbat; ++bi) {
             const int o = bi * LPS;
             uint8_t L[LQ_QK_K];
-            for (int j = 0; j < LPS; ++j)
-                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(static_cast<int>(qa[l * W + o + j]) - F::QMIN);
+            V::levels_out(qa, NL, LPS, o, -F::QMIN, L);
             F::pack(y + sb0 + bi, L, bls + o, bd[bi]);
         }
     }

@@ -9,11 +9,11 @@ import { gaussian, heavyTailed } from '../cases/quant.js';
 import { bytesOf } from '../helpers/quant-compare.js';
 
 const golden: Record<string, string> = {
-  q2_K: 'c43d04a329cb99e4591635e5d08d1d2ca10927556db2de787fc7d3c089c695e8',
-  q3_K: 'cf20eea194f6e98fd4f043a61002961c1d55f91673e0400a85f57e9bac8ef108',
-  q4_K: '140c6d4a55225ae82752d55ed1b82e511e1f00a0c502b0730958114cc6343826',
-  q5_K: '1543a95343acd07507a60d2681632e2e9e0f9bcdfd3746d3d35f6c4abf610b70',
-  q6_K: '6f52adae3e4c0b91a1e14b7b8bab313eb5cee4b5c33e95ce2cedf3b4619e5cd0',
+  q2_K: 'f07cb438c083f51242c01eb2977e031517cdc244e7e7a31a09dbd5207266d41e',
+  q3_K: 'a1a588d12767c47593402f99f6f6133e3048cbdfa2d4c94cd6e9741dcb4d164a',
+  q4_K: '552c3b9ffa2cd87596f046d774798b3be6cb8c54913b35ecf68c8e3a86c489e7',
+  q5_K: 'cc934c1acbb37622c885073e92204dc9844de7c31e6dde00a8b5bf0391671dff',
+  q6_K: 'a2c483c96daf9e04c2cbc7600f19b2748e2ba5f0967828d1abb226210e0001b5',
 };
 
 const n = 1024, rows = 6, seed = 20261123;
