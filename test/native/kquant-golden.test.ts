@@ -9,11 +9,11 @@ import { gaussian, heavyTailed } from '../cases/quant.js';
 import { bytesOf } from '../helpers/quant-compare.js';
 
 const golden: Record<string, string> = {
-  q2_K: 'f07cb438c083f51242c01eb2977e031517cdc244e7e7a31a09dbd5207266d41e',
-  q3_K: 'a1a588d12767c47593402f99f6f6133e3048cbdfa2d4c94cd6e9741dcb4d164a',
-  q4_K: '552c3b9ffa2cd87596f046d774798b3be6cb8c54913b35ecf68c8e3a86c489e7',
-  q5_K: 'cc934c1acbb37622c885073e92204dc9844de7c31e6dde00a8b5bf0391671dff',
-  q6_K: 'a2c483c96daf9e04c2cbc7600f19b2748e2ba5f0967828d1abb226210e0001b5',
+  q2_K: '0bb00f55e1d199a7531d0af2457ba16bd613d79f04d659ea828602b3a0a8be9e',
+  q3_K: 'fcd75f37362926cc6ee9b58ce41473a332d969d4c04ab9de59012b614ce88f59',
+  q4_K: '9b4163904587b557930d241e6c3654c2b71f83bb31ae283c8cfc2743491f01a9',
+  q5_K: '831b727fed076821da2d7b8a4dafe96bab4ab5840e22e115b283f7f1e504feed',
+  q6_K: '09edccb93d94abcece451a895c1fa11b8a757c5193a3eee5137e866393095e42',
 };
 
 const n = 1024, rows = 6, seed = 20261123;
