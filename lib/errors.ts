@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'E_BAD_TEXT' // evaluation or calibration text is unusable
   | 'E_NO_BACKEND' // no native addon could be loaded
   | 'E_NATIVE' // the native side reported an internal failure
-  | 'E_ABORTED'; // the caller cancelled through an AbortSignal
+  | 'E_ABORTED' // the caller cancelled through an AbortSignal
+  | 'E_BAD_PLAN'; // a plan file (plan.json) is malformed or does not match the model
 
 /** Context attached to an error: what it concerns. */
 export interface ErrorContext {

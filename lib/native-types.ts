@@ -176,6 +176,8 @@ export interface NativeAddon {
     cos?: { block: Float32Array; attn: Float32Array; mlp: Float32Array };
     threads?: number;
     abort?: Int32Array;
+    /** 'cuda': run on the GPU (CUDA build only; E_UNSUPPORTED otherwise). */
+    device?: 'cpu' | 'cuda';
   }): Promise<void>;
   /** Final norm + output head for `rows` of hidden (all rows if absent); log p(targets) when given. */
   forwardLogits(opts: {
@@ -194,7 +196,7 @@ export interface NativeAddon {
   /** Float64 oracle of forwardLogits over every row of hidden. */
   forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; logits: Float64Array }): void;
   /** ZD of a group of F32/F16/BF16 tensors: two streaming passes, per tensor and for the group. */
-  zdGroup(opts: { tensors: { data: Uint8Array; type: number }[]; threads?: number; abort?: Int32Array }): Promise<{
+  zdGroup(opts: { tensors: { data: Uint8Array; type: number }[]; threads?: number; abort?: Int32Array; mode?: 'auto' | 'one-pass' | 'two-pass'; device?: 'cpu' | 'cuda' }): Promise<{
     tensors: NativeZdMoments[];
     group: NativeZdMoments;
   }>;

@@ -18,6 +18,8 @@ const readable = new Set([0, 1, 30]);
 /** Options of {@link zd}. */
 export interface ZdOptions {
   threads?: number;
+  /** Native sweep: one pass (reads once, more work per weight), two passes, or auto (one pass from 8 threads). */
+  mode?: 'auto' | 'one-pass' | 'two-pass';
   signal?: AbortSignal;
   onProgress?(blocksDone: number, blocks: number): void;
 }
@@ -38,7 +40,7 @@ export async function zd(model: DecoderModel, opts: ZdOptions = {}): Promise<Imp
         if (!readable.has(t.type))
           throw new LayerquantError('E_UNSUPPORTED', `ZD reads F32/F16/BF16 weights; this tensor has ggml type ${t.type}`, { file: t.file, tensor: t.name });
       const r = await nativeAsync(() => native().zdGroup({
-        tensors: ts.map((t) => ({ data: t.data, type: t.type })), abort, ...(opts.threads ? { threads: opts.threads } : {}),
+        tensors: ts.map((t) => ({ data: t.data, type: t.type })), abort, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.mode ? { mode: opts.mode } : {}),
       }), { file: model.path });
       const share = r.group.above / r.group.count;
       weights += r.group.count;

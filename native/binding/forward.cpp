@@ -10,6 +10,9 @@
 #include "binding/worker.h"
 #include "forward/config.h"
 #include "quant/registry.h"
+#ifdef LQ_CUDA
+#include "cuda/forward/forward.h"
+#endif
 
 // The registry is linked in when the quantization formats are; until then no quantized weight
 // resolves (weak references are null) and such weights are reported as unsupported.
@@ -150,10 +153,14 @@ class block_worker : public lq_promise_worker {
     float * hidden = nullptr;
     lq_block_cos cos;
     bool want_cos = false;
+    bool use_cuda = false;
 
   protected:
     lq_status run() override {
         if (aborted()) return lq_status::fail(LQ_E_ABORTED, "aborted");
+#ifdef LQ_CUDA
+        if (use_cuda) return lq_cuda_forward_block(hidden, batch, config, weights, want_cos ? &cos : nullptr);
+#endif
         lq_activations a;
         lq_status s = lq_activations_init(&a, config, batch.n_tok);
         if (!s.ok()) return s;
@@ -183,6 +190,14 @@ Napi::Value forward_block(const Napi::CallbackInfo & info) {
             w->cos.mlp = typed_data<float, Napi::Float32Array>(env, co.Get("mlp"), "cos.mlp", n, w);
         }
         w->set_abort_flag(o.Get("abort"));
+        Napi::Value dev = o.Get("device");
+        if (dev.IsString() && dev.As<Napi::String>().Utf8Value() == "cuda") {
+#ifdef LQ_CUDA
+            w->use_cuda = true;
+#else
+            lq_throw(env, LQ_E_UNSUPPORTED, "device 'cuda' needs the CUDA build of the addon");
+#endif
+        }
     } catch (...) {
         delete w;
         throw;
@@ -281,7 +296,7 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
             Napi::Int32Array t = tv.As<Napi::Int32Array>();
             if (static_cast<int64_t>(t.ElementLength()) < w->n_rows) lq_throw(env, LQ_E_SHAPE, "targets: too short");
             for (int64_t i = 0; i < w->n_rows; ++i)
-                if (t[i] < 0 || t[i] >= w->output.n_out) lq_throw(env, LQ_E_BAD_ARGUMENT, "targets: token id out of range");
+                if (t[static_cast<size_t>(i)] < 0 || t[static_cast<size_t>(i)] >= w->output.n_out) lq_throw(env, LQ_E_BAD_ARGUMENT, "targets: token id out of range");
             w->targets = typed_data<int32_t, Napi::Int32Array>(env, tv, "targets", 0, w);
             w->logprobs = typed_data<double, Napi::Float64Array>(env, o.Get("logprobs"), "logprobs",
                                                                  static_cast<size_t>(w->n_rows), w);

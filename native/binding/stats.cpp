@@ -6,6 +6,9 @@
 #include "binding/binding.h"
 #include "binding/worker.h"
 #include "stats/stats.h"
+#ifdef LQ_CUDA
+#include "cuda/stats/zd.h"
+#endif
 
 namespace {
 
@@ -14,6 +17,8 @@ class zd_worker : public lq_promise_worker {
     using lq_promise_worker::lq_promise_worker;
     std::vector<lq_stats_tensor> tensors;
     int threads = 0;
+    int mode = LQ_STATS_ZD_AUTO;
+    bool use_cuda = false;
     const volatile int32_t * abort_flag = nullptr;
     lq_stats_zd out;
 
@@ -24,7 +29,10 @@ class zd_worker : public lq_promise_worker {
 
   protected:
     lq_status run() override {
-        return lq_stats_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), threads, abort_flag, &out);
+#ifdef LQ_CUDA
+        if (use_cuda) return lq_cuda_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), &out);
+#endif
+        return lq_stats_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), threads, abort_flag, &out, mode);
     }
     Napi::Value result(Napi::Env env) override {
         auto moments = [&](const lq_stats_moments & m, int64_t above) {
@@ -77,6 +85,21 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
         }
         w->threads = o.Get("threads").IsNumber() ? o.Get("threads").As<Napi::Number>().Int32Value() : 0;
         w->set_abort(o.Get("abort"));
+        Napi::Value dev = o.Get("device");
+        if (dev.IsString() && dev.As<Napi::String>().Utf8Value() == "cuda") {
+#ifdef LQ_CUDA
+            w->use_cuda = true;
+#else
+            lq_throw(env, LQ_E_UNSUPPORTED, "device 'cuda' needs the CUDA build of the addon");
+#endif
+        }
+        Napi::Value mv = o.Get("mode");
+        if (mv.IsString()) {
+            const std::string m = mv.As<Napi::String>().Utf8Value();
+            if (m == "one-pass") w->mode = LQ_STATS_ZD_ONE_PASS;
+            else if (m == "two-pass") w->mode = LQ_STATS_ZD_TWO_PASS;
+            else if (m != "auto") lq_throw(env, LQ_E_BAD_ARGUMENT, "mode must be auto, one-pass or two-pass");
+        }
     } catch (...) {
         delete w;
         throw;

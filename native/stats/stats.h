@@ -39,15 +39,30 @@ void lq_stats_moments_range(const lq_stats_tensor & t, int64_t begin, int64_t en
 void lq_stats_count_range(const lq_stats_tensor & t, int64_t begin, int64_t end, float t1, float t2, int64_t * c1,
                           int64_t * c2);
 
-// Two streaming passes over the group (moments, then counts against both thresholds at once).
-// abort_flag (may be null) is polled between chunks.
+// ZD of a group. Two-pass mode: moments, then counts against both thresholds at once. One-pass
+// mode (large groups; AVX-512 or scalar): sampled thresholds give bands, one sweep takes moments,
+// counts above the bands and keeps the weights inside them; exact thresholds are then applied to
+// the kept weights, and a counting pass finishes any threshold that fell outside its band. One
+// pass reads the weights once but does more work per weight: it wins where many cores share the
+// memory bus, two passes win where the cores are the limit (2 cores here). AUTO picks one pass
+// from 8 threads up. abort_flag (may be null) is polled between chunks.
+enum lq_stats_zd_mode { LQ_STATS_ZD_AUTO = 0, LQ_STATS_ZD_ONE_PASS = 1, LQ_STATS_ZD_TWO_PASS = 2 };
 lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, int n_threads,
-                          const volatile int32_t * abort_flag, lq_stats_zd * out);
+                          const volatile int32_t * abort_flag, lq_stats_zd * out, int mode = LQ_STATS_ZD_AUTO);
 // Largest float not greater than the double x.
 float lq_stats_float_below(double x);
 
 // Best GB/s of a streaming read of `bytes` over the pool (benchmarks).
 double lq_stats_read_bandwidth(int64_t bytes, int reps, int n_threads);
+
+// One-pass kernel: moments of [begin, end), counts of weights above hi[k], and the weights in the
+// band (lo[k], hi[k]] appended to band[k] (room for end − begin + 16 values each), for k = 0, 1.
+typedef void (*lq_stats_band_fn)(const lq_stats_tensor & t, int64_t begin, int64_t end, const float lo[2],
+                                 const float hi[2], double * sum, double * sumsq, int64_t above[2], float * band0,
+                                 int64_t * n0, float * band1, int64_t * n1);
+void lq_stats_band_scalar(const lq_stats_tensor & t, int64_t begin, int64_t end, const float lo[2], const float hi[2],
+                          double * sum, double * sumsq, int64_t above[2], float * band0, int64_t * n0, float * band1,
+                          int64_t * n1);
 
 // ISA variants (simd/stats-<isa>.cpp).
 #if defined(__x86_64__) || defined(_M_X64)
@@ -57,4 +72,7 @@ void lq_stats_count_avx2(const lq_stats_tensor & t, int64_t begin, int64_t end, 
 void lq_stats_moments_avx512(const lq_stats_tensor & t, int64_t begin, int64_t end, double * sum, double * sumsq);
 void lq_stats_count_avx512(const lq_stats_tensor & t, int64_t begin, int64_t end, float t1, float t2, int64_t * c1,
                            int64_t * c2);
+void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t begin, int64_t end, const float lo[2], const float hi[2],
+                          double * sum, double * sumsq, int64_t above[2], float * band0, int64_t * n0, float * band1,
+                          int64_t * n1);
 #endif

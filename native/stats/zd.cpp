@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -77,11 +79,51 @@ void lq_stats_count_range(const lq_stats_tensor & t, int64_t begin, int64_t end,
     *c2 = b;
 }
 
+void lq_stats_band_scalar(const lq_stats_tensor & t, int64_t begin, int64_t end, const float lo[2], const float hi[2],
+                          double * sum, double * sumsq, int64_t above[2], float * band0, int64_t * n0, float * band1,
+                          int64_t * n1) {
+    double s = 0, q = 0;
+    int64_t c0 = 0, c1 = 0, k0 = 0, k1 = 0;
+    for (int64_t i = begin; i < end; ++i) {
+        const float w = load(t, i);
+        s += w;
+        q += static_cast<double>(w) * w;
+        if (w > hi[0]) ++c0; else if (w > lo[0]) band0[k0++] = w;
+        if (w > hi[1]) ++c1; else if (w > lo[1]) band1[k1++] = w;
+    }
+    *sum = s;
+    *sumsq = q;
+    above[0] = c0;
+    above[1] = c1;
+    *n0 = k0;
+    *n1 = k1;
+}
+
+namespace {
+
+struct piece { int64_t tensor, begin, end; };
+
+// Moments estimated from up to 32 evenly spaced windows of 2048 weights.
+lq_stats_moments sample_moments(const lq_stats_tensor & t) {
+    lq_stats_moments m;
+    const int64_t w = 2048, k = 32;
+    const int64_t step = std::max<int64_t>(w, t.n / k);
+    for (int64_t b = 0; b + w <= t.n && m.n < k * w; b += step) {
+        double s, q;
+        lq_stats_moments_range(t, b, b + w, &s, &q);
+        m.n += w;
+        m.sum += s;
+        m.sumsq += q;
+    }
+    return m;
+}
+
+}  // namespace
+
 lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, int n_threads,
-                          const volatile int32_t * abort_flag, lq_stats_zd * out) {
-    // Chunk list over all tensors.
-    struct piece { int64_t tensor, begin, end; };
+                          const volatile int32_t * abort_flag, lq_stats_zd * out, int mode) {
     std::vector<piece> pieces;
+    int64_t total = 0;
     for (int64_t i = 0; i < n_tensors; ++i) {
         const lq_stats_tensor & t = tensors[i];
         if (t.kind != LQ_STATS_F32 && t.kind != LQ_STATS_F16 && t.kind != LQ_STATS_BF16)
@@ -89,45 +131,136 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
                                                          std::to_string(i) + " has type " + std::to_string(t.kind) + ")");
         if (t.n <= 0 || !t.data) return lq_status::fail(LQ_E_SHAPE, "empty tensor in ZD group");
         for (int64_t b = 0; b < t.n; b += chunk) pieces.push_back({i, b, std::min(t.n, b + chunk)});
+        total += t.n;
     }
     const int64_t np = static_cast<int64_t>(pieces.size());
     std::vector<double> psum(np), psq(np);
     std::vector<int64_t> pc1(np), pc2(np);
     auto aborted = [&] { return abort_flag && *abort_flag != 0; };
-
-    lq_parallel_for(np, 4, n_threads, [&](int64_t b, int64_t e) {
-        for (int64_t p = b; p < e && !aborted(); ++p)
-            lq_stats_moments_range(tensors[pieces[p].tensor], pieces[p].begin, pieces[p].end, &psum[p], &psq[p]);
-    });
-    if (aborted()) return lq_status::fail(LQ_E_ABORTED, "aborted");
-    out->tensor.assign(static_cast<size_t>(n_tensors), lq_stats_moments());
-    out->tensor_above.assign(static_cast<size_t>(n_tensors), 0);
+    const size_t nt = static_cast<size_t>(n_tensors);
+    out->tensor.assign(nt, lq_stats_moments());
+    out->tensor_above.assign(nt, 0);
     out->group = lq_stats_moments();
+    out->group_above = 0;
+
+    // One pass when the group is large (it does not stay in cache between two passes): thresholds
+    // estimated from a sample give a band around each threshold; the sweep counts weights above
+    // the band and keeps those inside it; the exact threshold is then applied to the kept ones.
+    // Whatever threshold falls outside its band is finished by a second, counting pass.
+    lq_stats_band_fn band_fn = nullptr;
+#if defined(__x86_64__) || defined(_M_X64)
+    if (lq_isa_active() == LQ_ISA_AVX512) band_fn = lq_stats_band_avx512;
+#endif
+    if (lq_isa_active() == LQ_ISA_SCALAR) band_fn = lq_stats_band_scalar;
+    const int threads = n_threads > 0 ? n_threads : lq_pool_size();
+    const bool want_one = mode == LQ_STATS_ZD_ONE_PASS || (mode == LQ_STATS_ZD_AUTO && threads >= 8);
+    const bool one_pass = want_one && band_fn && total >= (int64_t(1) << 22);
+    std::vector<float> lo(nt * 2), hi(nt * 2);  // [tensor][0 = tensor band, 1 = group band]
+    std::vector<std::vector<float>> kept0, kept1;
+    std::vector<bool> need_tensor(nt, true);
+    bool need_group = true;
+    if (one_pass) {
+        std::vector<lq_stats_moments> est(nt);
+        lq_stats_moments g;
+        double gn = 0, gs = 0, gq = 0;
+        for (size_t i = 0; i < nt; ++i) {
+            est[i] = sample_moments(tensors[i]);
+            if (est[i].n == 0) {
+                double s, q;
+                lq_stats_moments_range(tensors[i], 0, tensors[i].n, &s, &q);
+                est[i].n = tensors[i].n;
+                est[i].sum = s;
+                est[i].sumsq = q;
+            }
+            const double scale = static_cast<double>(tensors[i].n) / static_cast<double>(est[i].n);
+            gn += static_cast<double>(tensors[i].n);
+            gs += est[i].sum * scale;
+            gq += est[i].sumsq * scale;
+        }
+        const double gm = gs / gn, gsd = std::sqrt(std::max(0.0, gq / gn - gm * gm));
+        for (size_t i = 0; i < nt; ++i) {
+            const double m = est[i].mean(), sd = est[i].std();
+            lo[i * 2] = lq_stats_float_below(m + sd - 0.05 * sd);
+            hi[i * 2] = lq_stats_float_below(m + sd + 0.05 * sd);
+            lo[i * 2 + 1] = lq_stats_float_below(gm + gsd - 0.05 * gsd);
+            hi[i * 2 + 1] = lq_stats_float_below(gm + gsd + 0.05 * gsd);
+        }
+        kept0.resize(static_cast<size_t>(np));
+        kept1.resize(static_cast<size_t>(np));
+        lq_parallel_for(np, 2, n_threads, [&](int64_t b, int64_t e) {
+            thread_local std::vector<float> s0, s1;
+            if (s0.size() < static_cast<size_t>(chunk + 16)) {  // + 16: whole-vector stores past the end
+                s0.resize(static_cast<size_t>(chunk + 16));
+                s1.resize(static_cast<size_t>(chunk + 16));
+            }
+            for (int64_t p = b; p < e && !aborted(); ++p) {
+                const size_t ti = static_cast<size_t>(pieces[p].tensor);
+                int64_t above[2], n0 = 0, n1 = 0;
+                band_fn(tensors[ti], pieces[p].begin, pieces[p].end, &lo[ti * 2], &hi[ti * 2], &psum[p], &psq[p], above,
+                        s0.data(), &n0, s1.data(), &n1);
+                pc1[p] = above[0];
+                pc2[p] = above[1];
+                kept0[p].assign(s0.begin(), s0.begin() + n0);
+                kept1[p].assign(s1.begin(), s1.begin() + n1);
+            }
+        });
+    } else {
+        lq_parallel_for(np, 4, n_threads, [&](int64_t b, int64_t e) {
+            for (int64_t p = b; p < e && !aborted(); ++p)
+                lq_stats_moments_range(tensors[pieces[p].tensor], pieces[p].begin, pieces[p].end, &psum[p], &psq[p]);
+        });
+    }
+    if (aborted()) return lq_status::fail(LQ_E_ABORTED, "aborted");
     for (int64_t p = 0; p < np; ++p) {
         lq_stats_moments & m = out->tensor[static_cast<size_t>(pieces[p].tensor)];
         m.n += pieces[p].end - pieces[p].begin;
         m.sum += psum[p];
         m.sumsq += psq[p];
     }
-    std::vector<float> thr(static_cast<size_t>(n_tensors));
-    for (int64_t i = 0; i < n_tensors; ++i) {
-        const lq_stats_moments & m = out->tensor[static_cast<size_t>(i)];
+    std::vector<float> thr(nt);
+    for (size_t i = 0; i < nt; ++i) {
+        const lq_stats_moments & m = out->tensor[i];
         out->group.n += m.n;
         out->group.sum += m.sum;
         out->group.sumsq += m.sumsq;
-        thr[static_cast<size_t>(i)] = lq_stats_float_below(m.mean() + m.std());
+        thr[i] = lq_stats_float_below(m.mean() + m.std());
     }
     const float gthr = lq_stats_float_below(out->group.mean() + out->group.std());
+    if (one_pass) {
+        // Exact counts where the true threshold lies inside its band: above the band + kept > threshold.
+        for (size_t i = 0; i < nt; ++i) need_tensor[i] = !(lo[i * 2] <= thr[i] && thr[i] <= hi[i * 2]);
+        need_group = false;
+        for (size_t i = 0; i < nt; ++i) need_group |= !(lo[i * 2 + 1] <= gthr && gthr <= hi[i * 2 + 1]);
+        for (int64_t p = 0; p < np; ++p) {
+            const size_t ti = static_cast<size_t>(pieces[p].tensor);
+            if (!need_tensor[ti]) {
+                int64_t c = pc1[p];
+                for (float w : kept0[p]) c += w > thr[ti];
+                out->tensor_above[ti] += c;
+            }
+            if (!need_group) {
+                int64_t c = pc2[p];
+                for (float w : kept1[p]) c += w > gthr;
+                out->group_above += c;
+            }
+        }
+    }
+    bool any = need_group;
+    for (size_t i = 0; i < nt; ++i) any |= need_tensor[i];
+    if (!any) return lq_status::success();
+    // Counting pass (two-pass mode, or a threshold outside its band).
     lq_parallel_for(np, 4, n_threads, [&](int64_t b, int64_t e) {
-        for (int64_t p = b; p < e && !aborted(); ++p)
-            lq_stats_count_range(tensors[pieces[p].tensor], pieces[p].begin, pieces[p].end,
-                                 thr[static_cast<size_t>(pieces[p].tensor)], gthr, &pc1[p], &pc2[p]);
+        for (int64_t p = b; p < e && !aborted(); ++p) {
+            const size_t ti = static_cast<size_t>(pieces[p].tensor);
+            if (!need_tensor[ti] && !need_group) continue;
+            lq_stats_count_range(tensors[ti], pieces[p].begin, pieces[p].end, thr[ti], gthr, &pc1[p], &pc2[p]);
+        }
     });
     if (aborted()) return lq_status::fail(LQ_E_ABORTED, "aborted");
-    out->group_above = 0;
     for (int64_t p = 0; p < np; ++p) {
-        out->tensor_above[static_cast<size_t>(pieces[p].tensor)] += pc1[p];
-        out->group_above += pc2[p];
+        const size_t ti = static_cast<size_t>(pieces[p].tensor);
+        if (need_tensor[ti]) out->tensor_above[ti] += pc1[p];
+        if (need_group) out->group_above += pc2[p];
     }
     return lq_status::success();
 }

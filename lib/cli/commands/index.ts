@@ -5,6 +5,8 @@
 import type { CommandSpec } from '../command.js';
 import { inspectCommand } from './inspect.js';
 import { convertCommand } from './convert.js';
+import { quantizeCommand } from './quantize.js';
+import { compareCommand } from './compare.js';
 import { rankCommand } from './rank.js';
 import { evalCommand } from './eval.js';
 
@@ -12,5 +14,7 @@ export const commands: CommandSpec[] = [
   inspectCommand,
   convertCommand,
   rankCommand,
+  quantizeCommand,
   evalCommand,
+  compareCommand,
 ];

@@ -27,18 +27,20 @@ inline double hsum(__m256d v) {
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+// Four vectors (32 weights) summed and squared in f32, then widened into double accumulators.
 template <int KIND>
 void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq) {
     __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd(), q0 = _mm256_setzero_pd(), q1 = _mm256_setzero_pd();
     int64_t i = b;
-    for (; i + 8 <= e; i += 8) {
-        const __m256 v = load8<KIND>(p, i);
-        const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
-        const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-        s0 = _mm256_add_pd(s0, lo);
-        s1 = _mm256_add_pd(s1, hi);
-        q0 = _mm256_fmadd_pd(lo, lo, q0);
-        q1 = _mm256_fmadd_pd(hi, hi, q1);
+    for (; i + 32 <= e; i += 32) {
+        const __m256 v0 = load8<KIND>(p, i), v1 = load8<KIND>(p, i + 8), v2 = load8<KIND>(p, i + 16), v3 = load8<KIND>(p, i + 24);
+        const __m256 s = _mm256_add_ps(_mm256_add_ps(v0, v1), _mm256_add_ps(v2, v3));
+        const __m256 q = _mm256_add_ps(_mm256_fmadd_ps(v0, v0, _mm256_mul_ps(v1, v1)),
+                                       _mm256_fmadd_ps(v2, v2, _mm256_mul_ps(v3, v3)));
+        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(s)));
+        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(s, 1)));
+        q0 = _mm256_add_pd(q0, _mm256_cvtps_pd(_mm256_castps256_ps128(q)));
+        q1 = _mm256_add_pd(q1, _mm256_cvtps_pd(_mm256_extractf128_ps(q, 1)));
     }
     double s = hsum(_mm256_add_pd(s0, s1)), q = hsum(_mm256_add_pd(q0, q1));
     for (; i < e; ++i) {

@@ -5,6 +5,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "common/fp16.h"
 #include "stats/stats.h"
 
@@ -25,20 +27,36 @@ inline float load1(const void * p, int64_t i) {
     return KIND == LQ_STATS_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
 }
 
+// Weights are summed and squared in f32 over runs of 512 (eight lanes × four chains, so each f32
+// lane adds 16 values: relative error ~1e-6 of the run, far below what moves a z > 1 count), then
+// each run is widened and added into double accumulators.
 template <int KIND>
 void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq) {
-    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd(), q0 = _mm512_setzero_pd(), q1 = _mm512_setzero_pd();
+    __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
     int64_t i = b;
-    for (; i + 16 <= e; i += 16) {
-        const __m512 v = load16<KIND>(p, i);
-        const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
-        const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
-        s0 = _mm512_add_pd(s0, lo);
-        s1 = _mm512_add_pd(s1, hi);
-        q0 = _mm512_fmadd_pd(lo, lo, q0);
-        q1 = _mm512_fmadd_pd(hi, hi, q1);
+    while (i + 64 <= e) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+        const int64_t run_end = std::min<int64_t>(e, i + 512);
+        for (; i + 64 <= run_end; i += 64) {
+            const __m512 v0 = load16<KIND>(p, i), v1 = load16<KIND>(p, i + 16), v2 = load16<KIND>(p, i + 32),
+                         v3 = load16<KIND>(p, i + 48);
+            s0 = _mm512_add_ps(s0, v0);
+            s1 = _mm512_add_ps(s1, v1);
+            s2 = _mm512_add_ps(s2, v2);
+            s3 = _mm512_add_ps(s3, v3);
+            q0 = _mm512_fmadd_ps(v0, v0, q0);
+            q1 = _mm512_fmadd_ps(v1, v1, q1);
+            q2 = _mm512_fmadd_ps(v2, v2, q2);
+            q3 = _mm512_fmadd_ps(v3, v3, q3);
+        }
+        const __m512 s = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));
+        const __m512 q = _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3));
+        sd = _mm512_add_pd(sd, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(s)),
+                                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)))));
+        qd = _mm512_add_pd(qd, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(q)),
+                                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1)))));
     }
-    double s = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)), q = _mm512_reduce_add_pd(_mm512_add_pd(q0, q1));
+    double s = _mm512_reduce_add_pd(sd), q = _mm512_reduce_add_pd(qd);
     for (; i < e; ++i) {
         const double w = load1<KIND>(p, i);
         s += w;
@@ -48,15 +66,22 @@ void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq)
     *sumsq = q;
 }
 
+// Counts stay in vector lanes (masked increments), reduced once per call; lanes hold at most
+// 2^32 − 1 each, far above the 64 Ki-weight chunks zd.cpp hands in.
 template <int KIND>
 void count(const void * p, int64_t b, int64_t e, float t1, float t2, int64_t * c1, int64_t * c2) {
     const __m512 v1 = _mm512_set1_ps(t1), v2 = _mm512_set1_ps(t2);
-    int64_t a = 0, c = 0, i = b;
-    for (; i + 16 <= e; i += 16) {
-        const __m512 v = load16<KIND>(p, i);
-        a += __builtin_popcount(_mm512_cmp_ps_mask(v, v1, _CMP_GT_OQ));
-        c += __builtin_popcount(_mm512_cmp_ps_mask(v, v2, _CMP_GT_OQ));
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0;
+    int64_t i = b;
+    for (; i + 32 <= e; i += 32) {
+        const __m512 x = load16<KIND>(p, i), y = load16<KIND>(p, i + 16);
+        a0 = _mm512_mask_add_epi32(a0, _mm512_cmp_ps_mask(x, v1, _CMP_GT_OQ), a0, one);
+        a1 = _mm512_mask_add_epi32(a1, _mm512_cmp_ps_mask(y, v1, _CMP_GT_OQ), a1, one);
+        b0 = _mm512_mask_add_epi32(b0, _mm512_cmp_ps_mask(x, v2, _CMP_GT_OQ), b0, one);
+        b1 = _mm512_mask_add_epi32(b1, _mm512_cmp_ps_mask(y, v2, _CMP_GT_OQ), b1, one);
     }
+    int64_t a = _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1)), c = _mm512_reduce_add_epi32(_mm512_add_epi32(b0, b1));
     for (; i < e; ++i) {
         const float w = load1<KIND>(p, i);
         a += w > t1;
@@ -64,6 +89,75 @@ void count(const void * p, int64_t b, int64_t e, float t1, float t2, int64_t * c
     }
     *c1 = a;
     *c2 = c;
+}
+
+
+// The one-pass ZD sweep: the moments of moments<>() plus, per 16 weights and for each of two
+// bands, a count above the band (vector-lane counters) and a compress-store of the weights inside
+// the band (rare: a few percent of weights), so the final threshold can be applied exactly later.
+template <int KIND>
+void band(const void * p, int64_t b, int64_t e, const float lo[2], const float hi[2], double * sum, double * sumsq,
+          int64_t above[2], float * out0, int64_t * n0, float * out1, int64_t * n1) {
+    const __m512 l0 = _mm512_set1_ps(lo[0]), h0 = _mm512_set1_ps(hi[0]), l1 = _mm512_set1_ps(lo[1]), h1 = _mm512_set1_ps(hi[1]);
+    const __m512i one = _mm512_set1_epi32(1);
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0;
+    __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
+    int64_t k0 = 0, k1 = 0;
+    int64_t i = b;
+    auto side = [&](__m512 v) {
+        const __mmask16 g0 = _mm512_cmp_ps_mask(v, h0, _CMP_GT_OQ), g1 = _mm512_cmp_ps_mask(v, h1, _CMP_GT_OQ);
+        a0 = _mm512_mask_add_epi32(a0, g0, a0, one);
+        a1 = _mm512_mask_add_epi32(a1, g1, a1, one);
+        const __mmask16 in0 = _mm512_mask_cmp_ps_mask(static_cast<__mmask16>(~g0), v, l0, _CMP_GT_OQ);
+        const __mmask16 in1 = _mm512_mask_cmp_ps_mask(static_cast<__mmask16>(~g1), v, l1, _CMP_GT_OQ);
+        // Branch-free: compress into a register, store a whole vector (the buffers have 16 floats
+        // of slack), advance by the number kept.
+        _mm512_storeu_ps(out0 + k0, _mm512_maskz_compress_ps(in0, v));
+        k0 += __builtin_popcount(in0);
+        _mm512_storeu_ps(out1 + k1, _mm512_maskz_compress_ps(in1, v));
+        k1 += __builtin_popcount(in1);
+    };
+    while (i + 64 <= e) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+        const int64_t run_end = std::min<int64_t>(e, i + 512);
+        for (; i + 64 <= run_end; i += 64) {
+            const __m512 v0 = load16<KIND>(p, i), v1 = load16<KIND>(p, i + 16), v2 = load16<KIND>(p, i + 32),
+                         v3 = load16<KIND>(p, i + 48);
+            s0 = _mm512_add_ps(s0, v0);
+            s1 = _mm512_add_ps(s1, v1);
+            s2 = _mm512_add_ps(s2, v2);
+            s3 = _mm512_add_ps(s3, v3);
+            q0 = _mm512_fmadd_ps(v0, v0, q0);
+            q1 = _mm512_fmadd_ps(v1, v1, q1);
+            q2 = _mm512_fmadd_ps(v2, v2, q2);
+            q3 = _mm512_fmadd_ps(v3, v3, q3);
+            side(v0);
+            side(v1);
+            side(v2);
+            side(v3);
+        }
+        const __m512 s = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));
+        const __m512 q = _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3));
+        sd = _mm512_add_pd(sd, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(s)),
+                                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)))));
+        qd = _mm512_add_pd(qd, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(q)),
+                                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1)))));
+    }
+    double s = _mm512_reduce_add_pd(sd), q = _mm512_reduce_add_pd(qd);
+    int64_t c0 = _mm512_reduce_add_epi32(a0), c1 = _mm512_reduce_add_epi32(a1);
+    for (; i < e; ++i) {
+        const float w = load1<KIND>(p, i);
+        s += static_cast<double>(w);
+        q += static_cast<double>(w) * w;
+        if (w > hi[0]) ++c0; else if (w > lo[0]) out0[k0++] = w;
+        if (w > hi[1]) ++c1; else if (w > lo[1]) out1[k1++] = w;
+    }
+    *sum = s;
+    *sumsq = q;
+    above[0] = c0;
+    above[1] = c1;
+    *n0 = k0;
+    *n1 = k1;
 }
 
 }  // namespace
@@ -79,4 +173,12 @@ void lq_stats_count_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, floa
     if (t.kind == LQ_STATS_F16) return count<LQ_STATS_F16>(t.data, b, e, t1, t2, c1, c2);
     if (t.kind == LQ_STATS_BF16) return count<LQ_STATS_BF16>(t.data, b, e, t1, t2, c1, c2);
     count<LQ_STATS_F32>(t.data, b, e, t1, t2, c1, c2);
+}
+
+void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, const float lo[2], const float hi[2],
+                          double * sum, double * sumsq, int64_t above[2], float * band0, int64_t * n0, float * band1,
+                          int64_t * n1) {
+    if (t.kind == LQ_STATS_F16) return band<LQ_STATS_F16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
+    if (t.kind == LQ_STATS_BF16) return band<LQ_STATS_BF16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
+    band<LQ_STATS_F32>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
 }

@@ -1,0 +1,155 @@
+/**
+ * End-to-end quantization time and peak memory: layerquant's pipeline (plan + stream, K levels at
+ * --bits 4.5) against llama.cpp's `llama_model_quantize` to Q4_K_M (libllama from node-llama-cpp,
+ * through koffi), on the same synthetic F16 model with Llama-2-7B shapes (32 blocks, hidden 4096,
+ * MLP 11008, vocab 32000) written to a temporary folder.
+ *
+ *   npx node-gyp build && npx vite-node benchmarks/pipeline.ts [--blocks 32] [--threads 2] [--keep]
+ *
+ * --blocks N scales the model down (same tensor shapes, fewer blocks) for a quick run.
+ * Each side runs in its own child process; the parent samples /proc/<pid>/status every 50 ms and
+ * reports VmHWM (peak resident set, file-backed pages of the memory-mapped input included) and the
+ * peak of RssAnon (anonymous memory: buffers the program allocated), plus wall time and the output
+ * size. The synthetic weights tile a random pool (speed and memory only, never quality).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const LIBLLAMA = join(root, 'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so');
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
+}
+
+/** Child: our pipeline. */
+async function childOurs(src: string, out: string, threads: number): Promise<void> {
+  const { loadModel } = await import('../lib/model/load.js');
+  const { planModel, quantizeModel } = await import('../lib/quantize/run.js');
+  const t0 = performance.now();
+  const model = loadModel(src);
+  try {
+    const plan = planModel(model, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', budget: { kind: 'bits', bits: 4.5 } });
+    const r = await quantizeModel(model, plan, out, { threads });
+    process.stdout.write(`@@RESULT${JSON.stringify({ seconds: (performance.now() - t0) / 1000, bytes: r.bytes, bitsPerWeight: plan.totals.bitsPerWeight })}\n`);
+  } finally {
+    model.close();
+  }
+}
+
+/** Child: llama.cpp's quantizer, Q4_K_M (ftype 15). Struct as in the bundled include/llama.h. */
+async function childLlama(src: string, out: string, threads: number): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const koffi = createRequire(import.meta.url)('koffi');
+  const lib = koffi.load(LIBLLAMA);
+  const Params = koffi.struct('llama_model_quantize_params', {
+    nthread: 'int32_t',
+    ftype: 'int',
+    output_tensor_type: 'int',
+    token_embedding_type: 'int',
+    allow_requantize: 'bool',
+    quantize_output_tensor: 'bool',
+    only_copy: 'bool',
+    pure: 'bool',
+    keep_split: 'bool',
+    dry_run: 'bool',
+    imatrix: 'void *',
+    kv_overrides: 'void *',
+    tt_overrides: 'void *',
+    prune_layers: 'void *',
+    max_buf_size: 'size_t',
+  });
+  const defaults = lib.func('llama_model_quantize_default_params', Params, []);
+  const quantize = lib.func('uint32_t llama_model_quantize(const char *, const char *, const llama_model_quantize_params *)');
+  lib.func('void llama_backend_init(void)')();
+  const p = defaults();
+  p.nthread = threads;
+  p.ftype = 15;
+  const t0 = performance.now();
+  const rc = quantize(src, out, p);
+  if (rc !== 0) throw new Error(`llama_model_quantize returned ${rc}`);
+  process.stdout.write(`@@RESULT${JSON.stringify({ seconds: (performance.now() - t0) / 1000, bytes: statSync(out).size })}\n`);
+}
+
+interface Measured {
+  seconds: number;
+  bytes: number;
+  bitsPerWeight?: number;
+  vmHwm: number;
+  peakAnon: number;
+  wall: number;
+}
+
+/** Runs this script as a child and samples its memory. */
+function measure(mode: string, src: string, out: string, threads: number): Promise<Measured> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    // Same runner (vite-node) and script; the child's arguments travel in the environment.
+    const env = { ...process.env, LQ_BENCH_CHILD: JSON.stringify({ mode, src, out, threads }) };
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, fileURLToPath(import.meta.url)], { stdio: ['ignore', 'pipe', 'inherit'], env });
+    let stdout = '';
+    let vmHwm = 0;
+    let peakAnon = 0;
+    const kb = (s: string, key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
+    const timer = setInterval(() => {
+      try {
+        const s = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        vmHwm = Math.max(vmHwm, kb(s, 'VmHWM'));
+        peakAnon = Math.max(peakAnon, kb(s, 'RssAnon'));
+      } catch {
+        // exited
+      }
+    }, 50);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.on('close', (code) => {
+      clearInterval(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith('@@RESULT'));
+      if (code !== 0 || !line) return reject(new Error(`${mode} child exited with ${code}: ${stdout.slice(-2000)}`));
+      resolve({ ...JSON.parse(line.slice(8)), vmHwm, peakAnon, wall: (performance.now() - t0) / 1000 });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const child = process.env.LQ_BENCH_CHILD;
+  if (child) {
+    const { mode, src, out, threads } = JSON.parse(child) as { mode: string; src: string; out: string; threads: number };
+    if (mode === 'ours') await childOurs(src, out, threads);
+    else await childLlama(src, out, threads);
+    return;
+  }
+  const blocks = Number(arg('blocks', '32'));
+  const threads = Number(arg('threads', '2'));
+  const { writeSyntheticLlama } = await import('../test/plan/synthetic.js');
+  const tokenizer = join(root, '../shared/data/models/stories260K/stories260K-f32.gguf');
+  if (!existsSync(tokenizer)) throw new Error(`needs ${tokenizer} for the tokenizer`);
+  const dir = mkdtempSync(join(tmpdir(), 'lq-bench-pipeline-'));
+  try {
+    const src = join(dir, 'synthetic-7b-f16.gguf');
+    const t0 = performance.now();
+    // The shared tokenizer has 512 tokens; the embedding/output tables get Llama-2's 32000 rows
+    // (token ids beyond the vocabulary are never used: this model only has to be quantized).
+    const size = await writeSyntheticLlama(src, tokenizer, { nLayer: blocks, nEmbd: 4096, nFf: 11008, nHead: 32, nHeadKv: 32, dtype: 'F16', tiled: true, nVocab: 32000 });
+    const gen = (performance.now() - t0) / 1000;
+    const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
+    console.log(`synthetic model: ${blocks} blocks, 4096/11008, F16, ${gib(size)} GiB, written in ${gen.toFixed(1)} s; threads ${threads}`);
+    const ours = await measure('ours', src, join(dir, 'ours.gguf'), threads);
+    rmSync(join(dir, 'ours.gguf'), { force: true });
+    const llama = await measure('llama', src, join(dir, 'llama.gguf'), threads);
+    const blockBytes = (4 * 4096 * 4096 + 3 * 4096 * 11008) * 2;
+    console.log('| quantizer | target | seconds | output GiB | bits/weight | peak RSS GiB (VmHWM) | peak anon RSS GiB |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
+    console.log(`| layerquant | --bits 4.5, Q2_K…Q8_0 | ${ours.seconds.toFixed(1)} | ${gib(ours.bytes)} | ${ours.bitsPerWeight?.toFixed(3)} | ${gib(ours.vmHwm)} | ${gib(ours.peakAnon)} |`);
+    console.log(`| llama_model_quantize | Q4_K_M | ${llama.seconds.toFixed(1)} | ${gib(llama.bytes)} | - | ${gib(llama.vmHwm)} | ${gib(llama.peakAnon)} |`);
+    console.log(`speed ratio (llama.cpp time / ours): ${(llama.seconds / ours.seconds).toFixed(2)}; one F16 block = ${gib(blockBytes)} GiB, model ${gib(size)} GiB`);
+  } finally {
+    if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
+    else console.log(`kept ${dir}`);
+  }
+}
+
+await main();

@@ -1,0 +1,191 @@
+/**
+ * The planner's byte cost model: how many bytes a tensor takes at a format, and which format a
+ * tensor really gets when its rows do not fit the requested one (llama.cpp's fallback rules).
+ *
+ * Everything here is pure TypeScript over a format table shaped like the quant helper's
+ * `FormatInfo` (lib/quantize/formats.ts reads it from the native registry). The planner takes
+ * the table as an argument, so it runs and is tested without the addon.
+ */
+import { LayerquantError } from '../errors.js';
+
+/** The subset of lib/quantize/formats.ts `FormatInfo` the planner needs. */
+export interface FormatLike {
+  /** Registry name: `q4_K`, `q8_0`, `int4_g64`, `f16`, … (ggml spelling). */
+  name: string;
+  /** ggml type id, or -1 for our own formats (which llama.cpp cannot load). */
+  ggmlType: number;
+  /** Weights per block; 0 = one block per row. */
+  blockSize: number;
+  /** Bytes per block. */
+  blockBytes: number;
+  /** Nominal bits per weight (for sorting levels and error estimates). */
+  bitsPerWeight: number;
+  /** Exact bytes of one row of `n` weights, scales included. */
+  rowBytes(n: number): number;
+  /** Whether a row of `n` weights can be stored in this format. */
+  rowOk(n: number): boolean;
+}
+
+/** A format table: look-up by name plus the full list. */
+export interface FormatTable {
+  /** Every format, in registry order. */
+  list: readonly FormatLike[];
+  /** Exact (case-sensitive) name look-up. */
+  get(name: string): FormatLike | undefined;
+}
+
+/** Builds a {@link FormatTable} from a list of formats. */
+export function formatTable(list: readonly FormatLike[]): FormatTable {
+  const byName = new Map(list.map((f) => [f.name, f]));
+  return { list, get: (name) => byName.get(name) };
+}
+
+/**
+ * Resolves a user-written format name (`Q4_K`, `q8_0`, `F16`, `int4`) to a registry format.
+ * Case-insensitive; `intN` without a group picks the first of `intN_g64`, `intN_g32`,
+ * `intN_g128`, `intN_row` the registry has.
+ */
+export function resolveFormat(name: string, table: FormatTable): FormatLike {
+  const exact = table.get(name);
+  if (exact) return exact;
+  const lower = name.trim().toLowerCase();
+  for (const f of table.list) if (f.name.toLowerCase() === lower) return f;
+  const m = /^int(\d+)$/.exec(lower);
+  if (m) {
+    for (const suffix of ['_g64', '_g32', '_g128', '_row']) {
+      const f = table.get(`int${m[1]}${suffix}`);
+      if (f) return f;
+    }
+  }
+  throw new LayerquantError(
+    'E_BAD_ARGUMENT',
+    `Expected a format name (one of ${table.list.map((f) => f.name).join(', ')}) but received "${name}"`,
+  );
+}
+
+/**
+ * Parses a `--levels` list (`Q4_0,Q8_0`) into distinct registry formats sorted by bits per
+ * weight, lowest first (ties keep the given order).
+ */
+export function resolveLevels(levels: string | readonly string[], table: FormatTable): FormatLike[] {
+  const names = typeof levels === 'string' ? levels.split(',') : [...levels];
+  const out: FormatLike[] = [];
+  for (const raw of names) {
+    if (raw.trim() === '') continue;
+    const f = resolveFormat(raw, table);
+    if (!out.includes(f)) out.push(f);
+  }
+  if (out.length === 0) throw new LayerquantError('E_BAD_ARGUMENT', 'Expected at least one level in --levels but received none');
+  return out
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => a.f.bitsPerWeight - b.f.bitsPerWeight || a.i - b.i)
+    .map((x) => x.f);
+}
+
+/**
+ * llama.cpp's fallback for tensors whose row length a k-quant cannot hold
+ * (`llama_tensor_get_type`, "convert_incompatible_tensor"): the block-32 format it switches to.
+ * Where llama.cpp picks a format we do not have, the nearest we do have is used:
+ * - q2_K, q3_K (and the IQ types) → llama.cpp uses IQ4_NL; we use q4_0 (same 4.5 bits per weight).
+ * - q4_K → q5_0 (as llama.cpp).
+ * - q5_K → llama.cpp uses Q5_1 (6.0 bpw); we use q5_0 (5.5 bpw, the size of q5_K itself).
+ * - q6_K → q8_0 (as llama.cpp).
+ * If the fallback cannot hold the row either (row length not a multiple of 32), the tensor is
+ * stored as F16, as llama.cpp does; stories260K's 172-wide ffn_down is the common case.
+ * Our group-wise intN_gG formats fall back to intN_row when that exists, else to F16.
+ */
+export const FALLBACK: Readonly<Record<string, string>> = {
+  q2_K: 'q4_0',
+  q3_K: 'q4_0',
+  q4_K: 'q5_0',
+  q5_K: 'q5_0',
+  q6_K: 'q8_0',
+};
+
+/** The format a tensor with rows of `rowLength` weights is stored in when `format` is asked. */
+export function storedFormat(format: FormatLike, rowLength: number, table: FormatTable): FormatLike {
+  if (format.rowOk(rowLength)) return format;
+  let next = FALLBACK[format.name];
+  if (next === undefined) {
+    const m = /^int(\d+)_g\d+$/.exec(format.name);
+    if (m) next = `int${m[1]}_row`;
+  }
+  const candidate = next === undefined ? undefined : table.get(next);
+  if (candidate && candidate.rowOk(rowLength)) return candidate;
+  const f16 = table.get('f16');
+  if (!f16) throw new LayerquantError('E_UNSUPPORTED', `No format can hold rows of ${rowLength} weights (${format.name} cannot and no f16 in the registry)`);
+  return f16;
+}
+
+/** Number of elements of a tensor with ggml dims. */
+export function numel(dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= d;
+  return n;
+}
+
+/** Exact bytes of a tensor with ggml `dims` (dims[0] = row length) stored in `format`. */
+export function tensorBytes(format: FormatLike, dims: readonly number[]): number {
+  const rowLength = dims[0] ?? 1;
+  if (!format.rowOk(rowLength)) {
+    throw new LayerquantError('E_SHAPE', `Expected a row length ${format.name} can hold but received ${rowLength}`);
+  }
+  return format.rowBytes(rowLength) * (numel(dims) / rowLength);
+}
+
+/** Rounds `n` up to a multiple of `alignment`. */
+export function alignUp(n: number, alignment: number): number {
+  return Math.ceil(n / alignment) * alignment;
+}
+
+/** What a tensor becomes at a requested format. */
+export interface TensorCost {
+  /** The format asked for. */
+  requested: string;
+  /** The format it is stored in (differs when it fell back). */
+  format: string;
+  /** Exact stored bytes (without alignment padding). */
+  bytes: number;
+}
+
+/** Cost of storing a tensor with `dims` at `format`, fallback applied. */
+export function tensorCost(format: FormatLike, dims: readonly number[], table: FormatTable): TensorCost {
+  const stored = storedFormat(format, dims[0] ?? 1, table);
+  return { requested: format.name, format: stored.name, bytes: tensorBytes(stored, dims) };
+}
+
+/** ggml type id → name of the plain format a source tensor of that type maps to. */
+export function sourceFormatName(ggmlType: number): 'f32' | 'f16' | 'bf16' {
+  if (ggmlType === 1) return 'f16';
+  if (ggmlType === 30) return 'bf16';
+  return 'f32';
+}
+
+/**
+ * A stand-alone table of ggml's formats (block sizes and bytes as ggml defines them), for tests
+ * and for planning without the addon. The pipeline uses the native registry instead.
+ */
+export function ggmlFormatTable(): FormatTable {
+  const block = (name: string, ggmlType: number, blockSize: number, blockBytes: number): FormatLike => ({
+    name,
+    ggmlType,
+    blockSize,
+    blockBytes,
+    bitsPerWeight: (blockBytes * 8) / blockSize,
+    rowBytes: (n) => (n / blockSize) * blockBytes,
+    rowOk: (n) => n > 0 && n % blockSize === 0,
+  });
+  return formatTable([
+    block('f32', 0, 1, 4),
+    block('f16', 1, 1, 2),
+    block('bf16', 30, 1, 2),
+    block('q4_0', 2, 32, 18),
+    block('q5_0', 6, 32, 22),
+    block('q8_0', 8, 32, 34),
+    block('q2_K', 10, 256, 84),
+    block('q3_K', 11, 256, 110),
+    block('q4_K', 12, 256, 144),
+    block('q5_K', 13, 256, 176),
+    block('q6_K', 14, 256, 210),
+  ]);
+}

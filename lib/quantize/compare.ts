@@ -1,0 +1,277 @@
+/**
+ * The paper's experiment (arXiv 2406.17415, the ordering comparison): two levels; for each
+ * fraction of blocks moved to the low level (0%, 20%, …, 100%), quantize with the blocks moved in
+ * LIM order, ZD order, reverse order and random orders (several seeds), and measure perplexity.
+ * 0% and 100% are the uniform high and low levels. Embeddings and output head stay at the high
+ * level, so only the block order differs between curves.
+ *
+ * Quantized models are evaluated in memory: every (tensor, format) pair is quantized once and
+ * cached, and each plan assembles a model description from the cache for the evaluator (our
+ * forward pass, which reads any registry format). Nothing is written to disk.
+ */
+import { LayerquantError } from '../errors.js';
+import { GgmlType } from '../io/ggml-types.js';
+import type { ModelDescription, TensorRef } from '../model/types.js';
+import { makePlan, type Plan } from '../plan/plan.js';
+import type { FormatTable } from '../plan/cost.js';
+import { quantizeTensorInto } from './tensor.js';
+import { registryFormats } from './run.js';
+
+/** A tensor of a quantized in-memory model: data in `format` (ggml type id, or ours by name). */
+export interface QuantizedTensorRef extends TensorRef {
+  /** Registry format name of `data` when `type` is -1 (our own formats). */
+  format?: string;
+}
+
+/** A model description whose tensors hold quantized data (what the evaluator receives). */
+export type QuantizedModel = Omit<ModelDescription, 'blocks' | 'globals'> & {
+  blocks: { index: number; tensors: QuantizedTensorRef[] }[];
+  globals: QuantizedTensorRef[];
+};
+
+/** Perplexity (or any lower-is-better loss) of a quantized model. */
+export type Evaluator = (model: QuantizedModel) => Promise<number>;
+
+/** One measured point. */
+export interface CompareRow {
+  /** Fraction of blocks moved to the low level. */
+  fraction: number;
+  /** Blocks moved. */
+  moved: number;
+  /** `lim`, `zd`, … (a method's order), `reverse-<method>`, `random`. */
+  order: string;
+  /** Seed of a random order, else null. */
+  seed: number | null;
+  bitsPerWeight: number;
+  perplexity: number;
+  /** Level of every block. */
+  blockLevels: string[];
+}
+
+/** Options of {@link compareOrders}. */
+export interface CompareOptions {
+  /** Two levels, low and high (default Q4_0,Q8_0). */
+  levels?: string;
+  /** Fractions of blocks to move (default 0, 0.2, …, 1). */
+  fractions?: number[];
+  /** Importance per block by method name (higher = more important), e.g. { lim: [...], zd: [...] }. */
+  scores: Record<string, readonly number[]>;
+  /** Also the reverse of the first method's order (default true). */
+  reverse?: boolean;
+  /** Seeds of the random orders (default 1, 2, 3). */
+  seeds?: number[];
+  evaluate: Evaluator;
+  formats?: FormatTable;
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?(done: number, total: number, what: string): void;
+}
+
+const DTYPE: Record<number, 'F32' | 'F16' | 'BF16'> = { [GgmlType.F32]: 'F32', [GgmlType.F16]: 'F16', [GgmlType.BF16]: 'BF16' };
+
+/** Quantizes tensors on demand and keeps every (tensor, format) result. */
+export class QuantCache {
+  private readonly cache = new Map<string, Uint8Array>();
+  constructor(
+    private readonly refs: Map<string, TensorRef>,
+    private readonly threads?: number,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** The tensor's data in `format` (the source view itself when nothing changes). */
+  async get(name: string, format: string, bytes: number): Promise<Uint8Array> {
+    const ref = this.refs.get(name);
+    if (!ref) throw new LayerquantError('E_BAD_PLAN', 'The plan names a tensor the model does not have', { tensor: name });
+    const dtype = DTYPE[ref.type];
+    if (!dtype) throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor but it is ggml type ${ref.type}`, { tensor: name });
+    if (format === dtype.toLowerCase()) return ref.data;
+    const key = `${name}|${format}`;
+    let out = this.cache.get(key);
+    if (!out) {
+      out = new Uint8Array(bytes);
+      const opts: Parameters<typeof quantizeTensorInto>[3] = {};
+      if (this.threads !== undefined) opts.threads = this.threads;
+      if (this.signal) opts.signal = this.signal;
+      // Rows are quantized independently, so HF q/k rows can stay in their order (the forward pass
+      // reads permuteHeads and uses rotate-half RoPE on them).
+      await quantizeTensorInto({ data: ref.data, dtype, dims: [...ref.dims], name }, format, out, opts);
+      this.cache.set(key, out);
+    }
+    return out;
+  }
+}
+
+/** Builds the in-memory quantized model a plan describes (pruned blocks are not supported here). */
+export async function quantizedModel(model: ModelDescription, plan: Plan, cache: QuantCache, formats: FormatTable): Promise<QuantizedModel> {
+  const byName = new Map(plan.tensors.map((t) => [t.name, t]));
+  const conv = async (t: TensorRef): Promise<QuantizedTensorRef> => {
+    const pt = byName.get(t.name);
+    if (!pt) throw new LayerquantError('E_BAD_PLAN', 'The plan lacks a tensor of the model', { tensor: t.name });
+    const data = await cache.get(t.name, pt.format, pt.bytes);
+    const q: QuantizedTensorRef = { ...t, data, type: pt.ggmlType };
+    if (pt.ggmlType < 0 || !formats.get(pt.format)) q.format = pt.format;
+    return q;
+  };
+  const blocks = [];
+  for (const b of model.blocks) {
+    const tensors = [];
+    for (const t of b.tensors) tensors.push(await conv(t));
+    blocks.push({ index: b.index, tensors });
+  }
+  const globals = [];
+  for (const t of model.globals) globals.push(await conv(t));
+  return { ...model, blocks, globals };
+}
+
+/** Runs the experiment; rows are in fraction order, then order name, then seed. */
+export async function compareOrders(model: ModelDescription, opts: CompareOptions): Promise<CompareRow[]> {
+  const formats = opts.formats ?? registryFormats();
+  const levels = opts.levels ?? 'Q4_0,Q8_0';
+  if (levels.split(',').filter((x) => x.trim()).length !== 2) throw new LayerquantError('E_BAD_ARGUMENT', `Expected two levels (low,high) but received "${levels}"`);
+  const n = model.blocks.length;
+  const fractions = opts.fractions ?? [0, 0.2, 0.4, 0.6, 0.8, 1];
+  for (const f of fractions) if (!(f >= 0 && f <= 1)) throw new LayerquantError('E_BAD_ARGUMENT', `Expected fractions in [0, 1] but received ${f}`);
+  const methods = Object.keys(opts.scores);
+  const seeds = opts.seeds ?? [1, 2, 3];
+  const refs = new Map<string, TensorRef>();
+  for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) refs.set(t.name, t);
+  const cache = new QuantCache(refs, opts.threads, opts.signal);
+  const memo = new Map<string, number>();
+
+  type Job = { fraction: number; moved: number; order: string; seed: number | null; strategy: 'paper' | 'reverse' | 'random'; importance: readonly number[] };
+  const jobs: Job[] = [];
+  for (const fraction of fractions) {
+    const moved = Math.round(fraction * n);
+    for (const m of methods) jobs.push({ fraction, moved, order: m, seed: null, strategy: 'paper', importance: opts.scores[m]! });
+    if ((opts.reverse ?? true) && methods.length > 0) {
+      const m = methods[0]!;
+      jobs.push({ fraction, moved, order: `reverse-${m}`, seed: null, strategy: 'reverse', importance: opts.scores[m]! });
+    }
+    for (const seed of seeds) jobs.push({ fraction, moved, order: 'random', seed, strategy: 'random', importance: new Array(n).fill(0) });
+  }
+  const rows: CompareRow[] = [];
+  let done = 0;
+  for (const job of jobs) {
+    if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'compare aborted');
+    const plan = makePlan(model, {
+      levels,
+      budget: { kind: 'bits', bits: 32 },
+      formats,
+      strategy: job.strategy,
+      importance: job.importance,
+      globals: 'highest',
+      lowerCount: job.moved,
+      seed: job.seed ?? 1,
+    });
+    const blockLevels = plan.blocks.map((b) => b.level ?? 'pruned');
+    const key = blockLevels.join(',');
+    let ppl = memo.get(key);
+    if (ppl === undefined) {
+      ppl = await opts.evaluate(await quantizedModel(model, plan, cache, formats));
+      memo.set(key, ppl);
+    }
+    rows.push({ fraction: job.fraction, moved: job.moved, order: job.order, seed: job.seed, bitsPerWeight: plan.totals.bitsPerWeight, perplexity: ppl, blockLevels });
+    opts.onProgress?.(++done, jobs.length, `${Math.round(job.fraction * 100)}% ${job.order}${job.seed !== null ? ` seed ${job.seed}` : ''}`);
+  }
+  return rows;
+}
+
+/** One line per fraction: bits per weight, then perplexity per order (random: mean ± spread). */
+export interface CompareSummary {
+  orders: string[];
+  lines: { fraction: number; moved: number; bitsPerWeight: number; values: Record<string, number>; randomMin?: number; randomMax?: number }[];
+}
+
+/** Summarises rows: random orders averaged over seeds. */
+export function summarize(rows: readonly CompareRow[]): CompareSummary {
+  const orders = [...new Set(rows.map((r) => r.order))];
+  const fractions = [...new Set(rows.map((r) => r.fraction))];
+  const lines = fractions.map((fraction) => {
+    const mine = rows.filter((r) => r.fraction === fraction);
+    const values: Record<string, number> = {};
+    for (const o of orders) {
+      const v = mine.filter((r) => r.order === o).map((r) => r.perplexity);
+      if (v.length) values[o] = v.reduce((a, b) => a + b, 0) / v.length;
+    }
+    const rnd = mine.filter((r) => r.order === 'random').map((r) => r.perplexity);
+    const line: CompareSummary['lines'][number] = { fraction, moved: mine[0]!.moved, bitsPerWeight: mine[0]!.bitsPerWeight, values };
+    if (rnd.length) {
+      line.randomMin = Math.min(...rnd);
+      line.randomMax = Math.max(...rnd);
+    }
+    return line;
+  });
+  return { orders, lines };
+}
+
+/** The summary as a text table. */
+export function formatCompareTable(s: CompareSummary): string {
+  const head = ['moved', 'bits/weight', ...s.orders.map((o) => (o === 'random' ? 'random (mean)' : o))];
+  const rows = s.lines.map((l) => [
+    `${Math.round(l.fraction * 100)}% (${l.moved})`,
+    l.bitsPerWeight.toFixed(3),
+    ...s.orders.map((o) => (l.values[o] === undefined ? '-' : l.values[o]!.toFixed(4))),
+  ]);
+  const all = [head, ...rows];
+  const w = head.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  return all.map((r) => r.map((x, c) => (c === 0 ? x.padEnd(w[c]!) : x.padStart(w[c]!))).join('  ')).join('\n');
+}
+
+/** Rows as CSV. */
+export function compareCsv(rows: readonly CompareRow[]): string {
+  const lines = ['fraction,moved,bits_per_weight,order,seed,perplexity,block_levels'];
+  for (const r of rows) lines.push([r.fraction, r.moved, r.bitsPerWeight.toFixed(6), r.order, r.seed ?? '', r.perplexity.toFixed(6), r.blockLevels.join(' ')].join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A line plot (perplexity against fraction moved), one line per order; random shows its range. */
+export function compareSvg(s: CompareSummary, title = 'perplexity vs. fraction of blocks at the low level'): string {
+  const W = 640;
+  const H = 400;
+  const m = { l: 60, r: 150, t: 36, b: 46 };
+  const xs = s.lines.map((l) => l.fraction);
+  const ys = s.lines.flatMap((l) => [...Object.values(l.values), l.randomMin ?? NaN, l.randomMax ?? NaN]).filter(Number.isFinite);
+  const x0 = Math.min(...xs);
+  const x1 = Math.max(...xs);
+  let y0 = Math.min(...ys);
+  let y1 = Math.max(...ys);
+  if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
+  const pad = (y1 - y0) * 0.05;
+  y0 -= pad;
+  y1 += pad;
+  const X = (x: number): number => m.l + ((x - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
+  const Y = (y: number): number => H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2'];
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2 - m.r / 2}" y="20" text-anchor="middle" font-size="14">${esc(title)}</text>`,
+    `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
+    `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">fraction of blocks moved to the low level</text>`,
+    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">perplexity</text>`,
+  ];
+  for (const x of xs) out.push(`<text x="${X(x).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${Math.round(x * 100)}%</text>`);
+  for (let k = 0; k <= 4; k++) {
+    const y = y0 + ((y1 - y0) * k) / 4;
+    out.push(`<line x1="${m.l - 4}" y1="${Y(y).toFixed(1)}" x2="${W - m.r}" y2="${Y(y).toFixed(1)}" stroke="#ddd"/>`);
+    out.push(`<text x="${m.l - 6}" y="${(Y(y) + 4).toFixed(1)}" text-anchor="end">${y.toFixed(3)}</text>`);
+  }
+  const rnd = s.lines.filter((l) => l.randomMin !== undefined);
+  if (rnd.length > 1) {
+    const pts = [...rnd.map((l) => `${X(l.fraction).toFixed(1)},${Y(l.randomMax!).toFixed(1)}`), ...[...rnd].reverse().map((l) => `${X(l.fraction).toFixed(1)},${Y(l.randomMin!).toFixed(1)}`)];
+    out.push(`<polygon points="${pts.join(' ')}" fill="#999" fill-opacity="0.2" stroke="none"/>`);
+  }
+  s.orders.forEach((o, i) => {
+    const c = o === 'random' ? '#777' : colors[i % colors.length]!;
+    const pts = s.lines.filter((l) => l.values[o] !== undefined).map((l) => `${X(l.fraction).toFixed(1)},${Y(l.values[o]!).toFixed(1)}`);
+    out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${c}" stroke-width="2"${o === 'random' ? ' stroke-dasharray="5,4"' : ''}/>`);
+    for (const p of pts) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${c}"/>`);
+    out.push(`<line x1="${W - m.r + 12}" y1="${m.t + 10 + i * 18}" x2="${W - m.r + 36}" y2="${m.t + 10 + i * 18}" stroke="${c}" stroke-width="2"/>`);
+    out.push(`<text x="${W - m.r + 42}" y="${m.t + 14 + i * 18}">${esc(o === 'random' ? 'random (mean, range)' : o)}</text>`);
+  });
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
+}
