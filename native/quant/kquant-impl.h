@@ -12,9 +12,14 @@
 //    that assignment; then re-assign with the best fit and refit (assignment <-> fit iterations).
 //  - symmetric formats (Q3_K/Q6_K, y = s*q): candidates mapping the largest |x| to either end of the
 //    level range, least-squares s = <wqx>/<wqq>, then re-assign/refit iterations.
-//  Then sub-block scales are quantized against an f16 super-block scale, levels re-assigned for the
-//  quantized scales, d (and dmin) refit by least squares over the whole super-block, re-assigned
-//  again, and the better of the two kept. The objective is the (importance-)weighted squared error.
+//  Then per super-block: the f16 super-scale(s) d (dmin) are picked among a few candidate steps
+//  (plus the level whose f16 step best reproduces the largest sub-block scale) by the scale error
+//  weighted with each sub-block's sensitivity, and levels are assigned. Refinement steps follow, each
+//  re-assigning the levels and keeping the best state so far: per lane the best integer scale/min
+//  around the least-squares fit for the current levels (vectorised), and a least-squares refit of
+//  d/dmin over the whole super-block. The objective is the (importance-)weighted squared error;
+//  with importance weights more candidates are tried (the optimum moves further from max/min).
+// Fixed-order scalar sums (sum_lanes) keep the per-super-block code identical in every build.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -57,6 +62,11 @@ struct vec_s {
         vec_s r;
         for (int i = 0; i < N; ++i) r.v[i] = a;
         return r;
+    }
+    // L[j * nl + l] = qt[l * W + lane0 + j] + bias, as bytes (levels are small exact integers).
+    LQ_HD static void levels_out(const float * qt, int nl, int lps, int lane0, int bias, uint8_t * L) {
+        for (int j = 0; j < lps; ++j)
+            for (int l = 0; l < nl; ++l) L[j * nl + l] = static_cast<uint8_t>(static_cast<int>(qt[l * N + lane0 + j]) + bias);
     }
     // dst[l * W + j] = src[j * nl + l] for j < lps, l < nl: sub-block j becomes lane j.
     LQ_HD static void transpose_in(const float * src, float * dst, int nl, int lps) {
@@ -424,7 +434,7 @@ LQ_HD inline float steps_error(const float * v, const float * w, float d, float 
     return sum_lanes<LPS>(t3);
 }
 
-template <int LPS, int LO, int HI>
+template <int LPS, int LO, int HI, int NSTEP = 2, int NHIT = 16>
 LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, float anchor, float level0) {
     if (!(anchor != 0.0f)) {
         for (int j = 0; j < LPS; ++j) l[j] = 0;
@@ -435,7 +445,7 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
     // refit by least squares over all lanes.
     const float dir = level0 < 0.0f ? 1.0f : -1.0f;
     float best_d = 0.0f, best_e = 3.0e38f, best_slv = 0.0f, best_sll = 0.0f;
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < NSTEP; ++k) {
         const float d = round_f16(clamp_f16_range(anchor / (level0 + dir * static_cast<float>(k))));
         if (d == 0.0f) continue;
         float slv, sll;
@@ -450,7 +460,7 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
     // The level in [|level0|/2, |level0|] (at most 16 of them) whose f16 step reproduces the anchor best.
     {
         const float sign = level0 < 0.0f ? -1.0f : 1.0f;
-        const int top = static_cast<int>(sign * level0), bottom = top / 2 > top - 16 ? top / 2 : top - 16;
+        const int top = static_cast<int>(sign * level0), bottom = top / 2 > top - NHIT ? top / 2 : top - NHIT;
         float best_hit = 3.0e38f, hit_d = 0.0f;
         for (int l = top; l > bottom; --l) {
             const float lv = sign * static_cast<float>(l);
@@ -502,7 +512,7 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
 // Per super-block: quantize sub-block scales s[] and mins m[] (m = -b >= 0) to SMAX levels under f16
 // super-scales; writes ls/lm, the f16-exact d/dm and per-lane effective scale, offset and inverse.
 // ws/wm weight each sub-block's scale/min error (sum wq^2 and sum w of its fit).
-template <int LPS, int SMAX>
+template <int LPS, int SMAX, bool HW>
 LQ_HD inline void affine_scales(const float * s, const float * b, const float * ws, const float * wm, int * ls, int * lm, float & d,
                           float & dm, float * ds, float * off, float * inv) {
     float m[LPS], max_s = 0.0f, max_m = 0.0f;
@@ -511,8 +521,8 @@ LQ_HD inline void affine_scales(const float * s, const float * b, const float * 
         max_s = s[j] > max_s ? s[j] : max_s;
         max_m = m[j] > max_m ? m[j] : max_m;
     }
-    d = quantize_steps<LPS, 0, SMAX>(s, ws, ls, max_s, static_cast<float>(SMAX));
-    dm = quantize_steps<LPS, 0, SMAX>(m, wm, lm, max_m, static_cast<float>(SMAX));
+    d = quantize_steps<LPS, 0, SMAX, HW ? 6 : 2, HW ? 32 : 16>(s, ws, ls, max_s, static_cast<float>(SMAX));
+    dm = quantize_steps<LPS, 0, SMAX, HW ? 6 : 2, HW ? 32 : 16>(m, wm, lm, max_m, static_cast<float>(SMAX));
     for (int j = 0; j < LPS; ++j) {
         ds[j] = d * static_cast<float>(ls[j]);
         off[j] = -(dm * static_cast<float>(lm[j]));
@@ -602,7 +612,7 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
         //    Each step re-assigns the levels; per super-block the best state so far is kept.
         for (int bi = 0; bi < NB; ++bi) {
             const int o = bi * LPS;
-            affine_scales<LPS, F::SMAX>(s + o, b + o, sqq + o, sw + o, ls + o, lm + o, dd[bi], dmm[bi], ds + o, off + o, inv + o);
+            affine_scales<LPS, F::SMAX, HW>(s + o, b + o, sqq + o, sw + o, ls + o, lm + o, dd[bi], dmm[bi], ds + o, off + o, inv + o);
         }
         float be[NB], e2[NB];
         alignas(64) float bsq[W], bsqq[W], bsqx[W], fd[W], fid[W], fdm[W], fidm[W], fls[W], flm[W];
@@ -707,8 +717,7 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
         for (int bi = 0; bi < nbat; ++bi) {
             const int o = bi * LPS;
             uint8_t L[LQ_QK_K];
-            for (int j = 0; j < LPS; ++j)
-                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(qa[l * W + o + j]);
+            V::levels_out(qa, NL, LPS, o, 0, L);
             F::pack(y + sb0 + bi, L, bls + o, blm + o, bd[bi], bdm[bi]);
         }
     }
@@ -819,7 +828,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
                     smax = s[o + j];
                 }
             }
-            dd[bi] = quantize_steps<LPS, F::SMIN, F::SMAXV>(s + o, sqq + o, ls + o, smax, static_cast<float>(F::SMIN));
+            dd[bi] = quantize_steps<LPS, F::SMIN, F::SMAXV, HW ? 6 : 2, HW ? 32 : 16>(s + o, sqq + o, ls + o, smax, static_cast<float>(F::SMIN));
         }
         // Re-choose the integer scales for the levels (steps 0, 2) or refit d (step 1); keep the best.
         float be[NB], e2[NB];
@@ -893,8 +902,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         for (int bi = 0; bi < nbat; ++bi) {
             const int o = bi * LPS;
             uint8_t L[LQ_QK_K];
-            for (int j = 0; j < LPS; ++j)
-                for (int l = 0; l < NL; ++l) L[j * NL + l] = static_cast<uint8_t>(static_cast<int>(qa[l * W + o + j]) - F::QMIN);
+            V::levels_out(qa, NL, LPS, o, -F::QMIN, L);
             F::pack(y + sb0 + bi, L, bls + o, bd[bi]);
         }
     }

@@ -9,11 +9,11 @@ import { gaussian, heavyTailed } from '../cases/quant.js';
 import { bytesOf } from '../helpers/quant-compare.js';
 
 const golden: Record<string, string> = {
-  q2_K: 'c43d04a329cb99e4591635e5d08d1d2ca10927556db2de787fc7d3c089c695e8',
-  q3_K: 'cf20eea194f6e98fd4f043a61002961c1d55f91673e0400a85f57e9bac8ef108',
-  q4_K: '140c6d4a55225ae82752d55ed1b82e511e1f00a0c502b0730958114cc6343826',
-  q5_K: '1543a95343acd07507a60d2681632e2e9e0f9bcdfd3746d3d35f6c4abf610b70',
-  q6_K: '6f52adae3e4c0b91a1e14b7b8bab313eb5cee4b5c33e95ce2cedf3b4619e5cd0',
+  q2_K: '0bb00f55e1d199a7531d0af2457ba16bd613d79f04d659ea828602b3a0a8be9e',
+  q3_K: 'fcd75f37362926cc6ee9b58ce41473a332d969d4c04ab9de59012b614ce88f59',
+  q4_K: '9b4163904587b557930d241e6c3654c2b71f83bb31ae283c8cfc2743491f01a9',
+  q5_K: '831b727fed076821da2d7b8a4dafe96bab4ab5840e22e115b283f7f1e504feed',
+  q6_K: '09edccb93d94abcece451a895c1fa11b8a757c5193a3eee5137e866393095e42',
 };
 
 const n = 1024, rows = 6, seed = 20261123;

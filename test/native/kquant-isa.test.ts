@@ -67,3 +67,16 @@ describe.skipIf(!hasCuda)('k-quant CUDA kernels equal the CPU reference bit for 
   }
 });
 if (!hasCuda) console.warn(`k-quant CUDA checks skipped: the loaded addon is the ${addon.buildInfo().backend} build (no CUDA addon or no GPU)`);
+
+describe('k-quant rows quantize independently of the thread count', () => {
+  for (const [name] of kquants) {
+    it(name, async () => {
+      const n = 1024, rows = 37;
+      const x = inputKinds[1]!.make(n * rows, 7);
+      const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+      const one = await quantizeTensor(view, name, { threads: 1 });
+      const many = await quantizeTensor(view, name, { threads: 4 });
+      expect(Buffer.compare(Buffer.from(one), Buffer.from(many))).toBe(0);
+    });
+  }
+});

@@ -29,6 +29,24 @@ inline void transpose8x8(const float * src, int ss, float * dst, int ds) {
     _mm256_storeu_ps(dst + 7 * ds, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+// L[j * nl + l] = src[l * w + lane0 + j] + bias as bytes (exact small integers), via 8x8 float
+// tiles back into weight order and a 32 -> 8 bit narrowing of 16 values at a time.
+inline void levels_tiles(const float * qt, int nl, int lps, int w, int lane0, int bias, uint8_t * L) {
+    alignas(32) float tmp[256];
+    for (int jb = 0; jb < lps; jb += 8)
+        for (int lb = 0; lb < nl; lb += 8) transpose8x8(qt + lb * w + lane0 + jb, w, tmp + jb * nl + lb, nl);
+    const __m256 vb = _mm256_set1_ps(static_cast<float>(bias));
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (int i = 0; i < nl * lps; i += 16) {
+        const __m256i a = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_load_ps(tmp + i), vb));
+        const __m256i b = _mm256_cvttps_epi32(_mm256_add_ps(_mm256_load_ps(tmp + i + 8), vb));
+        const __m256i p16 = _mm256_packs_epi32(a, b);       // a0-3 b0-3 | a4-7 b4-7 (16-bit)
+        const __m256i p8 = _mm256_packus_epi16(p16, p16);  // bytes, each 128-bit half doubled
+        const __m256i o = _mm256_permutevar8x32_epi32(p8, order);
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(L + i), _mm256_castsi256_si128(o));
+    }
+}
+
 // dst[l * w + j] = src[j * nl + l] (nl, lps multiples of 8), in 8x8 tiles.
 inline void transpose_tiles(const float * src, float * dst, int nl, int lps, int w) {
     for (int jb = 0; jb < lps; jb += 8)
@@ -46,6 +64,9 @@ struct vec8 {
     void store(float * p) const { _mm256_store_ps(p, v); }
     static vec8 set1(float a) { return {_mm256_set1_ps(a)}; }
     static void transpose_in(const float * src, float * dst, int nl, int lps) { transpose_tiles(src, dst, nl, lps, W); }
+    static void levels_out(const float * qt, int nl, int lps, int lane0, int bias, uint8_t * L) {
+        levels_tiles(qt, nl, lps, W, lane0, bias, L);
+    }
 };
 inline vec8 operator+(const vec8 & a, const vec8 & b) { return {_mm256_add_ps(a.v, b.v)}; }
 inline vec8 operator-(const vec8 & a, const vec8 & b) { return {_mm256_sub_ps(a.v, b.v)}; }
@@ -74,6 +95,9 @@ struct vec16x2 {
     }
     static vec16x2 set1(float a) { return {_mm256_set1_ps(a), _mm256_set1_ps(a)}; }
     static void transpose_in(const float * src, float * dst, int nl, int lps) { transpose_tiles(src, dst, nl, lps, W); }
+    static void levels_out(const float * qt, int nl, int lps, int lane0, int bias, uint8_t * L) {
+        levels_tiles(qt, nl, lps, W, lane0, bias, L);
+    }
 };
 #define LQ_V2_OP(name, intr) \
     inline vec16x2 name(const vec16x2 & a, const vec16x2 & b) { return {intr(a.lo, b.lo), intr(a.hi, b.hi)}; }

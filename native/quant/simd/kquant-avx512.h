@@ -20,6 +20,9 @@ struct vec16z {
     void store(float * p) const { _mm512_store_ps(p, v); }
     static vec16z set1(float a) { return {_mm512_set1_ps(a)}; }
     static void transpose_in(const float * src, float * dst, int nl, int lps) { transpose_tiles(src, dst, nl, lps, W); }
+    static void levels_out(const float * qt, int nl, int lps, int lane0, int bias, uint8_t * L) {
+        levels_tiles(qt, nl, lps, W, lane0, bias, L);
+    }
 };
 inline vec16z operator+(const vec16z & a, const vec16z & b) { return {_mm512_add_ps(a.v, b.v)}; }
 inline vec16z operator-(const vec16z & a, const vec16z & b) { return {_mm512_sub_ps(a.v, b.v)}; }
