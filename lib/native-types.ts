@@ -39,6 +39,12 @@ export interface NativeAddon extends NativeQuantAddon {
   mapFile(path: string): ArrayBuffer;
   /** Unmaps a buffer from mapFile early and detaches it. */
   unmapFile(buffer: ArrayBuffer): void;
+  /**
+   * Drops the resident pages of [offset, offset + length) of a mapFile buffer (page-aligned
+   * interior, MADV_DONTNEED); returns the bytes dropped, or -1 when `buffer` is not a live mapping.
+   * Throws E_BAD_ARGUMENT for a range outside the buffer or non-integer arguments.
+   */
+  releaseMapped(buffer: ArrayBuffer, offset: number, length: number): number;
 }
 
 // ---- quant (native/binding/quant.cpp) ----------------------------------------------------------

@@ -78,9 +78,37 @@ Napi::Value unmap_file(const Napi::CallbackInfo & info) {
     return env.Undefined();
 }
 
+// releaseMapped(buffer, offset, length) → bytes dropped, or -1 when `buffer` is not a live
+// mapping from mapFile (e.g. an ordinary ArrayBuffer: nothing to release).
+Napi::Value release_mapped(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 3 || !info[0].IsArrayBuffer() || !info[1].IsNumber() || !info[2].IsNumber()) {
+        lq_throw(env, LQ_E_BAD_ARGUMENT, "releaseMapped expects (ArrayBuffer, offset, length)");
+    }
+    const double off = info[1].As<Napi::Number>().DoubleValue();
+    const double len = info[2].As<Napi::Number>().DoubleValue();
+    const double max_safe = 9007199254740991.0;
+    if (!(off >= 0 && off <= max_safe && off == static_cast<double>(static_cast<uint64_t>(off))) ||
+        !(len >= 0 && len <= max_safe && len == static_cast<double>(static_cast<uint64_t>(len)))) {
+        lq_throw(env, LQ_E_BAD_ARGUMENT, "releaseMapped: offset and length must be non-negative integers");
+    }
+    Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+    if (ab.IsDetached()) return Napi::Number::New(env, -1);
+    void * base = ab.Data();
+    // Hold the lock across madvise so that unmapFile cannot unmap the range underneath.
+    std::lock_guard<std::mutex> lk(g_maps_mu);
+    auto it = base ? g_maps.find(base) : g_maps.end();
+    if (it == g_maps.end() || it->second->released) return Napi::Number::New(env, -1);
+    uint64_t released = 0;
+    const lq_status s = lq_mmap_release(&it->second->m, static_cast<uint64_t>(off), static_cast<uint64_t>(len), &released);
+    if (!s.ok()) lq_throw(env, s.code, s.message);
+    return Napi::Number::New(env, static_cast<double>(released));
+}
+
 }  // namespace
 
 void lq_binding_io_init(Napi::Env env, Napi::Object exports) {
     exports.Set("mapFile", Napi::Function::New(env, map_file));
     exports.Set("unmapFile", Napi::Function::New(env, unmap_file));
+    exports.Set("releaseMapped", Napi::Function::New(env, release_mapped));
 }
