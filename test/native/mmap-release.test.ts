@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +136,49 @@ describe('MappedFile.release (MADV_DONTNEED on read-only pages)', () => {
     } finally {
       m.close();
     }
+  });
+
+  it('maps a file over 4 GiB (sparse) as windows: views anywhere, release, close', () => {
+    const big = join(dir, 'big.bin');
+    const GiB = 2 ** 30;
+    const size = 5 * GiB + 4096 * 3 + 17;
+    const marks = [0, GiB - 3, 2 * GiB + 5, 3 * GiB - 1, 4 * GiB + 100, size - 1];
+    const fd = openSync(big, 'w');
+    try {
+      ftruncateSync(fd, size);
+      for (const at of marks) writeSync(fd, Buffer.from([pattern(at) | 1]), 0, 1, at);
+    } finally {
+      closeSync(fd);
+    }
+    // The single-buffer export refuses (Node 20 caps an external buffer at 4 GiB) instead of crashing.
+    expect(() => native().mapFile(big)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+    const m = mapFile(big);
+    try {
+      expect(m.size).toBe(size);
+      for (const at of marks) {
+        const from = Math.max(0, at - 1000);
+        const v = m.view(from, Math.min(size - from, 5000));
+        expect(v[at - from]).toBe(pattern(at) | 1);
+        expect(m.view(at, 1)[0]).toBe(pattern(at) | 1);
+      }
+      // A view straddling a window start, and one of 2 GiB (the most a window guarantees).
+      const cross = m.view(3 * GiB - 10, 20);
+      expect(cross[9]).toBe(pattern(3 * GiB - 1) | 1);
+      expect(m.view(3 * GiB - 1, 2 * GiB).length).toBe(2 * GiB);
+      expect(() => m.view(0, 2 * GiB + 1)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+      expect(() => m.view(size - 1, 2)).toThrow(expect.objectContaining({ code: 'E_BAD_ARGUMENT' }));
+      // Release across windows, then read again.
+      const tail = m.view(4 * GiB, size - 4 * GiB);
+      expect(m.release(2 * GiB, size - 2 * GiB)).toBeGreaterThanOrEqual(size - 2 * GiB);
+      expect(releaseView(tail)).toBeGreaterThan(GiB - 4096);
+      expect(tail[100]).toBe(pattern(4 * GiB + 100) | 1);
+      expect(m.view(size - 1, 1)[0]).toBe(pattern(size - 1) | 1);
+    } finally {
+      m.close();
+      rmSync(big, { force: true });
+    }
+    expect(m.bytes.length).toBe(0);
+    expect(m.view(0, 10).length).toBe(0);
+    expect(m.release(0, 4096)).toBe(0);
   });
 });
