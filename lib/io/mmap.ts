@@ -34,7 +34,7 @@ export interface MappedFile {
    * lost. Returns the bytes dropped (0 once closed). Throws E_BAD_ARGUMENT for a range outside the file.
    */
   release(offset: number, length: number): number;
-  /** Unmaps now; `bytes` becomes empty. Safe to call twice. */
+  /** Unmaps now; `bytes` and every view become empty. Safe to call twice. */
   close(): void;
 }
 
@@ -74,7 +74,7 @@ export function mapFile(path: string): MappedFile {
     release(offset, length) {
       checkRange(offset, length, size, path, 'release');
       let dropped = 0;
-      // Window by window (a window's range never straddles the next start by more than a window).
+      // Window by window: each piece ends at a window's (page-aligned) end or at the range's end.
       for (let at = offset, end = offset + length; at < end; ) {
         const k = single ? 0 : Math.min(Math.floor(at / STRIDE), windows.length - 1);
         const w = windows[k]!;
