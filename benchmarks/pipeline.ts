@@ -4,9 +4,10 @@
  * through koffi), on the same synthetic F16 model with Llama-2-7B shapes (32 blocks, hidden 4096,
  * MLP 11008, vocab 32000) written to a temporary folder.
  *
- *   npx node-gyp build && npx vite-node benchmarks/pipeline.ts [--blocks 32] [--threads 2] [--keep]
+ *   npx node-gyp build && npx vite-node benchmarks/pipeline.ts [--blocks 32] [--threads 2] [--only ours|llama] [--keep]
  *
- * --blocks N scales the model down (same tensor shapes, fewer blocks) for a quick run.
+ * --blocks N scales the model down (same tensor shapes, fewer blocks) for a quick run; --only runs
+ * one side (a quick check; the ratios need both).
  * Each side runs in its own child process; the parent samples /proc/<pid>/status every 50 ms and
  * reports VmHWM (peak resident set, file-backed pages of the memory-mapped input included) and the
  * peak of RssAnon (anonymous memory: buffers the program allocated), plus wall time and the output
@@ -14,7 +15,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -81,6 +82,7 @@ interface Measured {
   bitsPerWeight?: number;
   vmHwm: number;
   peakAnon: number;
+  peakFile: number;
   wall: number;
 }
 
@@ -94,12 +96,14 @@ function measure(mode: string, src: string, out: string, threads: number): Promi
     let stdout = '';
     let vmHwm = 0;
     let peakAnon = 0;
+    let peakFile = 0;
     const kb = (s: string, key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
     const timer = setInterval(() => {
       try {
         const s = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         vmHwm = Math.max(vmHwm, kb(s, 'VmHWM'));
         peakAnon = Math.max(peakAnon, kb(s, 'RssAnon'));
+        peakFile = Math.max(peakFile, kb(s, 'RssFile'));
       } catch {
         // exited
       }
@@ -109,7 +113,7 @@ function measure(mode: string, src: string, out: string, threads: number): Promi
       clearInterval(timer);
       const line = stdout.split('\n').find((l) => l.startsWith('@@RESULT'));
       if (code !== 0 || !line) return reject(new Error(`${mode} child exited with ${code}: ${stdout.slice(-2000)}`));
-      resolve({ ...JSON.parse(line.slice(8)), vmHwm, peakAnon, wall: (performance.now() - t0) / 1000 });
+      resolve({ ...JSON.parse(line.slice(8)), vmHwm, peakAnon, peakFile, wall: (performance.now() - t0) / 1000 });
     });
   });
 }
@@ -137,15 +141,33 @@ async function main(): Promise<void> {
     const gen = (performance.now() - t0) / 1000;
     const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
     console.log(`synthetic model: ${blocks} blocks, 4096/11008, F16, ${gib(size)} GiB, written in ${gen.toFixed(1)} s; threads ${threads}`);
-    const ours = await measure('ours', src, join(dir, 'ours.gguf'), threads);
-    rmSync(join(dir, 'ours.gguf'), { force: true });
-    const llama = await measure('llama', src, join(dir, 'llama.gguf'), threads);
+    const only = arg('only', 'both');
+    const load0 = loadavg()[0]!;
+    let ours: Measured | undefined;
+    let llama: Measured | undefined;
+    if (only !== 'llama') {
+      ours = await measure('ours', src, join(dir, 'ours.gguf'), threads);
+      rmSync(join(dir, 'ours.gguf'), { force: true });
+    }
+    if (only !== 'ours') {
+      llama = await measure('llama', src, join(dir, 'llama.gguf'), threads);
+      rmSync(join(dir, 'llama.gguf'), { force: true });
+    }
+    const load1 = loadavg()[0]!;
     const blockBytes = (4 * 4096 * 4096 + 3 * 4096 * 11008) * 2;
-    console.log('| quantizer | target | seconds | output GiB | bits/weight | peak RSS GiB (VmHWM) | peak anon RSS GiB |');
-    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
-    console.log(`| layerquant | --bits 4.5, Q2_K…Q8_0 | ${ours.seconds.toFixed(1)} | ${gib(ours.bytes)} | ${ours.bitsPerWeight?.toFixed(3)} | ${gib(ours.vmHwm)} | ${gib(ours.peakAnon)} |`);
-    console.log(`| llama_model_quantize | Q4_K_M | ${llama.seconds.toFixed(1)} | ${gib(llama.bytes)} | - | ${gib(llama.vmHwm)} | ${gib(llama.peakAnon)} |`);
-    console.log(`speed ratio (llama.cpp time / ours): ${(llama.seconds / ours.seconds).toFixed(2)}; one F16 block = ${gib(blockBytes)} GiB, model ${gib(size)} GiB`);
+    console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}; load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`);
+    console.log('| quantizer | target | seconds | output GiB | bits/weight | peak RSS GiB (VmHWM) | peak anon RSS GiB | peak file RSS GiB |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const row = (name: string, target: string, m: Measured): string =>
+      `| ${name} | ${target} | ${m.seconds.toFixed(1)} | ${gib(m.bytes)} | ${m.bitsPerWeight?.toFixed(3) ?? (((m.bytes * 8) / (size / 2)).toFixed(3) + ' (file)')} | ${gib(m.vmHwm)} | ${gib(m.peakAnon)} | ${gib(m.peakFile)} |`;
+    if (ours) console.log(row('layerquant', '--bits 4.5, Q2_K…Q8_0', ours));
+    if (llama) console.log(row('llama_model_quantize', 'Q4_K_M', llama));
+    console.log(`model ${gib(size)} GiB F16; one F16 block ${gib(blockBytes)} GiB`);
+    if (ours) console.log(`ours: peak RSS ${gib(ours.vmHwm)} GiB = ${(ours.vmHwm / size).toFixed(3)} × model size, ${(ours.vmHwm / blockBytes).toFixed(2)} × one block`);
+    if (llama) console.log(`llama.cpp: peak RSS ${gib(llama.vmHwm)} GiB = ${(llama.vmHwm / size).toFixed(3)} × model size, ${(llama.vmHwm / blockBytes).toFixed(2)} × one block`);
+    if (ours && llama) {
+      console.log(`ratios (llama.cpp / ours): time ${(llama.seconds / ours.seconds).toFixed(2)}×, peak RSS ${(llama.vmHwm / ours.vmHwm).toFixed(2)}×, peak anon RSS ${(llama.peakAnon / ours.peakAnon).toFixed(2)}×`);
+    }
   } finally {
     if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);

@@ -35,10 +35,22 @@ export interface NativeAddon extends NativeQuantAddon {
   setIsa(isa: IsaName): void;
   getThreads(): number;
   setThreads(n: number): void;
-  /** Maps a file copy-on-write; throws an Error with `code` on failure. */
+  /** Maps a file copy-on-write; throws an Error with `code` on failure (E_UNSUPPORTED above 4 GiB: use mapFileWindows). */
   mapFile(path: string): ArrayBuffer;
-  /** Unmaps a buffer from mapFile early and detaches it. */
-  unmapFile(buffer: ArrayBuffer): void;
+  /**
+   * Maps a file copy-on-write as overlapping windows (Node 20 caps an external ArrayBuffer at
+   * 4 GiB): one buffer over the whole file up to 4 GiB; beyond, window k covers bytes
+   * [k·2^30, k·2^30 + 3·2^30) (the last ones shorter), so any range of at most 2 GiB lies in one window.
+   */
+  mapFileWindows(path: string): ArrayBuffer[];
+  /** Unmaps a mapping early and detaches the given buffers of it (pass all its windows). */
+  unmapFile(buffer: ArrayBuffer | ArrayBuffer[]): void;
+  /**
+   * Drops the resident pages of [offset, offset + length) of a mapFile buffer (page-aligned
+   * interior, MADV_DONTNEED); returns the bytes dropped, or -1 when `buffer` is not a live mapping.
+   * Throws E_BAD_ARGUMENT for a range outside the buffer or non-integer arguments.
+   */
+  releaseMapped(buffer: ArrayBuffer, offset: number, length: number): number;
 }
 
 // ---- quant (native/binding/quant.cpp) ----------------------------------------------------------

@@ -212,9 +212,10 @@ class Reader {
  * `file` names the file in errors. Checks: magic and version, every count against the remaining
  * bytes, UTF-8 of keys and strings, unique keys and tensor names, `general.alignment` (u32 power
  * of two), tensor dims (1–4, positive), known types with whole blocks per row, aligned offsets,
- * data inside `bytes`, no overlapping tensors.
+ * data inside the file, no overlapping tensors. `fileSize` is the whole file's size when `bytes`
+ * holds only its start (a mapping of a file over 4 GiB); by default `bytes.length`.
  */
-export function parseGgufHeader(bytes: Uint8Array, file: string): GgufHeader {
+export function parseGgufHeader(bytes: Uint8Array, file: string, fileSize: number = bytes.length): GgufHeader {
   const r: Reader = new Reader(bytes, file);
   const magic = r.u32('magic');
   if (magic !== GGUF_MAGIC) r.fail('not a GGUF file (magic is not "GGUF")', 0);
@@ -301,22 +302,22 @@ export function parseGgufHeader(bytes: Uint8Array, file: string): GgufHeader {
     const byteLength = (elements / info.blockSize) * info.typeSize;
     const offsetAt = r.pos;
     const offsetBig = r.u64(`data offset of ${quote(name)}`);
-    if (offsetBig > BigInt(bytes.length)) r.fail(`tensor ${quote(name)} data offset ${offsetBig} is past the end of the file`, offsetAt);
+    if (offsetBig > BigInt(fileSize)) r.fail(`tensor ${quote(name)} data offset ${offsetBig} is past the end of the file`, offsetAt);
     const offset = Number(offsetBig);
     if (offset % alignment !== 0) r.fail(`tensor ${quote(name)} data offset ${offset} is not a multiple of the alignment ${alignment}`, offsetAt);
     tensors.push({ name, dims, type, offset, byteLength });
   }
 
   const dataOffset = Math.ceil(r.pos / alignment) * alignment;
-  if (nTensors > 0 && dataOffset > bytes.length) {
-    r.fail(`file truncated: tensor data would start at byte ${dataOffset}, the file has ${bytes.length}`);
+  if (nTensors > 0 && dataOffset > fileSize) {
+    r.fail(`file truncated: tensor data would start at byte ${dataOffset}, the file has ${fileSize}`);
   }
   for (const t of tensors) {
     const end = dataOffset + t.offset + t.byteLength;
-    if (end > bytes.length) {
+    if (end > fileSize) {
       throw new LayerquantError(
         'E_BAD_GGUF',
-        `tensor ${quote(t.name)} data (bytes ${dataOffset + t.offset}–${end}) lies past the end of the file (${bytes.length} bytes)`,
+        `tensor ${quote(t.name)} data (bytes ${dataOffset + t.offset}–${end}) lies past the end of the file (${fileSize} bytes)`,
         { file, tensor: t.name },
       );
     }
@@ -359,7 +360,7 @@ export function openGguf(path: string): GgufFile {
   const mapped = mapFile(path);
   let header: GgufHeader;
   try {
-    header = parseGgufHeader(mapped.bytes, path);
+    header = parseGgufHeader(mapped.bytes, path, mapped.size);
   } catch (err) {
     mapped.close();
     throw err;
@@ -375,14 +376,14 @@ export function openGguf(path: string): GgufFile {
     tensorData(t) {
       const begin = header.dataOffset + t.offset;
       const end = begin + t.byteLength;
-      const bytes = mapped.bytes;
-      if (!Number.isSafeInteger(begin) || t.offset < 0 || t.byteLength < 0 || end > bytes.length) {
-        throw new LayerquantError('E_BAD_ARGUMENT', `tensor data ${begin}–${end} is outside the mapped file (${bytes.length} bytes; closed?)`, {
+      const size = mapped.bytes.length === 0 ? 0 : mapped.size;
+      if (!Number.isSafeInteger(begin) || t.offset < 0 || t.byteLength < 0 || end > size) {
+        throw new LayerquantError('E_BAD_ARGUMENT', `tensor data ${begin}–${end} is outside the mapped file (${size} bytes; closed?)`, {
           file: path,
           tensor: t.name,
         });
       }
-      return bytes.subarray(begin, end);
+      return mapped.view(begin, t.byteLength);
     },
     close: () => mapped.close(),
   };

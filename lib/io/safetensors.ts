@@ -120,9 +120,10 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v ===
 /**
  * Parses the header of a safetensors file held whole in `bytes` (pure: used by the fuzz tests).
  * `file` names the file in errors (E_BAD_SAFETENSORS). Accepts every dtype the format defines;
- * {@link openSafetensors} then rejects the ones we do not read.
+ * {@link openSafetensors} then rejects the ones we do not read. `fileSize` is the whole file's size
+ * when `bytes` holds only its start (a mapping of a file over 4 GiB); by default `bytes.length`.
  */
-export function parseSafetensorsHeader(bytes: Uint8Array, file: string): SafetensorsHeader {
+export function parseSafetensorsHeader(bytes: Uint8Array, file: string, fileSize: number = bytes.length): SafetensorsHeader {
   const bad: (message: string, tensor?: string) => never = (message, tensor) => {
     const context = tensor === undefined ? { file } : { file, tensor: tensor.length > 200 ? `${tensor.slice(0, 200)}…` : tensor };
     throw new LayerquantError('E_BAD_SAFETENSORS', message, context);
@@ -135,7 +136,7 @@ export function parseSafetensorsHeader(bytes: Uint8Array, file: string): Safeten
   if (8n + n > BigInt(bytes.length)) bad(`header length ${n} runs past the end of the file (${bytes.length} bytes) (at byte 0)`);
   const headerLength = Number(n);
   const dataOffset = 8 + headerLength;
-  const dataLength = bytes.length - dataOffset;
+  const dataLength = fileSize - dataOffset;
   if (bytes[8] !== 0x7b /* { */) bad('header does not start with "{" (at byte 8)');
   let text: string;
   try {
@@ -298,7 +299,7 @@ export function openSafetensors(pathOrFolder: string): SafetensorsModel {
     for (const file of files) {
       const m = mapFile(file);
       mapped.push(m);
-      const header = parseSafetensorsHeader(m.bytes, file);
+      const header = parseSafetensorsHeader(m.bytes, file, m.size);
       for (const [k, v] of Object.entries(header.metadata)) if (!Object.hasOwn(metadata, k)) metadata[k] = v;
       for (const t of header.tensors) {
         if (t.dtype !== 'F32' && t.dtype !== 'F16' && t.dtype !== 'BF16') {
@@ -314,7 +315,7 @@ export function openSafetensors(pathOrFolder: string): SafetensorsModel {
           });
         }
         const begin = header.dataOffset + t.begin;
-        tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, file, data: m.bytes.subarray(begin, begin + (t.end - t.begin)) });
+        tensors.set(t.name, { name: t.name, dtype: t.dtype, shape: t.shape, file, data: m.view(begin, t.end - t.begin) });
       }
     }
     if (index) {

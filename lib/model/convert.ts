@@ -10,6 +10,7 @@ import { LayerquantError } from '../errors.js';
 import { GgmlType, ggmlTensorBytes } from '../io/ggml-types.js';
 import { GgufType, type GgufKv } from '../io/gguf-types.js';
 import { writeGguf, type GgufTensorSource } from '../io/gguf-write.js';
+import { releaseView } from '../io/mmap.js';
 import { convertTensor } from '../tensor/convert.js';
 import { loadModel } from './load.js';
 import { hfToGgufRows } from './permute.js';
@@ -86,7 +87,20 @@ function outType(t: TensorRef, type: 'f32' | 'f16'): number {
 }
 
 /** A streaming source for one tensor: permute q/k rows (HF → GGUF), then convert the dtype. */
-function tensorSource(t: TensorRef, dstType: number, threads: number | undefined, signal: AbortSignal | undefined): GgufTensorSource {
+/**
+ * Drops the source's pages of the memory-mapped input once used, so that streaming a model keeps
+ * about one tensor resident: converted tensors right after conversion, tensors copied as is when
+ * the writer asks for the next one (it awaits each in turn) or at the end.
+ */
+class SourceReleaser {
+  pending: Uint8Array | undefined;
+  releasePending(): void {
+    if (this.pending) releaseView(this.pending);
+    this.pending = undefined;
+  }
+}
+
+function tensorSource(t: TensorRef, dstType: number, threads: number | undefined, signal: AbortSignal | undefined, release?: SourceReleaser): GgufTensorSource {
   const srcName = DTYPE_NAME[t.type];
   const dstName = DTYPE_NAME[dstType];
   if (srcName === undefined || dstName === undefined) {
@@ -99,14 +113,20 @@ function tensorSource(t: TensorRef, dstType: number, threads: number | undefined
     type: dstType,
     byteLength,
     async data() {
+      release?.releasePending();
       let src: Uint8Array = t.data;
       if (t.permuteHeads !== undefined) src = hfToGgufRows(src, t.dims[1]!, t.permuteHeads, t.hfName ?? t.name);
-      if (srcName === dstName) return src;
+      if (srcName === dstName) {
+        // Copied as is: its pages of the mapping are dropped once the writer has written it.
+        if (release) release.pending = t.data;
+        return src;
+      }
       const dst = Buffer.allocUnsafe(byteLength);
       const opts: { threads?: number; signal?: AbortSignal; name?: string } = { name: t.hfName ?? t.name };
       if (threads !== undefined) opts.threads = threads;
       if (signal !== undefined) opts.signal = signal;
       await convertTensor(src, srcName, dst, dstName, opts);
+      if (release) releaseView(t.data);
       return dst;
     },
   };
@@ -121,11 +141,17 @@ export async function convertHfToGguf(folder: string, outPath: string, opts: Con
     const wanted = opts.type ?? 'auto';
     const type: 'f32' | 'f16' = wanted === 'auto' ? (all.every((t) => t.type === GgmlType.F32) ? 'f32' : 'f16') : wanted;
     const kv = llamaGgufKv(m, type === 'f32' ? 0 : 1, opts.name ?? basename(resolve(folder)));
-    const tensors = all.map((t) => tensorSource(t, outType(t, type), opts.threads, opts.signal));
+    const release = new SourceReleaser();
+    const tensors = all.map((t) => tensorSource(t, outType(t, type), opts.threads, opts.signal, release));
     const writeOpts: Parameters<typeof writeGguf>[3] = {};
     if (opts.signal) writeOpts.signal = opts.signal;
     if (opts.onProgress) writeOpts.onProgress = opts.onProgress;
-    const { bytes } = await writeGguf(outPath, kv, tensors, writeOpts);
+    let bytes: number;
+    try {
+      ({ bytes } = await writeGguf(outPath, kv, tensors, writeOpts));
+    } finally {
+      release.releasePending();
+    }
     return { path: outPath, bytes, tensors: tensors.length, type };
   } finally {
     m.close();

@@ -3,7 +3,9 @@
  * GGUF. Tensors are read from the memory-mapped source, quantized one at a time into a buffer
  * sized from the plan and handed to the GGUF writer, which writes a temporary file and renames it
  * at the end (an abort or failure removes the temporary file, so Ctrl-C leaves no partial output).
- * Peak memory is about one tensor's output buffer plus the writer's buffers.
+ * Peak memory is about one tensor's output buffer plus the writer's buffers: each source tensor's
+ * pages of the mapping are released as soon as it has been quantized (or, when copied as is, once
+ * the writer has written it), so the mapped input does not accumulate in the resident set.
  *
  * Output metadata: the source's (GGUF keys, or for a HF folder the keys llama.cpp's converter
  * writes), without `general.file_type` (llama.cpp guesses the type mix when it is absent), with
@@ -13,6 +15,7 @@ import { basename, resolve } from 'node:path';
 import { LayerquantError } from '../errors.js';
 import { GgmlType } from '../io/ggml-types.js';
 import { openGguf } from '../io/gguf-read.js';
+import { releaseView } from '../io/mmap.js';
 import type { GgufKv } from '../io/gguf-types.js';
 import { ggufFileSize, writeGguf, type GgufTensorSource } from '../io/gguf-write.js';
 import { llamaGgufKv } from '../model/convert.js';
@@ -207,6 +210,13 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
     if (current !== undefined) p.tensor = current;
     opts.onProgress(p);
   };
+  // A source copied as is must stay resident until the writer has written it: the writer awaits
+  // each data() in turn, so it is released when the next tensor is asked for (or at the end).
+  let pending: Uint8Array | undefined;
+  const releasePending = (): void => {
+    if (pending) releaseView(pending);
+    pending = undefined;
+  };
   const sources: GgufTensorSource[] = plan.tensors.map((pt) => {
     const ref = refs.get(pt.name);
     if (!ref) throw new LayerquantError('E_BAD_PLAN', 'The plan names a tensor the model does not have', { tensor: pt.name });
@@ -216,6 +226,7 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
       type: pt.ggmlType,
       byteLength: pt.bytes,
       async data() {
+        releasePending();
         current = pt.name;
         report();
         let src: Uint8Array = ref.data;
@@ -224,12 +235,15 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
         let out: Uint8Array;
         if (pt.format === dtype.toLowerCase()) {
           out = src;
+          pending = ref.data;
         } else {
           out = Buffer.allocUnsafe(pt.bytes);
           const qopts: Parameters<typeof quantizeTensorInto>[3] = {};
           if (opts.threads !== undefined) qopts.threads = opts.threads;
           if (opts.signal) qopts.signal = opts.signal;
           await quantizeTensorInto({ data: src, dtype, dims: [...ref.dims], name: ref.name }, pt.format, out, qopts);
+          // The source is read: drop its pages of the mapping (a no-op for non-mapped memory).
+          releaseView(ref.data);
         }
         tensorsDone++;
         return out;
@@ -244,7 +258,12 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
     },
   };
   if (opts.signal) writeOpts.signal = opts.signal;
-  const { bytes } = await writeGguf(output, kv, sources, writeOpts);
+  let bytes: number;
+  try {
+    ({ bytes } = await writeGguf(output, kv, sources, writeOpts));
+  } finally {
+    releasePending();
+  }
   if (plan.totals.fileBytes !== null && bytes !== plan.totals.fileBytes) {
     throw new LayerquantError('E_NATIVE', `Internal error: wrote ${bytes} bytes but the plan predicted ${plan.totals.fileBytes}`, { file: output });
   }

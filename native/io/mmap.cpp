@@ -46,3 +46,26 @@ void lq_mmap_close(lq_mapping * m) {
     if (m->data) ::munmap(m->data, m->size);
     *m = {};
 }
+
+lq_status lq_mmap_release(const lq_mapping * m, uint64_t offset, uint64_t length, uint64_t * released) {
+    *released = 0;
+    if (offset > m->size || length > m->size - offset) {
+        return lq_status::fail(LQ_E_BAD_ARGUMENT, "release range " + std::to_string(offset) + "+" + std::to_string(length) +
+                                                      " is outside the mapping (" + std::to_string(m->size) + " bytes)");
+    }
+    if (!m->data || length == 0) return lq_status::success();
+    const long ps = ::sysconf(_SC_PAGESIZE);
+    const uint64_t page = ps > 0 ? static_cast<uint64_t>(ps) : 4096;
+    const uint64_t begin = (offset + page - 1) / page * page;
+    const uint64_t stop = offset + length;
+    // The mapping covers whole pages; the tail of the last one past the file's end is ours too.
+    const uint64_t end = stop == m->size ? (stop + page - 1) / page * page : stop / page * page;
+    if (end <= begin) return lq_status::success();
+    char * base = static_cast<char *>(m->data);
+    if (::madvise(base + begin, static_cast<size_t>(end - begin), MADV_DONTNEED) != 0) {
+        const int e = errno;
+        return lq_status::fail(LQ_E_IO, std::string("cannot release mapped pages: ") + std::strerror(e));
+    }
+    *released = end - begin;
+    return lq_status::success();
+}

@@ -15,3 +15,9 @@ struct lq_mapping {
 // never faults). Failure messages name the path and the OS error.
 lq_status lq_mmap_open(const char * path, lq_mapping * out);
 void lq_mmap_close(lq_mapping * m);
+// Drops the resident pages of [offset, offset + length) of a mapping from lq_mmap_open
+// (madvise MADV_DONTNEED on the page-aligned interior; a range ending at the end of the file
+// includes the last, partial page). Safe for read-only use of the private mapping: a page touched
+// again is read back from the file. Writes made through the view in that range are discarded.
+// Sets *released to the bytes dropped. Errors: LQ_E_BAD_ARGUMENT for a range outside the mapping.
+lq_status lq_mmap_release(const lq_mapping * m, uint64_t offset, uint64_t length, uint64_t * released);
