@@ -12,7 +12,7 @@
  * evaluator; --llama also runs llama.cpp's perplexity on its files and on a written file of ours
  * (spot check). babyllama: llama.cpp cannot load it; targets are the same stock mixes' byte
  * formulas re-created with our planner (uniform levels with llama.cpp's output/embedding rule),
- * evaluated with `--unknown skip` on the tinystories text.
+ * evaluated with `--unknown skip` on the tinystories text, -c 128 (its training context).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -65,22 +65,54 @@ function runChild(args: string[]): Promise<string> {
 
 const FTYPES: Record<string, number> = { Q4_0: 2, Q8_0: 7, Q4_K_M: 15, Q5_K_M: 17 };
 
+/**
+ * llama.cpp's stock mixes re-created as plans (for models llama.cpp cannot load), from its
+ * documented rules: Q4_0: every matrix Q4_0, output Q6_K. Q4_K_M: Q4_K, with attn_v and ffn_down at
+ * Q6_K in the "more bits" blocks (i < n/8, i >= 7n/8, or (i − n/8) mod 3 = 2), output Q6_K. Rows a
+ * format cannot hold fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, else F16). Checked on
+ * stories260K against llama_model_quantize's files (same covered bytes).
+ */
+function recipeFormat(recipe: string, role: string, block: number | null, nLayer: number): string {
+  if (role === 'output') return 'q6_K';
+  if (recipe === 'Q4_0') return 'q4_0';
+  if (recipe === 'Q8_0') return 'q8_0';
+  const more = block !== null && (block < Math.floor(nLayer / 8) || block >= Math.floor((7 * nLayer) / 8) || (block - Math.floor(nLayer / 8)) % 3 === 2);
+  if ((role === 'attn_v' || role === 'ffn_down') && more) return 'q6_K';
+  return 'q4_K';
+}
+
 async function main(): Promise<void> {
   const child = process.env.LQ_QUALITY_CHILD ? (JSON.parse(process.env.LQ_QUALITY_CHILD) as string[]) : undefined;
   if (child) return childLlamaQuantize(child[1]!, child[2]!, Number(child[3]));
   const dist = (p: string) => import(join(root, 'dist', p));
   const { loadModel } = await dist('model/load.js');
-  const { planModel, registryFormats, quantizeModel } = await dist('quantize/run.js');
+  const { planModel, registryFormats, quantizeModel, measureRelMse } = await dist('quantize/run.js');
   const { QuantCache, quantizedModel } = await dist('quantize/compare.js');
   const { perplexityOfTokens } = await dist('eval/perplexity.js');
   const { Decoder } = await dist('eval/decoder.js');
   const { loadTokenizer } = await dist('tokenize/tokenizer.js');
   const { sensitivity, sensitivityErrors, sensitivityBlockScores } = await dist('importance/sensitivity.js');
   const { blockScores } = await dist('plan/scores.js');
+  const { makePlan } = await dist('plan/plan.js');
+  const { tensorCost } = await dist('plan/cost.js');
+  // A stock mix as a plan: start from all-Q8_0 (every tensor covered) and restate each tensor.
+  const recipePlan = (recipe: string) => {
+    const plan = makePlan(model, { levels: 'Q8_0', budget: { kind: 'bits', bits: 32 }, formats: table, strategy: 'paper', lowerCount: 0, globals: 'last' });
+    for (const t of plan.tensors) {
+      if (!t.covered) continue;
+      const c = tensorCost(table.get(recipeFormat(recipe, t.role, t.block, model.blocks.length)), t.dims, table);
+      t.format = c.format;
+      t.bytes = c.bytes;
+      t.ggmlType = table.get(c.format).ggmlType;
+    }
+    plan.totals.coveredBytes = plan.tensors.filter((t: { covered: boolean }) => t.covered).reduce((a: number, t: { bytes: number }) => a + t.bytes, 0);
+    plan.totals.tensorBytes = plan.tensors.reduce((a: number, t: { bytes: number }) => a + t.bytes, 0);
+    return plan;
+  };
 
   const which = arg('model', 'stories');
   const chunks = Number(arg('chunks', '100'));
-  const ctx = Number(arg('c', '512'));
+  const ctx = Number(arg('c', which === 'stories' ? '512' : '128'));
   const src = join(root, which === 'stories' ? '../shared/data/models/stories260K/stories260K-f32.gguf' : '../shared/data/models/babyllama-tok105/babyllama-tok105-f32.gguf');
   const textFile = join(root, '../shared/data/text/tinystories/tinystories-valid-head.txt');
   const unknown = which === 'stories' ? 'error' : 'skip';
@@ -126,17 +158,23 @@ async function main(): Promise<void> {
         }
       }
     }
+    for (const name of ['Q4_0', 'Q4_K_M', 'Q8_0']) {
+      const plan = recipePlan(name);
+      row(`llama.cpp ${name} recipe, re-created (our quantizers)`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(await quantizedModel(model, plan, cache, table)));
+      if (which !== 'stories') targets.push({ name, coveredBytes: plan.totals.coveredBytes });
+    }
     const sens = new Map<string, number>();
     const configs: { label: string; levels: string; method: string; granularity: 'block' | 'tensor'; strategy?: string; globals?: unknown }[] = [
-      { label: 'default (k-quant levels, zd, default globals)', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'zd', granularity: 'block' },
-      { label: 'Q4_0,Q8_0 lim (block)', levels: 'Q4_0,Q8_0', method: 'lim', granularity: 'block' },
-      { label: 'Q4_0,Q8_0 lim (block, globals last)', levels: 'Q4_0,Q8_0', method: 'lim', granularity: 'block', globals: 'last' },
-      { label: 'Q4_0,Q8_0 sensitivity (block)', levels: 'Q4_0,Q8_0', method: 'sensitivity', granularity: 'block' },
-      { label: 'Q4_0,Q8_0 sensitivity (tensor)', levels: 'Q4_0,Q8_0', method: 'sensitivity', granularity: 'tensor' },
-      { label: 'Q4_0,Q5_0,Q8_0 sensitivity (tensor)', levels: 'Q4_0,Q5_0,Q8_0', method: 'sensitivity', granularity: 'tensor' },
-      { label: 'k-quants sensitivity (tensor)', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'sensitivity', granularity: 'tensor' },
+      { label: 'default: k-quant levels, zd, block, globals auto', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'zd', granularity: 'block' },
+      { label: 'k-quant levels, zd, block, globals last (old default)', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'zd', granularity: 'block', globals: 'last' },
+      { label: 'Q4_0,Q8_0 lim, block, globals auto', levels: 'Q4_0,Q8_0', method: 'lim', granularity: 'block' },
+      { label: 'Q4_0,Q8_0 lim, block, globals last (old default)', levels: 'Q4_0,Q8_0', method: 'lim', granularity: 'block', globals: 'last' },
+      { label: 'Q4_0,Q8_0 sensitivity, block', levels: 'Q4_0,Q8_0', method: 'sensitivity', granularity: 'block' },
+      { label: 'Q4_0,Q8_0 sensitivity, tensor', levels: 'Q4_0,Q8_0', method: 'sensitivity', granularity: 'tensor' },
+      { label: 'k-quant levels sensitivity, block', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'sensitivity', granularity: 'block' },
+      { label: 'k-quant levels sensitivity, tensor', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'sensitivity', granularity: 'tensor' },
     ];
-    for (const target of targets) {
+    for (const target of targets.filter((t) => t.name !== 'Q8_0')) {
       const bits = (target.coveredBytes * 8) / weights;
       console.log(`\ntarget llama.cpp ${target.name}: ${target.coveredBytes} covered bytes = ${bits.toFixed(4)} bpw`);
       for (const c of configs) {
@@ -145,11 +183,13 @@ async function main(): Promise<void> {
           if (c.globals) opts.globals = c.globals;
           const t0 = performance.now();
           if (c.method === 'sensitivity') {
-            const s = await sensitivity(model, { levels: c.levels, formats: table, granularity: c.granularity, unknown: 'skip', cache: sens });
+            const s = await sensitivity(model, { levels: c.levels, formats: table, granularity: c.granularity, unknown, cache: sens, ...(which === 'stories' ? {} : { context: ctx }) });
             opts.errorEstimate = sensitivityErrors(s);
             opts.importance = sensitivityBlockScores(s, model.blocks.map((b: { index: number }) => b.index));
           } else {
             opts.importance = await blockScores(model, c.method);
+            const names = [...new Set(['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'q8_0', 'q4_0', 'q5_0', 'f16', 'bf16', 'f32'])];
+            opts.relMse = await measureRelMse(names, table);
           }
           const planSec = (performance.now() - t0) / 1000;
           const plan = planModel(model, opts);

@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LEVELS } from '../../lib/cli/commands/quantize.js';
+import { runCli } from '../../lib/cli/run.js';
 import { Decoder } from '../../lib/eval/decoder.js';
 import { perplexityOfTokens } from '../../lib/eval/perplexity.js';
 import { outputKl, sensitivity, sensitivityBlockScores, sensitivityErrors, type SensitivityResult } from '../../lib/importance/sensitivity.js';
@@ -93,6 +94,31 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('measure
       expect(other.totals.coveredBytes).toBeLessThanOrEqual(budgetBytes);
       expect(ours).toBeLessThan(await measured(other));
     }
+  });
+
+  it('CLI: rank --method sensitivity and quantize --method sensitivity plan with the measured table', async () => {
+    const cli = async (args: string[]) => {
+      let out = '';
+      let err = '';
+      const code = await runCli(args, { stdout: (t) => void (out += t), stderr: (t) => void (err += t) });
+      return { code, out, err };
+    };
+    const r = await cli(['rank', data.stories260K.gguf, '--method', 'sensitivity', '--tokens', '256']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/SENSITIVITY/);
+    expect(r.out).toMatch(/output\.weight/);
+    expect(r.out).toMatch(/ranking by KL at q4_0/);
+    const q = await cli(['quantize', data.stories260K.gguf, '--bits', '7.5', '--levels', 'Q4_0,Q8_0', '--method', 'sensitivity', '--tokens', '256', '--plan-only', '--json']);
+    expect(q.code, q.err).toBe(0);
+    const plan = JSON.parse(q.out) as { method: string; globals: string; totals: { bitsPerWeight: number; error: number }; tensors: { name: string; format: string }[] };
+    expect(plan.method).toBe('sensitivity');
+    expect(plan.globals).toBe('auto');
+    expect(plan.totals.bitsPerWeight).toBeLessThanOrEqual(7.5);
+    expect(plan.totals.error).toBeGreaterThan(0);
+    // The measured table keeps the output head at the high level at this budget.
+    expect(plan.tensors.find((t) => t.name === 'output.weight')!.format).toBe('q8_0');
+    const bad = await cli(['rank', data.stories260K.gguf, '--method', 'zd', '--levels', 'Q4_0']);
+    expect(bad.code).not.toBe(0);
   });
 
   it('the default plan at llama.cpp Q4_0\'s bytes has lower perplexity than llama.cpp Q4_0 (4.1671)', async () => {
