@@ -126,7 +126,8 @@ async function main(): Promise<void> {
   const refs = new Map();
   for (const t of [...model.blocks.flatMap((b: { tensors: unknown[] }) => b.tensors), ...model.globals]) refs.set((t as { name: string }).name, t);
   const cache = new QuantCache(refs);
-  const covered = (m: { blocks: { tensors: { dims: number[] }[] }[]; globals: { dims: number[] }[] }) =>
+  type T = { dims: number[]; data: Uint8Array; type: number };
+  const covered = (m: { blocks: { tensors: T[] }[]; globals: T[] }): T[] =>
     [...m.blocks.flatMap((b) => b.tensors), ...m.globals].filter((t) => t.dims.length >= 2);
   const weights = covered(model).reduce((s, t) => s + t.dims.reduce((a, b) => a * b, 1), 0);
   const rows: string[] = [];
