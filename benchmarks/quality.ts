@@ -197,12 +197,12 @@ async function main(): Promise<void> {
           const qm = await quantizedModel(model, plan, cache, table);
           const out = plan.tensors.filter((t: { role: string }) => t.role === 'output' || t.role === 'token_embd').map((t: { role: string; format: string }) => `${t.role} ${t.format}`).join(', ');
           row(`ours: ${c.label} @ ${target.name}`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(qm), `${out}; plan ${planSec.toFixed(2)} s`);
-          if (process.argv.includes('--llama') && c.method === 'sensitivity' && c.granularity === 'tensor' && c.levels === 'Q4_0,Q8_0') {
-            const file = join(tmp, `ours-${target.name}.gguf`);
+          if (process.argv.includes('--llama') && which === 'stories' && (c.label.startsWith('default') || c.label === 'k-quant levels sensitivity, tensor')) {
+            const file = join(tmp, `ours-${target.name}-${c.method}.gguf`);
             await quantizeModel(model, plan, file, {});
             const { llamaPerplexity } = await import(join(root, 'test/helpers/llama.ts'));
             const r = await llamaPerplexity(file, textFile, ctx, chunks);
-            console.log(`  llama.cpp perplexity of our file: ${r.ok ? r.results[0].ppl.toFixed(4) : r.error}`);
+            console.log(`  llama.cpp perplexity of our written file (${c.label} @ ${target.name}): ${r.ok ? r.value.ppl.toFixed(4) : r.error}`);
           }
         } catch (err) {
           console.log(`| ours: ${c.label} @ ${target.name} | - | - | - | ${(err as Error).message.slice(0, 120)} |`);
