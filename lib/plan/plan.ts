@@ -11,12 +11,13 @@
  *   e.g. `--method sensitivity`) nothing else changes: the solver sees what lowering the output
  *   head really costs. With the modelled error (relative MSE × weights) the output head (token_embd
  *   when the embeddings are tied) weighs AUTO_HEAD_WEIGHT (3) times the most important block per
- *   weight, and untied embeddings AUTO_EMBD_WEIGHT (0.1), like the least important block. Why:
- *   measured on stories260K (KL at q4_0 per quantized weight) the output head hurts 1.5–3× the most
- *   sensitive block and token_embd 0.2–0.3× the least (llama.cpp's own rule keeps output.weight at
- *   Q6_K and token_embd at the base type for the same reason). Under `last` the modelled error tied
- *   output with token_embd (same shape) and the solver lowered the head to q4_0 (PPL 4.2160 vs
- *   4.1658 for llama.cpp's Q4_0 mix at the same bytes; benchmarks/RESULTS.md, "Quality at equal size").
+ *   weight; untied embeddings weigh AUTO_EMBD_WEIGHT (1), as under `last`. Why: measured on
+ *   stories260K (KL at q4_0 per quantized weight) the output head hurts 1.5–3× the most sensitive
+ *   block (llama.cpp keeps output.weight at Q6_K for the same reason), and under `last` the
+ *   modelled error tied output with token_embd (same shape), so the solver lowered the head to
+ *   q4_0 (PPL 4.2160 vs 4.1658 for llama.cpp's Q4_0 mix at the same bytes; `auto`: 4.1658). The
+ *   embeddings are not down-weighted: on BabyLlama (105-character vocabulary) token_embd is among
+ *   the most sensitive tensors (benchmarks/RESULTS.md, "Quality at equal size").
  * - `last`: each is a unit of its own that the solver may lower, but ordering
  *   strategies lower them only after every block (they rank above all blocks), and greedy/optimal
  *   weigh their error like the most important block's.
@@ -63,7 +64,7 @@ export type GlobalsPolicy = 'auto' | 'last' | 'highest' | 'source' | { format: s
 
 /** Error weights `auto` gives the output head and the (untied) embeddings under the modelled error. */
 export const AUTO_HEAD_WEIGHT = 3;
-export const AUTO_EMBD_WEIGHT = 0.1;
+export const AUTO_EMBD_WEIGHT = 1;
 
 /** Parses a `--globals` value: auto | last | highest | source | <format name>. */
 export function parseGlobalsPolicy(text: string): GlobalsPolicy {
