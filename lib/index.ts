@@ -26,6 +26,10 @@ export { zd, zdRoles, type ZdOptions } from './importance/zd.js';
 export { builtinCalibrationText } from './importance/calibration.js';
 export { importanceSvg } from './importance/svg.js';
 export { rankBlocks, type BlockScore, type ImportanceResult } from './importance/types.js';
+export {
+  sensitivity, sensitivityErrors, sensitivityBlockScores, sensitivityUnits, outputKl,
+  type SensitivityOptions, type SensitivityResult, type SensitivityUnit,
+} from './importance/sensitivity.js';
 // plan: budgets, cost model, strategies, plan files (plan helper)
 export {
   parseBits, parseSize, parseBudget, fitBudget, fitOverheadBytes, kvCacheBytes, availableRam, describeBudget,

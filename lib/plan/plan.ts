@@ -7,7 +7,18 @@
  * tensors (norms) are stored as F32, counted in the file size but not in bits per weight.
  *
  * Embeddings/output head policy (`globals`):
- * - `last` (default): each is a unit of its own that the solver may lower, but ordering
+ * - `auto` (default): each is a unit, as under `last`. With measured errors (`errorEstimate`,
+ *   e.g. `--method sensitivity`) nothing else changes: the solver sees what lowering the output
+ *   head really costs. With the modelled error (relative MSE × weights) the output head (token_embd
+ *   when the embeddings are tied) weighs AUTO_HEAD_WEIGHT (3) times the most important block per
+ *   weight; untied embeddings weigh AUTO_EMBD_WEIGHT (1), as under `last`. Why: measured on
+ *   stories260K (KL at q4_0 per quantized weight) the output head hurts 1.5–3× the most sensitive
+ *   block (llama.cpp keeps output.weight at Q6_K for the same reason), and under `last` the
+ *   modelled error tied output with token_embd (same shape), so the solver lowered the head to
+ *   q4_0 (PPL 4.2160 vs 4.1658 for llama.cpp's Q4_0 mix at the same bytes; `auto`: 4.1658). The
+ *   embeddings are not down-weighted: on BabyLlama (105-character vocabulary) token_embd is among
+ *   the most sensitive tensors (benchmarks/RESULTS.md, "Quality at equal size").
+ * - `last`: each is a unit of its own that the solver may lower, but ordering
  *   strategies lower them only after every block (they rank above all blocks), and greedy/optimal
  *   weigh their error like the most important block's.
  * - `highest`: fixed at the highest level.
@@ -49,13 +60,17 @@ export interface PlanModel {
 }
 
 /** Embeddings/output head policy. */
-export type GlobalsPolicy = 'last' | 'highest' | 'source' | { format: string };
+export type GlobalsPolicy = 'auto' | 'last' | 'highest' | 'source' | { format: string };
 
-/** Parses a `--globals` value: last | highest | source | <format name>. */
+/** Error weights `auto` gives the output head and the (untied) embeddings under the modelled error. */
+export const AUTO_HEAD_WEIGHT = 3;
+export const AUTO_EMBD_WEIGHT = 1;
+
+/** Parses a `--globals` value: auto | last | highest | source | <format name>. */
 export function parseGlobalsPolicy(text: string): GlobalsPolicy {
   const t = text.trim();
-  if (t === 'last' || t === 'highest' || t === 'source') return t;
-  if (t === '') throw new LayerquantError('E_BAD_ARGUMENT', 'Expected --globals last|highest|source|<format> but received ""');
+  if (t === 'auto' || t === 'last' || t === 'highest' || t === 'source') return t;
+  if (t === '') throw new LayerquantError('E_BAD_ARGUMENT', 'Expected --globals auto|last|highest|source|<format> but received ""');
   return { format: t };
 }
 
@@ -264,24 +279,37 @@ function buildUnits(model: PlanModel, levels: FormatLike[], opts: PlanOptions, p
   const highest = levels[levels.length - 1]!;
   // Globals: token_embd before output, so ordering strategies lower the embeddings first.
   const globals = [...model.globals].sort((a, b) => Number(a.role === 'output') - Number(b.role === 'output'));
+  const head = headTensor(model);
   globals.forEach((t, k) => {
     if (!isCovered(t)) return addFixed(t, null, f32, false);
-    if (policy === 'last') {
+    if (policy === 'auto') {
+      const weight = opts.errorEstimate ? 1 : t === head ? AUTO_HEAD_WEIGHT : AUTO_EMBD_WEIGHT;
+      units.push({ id: t.name, kind: 'global', block: null, tensors: [t], weights: numel(t.dims), importance: k, weight });
+    } else if (policy === 'last') {
       units.push({ id: t.name, kind: 'global', block: null, tensors: [t], weights: numel(t.dims), importance: k, weight: 1 });
     } else if (policy === 'highest') addFixed(t, null, highest, true);
     else if (policy === 'source') addFixed(t, null, table.get(sourceFormatName(t.type)) ?? f32, false);
-    else addFixed(t, null, resolveFormat(policy.format, table), true);
+    else if ('format' in policy) addFixed(t, null, resolveFormat(policy.format, table), true);
   });
   const costs = units.map((u) => levels.map((l) => u.tensors.map((t) => tensorCost(l, t.dims, table))));
   return { units, costs, fixed };
 }
 
+/** The output head: `output`, or `token_embd` when the embeddings are tied (no output tensor). */
+function headTensor(model: PlanModel): PlanTensorRef | undefined {
+  return model.globals.find((t) => t.role === 'output' && isCovered(t)) ?? model.globals.find((t) => t.role === 'token_embd' && isCovered(t));
+}
+
 /** Builds the plan. Throws E_BUDGET_IMPOSSIBLE with the feasible range when nothing fits. */
 export function makePlan(model: PlanModel, opts: PlanOptions): Plan {
+  const policy = opts.globals ?? 'auto';
+  return planWith(model, opts, policy, policyName(policy));
+}
+
+function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, globalsName: string): Plan {
   const table = opts.formats;
   const levels = resolveLevels(opts.levels, table);
   const strategyName = opts.strategy ?? 'optimal';
-  const policy = opts.globals ?? 'last';
   const granularity = opts.granularity ?? 'block';
   if (strategyName === 'prune' && granularity !== 'block') throw new LayerquantError('E_BAD_ARGUMENT', 'The prune strategy works on whole blocks (granularity block)');
   const alignment = opts.alignment ?? 32;
@@ -418,7 +446,7 @@ export function makePlan(model: PlanModel, opts: PlanOptions): Plan {
     method: opts.method ?? null,
     seed: strategyName === 'random' ? (opts.seed ?? 1) : null,
     levels: levels.map((l) => l.name),
-    globals: policyName(policy),
+    globals: globalsName,
     granularity,
     scores: opts.importance ? [...opts.importance] : null,
     blocks,

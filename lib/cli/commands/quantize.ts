@@ -10,6 +10,8 @@ import { formatPlanTable, readPlanFile, writePlanFile } from '../../plan/plan-fi
 import { parseGlobalsPolicy, type Plan } from '../../plan/plan.js';
 import { blockScores, parseScores } from '../../plan/scores.js';
 import { STRATEGIES, type StrategyName } from '../../plan/solve.js';
+import { sensitivity, sensitivityBlockScores, sensitivityErrors } from '../../importance/sensitivity.js';
+import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
 import { measureRelMse, planModel, predictFileSize, quantizeModel, registryFormats, type PlanModelOptions } from '../../quantize/run.js';
 import { FALLBACK, resolveLevels } from '../../plan/cost.js';
 import { UsageError, type CommandSpec } from '../command.js';
@@ -43,7 +45,7 @@ function progressBar(stderr: (t: string) => void): (p: { done: number; total: nu
 export const quantizeCommand: CommandSpec = {
   name: 'quantize',
   summary: 'Quantize a model layer by layer to a budget (bits per weight, file size, or free memory) into GGUF',
-  usage: 'quantize <model> (--bits B | --size S | --fit [--context N] [--device cpu|cuda]) [--levels L1,L2,…] [--method lim|zd|none] [--strategy S] [-o out.gguf] [--plan-only] [--plan plan.json] [--json]',
+  usage: 'quantize <model> (--bits B | --size S | --fit [--context N] [--device cpu|cuda]) [--levels L1,L2,…] [--method lim|zd|sensitivity|none] [--strategy S] [-o out.gguf] [--plan-only] [--plan plan.json] [--json]',
   help: [
     'Budget (exactly one):',
     '  --bits B            average bits per weight over every 2-D weight tensor (embeddings and output',
@@ -56,12 +58,17 @@ export const quantizeCommand: CommandSpec = {
     '',
     'Plan:',
     `  --levels L          formats to mix, e.g. Q4_0,Q8_0 or int2,int4 (default ${DEFAULT_LEVELS})`,
-    '  --method M          block importance: lim, zd or none (default zd when available, else none)',
-    '  --calib FILE        calibration text for --method lim (default: the built-in text)',
+    '  --method M          block importance: lim, zd, sensitivity or none (default zd when available, else none);',
+    '                      sensitivity measures each unit at each level (KL of the output vs the unquantized',
+    '                      model on calibration text) and optimal/greedy minimise the summed measured damage',
+    '  --calib FILE        calibration text for --method lim|sensitivity (default: the built-in text)',
+    '  --tokens N          calibration tokens for --method sensitivity (default 1024)',
+    '  --unknown P         characters outside the vocabulary in --calib: error (default), skip or unk',
     '  --scores X          importance per block instead: "0.1,0.5,…" or a JSON file (higher = more important)',
     `  --strategy S        ${STRATEGIES.join(', ')} (default optimal)`,
     '  --seed N            seed of --strategy random (default 1)',
-    '  --globals P         embeddings/output head: last (default: move after every block), highest,',
+    '  --globals P         embeddings/output head: auto (default: solver units, output head weighted high),',
+    '                      last (units moved after every block), highest,',
     '                      source (keep unquantized, not counted in bits), or a format such as Q8_0',
     '  --granularity G     block (default) or tensor',
     '  --plan FILE         use a saved plan (validated against the model) instead of planning',
@@ -87,6 +94,8 @@ export const quantizeCommand: CommandSpec = {
     method: { type: 'string' },
     scores: { type: 'string' },
     calib: { type: 'string' },
+    tokens: { type: 'string' },
+    unknown: { type: 'string' },
     strategy: { type: 'string' },
     seed: { type: 'string' },
     globals: { type: 'string' },
@@ -137,7 +146,25 @@ export const quantizeCommand: CommandSpec = {
         let importance: number[] | undefined;
         let method = str(values.method);
         const scoresArg = str(values.scores);
-        if (scoresArg) {
+        const levels = str(values.levels) ?? DEFAULT_LEVELS;
+        const table = registryFormats();
+        let errorEstimate: PlanModelOptions['errorEstimate'];
+        const unknown = str(values.unknown) ?? 'error';
+        if (!['error', 'skip', 'unk'].includes(unknown)) throw new UsageError(`--unknown expects error, skip or unk but received ${unknown}`);
+        const tokens = int(values.tokens, '--tokens');
+        if (method === 'sensitivity') {
+          if (scoresArg) throw new UsageError('--scores and --method sensitivity exclude each other');
+          const calib = str(values.calib);
+          const s = await sensitivity(model, {
+            levels, formats: table, granularity, unknown: unknown as UnknownCharPolicy, signal: ac.signal,
+            ...(calib ? { text: readFileSync(calib, 'utf8') } : {}),
+            ...(tokens !== undefined ? { tokens } : {}),
+            ...(threads !== undefined ? { threads } : {}),
+          });
+          errorEstimate = sensitivityErrors(s);
+          importance = sensitivityBlockScores(s, model.blocks.map((b) => b.index));
+          notes.push(`sensitivity: ${s.details.measured} measurements on ${s.details.tokens} calibration tokens in ${s.details.seconds.toFixed(2)} s`);
+        } else if (scoresArg) {
           importance = parseScores(scoresArg);
           method = method ?? 'given';
         } else if (method !== 'none') {
@@ -153,13 +180,12 @@ export const quantizeCommand: CommandSpec = {
             method = undefined;
           }
         } else method = undefined;
-        const levels = str(values.levels) ?? DEFAULT_LEVELS;
-        const table = registryFormats();
         // The error model uses each format's error measured on Gaussian rows with our quantizers
         // (levels, their fallbacks and the plain formats).
         const names = [...new Set([...resolveLevels(levels, table).map((f) => f.name), ...Object.values(FALLBACK), 'f16', 'bf16', 'f32'])];
         const opts: PlanModelOptions = { levels, budget, strategy, granularity, formats: table, relMse: await measureRelMse(names, table) };
         if (importance) opts.importance = importance;
+        if (errorEstimate) opts.errorEstimate = errorEstimate;
         if (method) opts.method = method;
         if (values.globals !== undefined) opts.globals = parseGlobalsPolicy(String(values.globals));
         if (seed !== undefined) opts.seed = seed;
