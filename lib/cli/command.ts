@@ -39,3 +39,14 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * Ctrl-C as an AbortSignal for a long command: the first SIGINT aborts (the pipeline then removes
+ * its temporary file and rejects with E_ABORTED); `dispose()` restores the default handler.
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const onSigint = (): void => ac.abort();
+  process.once('SIGINT', onSigint);
+  return { signal: ac.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
+}

@@ -9,7 +9,7 @@ import { loadModel } from '../../model/load.js';
 import { blockScores, parseScores } from '../../plan/scores.js';
 import { compareCsv, compareOrders, compareSvg, formatCompareTable, summarize } from '../../quantize/compare.js';
 import { perplexityEvaluator } from '../../quantize/eval-adapter.js';
-import { UsageError, type CommandSpec } from '../command.js';
+import { UsageError, type CommandSpec, interruptSignal } from '../command.js';
 
 function list(v: unknown, what: string): number[] | undefined {
   if (v === undefined) return undefined;
@@ -68,16 +68,14 @@ export const compareCommand: CommandSpec = {
     const context = positiveInt(values.context, '--context');
     const chunks = positiveInt(values.chunks, '--chunks');
     const threads = positiveInt(values.threads, '--threads');
-    const ac = new AbortController();
-    const onSigint = (): void => ac.abort();
-    process.once('SIGINT', onSigint);
     const model = loadModel(positionals[0]!);
+    const interrupt = interruptSignal();
     try {
       const scores: Record<string, number[]> = {};
       if (typeof values.scores === 'string') scores.given = parseScores(values.scores);
       else {
         const methods = (typeof values.methods === 'string' ? values.methods : 'lim,zd').split(',').map((m) => m.trim()).filter(Boolean);
-        for (const m of methods) scores[m] = await blockScores(model, m, { signal: ac.signal });
+        for (const m of methods) scores[m] = await blockScores(model, m, { signal: interrupt.signal });
       }
       let text: string;
       try {
@@ -85,7 +83,7 @@ export const compareCommand: CommandSpec = {
       } catch (cause) {
         throw Object.assign(new UsageError(`cannot read --text ${values.text}`), { cause });
       }
-      const evOpts: Parameters<typeof perplexityEvaluator>[2] = { signal: ac.signal };
+      const evOpts: Parameters<typeof perplexityEvaluator>[2] = { signal: interrupt.signal };
       if (context !== undefined) evOpts.context = context;
       if (chunks !== undefined) evOpts.chunks = chunks;
       if (threads !== undefined) evOpts.threads = threads;
@@ -95,7 +93,7 @@ export const compareCommand: CommandSpec = {
       }
       const { evaluate } = await perplexityEvaluator(model, text, evOpts);
       const tty = process.stderr.isTTY && !values.json;
-      const copts: Parameters<typeof compareOrders>[1] = { scores, evaluate, signal: ac.signal };
+      const copts: Parameters<typeof compareOrders>[1] = { scores, evaluate, signal: interrupt.signal };
       if (typeof values.levels === 'string') copts.levels = values.levels;
       if (fractions) copts.fractions = fractions;
       if (seeds) copts.seeds = seeds;
@@ -110,7 +108,7 @@ export const compareCommand: CommandSpec = {
       else io.stdout(`${formatCompareTable(summary)}\n`);
       return 0;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      interrupt.dispose();
       model.close();
     }
   },

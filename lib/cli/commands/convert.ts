@@ -3,7 +3,7 @@
  * to a GGUF file that llama.cpp loads (see lib/model/convert.ts).
  */
 import { convertHfToGguf, type ConvertType } from '../../model/convert.js';
-import { UsageError, type CommandSpec } from '../command.js';
+import { UsageError, type CommandSpec, interruptSignal } from '../command.js';
 import { fmtBytes, fmtInt } from '../format.js';
 
 export const convertCommand: CommandSpec = {
@@ -43,12 +43,10 @@ export const convertCommand: CommandSpec = {
       threads = Number(values.threads);
       if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got "${String(values.threads)}"`);
     }
-    const ac = new AbortController();
-    const onSigint = (): void => ac.abort();
-    process.once('SIGINT', onSigint);
+    const interrupt = interruptSignal();
     const t0 = performance.now();
     try {
-      const opts: Parameters<typeof convertHfToGguf>[2] = { type: type as ConvertType, signal: ac.signal };
+      const opts: Parameters<typeof convertHfToGguf>[2] = { type: type as ConvertType, signal: interrupt.signal };
       if (typeof values.name === 'string') opts.name = values.name;
       if (threads !== undefined) opts.threads = threads;
       const tty = !values.json && process.stderr.isTTY === true;
@@ -62,7 +60,7 @@ export const convertCommand: CommandSpec = {
           : `wrote ${r.path}: ${r.tensors} tensors, ${r.type.toUpperCase()} weights, ${fmtInt(r.bytes)} bytes (${fmtBytes(r.bytes)}) in ${seconds.toFixed(2)} s\n`,
       );
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      interrupt.dispose();
     }
   },
 };

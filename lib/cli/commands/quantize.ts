@@ -14,7 +14,7 @@ import { sensitivity, sensitivityBlockScores, sensitivityErrors } from '../../im
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
 import { measureRelMse, planModel, predictFileSize, quantizeModel, registryFormats, type PlanModelOptions } from '../../quantize/run.js';
 import { FALLBACK, resolveLevels } from '../../plan/cost.js';
-import { UsageError, type CommandSpec } from '../command.js';
+import { UsageError, type CommandSpec, interruptSignal } from '../command.js';
 
 /** Default levels: llama.cpp's k-quants and Q8_0 (rows they cannot hold fall back, counted). */
 export const DEFAULT_LEVELS = 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0';
@@ -121,10 +121,8 @@ export const quantizeCommand: CommandSpec = {
     const threads = int(values.threads, '--threads');
     const seed = int(values.seed, '--seed');
 
-    const ac = new AbortController();
-    const onSigint = (): void => ac.abort();
-    process.once('SIGINT', onSigint);
     const model = loadModel(positionals[0]!);
+    const interrupt = interruptSignal();
     try {
       let plan: Plan;
       const notes: string[] = [];
@@ -156,7 +154,7 @@ export const quantizeCommand: CommandSpec = {
           if (scoresArg) throw new UsageError('--scores and --method sensitivity exclude each other');
           const calib = str(values.calib);
           const s = await sensitivity(model, {
-            levels, formats: table, granularity, unknown: unknown as UnknownCharPolicy, signal: ac.signal,
+            levels, formats: table, granularity, unknown: unknown as UnknownCharPolicy, signal: interrupt.signal,
             ...(calib ? { text: readFileSync(calib, 'utf8') } : {}),
             ...(tokens !== undefined ? { tokens } : {}),
             ...(threads !== undefined ? { threads } : {}),
@@ -169,7 +167,7 @@ export const quantizeCommand: CommandSpec = {
           method = method ?? 'given';
         } else if (method !== 'none') {
           try {
-            const sopts: { signal: AbortSignal; calib?: string } = { signal: ac.signal };
+            const sopts: { signal: AbortSignal; calib?: string } = { signal: interrupt.signal };
             const calib = str(values.calib);
             if (calib) sopts.calib = readFileSync(calib, 'utf8');
             importance = await blockScores(model, method ?? 'zd', sopts);
@@ -202,7 +200,7 @@ export const quantizeCommand: CommandSpec = {
         return 0;
       }
       const tty = process.stderr.isTTY && !values.json;
-      const opts: Parameters<typeof quantizeModel>[3] = { signal: ac.signal };
+      const opts: Parameters<typeof quantizeModel>[3] = { signal: interrupt.signal };
       if (threads !== undefined) opts.threads = threads;
       if (tty) opts.onProgress = progressBar(io.stderr);
       const r = await quantizeModel(model, plan, out!, opts);
@@ -214,7 +212,7 @@ export const quantizeCommand: CommandSpec = {
       }
       return 0;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      interrupt.dispose();
       model.close();
     }
   },
