@@ -260,6 +260,26 @@ LQ_HD inline void pack_q6_k(block_q6_K * b, const uint8_t * L, const int * ls, f
 
 // ---- lane passes -------------------------------------------------------------------------------------
 // Statistics of the input per lane: min, max, signed value of largest |x|, sum w, sum wx, sum wx^2.
+// Loads up to NB = W / LPS super-blocks into lanes (lane = one sub-block of LPS weights, NL rows
+// of W floats); the lanes of missing super-blocks (nbat < NB at the row's end) are zero.
+template <class V, int NL, int LPS, bool HW>
+LQ_HD inline void load_batch(const float * x, const float * imp, int nbat, float * xt, float * wt) {
+    constexpr int W = V::W, NB = W / LPS;
+    for (int bi = 0; bi < NB; ++bi) {
+        if (bi < nbat) {
+            V::transpose_in(x + bi * LQ_QK_K, xt + bi * LPS, NL, LPS);
+            if (HW) V::transpose_in(imp + bi * LQ_QK_K, wt + bi * LPS, NL, LPS);
+        } else {
+            for (int l = 0; l < NL; ++l) {
+                for (int j = 0; j < LPS; ++j) {
+                    xt[l * W + bi * LPS + j] = 0.0f;
+                    if (HW) wt[l * W + bi * LPS + j] = 0.0f;
+                }
+            }
+        }
+    }
+}
+
 template <class V, int NL, bool HW>
 LQ_HD inline void lane_stats(const float * xt, const float * wt, V & mn, V & mx, V & amax, V & sw, V & sx, V & sxx) {
     constexpr int W = V::W;
@@ -558,19 +578,7 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
     const V zero = V::set1(0.0f), nmax = V::set1(static_cast<float>(F::NMAX)), smaxv = V::set1(static_cast<float>(F::SMAX));
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
-        for (int bi = 0; bi < NB; ++bi) {
-            if (bi < nbat) {
-                V::transpose_in(x + (sb0 + bi) * LQ_QK_K, xt + bi * LPS, NL, LPS);
-                if (HW) V::transpose_in(imp + (sb0 + bi) * LQ_QK_K, wt + bi * LPS, NL, LPS);
-            } else {
-                for (int l = 0; l < NL; ++l) {
-                    for (int j = 0; j < LPS; ++j) {
-                        xt[l * W + bi * LPS + j] = 0.0f;
-                        if (HW) wt[l * W + bi * LPS + j] = 0.0f;
-                    }
-                }
-            }
-        }
+        load_batch<V, NL, LPS, HW>(x + sb0 * LQ_QK_K, imp ? imp + sb0 * LQ_QK_K : nullptr, nbat, xt, wt);
         // 1. per sub-block search.
         V mn, mx, amax, vsw, vsx, vsxx;
         lane_stats<V, NL, HW>(xt, wt, mn, mx, amax, vsw, vsx, vsxx);
@@ -776,19 +784,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
     const V zero = V::set1(0.0f), lo = V::set1(static_cast<float>(F::QMIN)), hi = V::set1(static_cast<float>(F::QMAX));
     for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
-        for (int bi = 0; bi < NB; ++bi) {
-            if (bi < nbat) {
-                V::transpose_in(x + (sb0 + bi) * LQ_QK_K, xt + bi * LPS, NL, LPS);
-                if (HW) V::transpose_in(imp + (sb0 + bi) * LQ_QK_K, wt + bi * LPS, NL, LPS);
-            } else {
-                for (int l = 0; l < NL; ++l) {
-                    for (int j = 0; j < LPS; ++j) {
-                        xt[l * W + bi * LPS + j] = 0.0f;
-                        if (HW) wt[l * W + bi * LPS + j] = 0.0f;
-                    }
-                }
-            }
-        }
+        load_batch<V, NL, LPS, HW>(x + sb0 * LQ_QK_K, imp ? imp + sb0 * LQ_QK_K : nullptr, nbat, xt, wt);
         V mn, mx, amax, vsw, vsx, vsxx;
         lane_stats<V, NL, HW>(xt, wt, mn, mx, amax, vsw, vsx, vsxx);
         const typename V::mask apos = vgt(vabs(amax), zero);
