@@ -171,8 +171,7 @@ class block_worker : public lq_promise_worker {
 Napi::Value forward_block(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = arg_object(info, "forwardBlock");
-    auto * w = new block_worker(env);
-    try {
+    return lq_queue_worker<block_worker>(env, [&](block_worker * w) {
         const int threads = static_cast<int>(get_int(o, "threads", 0));
         w->config = parse_config(env, o.Get("config"), threads);
         w->weights = parse_block(env, o.Get("weights"), w);
@@ -198,13 +197,7 @@ Napi::Value forward_block(const Napi::CallbackInfo & info) {
             lq_throw(env, LQ_E_UNSUPPORTED, "device 'cuda' needs the CUDA build of the addon");
 #endif
         }
-    } catch (...) {
-        delete w;
-        throw;
-    }
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    });
 }
 
 class embed_worker : public lq_promise_worker {
@@ -223,8 +216,7 @@ class embed_worker : public lq_promise_worker {
 Napi::Value forward_embed(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = arg_object(info, "forwardEmbed");
-    auto * w = new embed_worker(env);
-    try {
+    return lq_queue_worker<embed_worker>(env, [&](embed_worker * w) {
         w->threads = static_cast<int>(get_int(o, "threads", 0));
         w->weight = parse_weight(env, o.Get("weight"), "token_embd", w);
         Napi::Value tv = o.Get("tokens");
@@ -233,13 +225,7 @@ Napi::Value forward_embed(const Napi::CallbackInfo & info) {
         w->tokens = typed_data<int32_t, Napi::Int32Array>(env, tv, "tokens", 0, w);
         w->out = typed_data<float, Napi::Float32Array>(env, o.Get("out"), "out",
                                                        static_cast<size_t>(w->n_tok * w->weight.n_in), w);
-    } catch (...) {
-        delete w;
-        throw;
-    }
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    });
 }
 
 class logits_worker : public lq_promise_worker {
@@ -267,8 +253,7 @@ class logits_worker : public lq_promise_worker {
 Napi::Value forward_logits(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = arg_object(info, "forwardLogits");
-    auto * w = new logits_worker(env);
-    try {
+    return lq_queue_worker<logits_worker>(env, [&](logits_worker * w) {
         w->threads = static_cast<int>(get_int(o, "threads", 0));
         w->eps = static_cast<float>(get_num(o, "rmsEps", 1e-5));
         w->norm = parse_weight(env, o.Get("norm"), "output_norm", w);
@@ -301,13 +286,7 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
             w->logprobs = typed_data<double, Napi::Float64Array>(env, o.Get("logprobs"), "logprobs",
                                                                  static_cast<size_t>(w->n_rows), w);
         }
-    } catch (...) {
-        delete w;
-        throw;
-    }
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    });
 }
 
 // Synchronous float64 oracle (tests only; small models).

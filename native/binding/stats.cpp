@@ -56,8 +56,7 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) lq_throw(env, LQ_E_BAD_ARGUMENT, "zdGroup expects an options object");
     Napi::Object o = info[0].As<Napi::Object>();
-    auto * w = new zd_worker(env);
-    try {
+    return lq_queue_worker<zd_worker>(env, [&](zd_worker * w) {
         Napi::Value tv = o.Get("tensors");
         if (!tv.IsArray()) lq_throw(env, LQ_E_BAD_ARGUMENT, "tensors must be an array");
         Napi::Array arr = tv.As<Napi::Array>();
@@ -100,13 +99,7 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
             else if (m == "two-pass") w->mode = LQ_STATS_ZD_TWO_PASS;
             else if (m != "auto") lq_throw(env, LQ_E_BAD_ARGUMENT, "mode must be auto, one-pass or two-pass");
         }
-    } catch (...) {
-        delete w;
-        throw;
-    }
-    Napi::Promise p = w->promise();
-    w->Queue();
-    return p;
+    });
 }
 
 // Best multi-threaded read bandwidth (GB/s) over a fresh buffer of `bytes` (benchmarks only; sync):

@@ -130,3 +130,19 @@ class lq_promise_worker : public Napi::AsyncWorker {
     std::atomic<int32_t> * abort_flag_ = nullptr;
     lq_status status_;
 };
+
+// Creates a worker, lets `setup(w)` unpack the call's arguments into it (a throw deletes the worker
+// and reaches JS as the exception), then queues it and returns its promise.
+template <class W, class Setup>
+Napi::Value lq_queue_worker(Napi::Env env, Setup && setup) {
+    W * w = new W(env);
+    try {
+        setup(w);
+    } catch (...) {
+        delete w;
+        throw;
+    }
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+}
