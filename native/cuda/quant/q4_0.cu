@@ -13,17 +13,11 @@ __global__ void q4_0_kernel(const float * __restrict__ x, block_q4_0 * __restric
     const int lane = threadIdx.x & 31;
     if (b >= nblocks) return;
     const float v = x[b * 32 + lane];
-    const float vmax = lq_warp_max(v), vmin = lq_warp_min(v);
-    const float m = -vmin >= vmax ? vmin : vmax;
-    const float d = __fdiv_rn(m, -8.0f);
-    const uint16_t dh = lq_f16_bits_sat(d);
-    int q = 0;
-    const bool zero = (dh & 0x7fff) == 0;
-    if (!zero) q = lq_round_clamp(__fmul_rn(v, __fdiv_rn(1.0f, lq_sat_f16_range(d))), -8.0f, 7.0f);
-    q += 8;
+    uint16_t dh;
+    const int q = lq_warp_q_signed(v, 8.0f, &dh);
     const int hi = __shfl_down_sync(0xffffffffu, q, 16);
     if (lane < 16) y[b].qs[lane] = static_cast<uint8_t>(q | (hi << 4));
-    if (lane == 0) y[b].d = zero ? 0 : dh;
+    if (lane == 0) y[b].d = dh;
 }
 
 }  // namespace

@@ -12,19 +12,13 @@ __global__ void q5_0_kernel(const float * __restrict__ x, block_q5_0 * __restric
     const int lane = threadIdx.x & 31;
     if (b >= nblocks) return;
     const float v = x[b * 32 + lane];
-    const float vmax = lq_warp_max(v), vmin = lq_warp_min(v);
-    const float m = -vmin >= vmax ? vmin : vmax;
-    const float d = __fdiv_rn(m, -16.0f);
-    const uint16_t dh = lq_f16_bits_sat(d);
-    int q = 0;
-    const bool zero = (dh & 0x7fff) == 0;
-    if (!zero) q = lq_round_clamp(__fmul_rn(v, __fdiv_rn(1.0f, lq_sat_f16_range(d))), -16.0f, 15.0f);
-    q += 16;
+    uint16_t dh;
+    const int q = lq_warp_q_signed(v, 16.0f, &dh);
     const uint32_t qh = __ballot_sync(0xffffffffu, (q >> 4) & 1);
     const int hi = __shfl_down_sync(0xffffffffu, q, 16);
     if (lane < 16) y[b].qs[lane] = static_cast<uint8_t>((q & 15) | ((hi & 15) << 4));
     if (lane < 4) y[b].qh[lane] = static_cast<uint8_t>(qh >> (8 * lane));
-    if (lane == 0) y[b].d = zero ? 0 : dh;
+    if (lane == 0) y[b].d = dh;
 }
 
 }  // namespace

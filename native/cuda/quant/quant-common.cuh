@@ -29,3 +29,18 @@ __device__ __forceinline__ int lq_round_clamp(float v, float lo, float hi) {
     v = v > hi ? hi : v;
     return __float2int_rn(v);
 }
+
+// Q4_0 / Q5_0 share their scale: the warp holds one block (lane j = weight j); m is the signed
+// value of largest magnitude (negative on a ±tie), d = m / -half, and the lane's code is
+// rne(clamp(v / d, -half, half - 1)) + half. Writes d's f16 bits (0 for an all-zero scale).
+__device__ __forceinline__ int lq_warp_q_signed(float v, float half, uint16_t * d_bits) {
+    const float vmax = lq_warp_max(v), vmin = lq_warp_min(v);
+    const float m = -vmin >= vmax ? vmin : vmax;
+    const float d = __fdiv_rn(m, -half);
+    const uint16_t dh = lq_f16_bits_sat(d);
+    const bool zero = (dh & 0x7fff) == 0;
+    int q = 0;
+    if (!zero) q = lq_round_clamp(__fmul_rn(v, __fdiv_rn(1.0f, lq_sat_f16_range(d))), -half, half - 1.0f);
+    *d_bits = zero ? 0 : dh;
+    return q + static_cast<int>(half);
+}
