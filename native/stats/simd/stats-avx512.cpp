@@ -27,12 +27,10 @@ inline float load1(const void * p, int64_t i) {
     return KIND == LQ_STATS_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
 }
 
-// Weights are summed and squared in f32 over runs of 512 (eight lanes × four chains, so each f32
-// lane adds 16 values: relative error ~1e-6 of the run, far below what moves a z > 1 count), then
-// each run is widened and added into double accumulators.
-template <int KIND>
-void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq) {
-    __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
+// The moments' vector loop over whole runs of 64 from i = b; `side(v)` sees every vector (the
+// one-pass sweep's band counts; a no-op for plain moments). Returns where the scalar tail starts.
+template <int KIND, class Side>
+inline int64_t moment_runs(const void * p, int64_t b, int64_t e, __m512d & sd, __m512d & qd, Side && side) {
     int64_t i = b;
     while (i + 64 <= e) {
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
@@ -48,6 +46,10 @@ void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq)
             q1 = _mm512_fmadd_ps(v1, v1, q1);
             q2 = _mm512_fmadd_ps(v2, v2, q2);
             q3 = _mm512_fmadd_ps(v3, v3, q3);
+            side(v0);
+            side(v1);
+            side(v2);
+            side(v3);
         }
         const __m512 s = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));
         const __m512 q = _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3));
@@ -56,6 +58,16 @@ void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq)
         qd = _mm512_add_pd(qd, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(q)),
                                              _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1)))));
     }
+    return i;
+}
+
+// Weights are summed and squared in f32 over runs of 512 (eight lanes × four chains, so each f32
+// lane adds 16 values: relative error ~1e-6 of the run, far below what moves a z > 1 count), then
+// each run is widened and added into double accumulators.
+template <int KIND>
+void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq) {
+    __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
+    int64_t i = moment_runs<KIND>(p, b, e, sd, qd, [](__m512) {});
     double s = _mm512_reduce_add_pd(sd), q = _mm512_reduce_add_pd(qd);
     for (; i < e; ++i) {
         const double w = load1<KIND>(p, i);
@@ -103,7 +115,6 @@ void band(const void * p, int64_t b, int64_t e, const float lo[2], const float h
     __m512i a0 = _mm512_setzero_si512(), a1 = a0;
     __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
     int64_t k0 = 0, k1 = 0;
-    int64_t i = b;
     auto side = [&](__m512 v) {
         const __mmask16 g0 = _mm512_cmp_ps_mask(v, h0, _CMP_GT_OQ), g1 = _mm512_cmp_ps_mask(v, h1, _CMP_GT_OQ);
         a0 = _mm512_mask_add_epi32(a0, g0, a0, one);
@@ -117,32 +128,7 @@ void band(const void * p, int64_t b, int64_t e, const float lo[2], const float h
         _mm512_storeu_ps(out1 + k1, _mm512_maskz_compress_ps(in1, v));
         k1 += __builtin_popcount(in1);
     };
-    while (i + 64 <= e) {
-        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
-        const int64_t run_end = std::min<int64_t>(e, i + 512);
-        for (; i + 64 <= run_end; i += 64) {
-            const __m512 v0 = load16<KIND>(p, i), v1 = load16<KIND>(p, i + 16), v2 = load16<KIND>(p, i + 32),
-                         v3 = load16<KIND>(p, i + 48);
-            s0 = _mm512_add_ps(s0, v0);
-            s1 = _mm512_add_ps(s1, v1);
-            s2 = _mm512_add_ps(s2, v2);
-            s3 = _mm512_add_ps(s3, v3);
-            q0 = _mm512_fmadd_ps(v0, v0, q0);
-            q1 = _mm512_fmadd_ps(v1, v1, q1);
-            q2 = _mm512_fmadd_ps(v2, v2, q2);
-            q3 = _mm512_fmadd_ps(v3, v3, q3);
-            side(v0);
-            side(v1);
-            side(v2);
-            side(v3);
-        }
-        const __m512 s = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));
-        const __m512 q = _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3));
-        sd = _mm512_add_pd(sd, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(s)),
-                                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(s), 1)))));
-        qd = _mm512_add_pd(qd, _mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(q)),
-                                             _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(q), 1)))));
-    }
+    int64_t i = moment_runs<KIND>(p, b, e, sd, qd, side);
     double s = _mm512_reduce_add_pd(sd), q = _mm512_reduce_add_pd(qd);
     int64_t c0 = _mm512_reduce_add_epi32(a0), c1 = _mm512_reduce_add_epi32(a1);
     for (; i < e; ++i) {
