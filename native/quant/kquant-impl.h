@@ -36,6 +36,10 @@
 #endif
 
 namespace lq_kq {
+// Internal linkage: each translation unit (scalar, AVX2, AVX-512, CUDA) keeps its own copy built with
+// its own ISA flags. Shared inline definitions would be merged by the linker into whichever ISA's copy
+// it met first: slower code in the SIMD variants, or AVX-512 code in the scalar path.
+namespace {
 
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: (t + M) - M rounds |t| < 2^22 to nearest even
 
@@ -915,4 +919,5 @@ LQ_HD inline void sym_quantize(const float * x, void * y, int64_t n, const float
     else sym_row<V, F, false>(x, y, n, nullptr);
 }
 
+}  // namespace
 }  // namespace lq_kq
