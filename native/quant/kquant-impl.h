@@ -28,6 +28,10 @@
 #include "common/fp16.h"
 #include "quant/kquants.h"
 
+#if defined(__AVX2__) && !defined(__CUDACC__)
+#include <immintrin.h>
+#endif
+
 #if defined(__CUDACC__)
 #include <cuda_fp16.h>
 #define LQ_HD __host__ __device__
@@ -179,7 +183,22 @@ LQ_HD inline float clamp_f16_range(float v) {
 
 // ---- packing into ggml layouts (bit positions as ggml's dequantize_row_*) ----------------------------
 // Q2_K / Q3_K level w: byte 32*(w/128) + w%32 of qs, bits 2*((w%128)/32).
+// Levels are below 8 and shifts stay inside each byte, so the AVX2 builds may shift 16-bit lanes.
+#if defined(__AVX2__) && !defined(__CUDACC__)
+inline __m256i pack_load32(const uint8_t * p, int mask) {
+    return _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)), _mm256_set1_epi8(static_cast<char>(mask)));
+}
+#endif
 LQ_HD inline void pack_2bit(uint8_t * qs, const uint8_t * L) {
+#if defined(__AVX2__) && !defined(__CUDACC__)
+    for (int n = 0; n < 2; ++n) {
+        const uint8_t * l = L + 128 * n;
+        const __m256i a = pack_load32(l, 3), b = pack_load32(l + 32, 3), c = pack_load32(l + 64, 3), d = pack_load32(l + 96, 3);
+        const __m256i r = _mm256_or_si256(_mm256_or_si256(a, _mm256_slli_epi16(b, 2)), _mm256_or_si256(_mm256_slli_epi16(c, 4), _mm256_slli_epi16(d, 6)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(qs + 32 * n), r);
+    }
+    return;
+#endif
     for (int n = 0; n < 2; ++n) {
         const uint8_t * l = L + 128 * n;
         for (int i = 0; i < 32; ++i) {
@@ -196,11 +215,20 @@ LQ_HD inline void pack_q2_k(block_q2_K * b, const uint8_t * L, const int * ls, c
 }
 
 LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, float d) {
+#if defined(__AVX2__) && !defined(__CUDACC__)
+    __m256i h = _mm256_setzero_si256();
+    for (int k = 0; k < 8; ++k) {
+        const __m256i v = pack_load32(L + 32 * k, 4);  // bit 2 of each level, moved to bit k
+        h = _mm256_or_si256(h, k >= 2 ? _mm256_slli_epi16(v, k - 2) : _mm256_srli_epi16(v, 2 - k));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(b->hmask), h);
+#else
     for (int i = 0; i < 32; ++i) {
         unsigned h = 0;
         for (int k = 0; k < 8; ++k) h |= ((L[i + 32 * k] >> 2) & 1u) << k;
         b->hmask[i] = static_cast<uint8_t>(h);
     }
+#endif
     pack_2bit(b->qs, L);  // keeps the low 2 bits
     for (int i = 0; i < 12; ++i) b->scales[i] = 0;
     for (int i = 0; i < 16; ++i) {
