@@ -27,6 +27,16 @@ inline float load1(const void * p, int64_t i) {
     return KIND == LQ_STATS_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
 }
 
+// Prefetches the lines holding weights [i + kAhead, i + kAhead + 64): one plain stream per core
+// leaves it well below the bandwidth it can read (too few misses in flight).
+constexpr int64_t kAhead = 1024;
+template <int KIND>
+inline void prefetch64(const void * p, int64_t i) {
+    constexpr int64_t es = KIND == LQ_STATS_F32 ? 4 : 2;
+    const char * a = static_cast<const char *>(p) + (i + kAhead) * es;
+    for (int64_t o = 0; o < 64 * es; o += 64) _mm_prefetch(a + o, _MM_HINT_T0);
+}
+
 // The moments' vector loop over whole runs of 64 from i = b; `side(v)` sees every vector (the
 // one-pass sweep's band counts; a no-op for plain moments). Returns where the scalar tail starts.
 template <int KIND, class Side>
@@ -36,6 +46,7 @@ inline int64_t moment_runs(const void * p, int64_t b, int64_t e, __m512d & sd, _
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
         const int64_t run_end = std::min<int64_t>(e, i + 512);
         for (; i + 64 <= run_end; i += 64) {
+            prefetch64<KIND>(p, i);
             const __m512 v0 = load16<KIND>(p, i), v1 = load16<KIND>(p, i + 16), v2 = load16<KIND>(p, i + 32),
                          v3 = load16<KIND>(p, i + 48);
             s0 = _mm512_add_ps(s0, v0);
@@ -87,6 +98,7 @@ void count(const void * p, int64_t b, int64_t e, float t1, float t2, int64_t * c
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, b0 = a0, b1 = a0;
     int64_t i = b;
     for (; i + 32 <= e; i += 32) {
+        if ((i & 63) == (b & 63)) prefetch64<KIND>(p, i);
         const __m512 x = load16<KIND>(p, i), y = load16<KIND>(p, i + 16);
         a0 = _mm512_mask_add_epi32(a0, _mm512_cmp_ps_mask(x, v1, _CMP_GT_OQ), a0, one);
         a1 = _mm512_mask_add_epi32(a1, _mm512_cmp_ps_mask(y, v1, _CMP_GT_OQ), a1, one);
