@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "common/fp16.h"
 #include "stats/stats.h"
@@ -29,7 +30,7 @@ inline float load1(const void * p, int64_t i) {
 
 // Prefetches the lines holding weights [i + kAhead, i + kAhead + 64): one plain stream per core
 // leaves it well below the bandwidth it can read (too few misses in flight).
-constexpr int64_t kAhead = 1024;
+constexpr int64_t kAhead = 4096;
 template <int KIND>
 inline void prefetch64(const void * p, int64_t i) {
     constexpr int64_t es = KIND == LQ_STATS_F32 ? 4 : 2;
@@ -37,8 +38,9 @@ inline void prefetch64(const void * p, int64_t i) {
     for (int64_t o = 0; o < 64 * es; o += 64) _mm_prefetch(a + o, _MM_HINT_T0);
 }
 
-// The moments' vector loop over whole runs of 64 from i = b; `side(v)` sees every vector (the
-// one-pass sweep's band counts; a no-op for plain moments). Returns where the scalar tail starts.
+// The moments' vector loop over whole runs of 64 from i = b; `side(i, v0, v1, v2, v3)` sees every
+// 64 weights from i (the one-pass sweep's band work; a no-op for plain moments). Returns where the
+// scalar tail starts.
 template <int KIND, class Side>
 inline int64_t moment_runs(const void * p, int64_t b, int64_t e, __m512d & sd, __m512d & qd, Side && side) {
     int64_t i = b;
@@ -57,10 +59,7 @@ inline int64_t moment_runs(const void * p, int64_t b, int64_t e, __m512d & sd, _
             q1 = _mm512_fmadd_ps(v1, v1, q1);
             q2 = _mm512_fmadd_ps(v2, v2, q2);
             q3 = _mm512_fmadd_ps(v3, v3, q3);
-            side(v0);
-            side(v1);
-            side(v2);
-            side(v3);
+            side(i, v0, v1, v2, v3);
         }
         const __m512 s = _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3));
         const __m512 q = _mm512_add_ps(_mm512_add_ps(q0, q1), _mm512_add_ps(q2, q3));
@@ -78,7 +77,7 @@ inline int64_t moment_runs(const void * p, int64_t b, int64_t e, __m512d & sd, _
 template <int KIND>
 void moments(const void * p, int64_t b, int64_t e, double * sum, double * sumsq) {
     __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
-    int64_t i = moment_runs<KIND>(p, b, e, sd, qd, [](__m512) {});
+    int64_t i = moment_runs<KIND>(p, b, e, sd, qd, [](int64_t, __m512, __m512, __m512, __m512) {});
     double s = _mm512_reduce_add_pd(sd), q = _mm512_reduce_add_pd(qd);
     for (; i < e; ++i) {
         const double w = load1<KIND>(p, i);
@@ -116,6 +115,75 @@ void count(const void * p, int64_t b, int64_t e, float t1, float t2, int64_t * c
 }
 
 
+// Largest 16-bit pattern of KIND whose value is <= v (v >= 0): for non-negative thresholds,
+// x > v  <=>  int16(bits(x)) > that pattern, negative x included (the sign bit makes them negative).
+template <int KIND>
+inline int16_t bits_at_or_below(float v) {
+    v += 0.0f;  // -0 would map to 0x8000, below every negative pattern
+    if (KIND == LQ_STATS_BF16) return static_cast<int16_t>(lq_f32_bits(v) >> 16);  // truncation rounds down
+    uint16_t h = lq_f32_to_f16(v);
+    if (lq_f16_to_f32(h) > v) --h;
+    return static_cast<int16_t>(h);
+}
+
+// One-pass sweep for F16/BF16 with non-negative band edges: the band tests run on the raw 16-bit
+// patterns, 32 weights per compare, and the weights inside either band are kept once (one
+// compress per 16) and split by band afterwards. About half the shuffle-port work of the float
+// sweep below, which is what bounds it. Counts equal the float comparisons exactly.
+template <int KIND>
+void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float hi[2], double * sum, double * sumsq,
+            int64_t above[2], float * out0, int64_t * n0, float * out1, int64_t * n1) {
+    const uint16_t * u = static_cast<const uint16_t *>(p);
+    const __m512i l0 = _mm512_set1_epi16(bits_at_or_below<KIND>(lo[0])), h0 = _mm512_set1_epi16(bits_at_or_below<KIND>(hi[0]));
+    const __m512i l1 = _mm512_set1_epi16(bits_at_or_below<KIND>(lo[1])), h1 = _mm512_set1_epi16(bits_at_or_below<KIND>(hi[1]));
+    thread_local std::vector<float> kept;
+    if (kept.size() < static_cast<size_t>(e - b + 16)) kept.resize(static_cast<size_t>(e - b + 16));
+    float * k = kept.data();
+    int64_t nk = 0, c0 = 0, c1 = 0;
+    __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
+    auto side = [&](int64_t i, __m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+        const __m512 v[4] = {v0, v1, v2, v3};
+        for (int half = 0; half < 2; ++half) {
+            const __m512i r = _mm512_loadu_si512(u + i + 32 * half);
+            const __mmask32 g0 = _mm512_cmpgt_epi16_mask(r, h0), g1 = _mm512_cmpgt_epi16_mask(r, h1);
+            const __mmask32 keep = _kor_mask32(_kandn_mask32(g0, _mm512_cmpgt_epi16_mask(r, l0)),
+                                               _kandn_mask32(g1, _mm512_cmpgt_epi16_mask(r, l1)));
+            c0 += __builtin_popcount(_cvtmask32_u32(g0));
+            c1 += __builtin_popcount(_cvtmask32_u32(g1));
+            // Branch-free: whole-vector stores (16 floats of slack), advance by the number kept.
+            const __mmask16 k_lo = static_cast<__mmask16>(_cvtmask32_u32(keep)), k_hi = static_cast<__mmask16>(_cvtmask32_u32(keep) >> 16);
+            _mm512_storeu_ps(k + nk, _mm512_maskz_compress_ps(k_lo, v[2 * half]));
+            nk += __builtin_popcount(k_lo);
+            _mm512_storeu_ps(k + nk, _mm512_maskz_compress_ps(k_hi, v[2 * half + 1]));
+            nk += __builtin_popcount(k_hi);
+        }
+    };
+    int64_t i = moment_runs<KIND>(p, b, e, sd, qd, side);
+    double s = _mm512_reduce_add_pd(sd), q = _mm512_reduce_add_pd(qd);
+    for (; i < e; ++i) {
+        const float w = load1<KIND>(p, i);
+        s += static_cast<double>(w);
+        q += static_cast<double>(w) * w;
+        c0 += w > hi[0];
+        c1 += w > hi[1];
+        if ((w > lo[0] && !(w > hi[0])) || (w > lo[1] && !(w > hi[1]))) k[nk++] = w;
+    }
+    int64_t m0 = 0, m1 = 0;
+    for (int64_t j = 0; j < nk; ++j) {  // branch-free: which band a kept weight is in is a coin toss
+        const float w = k[j];
+        out0[m0] = w;
+        m0 += (w > lo[0]) & !(w > hi[0]);
+        out1[m1] = w;
+        m1 += (w > lo[1]) & !(w > hi[1]);
+    }
+    *sum = s;
+    *sumsq = q;
+    above[0] = c0;
+    above[1] = c1;
+    *n0 = m0;
+    *n1 = m1;
+}
+
 // The one-pass ZD sweep: the moments of moments<>() plus, per 16 weights and for each of two
 // bands, a count above the band (vector-lane counters) and a compress-store of the weights inside
 // the band (rare: a few percent of weights), so the final threshold can be applied exactly later.
@@ -127,7 +195,7 @@ void band(const void * p, int64_t b, int64_t e, const float lo[2], const float h
     __m512i a0 = _mm512_setzero_si512(), a1 = a0;
     __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
     int64_t k0 = 0, k1 = 0;
-    auto side = [&](__m512 v) {
+    auto side1 = [&](__m512 v) {
         const __mmask16 g0 = _mm512_cmp_ps_mask(v, h0, _CMP_GT_OQ), g1 = _mm512_cmp_ps_mask(v, h1, _CMP_GT_OQ);
         a0 = _mm512_mask_add_epi32(a0, g0, a0, one);
         a1 = _mm512_mask_add_epi32(a1, g1, a1, one);
@@ -139,6 +207,12 @@ void band(const void * p, int64_t b, int64_t e, const float lo[2], const float h
         k0 += __builtin_popcount(in0);
         _mm512_storeu_ps(out1 + k1, _mm512_maskz_compress_ps(in1, v));
         k1 += __builtin_popcount(in1);
+    };
+    auto side = [&](int64_t, __m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+        side1(v0);
+        side1(v1);
+        side1(v2);
+        side1(v3);
     };
     int64_t i = moment_runs<KIND>(p, b, e, sd, qd, side);
     double s = _mm512_reduce_add_pd(sd), q = _mm512_reduce_add_pd(qd);
@@ -176,7 +250,12 @@ void lq_stats_count_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, floa
 void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, const float lo[2], const float hi[2],
                           double * sum, double * sumsq, int64_t above[2], float * band0, int64_t * n0, float * band1,
                           int64_t * n1) {
-    if (t.kind == LQ_STATS_F16) return band<LQ_STATS_F16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
-    if (t.kind == LQ_STATS_BF16) return band<LQ_STATS_BF16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
+    const bool nonneg = lo[0] >= 0.0f && lo[1] >= 0.0f && hi[0] >= 0.0f && hi[1] >= 0.0f;
+    if (t.kind == LQ_STATS_F16)
+        return nonneg ? band16<LQ_STATS_F16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1)
+                      : band<LQ_STATS_F16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
+    if (t.kind == LQ_STATS_BF16)
+        return nonneg ? band16<LQ_STATS_BF16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1)
+                      : band<LQ_STATS_BF16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
     band<LQ_STATS_F32>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
 }
