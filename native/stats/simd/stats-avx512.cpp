@@ -168,13 +168,18 @@ void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float
         c1 += w > hi[1];
         if ((w > lo[0] && !(w > hi[0])) || (w > lo[1] && !(w > hi[1]))) k[nk++] = w;
     }
+    // Split the kept weights by band, 16 at a time (the lanes past nk are masked off).
+    const __m512 fl0 = _mm512_set1_ps(lo[0]), fh0 = _mm512_set1_ps(hi[0]), fl1 = _mm512_set1_ps(lo[1]), fh1 = _mm512_set1_ps(hi[1]);
     int64_t m0 = 0, m1 = 0;
-    for (int64_t j = 0; j < nk; ++j) {  // branch-free: which band a kept weight is in is a coin toss
-        const float w = k[j];
-        out0[m0] = w;
-        m0 += (w > lo[0]) & !(w > hi[0]);
-        out1[m1] = w;
-        m1 += (w > lo[1]) & !(w > hi[1]);
+    for (int64_t j = 0; j < nk; j += 16) {
+        const __mmask16 valid = static_cast<__mmask16>(nk - j >= 16 ? 0xffff : (1u << (nk - j)) - 1);
+        const __m512 w = _mm512_maskz_loadu_ps(valid, k + j);
+        const __mmask16 in0 = _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(valid, w, fl0, _CMP_GT_OQ), w, fh0, _CMP_LE_OQ);
+        const __mmask16 in1 = _mm512_mask_cmp_ps_mask(_mm512_mask_cmp_ps_mask(valid, w, fl1, _CMP_GT_OQ), w, fh1, _CMP_LE_OQ);
+        _mm512_storeu_ps(out0 + m0, _mm512_maskz_compress_ps(in0, w));
+        m0 += __builtin_popcount(in0);
+        _mm512_storeu_ps(out1 + m1, _mm512_maskz_compress_ps(in1, w));
+        m1 += __builtin_popcount(in1);
     }
     *sum = s;
     *sumsq = q;
