@@ -18,7 +18,7 @@ const readable = new Set([0, 1, 30]);
 /** Options of {@link zd}. */
 export interface ZdOptions {
   threads?: number;
-  /** Native sweep: one pass (reads once, more work per weight), two passes, or auto (one pass from 8 threads). */
+  /** Native sweep: one pass (reads once, more work per weight), two passes, or auto (one pass on AVX-512 for groups of 4 Mi weights and more, else two). */
   mode?: 'auto' | 'one-pass' | 'two-pass';
   signal?: AbortSignal;
   onProgress?(blocksDone: number, blocks: number): void;

@@ -43,9 +43,9 @@ void lq_stats_count_range(const lq_stats_tensor & t, int64_t begin, int64_t end,
 // mode (large groups; AVX-512 or scalar): sampled thresholds give bands, one sweep takes moments,
 // counts above the bands and keeps the weights inside them; exact thresholds are then applied to
 // the kept weights, and a counting pass finishes any threshold that fell outside its band. One
-// pass reads the weights once but does more work per weight: it wins where many cores share the
-// memory bus, two passes win where the cores are the limit (2 cores here). AUTO picks one pass
-// from 8 threads up. abort_flag (may be null) is polled between chunks.
+// pass reads the weights once but does more work per weight. AUTO picks one pass with the AVX-512
+// sweep (faster than two passes from memory at 1 and 2 threads), two passes otherwise.
+// abort_flag (may be null) is polled between chunks.
 enum lq_stats_zd_mode { LQ_STATS_ZD_AUTO = 0, LQ_STATS_ZD_ONE_PASS = 1, LQ_STATS_ZD_TWO_PASS = 2 };
 lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, int n_threads,
                           const volatile int32_t * abort_flag, lq_stats_zd * out, int mode = LQ_STATS_ZD_AUTO);

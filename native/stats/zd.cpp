@@ -152,8 +152,8 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
     if (lq_isa_active() == LQ_ISA_AVX512) band_fn = lq_stats_band_avx512;
 #endif
     if (lq_isa_active() == LQ_ISA_SCALAR) band_fn = lq_stats_band_scalar;
-    const int threads = n_threads > 0 ? n_threads : lq_pool_size();
-    const bool want_one = mode == LQ_STATS_ZD_ONE_PASS || (mode == LQ_STATS_ZD_AUTO && threads >= 8);
+    // auto = one pass with the AVX-512 sweep, which beats two passes from memory at 1 and 2 threads.
+    const bool want_one = mode == LQ_STATS_ZD_ONE_PASS || (mode == LQ_STATS_ZD_AUTO && lq_isa_active() == LQ_ISA_AVX512);
     const bool one_pass = want_one && band_fn && total >= (int64_t(1) << 22);
     std::vector<float> lo(nt * 2), hi(nt * 2);  // [tensor][0 = tensor band, 1 = group band]
     std::vector<std::vector<float>> kept0, kept1;
