@@ -5,7 +5,8 @@
 # detection is off (V8 keeps memory until exit by design). Any sanitizer report fails the run:
 # reports go to log files that are checked at the end, so a report in a forked test worker cannot
 # be lost in the test runner's output.
-#   scripts/test-sanitized.sh [--no-build] [vitest paths...]   (default paths: test/native test/fuzz)
+#   scripts/test-sanitized.sh [--no-build] [vitest paths...]
+#   (default paths: test/native test/fuzz and the ZD sweep's SIMD test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ if [[ "${1:-}" == "--no-build" ]]; then build=0; shift; fi
 paths=("$@")
 if [[ ${#paths[@]} -eq 0 ]]; then
   paths=()
-  for p in test/native test/fuzz; do [[ -d "$p" ]] && paths+=("$p"); done
+  for p in test/native test/fuzz test/forward/zd-onepass.test.ts; do [[ -e "$p" ]] && paths+=("$p"); done
 fi
 
 addon="$PWD/build-asan/Release/layerquant.node"
