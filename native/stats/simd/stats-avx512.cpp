@@ -6,7 +6,6 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "common/fp16.h"
 #include "stats/stats.h"
@@ -136,9 +135,10 @@ void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float
     const uint16_t * u = static_cast<const uint16_t *>(p);
     const __m512i l0 = _mm512_set1_epi16(bits_at_or_below<KIND>(lo[0])), h0 = _mm512_set1_epi16(bits_at_or_below<KIND>(hi[0]));
     const __m512i l1 = _mm512_set1_epi16(bits_at_or_below<KIND>(lo[1])), h1 = _mm512_set1_epi16(bits_at_or_below<KIND>(hi[1]));
-    thread_local std::vector<float> kept;
-    if (kept.size() < static_cast<size_t>(e - b + 16)) kept.resize(static_cast<size_t>(e - b + 16));
-    float * k = kept.data();
+    // The union of both bands is gathered in out1 (it has room for every weight) and split in
+    // place below. (No std::vector here: its members would be weak symbols that the linker may
+    // share with the core, which is built without AVX-512.)
+    float * k = out1;
     int64_t nk = 0, c0 = 0, c1 = 0;
     __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
     auto side = [&](int64_t i, __m512 v0, __m512 v1, __m512 v2, __m512 v3) {
@@ -168,7 +168,8 @@ void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float
         c1 += w > hi[1];
         if ((w > lo[0] && !(w > hi[0])) || (w > lo[1] && !(w > hi[1]))) k[nk++] = w;
     }
-    // Split the kept weights by band, 16 at a time (the lanes past nk are masked off).
+    // Split the kept weights by band, 16 at a time (the lanes past nk are masked off). In place
+    // for band 1: its write position m1 never passes j, so a store never reaches unread values.
     const __m512 fl0 = _mm512_set1_ps(lo[0]), fh0 = _mm512_set1_ps(hi[0]), fl1 = _mm512_set1_ps(lo[1]), fh1 = _mm512_set1_ps(hi[1]);
     int64_t m0 = 0, m1 = 0;
     for (int64_t j = 0; j < nk; j += 16) {
