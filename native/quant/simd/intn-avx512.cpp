@@ -1,11 +1,11 @@
-// AVX-512 variant of the group-wise intN quantizer (intn.cpp): per group a masked min/max
-// reduction (the tail lanes are filled with the group's first value, neutral for min and max),
-// lq_intn_params_minmax (done with F16C here), then 16 lanes at a time (x - zero) * (1/scale), clamp to
-// [0, 2^N - 1], round to nearest even, narrow to bytes and bit-pack with PEXT. Identical bytes to
-// the reference; with importance weights it defers to the reference. Full groups go 16 at a time
-// (one reduction tree, division and fp16 conversion for all 16; packing with multiply-adds and
-// shuffles in registers), then 4 at a time, then one by one.
-#include "quant/simd/block32-avx512.h"  // reduce4, bcast, to_f16
+// AVX-512 variant of the group-wise intN quantizer (intn.cpp), bytes identical to the reference:
+// the same IEEE operations (lq_intn_params_minmax, done with F16C here, then (x - zero) * (1/scale),
+// clamp to [0, 2^N - 1], round to nearest even); with importance weights it defers to the reference.
+// Full groups go 16 (then 4) at a time: one transposed min/max tree, division and fp16 conversion
+// serve all of them, and the bits are packed in registers. The last 1-3 full groups and a short
+// last group go one by one (masked min/max with the tail lanes filled with the group's first
+// value, neutral for min and max; PEXT packing).
+#include "quant/simd/block32-avx512.h"  // to_f16
 #include "quant/simd/pack-bits.h"
 
 namespace {
@@ -90,76 +90,13 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
     }
 }
 
-// ---- four full groups at a time (the common case) -------------------------------------------
-
-// Four consecutive full groups of LEN (a multiple of 32) starting at x; y receives 4 groups.
-template <int BITS, int LEN>
-void quantize_groups4(const float * x, uint8_t * y) {
-    constexpr int NV = LEN / 16;
-    constexpr int64_t GB = lq_intn_group_bytes(BITS, LEN);
-    __m512 mn[4], mx[4];
-    for (int k = 0; k < 4; ++k) {
-        mn[k] = mx[k] = _mm512_loadu_ps(x + k * LEN);
-        for (int j = 1; j < NV; ++j) {
-            const __m512 v = _mm512_loadu_ps(x + k * LEN + 16 * j);
-            mn[k] = _mm512_min_ps(mn[k], v);
-            mx[k] = _mm512_max_ps(mx[k], v);
-        }
-    }
-    // lq_intn_params_minmax for four groups, same IEEE operations.
-    const __m128 z0 = _mm_setzero_ps();
-    const __m128 vmn = _mm_add_ps(reduce4<false>(mn[0], mn[1], mn[2], mn[3]), z0);
-    const __m128 vmx = _mm_add_ps(reduce4<true>(mx[0], mx[1], mx[2], mx[3]), z0);
-    const __m128 lim = _mm_set1_ps(LQ_F16_MAX), nlim = _mm_set1_ps(-LQ_F16_MAX);
-    auto sat = [&](__m128 v) { return _mm_max_ps(_mm_min_ps(v, lim), nlim); };
-    const __m128i zh = _mm_cvtps_ph(sat(vmn), _MM_FROUND_TO_NEAREST_INT);
-    const __m128i sh = _mm_cvtps_ph(sat(_mm_div_ps(_mm_sub_ps(vmx, vmn), _mm_set1_ps(static_cast<float>((1 << BITS) - 1)))),
-                                    _MM_FROUND_TO_NEAREST_INT);
-    const __m128 zero4 = _mm_cvtph_ps(zh), s4 = _mm_cvtph_ps(sh);
-    const __m128 inv4 = _mm_and_ps(_mm_div_ps(_mm_set1_ps(1.0f), s4), _mm_cmp_ps(s4, z0, _CMP_GT_OQ));
-    alignas(16) uint16_t zhs[8], shs[8];
-    _mm_store_si128(reinterpret_cast<__m128i *>(zhs), zh);
-    _mm_store_si128(reinterpret_cast<__m128i *>(shs), sh);
-    const __m512 lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(static_cast<float>((1 << BITS) - 1));
-    for (int k = 0; k < 4; ++k) {
-        uint8_t * out = y + k * GB;
-        lq_store_f16(out, shs[k]);
-        lq_store_f16(out + 2, zhs[k]);
-        out += 4;
-        const __m512 zero = bcast(zero4, k), inv = bcast(inv4, k);
-        for (int j = 0; j < NV; j += 2) {
-            __m512 t0 = _mm512_loadu_ps(x + k * LEN + 16 * j), t1 = _mm512_loadu_ps(x + k * LEN + 16 * j + 16);
-            t0 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t0, zero), inv), lo), hi);
-            t1 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t1, zero), inv), lo), hi);
-            if (BITS == 4) {
-                // In-register nibble packing: each 64-bit lane holds q[2i] (low dword) and q[2i+1]
-                // (high dword); q[2i] | q[2i+1] << 4 lands in its low byte, vpmovqb keeps it.
-                const __m512i q0 = _mm512_cvtps_epi32(t0), q1 = _mm512_cvtps_epi32(t1);
-                const __m128i p0 = _mm512_cvtepi64_epi8(_mm512_or_si512(q0, _mm512_srli_epi64(q0, 28)));
-                const __m128i p1 = _mm512_cvtepi64_epi8(_mm512_or_si512(q1, _mm512_srli_epi64(q1, 28)));
-                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j / 2), _mm_unpacklo_epi64(p0, p1));
-                continue;
-            }
-            const __m128i b0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t0)), b1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t1));
-            if (BITS == 8) {
-                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j), b0);
-                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j + 16), b1);
-                continue;
-            }
-            const uint64_t u[4] = {static_cast<uint64_t>(_mm_cvtsi128_si64(b0)), static_cast<uint64_t>(_mm_extract_epi64(b0, 1)),
-                                   static_cast<uint64_t>(_mm_cvtsi128_si64(b1)), static_cast<uint64_t>(_mm_extract_epi64(b1, 1))};
-            pack32<BITS>(u, out + (16 * j) * BITS / 8);
-        }
-    }
-}
-
-// ---- sixteen groups of 32 at a time (g32) ---------------------------------------------------
-// 32-wide groups are dominated by per-group overhead, so it is shared by 16 groups: one min/max
-// tree, one set of divisions and fp16 conversions, and bit packing on 4 groups per vector.
+// ---- NG (16, or 4 with 12 idle lanes) full groups of LEN (32, 64 or 128) at a time ----------
+// Per-group overhead (dominant for 32-wide groups) is shared by 16 groups: one min/max tree, one
+// set of divisions and fp16 conversions; bit packing works on 128 values per vector.
 
 // Lane 4q + j of the result = op over all lanes of a[4j + sigma(q)], sigma = (0, 2, 1, 3); a is
-// clobbered. Each level pairs halves of two vectors with one blend and one shuffle: 16 shuffles
-// for 16 vectors where reduce4 needs about 9 per 4.
+// clobbered. Each level pairs halves of two vectors with one blend and one shuffle (the last, two
+// shuffles): 16 shuffles for 16 vectors, where block32-avx512.h's reduce4 needs 9 per 4.
 template <bool MAX>
 inline __m512 reduce16(__m512 * a) {
     auto op = [](__m512 x, __m512 y) { return MAX ? _mm512_max_ps(x, y) : _mm512_min_ps(x, y); };
@@ -209,14 +146,17 @@ inline __m512i pack4(const __m512i * q, __m512i * b) {
     }
 }
 
-// Sixteen consecutive full groups of LEN (32, 64 or 128) starting at x; y receives 16 groups.
-template <int BITS, int LEN>
-void quantize_groups16(const float * x, uint8_t * y) {
+template <int BITS, int LEN, int NG>
+void quantize_groups(const float * x, uint8_t * y) {
     constexpr int NV = LEN / 16, DB = 4 * BITS;                  // vectors per group, bytes per 32 values
     constexpr int64_t GB = lq_intn_group_bytes(BITS, LEN);
     __m512 mn[16], mx[16];
     for (int g = 0; g < 16; ++g) {
         const int s = 4 * (g & 3) + ((g >> 1) & 2) + (g >> 3);  // reduce16 then yields group g in lane g
+        if (g >= NG) {
+            mn[s] = mx[s] = _mm512_setzero_ps();  // unused lanes
+            continue;
+        }
         mn[s] = mx[s] = _mm512_loadu_ps(x + g * LEN);
         for (int j = 1; j < NV; ++j) {
             const __m512 v = _mm512_loadu_ps(x + g * LEN + 16 * j);
@@ -237,9 +177,9 @@ void quantize_groups16(const float * x, uint8_t * y) {
     _mm512_store_ps(zs, _mm512_cvtph_ps(zh));
     _mm512_store_ps(invs, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(s, z, _CMP_GT_OQ), _mm512_set1_ps(1.0f), s));
     _mm512_store_si512(hdr, _mm512_or_si512(_mm512_cvtepu16_epi32(sh), _mm512_slli_epi32(_mm512_cvtepu16_epi32(zh), 16)));
-    for (int g = 0; g < 16; ++g) std::memcpy(y + g * GB, &hdr[g], 4);
+    for (int g = 0; g < NG; ++g) std::memcpy(y + g * GB, &hdr[g], 4);
     const __m512 hi = _mm512_set1_ps(static_cast<float>((1 << BITS) - 1));
-    for (int c = 0; c < 16 * LEN; c += 128) {  // 128 values (4 runs of 32) per pack4
+    for (int c = 0; c < NG * LEN; c += 128) {  // 128 values (4 runs of 32) per pack4
         __m512i q[8], b[2];
         for (int i = 0; i < 8; ++i) {
             const int g = (c + 16 * i) / LEN;
@@ -248,7 +188,7 @@ void quantize_groups16(const float * x, uint8_t * y) {
         }
         const __m512i p = pack4<BITS>(q, b);
         for (int k = 0; k < 4; ++k) {
-            const int v = c + 32 * k;  // value index of this run in the 16 groups
+            const int v = c + 32 * k;  // value index of this run in the NG groups
             uint8_t * out = y + v / LEN * GB + 4 + v % LEN * BITS / 8;
             // Masked store of the run's DB bytes, found at byte `off` of its vector.
             const int off = BITS == 8 ? 32 * (k & 1) : DB * k;
@@ -262,8 +202,8 @@ template <int BITS, int LEN>
 int64_t quantize_full_groups(const float * x, uint8_t * y, int64_t n) {
     constexpr int64_t gb = lq_intn_group_bytes(BITS, LEN);
     int64_t b = 0;
-    for (; b + 16 * LEN <= n; b += 16 * LEN, y += 16 * gb) quantize_groups16<BITS, LEN>(x + b, y);
-    for (; b + 4 * LEN <= n; b += 4 * LEN, y += 4 * gb) quantize_groups4<BITS, LEN>(x + b, y);
+    for (; b + 16 * LEN <= n; b += 16 * LEN, y += 16 * gb) quantize_groups<BITS, LEN, 16>(x + b, y);
+    for (; b + 4 * LEN <= n; b += 4 * LEN, y += 4 * gb) quantize_groups<BITS, LEN, 4>(x + b, y);
     for (; b + LEN <= n; b += LEN, y += gb) quantize_group_fixed<BITS, LEN>(x + b, y);
     return b;
 }
