@@ -90,26 +90,34 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
     }
 }
 
-// ---- NG (16, or 4 with 12 idle lanes) full groups of LEN (32, 64 or 128) at a time ----------
+// ---- NG (16 or 4) full groups of LEN (32, 64 or 128) at a time ----------
 // Per-group overhead (dominant for 32-wide groups) is shared by 16 groups: one min/max tree, one
 // set of divisions and fp16 conversions; bit packing works on 128 values per vector.
 
-// Lane 4q + j of the result = op over all lanes of a[4j + sigma(q)], sigma = (0, 2, 1, 3); a is
-// clobbered. Each level pairs halves of two vectors with one blend and one shuffle (the last, two
-// shuffles): 16 shuffles for 16 vectors, where block32-avx512.h's reduce4 needs 9 per 4.
-template <bool MAX>
-inline __m512 reduce16(__m512 * a) {
+// Lane i (< NG) of the result = op over all lanes of group i's vector, which is a[slot(i)]; a is
+// clobbered. Each level pairs halves of two vectors with one blend and one shuffle: 16 shuffles
+// for 16 vectors, where block32-avx512.h's reduce4 needs 9 per 4.
+template <int NG>
+constexpr int slot(int g) { return NG == 4 ? g : 4 * (g & 3) + ((g >> 1) & 2) + (g >> 3); }
+template <bool MAX, int NG>
+inline __m512 reduce_groups(__m512 * a) {
     auto op = [](__m512 x, __m512 y) { return MAX ? _mm512_max_ps(x, y) : _mm512_min_ps(x, y); };
     // [u.lo | w.hi] op [u.hi | w.lo]: u's 8 partials in the low half, w's in the high half.
-    for (int i = 0; i < 8; ++i)
+    for (int i = 0; i < NG / 2; ++i)
         a[i] = op(_mm512_mask_blend_ps(0xff00, a[2 * i], a[2 * i + 1]), _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 3, 2)));
     // 128-bit quarters: [u0 w1 u2 w3] op [u1 w0 u3 w2] (u = [A | B], w = [C | D]) → [A C B D].
     const __m512i quarters = _mm512_setr_epi32(4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 24, 25, 26, 27);
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < NG / 4; ++i)
         a[i] = op(_mm512_mask_blend_ps(0xf0f0, a[2 * i], a[2 * i + 1]), _mm512_permutex2var_ps(a[2 * i], quarters, a[2 * i + 1]));
+    if constexpr (NG == 4) {  // finish each quarter in place, then gather them in group order
+        __m512 u = op(a[0], _mm512_permute_ps(a[0], _MM_SHUFFLE(1, 0, 3, 2)));
+        u = op(u, _mm512_permute_ps(u, _MM_SHUFFLE(2, 3, 0, 1)));
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 8, 4, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), u);
+    }
     // Within each 128-bit lane: [u0 u1 w2 w3] op [u2 u3 w0 w1] → pairs (u, u, w, w).
     for (int i = 0; i < 2; ++i)
         a[i] = op(_mm512_mask_blend_ps(0xcccc, a[2 * i], a[2 * i + 1]), _mm512_shuffle_ps(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 3, 2)));
+    // [P Q R S] per lane: lane 4q + j holds quarter q of the second level's vector j.
     return op(_mm512_shuffle_ps(a[0], a[1], _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(a[0], a[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
@@ -150,13 +158,9 @@ template <int BITS, int LEN, int NG>
 void quantize_groups(const float * x, uint8_t * y) {
     constexpr int NV = LEN / 16, DB = 4 * BITS;                  // vectors per group, bytes per 32 values
     constexpr int64_t GB = lq_intn_group_bytes(BITS, LEN);
-    __m512 mn[16], mx[16];
-    for (int g = 0; g < 16; ++g) {
-        const int s = 4 * (g & 3) + ((g >> 1) & 2) + (g >> 3);  // reduce16 then yields group g in lane g
-        if (g >= NG) {
-            mn[s] = mx[s] = _mm512_setzero_ps();  // unused lanes
-            continue;
-        }
+    __m512 mn[NG], mx[NG];
+    for (int g = 0; g < NG; ++g) {
+        const int s = slot<NG>(g);
         mn[s] = mx[s] = _mm512_loadu_ps(x + g * LEN);
         for (int j = 1; j < NV; ++j) {
             const __m512 v = _mm512_loadu_ps(x + g * LEN + 16 * j);
@@ -164,9 +168,9 @@ void quantize_groups(const float * x, uint8_t * y) {
             mx[s] = _mm512_max_ps(mx[s], v);
         }
     }
-    // lq_intn_params_minmax for 16 groups, same IEEE operations.
+    // lq_intn_params_minmax for the groups (lanes >= NG unused), same IEEE operations.
     const __m512 z = _mm512_setzero_ps(), lim = _mm512_set1_ps(LQ_F16_MAX), nlim = _mm512_set1_ps(-LQ_F16_MAX);
-    const __m512 vmn = _mm512_add_ps(reduce16<false>(mn), z), vmx = _mm512_add_ps(reduce16<true>(mx), z);
+    const __m512 vmn = _mm512_add_ps(reduce_groups<false, NG>(mn), z), vmx = _mm512_add_ps(reduce_groups<true, NG>(mx), z);
     auto sat16 = [&](__m512 v) { return _mm512_max_ps(_mm512_min_ps(v, lim), nlim); };
     const __m256i zh = _mm512_cvtps_ph(sat16(vmn), _MM_FROUND_TO_NEAREST_INT);
     const __m256i sh = _mm512_cvtps_ph(sat16(_mm512_div_ps(_mm512_sub_ps(vmx, vmn), _mm512_set1_ps(static_cast<float>((1 << BITS) - 1)))),
@@ -190,9 +194,13 @@ void quantize_groups(const float * x, uint8_t * y) {
         for (int k = 0; k < 4; ++k) {
             const int v = c + 32 * k;  // value index of this run in the NG groups
             uint8_t * out = y + v / LEN * GB + 4 + v % LEN * BITS / 8;
-            // Masked store of the run's DB bytes, found at byte `off` of its vector.
-            const int off = BITS == 8 ? 32 * (k & 1) : DB * k;
-            _mm512_mask_storeu_epi8(out - off, ((1ull << DB) - 1) << off, BITS == 8 ? b[k >> 1] : p);
+            if (BITS == 8) {
+                _mm256_storeu_si256(reinterpret_cast<__m256i *>(out), _mm512_extracti64x4_epi64(b[k >> 1], k & 1));
+                continue;
+            }
+            // Masked store of the run's DB bytes, found at byte `off` of p.
+            const int off = DB * k;
+            _mm512_mask_storeu_epi8(out - off, ((1ull << DB) - 1) << off, p);
         }
     }
 }
