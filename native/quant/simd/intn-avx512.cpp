@@ -90,13 +90,14 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
     }
 }
 
-// ---- NG (16 or 4) full groups of LEN (32, 64 or 128) at a time ----------
+// ---- NG (16 or 4) full groups of LEN (32, 64 or 128) at a time -----------------------------
 // Per-group overhead (dominant for 32-wide groups) is shared by 16 groups: one min/max tree, one
 // set of divisions and fp16 conversions; bit packing works on 128 values per vector.
 
 // Lane i (< NG) of the result = op over all lanes of group i's vector, which is a[slot(i)]; a is
 // clobbered. Each level pairs halves of two vectors with one blend and one shuffle: 16 shuffles
-// for 16 vectors, where block32-avx512.h's reduce4 needs 9 per 4.
+// for 16 vectors, where block32-avx512.h's reduce4 needs 9 per 4. With 16, the last level leaves
+// quarter q of the second level's vector j in lane 4q + j, hence slot 4(g & 3) + (0, 2, 1, 3)[g >> 2].
 template <int NG>
 constexpr int slot(int g) { return NG == 4 ? g : 4 * (g & 3) + ((g >> 1) & 2) + (g >> 3); }
 template <bool MAX, int NG>
@@ -117,7 +118,7 @@ inline __m512 reduce_groups(__m512 * a) {
     // Within each 128-bit lane: [u0 u1 w2 w3] op [u2 u3 w0 w1] → pairs (u, u, w, w).
     for (int i = 0; i < 2; ++i)
         a[i] = op(_mm512_mask_blend_ps(0xcccc, a[2 * i], a[2 * i + 1]), _mm512_shuffle_ps(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 3, 2)));
-    // [P Q R S] per lane: lane 4q + j holds quarter q of the second level's vector j.
+    // [u0 u2 w0 w2] op [u1 u3 w1 w3]: one value per group.
     return op(_mm512_shuffle_ps(a[0], a[1], _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(a[0], a[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
@@ -156,7 +157,7 @@ inline __m512i pack4(const __m512i * q, __m512i * b) {
 
 template <int BITS, int LEN, int NG>
 void quantize_groups(const float * x, uint8_t * y) {
-    constexpr int NV = LEN / 16, DB = 4 * BITS;                  // vectors per group, bytes per 32 values
+    constexpr int NV = LEN / 16, DB = 4 * BITS;  // vectors per group, bytes per 32 values
     constexpr int64_t GB = lq_intn_group_bytes(BITS, LEN);
     __m512 mn[NG], mx[NG];
     for (int g = 0; g < NG; ++g) {
