@@ -1,5 +1,7 @@
-// AVX2 variant of the group-wise intN quantizer (intn.cpp); see intn-avx512.cpp. Tails are
-// handled with maskload (first value as the neutral fill for min/max, zeros for quantization).
+// AVX2 variant of the group-wise intN quantizer (intn.cpp); see intn-avx512.cpp. Full groups go 8
+// (then 4) at a time with one min/max tree and one set of divisions and fp16 conversions; the
+// rest one by one, tails handled with maskload (first value as the neutral fill for min/max,
+// zeros for quantization).
 #include <immintrin.h>
 
 #include "quant/basic.h"
@@ -94,85 +96,120 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
     }
 }
 
-// ---- four full groups of LEN (multiple of 32) at a time ------------------------------------
+// ---- NG (8, or 4 with 4 idle lanes) full groups of LEN (multiple of 32) at a time -----------
 
-// Max (or min) of each of a0..a3 (8 lanes each) as a __m128 [r0, r1, r2, r3].
+// Lane 4h + k of the result = op over all lanes of a[2k + h]; a is clobbered. Transposed tree:
+// each level pairs halves of two vectors with one blend and one shuffle (the last, two shuffles).
 template <bool MAX>
-inline __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
-    auto op = [](__m256 a, __m256 b) { return MAX ? _mm256_max_ps(a, b) : _mm256_min_ps(a, b); };
-    const __m256 t01 = op(_mm256_permute2f128_ps(a0, a1, 0x20), _mm256_permute2f128_ps(a0, a1, 0x31));  // [a0 4 | a1 4]
-    const __m256 t23 = op(_mm256_permute2f128_ps(a2, a3, 0x20), _mm256_permute2f128_ps(a2, a3, 0x31));  // [a2 4 | a3 4]
-    const __m256 h = op(_mm256_shuffle_ps(t01, t23, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
-    const __m256 h2 = op(_mm256_shuffle_ps(h, h, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(h, h, _MM_SHUFFLE(3, 1, 3, 1)));
-    // lane 0 = [r0, r2, r0, r2], lane 1 = [r1, r3, r1, r3]
-    return _mm_unpacklo_ps(_mm256_castps256_ps128(h2), _mm256_extractf128_ps(h2, 1));
+inline __m256 reduce8(__m256 * a) {
+    auto op = [](__m256 x, __m256 y) { return MAX ? _mm256_max_ps(x, y) : _mm256_min_ps(x, y); };
+    // [u.lo | w.hi] op [u.hi | w.lo] → [u | w] (4 partials each)
+    for (int i = 0; i < 4; ++i) a[i] = op(_mm256_blend_ps(a[2 * i], a[2 * i + 1], 0xf0), _mm256_permute2f128_ps(a[2 * i], a[2 * i + 1], 0x21));
+    // In each 128-bit lane: [u0 u1 w2 w3] op [u2 u3 w0 w1] → pairs (u, u, w, w).
+    for (int i = 0; i < 2; ++i) a[i] = op(_mm256_blend_ps(a[2 * i], a[2 * i + 1], 0xcc), _mm256_shuffle_ps(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 3, 2)));
+    return op(_mm256_shuffle_ps(a[0], a[1], _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(a[0], a[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-template <int BITS, int LEN>
-void quantize_groups4(const float * x, uint8_t * y) {
-    constexpr int NV = LEN / 8;
-    constexpr int64_t GB = lq_intn_group_bytes(BITS, LEN);
-    __m256 mn[4], mx[4];
-    for (int k = 0; k < 4; ++k) {
-        mn[k] = mx[k] = _mm256_loadu_ps(x + k * LEN);
-        for (int j = 1; j < NV; ++j) {
-            const __m256 v = _mm256_loadu_ps(x + k * LEN + 8 * j);
-            mn[k] = _mm256_min_ps(mn[k], v);
-            mx[k] = _mm256_max_ps(mx[k], v);
+// 32 bytes of q (< 2^BITS) in order → their 4*BITS bytes of bitstream at out, merging adjacent
+// values with byte/word multiply-adds (which never overflow here) in registers.
+template <int BITS>
+inline void pack32_bytes(__m256i w, uint8_t * out) {
+    if constexpr (BITS == 8) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(out), w);
+    } else if constexpr (BITS == 4) {  // words q[2i] + 16 q[2i+1]
+        const __m256i p = _mm256_packus_epi16(_mm256_maddubs_epi16(w, _mm256_set1_epi16(0x1001)), _mm256_setzero_si256());
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm256_castsi256_si128(_mm256_permute4x64_epi64(p, _MM_SHUFFLE(3, 1, 2, 0))));
+    } else {
+        // Dwords of 4 values: q0 + (q1 << N) + (q2 << 2N) + (q3 << 3N).
+        const __m256i m1 = _mm256_set1_epi16(static_cast<int16_t>(1 | (1 << BITS) << 8)), m2 = _mm256_set1_epi32(1 | (1 << 2 * BITS) << 16);
+        const __m256i d = _mm256_madd_epi16(_mm256_maddubs_epi16(w, m1), m2);
+        const __m256i h = _mm256_packus_epi32(d, d);  // lane l: words of dwords 4l..4l+3, twice
+        if constexpr (BITS == 2) {
+            const __m256i p = _mm256_packus_epi16(h, h);  // one byte per dword, 4 per lane
+            _mm_storel_epi64(reinterpret_cast<__m128i *>(out), _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 0, 0, 0, 0, 0, 0))));
+        } else {
+            // 3 bits: 24-bit dwords of 8 values; their 3 bytes go to bytes 0-5 of lane 0 and 6-11 of
+            // lane 1, so one OR joins the 12 bytes.
+            const __m256i e = _mm256_madd_epi16(h, _mm256_set1_epi32(1 | 4096 << 16));
+            const __m256i c = _mm256_shuffle_epi8(e, _mm256_setr_epi8(0, 1, 2, 4, 5, 6, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
+                                                                      -1, -1, -1, -1, -1, -1, 0, 1, 2, 4, 5, 6, -1, -1, -1, -1));
+            const __m128i r = _mm_or_si128(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
+            _mm_maskstore_epi32(reinterpret_cast<int *>(out), _mm_setr_epi32(-1, -1, -1, 0), r);
         }
     }
-    // lq_intn_params_minmax for four groups, same IEEE operations.
-    const __m128 z0 = _mm_setzero_ps();
-    const __m128 vmn = _mm_add_ps(reduce4<false>(mn[0], mn[1], mn[2], mn[3]), z0);
-    const __m128 vmx = _mm_add_ps(reduce4<true>(mx[0], mx[1], mx[2], mx[3]), z0);
-    const __m128 lim = _mm_set1_ps(LQ_F16_MAX), nlim = _mm_set1_ps(-LQ_F16_MAX);
-    auto sat = [&](__m128 v) { return _mm_max_ps(_mm_min_ps(v, lim), nlim); };
-    const __m128i zh = _mm_cvtps_ph(sat(vmn), _MM_FROUND_TO_NEAREST_INT);
-    const __m128i sh = _mm_cvtps_ph(sat(_mm_div_ps(_mm_sub_ps(vmx, vmn), _mm_set1_ps(static_cast<float>((1 << BITS) - 1)))),
-                                    _MM_FROUND_TO_NEAREST_INT);
-    const __m128 zero4 = _mm_cvtph_ps(zh), s4 = _mm_cvtph_ps(sh);
-    const __m128 inv4 = _mm_and_ps(_mm_div_ps(_mm_set1_ps(1.0f), s4), _mm_cmp_ps(s4, z0, _CMP_GT_OQ));
-    alignas(16) uint16_t zhs[8], shs[8];
-    alignas(16) float zs[4], invs[4];
-    _mm_store_si128(reinterpret_cast<__m128i *>(zhs), zh);
-    _mm_store_si128(reinterpret_cast<__m128i *>(shs), sh);
-    _mm_store_ps(zs, zero4);
-    _mm_store_ps(invs, inv4);
-    const __m256 lo = _mm256_setzero_ps(), hi = _mm256_set1_ps(static_cast<float>((1 << BITS) - 1));
+}
+
+template <int BITS, int LEN, int NG>
+void quantize_groups(const float * x, uint8_t * y) {
+    constexpr int NV = LEN / 8;
+    constexpr int64_t GB = lq_intn_group_bytes(BITS, LEN);
+    __m256 mn[8], mx[8];
+    for (int g = 0; g < 8; ++g) {
+        const int s = 2 * (g & 3) + (g >> 2);  // reduce8 then yields group g in lane g
+        if (g >= NG) {
+            mn[s] = mx[s] = _mm256_setzero_ps();  // unused lanes
+            continue;
+        }
+        mn[s] = mx[s] = _mm256_loadu_ps(x + g * LEN);
+        for (int j = 1; j < NV; ++j) {
+            const __m256 v = _mm256_loadu_ps(x + g * LEN + 8 * j);
+            mn[s] = _mm256_min_ps(mn[s], v);
+            mx[s] = _mm256_max_ps(mx[s], v);
+        }
+    }
+    // lq_intn_params_minmax for the groups, same IEEE operations.
+    const __m256 z = _mm256_setzero_ps(), lim = _mm256_set1_ps(LQ_F16_MAX), nlim = _mm256_set1_ps(-LQ_F16_MAX);
+    const __m256 vmn = _mm256_add_ps(reduce8<false>(mn), z), vmx = _mm256_add_ps(reduce8<true>(mx), z);
+    auto sat = [&](__m256 v) { return _mm256_max_ps(_mm256_min_ps(v, lim), nlim); };
+    const __m128i zh = _mm256_cvtps_ph(sat(vmn), _MM_FROUND_TO_NEAREST_INT);
+    const __m128i sh = _mm256_cvtps_ph(sat(_mm256_div_ps(_mm256_sub_ps(vmx, vmn), _mm256_set1_ps(static_cast<float>((1 << BITS) - 1)))),
+                                       _MM_FROUND_TO_NEAREST_INT);
+    const __m256 s = _mm256_cvtph_ps(sh);
+    alignas(32) float zs[8], invs[8];
+    alignas(32) uint32_t hdr[8];  // scale | zero << 16: the group's first 4 bytes
+    _mm256_store_ps(zs, _mm256_cvtph_ps(zh));
+    _mm256_store_ps(invs, _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), s), _mm256_cmp_ps(s, z, _CMP_GT_OQ)));
+    _mm_store_si128(reinterpret_cast<__m128i *>(hdr), _mm_unpacklo_epi16(sh, zh));
+    _mm_store_si128(reinterpret_cast<__m128i *>(hdr + 4), _mm_unpackhi_epi16(sh, zh));
+    const __m256 hi = _mm256_set1_ps(static_cast<float>((1 << BITS) - 1));
     const __m256i perm = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < NG; ++k) {
         uint8_t * out = y + k * GB;
-        lq_store_f16(out, shs[k]);
-        lq_store_f16(out + 2, zhs[k]);
+        std::memcpy(out, &hdr[k], 4);
         out += 4;
         const __m256 zero = _mm256_set1_ps(zs[k]), inv = _mm256_set1_ps(invs[k]);
         for (int j = 0; j < NV; j += 4) {
             __m256i q[4];
             for (int t = 0; t < 4; ++t) {
                 __m256 v = _mm256_loadu_ps(x + k * LEN + 8 * (j + t));
-                v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_sub_ps(v, zero), inv), lo), hi);
+                v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_sub_ps(v, zero), inv), z), hi);
                 q[t] = _mm256_cvtps_epi32(v);
             }
             // 32 int32 in [0, 255] → 32 bytes in order (packs are per 128-bit lane; permute fixes order).
             const __m256i w = _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
-            alignas(32) uint64_t u[4];
-            _mm256_store_si256(reinterpret_cast<__m256i *>(u), _mm256_permutevar8x32_epi32(w, perm));
-            pack32<BITS>(u, out + (8 * j) * BITS / 8);
+            pack32_bytes<BITS>(_mm256_permutevar8x32_epi32(w, perm), out + (8 * j) * BITS / 8);
         }
     }
+}
+
+// Full groups of LEN from the start of a row of n; returns how many values they cover.
+template <int BITS, int LEN>
+int64_t quantize_full_groups(const float * x, uint8_t * y, int64_t n) {
+    constexpr int64_t gb = lq_intn_group_bytes(BITS, LEN);
+    int64_t b = 0;
+    for (; b + 8 * LEN <= n; b += 8 * LEN, y += 8 * gb) quantize_groups<BITS, LEN, 8>(x + b, y);
+    for (; b + 4 * LEN <= n; b += 4 * LEN, y += 4 * gb) quantize_groups<BITS, LEN, 4>(x + b, y);
+    return b;
 }
 
 template <int BITS>
 void quantize_row(const float * x, uint8_t * y, int64_t n, int64_t g) {
     if (g <= 0 || g > n) g = n;
     int64_t b = 0;
-    if (g == 32) {
-        for (; b + 4 * 32 <= n; b += 4 * 32, y += 4 * lq_intn_group_bytes(BITS, 32)) quantize_groups4<BITS, 32>(x + b, y);
-    } else if (g == 64) {
-        for (; b + 4 * 64 <= n; b += 4 * 64, y += 4 * lq_intn_group_bytes(BITS, 64)) quantize_groups4<BITS, 64>(x + b, y);
-    } else if (g == 128) {
-        for (; b + 4 * 128 <= n; b += 4 * 128, y += 4 * lq_intn_group_bytes(BITS, 128)) quantize_groups4<BITS, 128>(x + b, y);
-    }
+    if (g == 32) b = quantize_full_groups<BITS, 32>(x, y, n);
+    if (g == 64) b = quantize_full_groups<BITS, 64>(x, y, n);
+    if (g == 128) b = quantize_full_groups<BITS, 128>(x, y, n);
+    y += b / g * lq_intn_group_bytes(BITS, g);
     for (; b < n; b += g) {
         const int64_t len = n - b < g ? n - b : g;
         quantize_group<BITS>(x + b, len, y);

@@ -1,14 +1,11 @@
-// AVX-512 variant of the group-wise intN quantizer (intn.cpp): per group a masked min/max
-// reduction (the tail lanes are filled with the group's first value, neutral for min and max),
-// lq_intn_params_minmax (done with F16C here), then 16 lanes at a time (x - zero) * (1/scale), clamp to
-// [0, 2^N - 1], round to nearest even, narrow to bytes and bit-pack with PEXT. Identical bytes to
-// the reference; with importance weights it defers to the reference.
-// GCC 12 reports a false "may be used uninitialized" inside its own _mm512_reduce_* helpers.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#include <immintrin.h>
-
-#include "quant/basic.h"
+// AVX-512 variant of the group-wise intN quantizer (intn.cpp), bytes identical to the reference:
+// the same IEEE operations (lq_intn_params_minmax, done with F16C here, then (x - zero) * (1/scale),
+// clamp to [0, 2^N - 1], round to nearest even); with importance weights it defers to the reference.
+// Full groups go 16 (then 4) at a time: one transposed min/max tree, division and fp16 conversion
+// serve all of them, and the bits are packed in registers. The last 1-3 full groups and a short
+// last group go one by one (masked min/max with the tail lanes filled with the group's first
+// value, neutral for min and max; PEXT packing).
+#include "quant/simd/block32-avx512.h"  // to_f16
 #include "quant/simd/pack-bits.h"
 
 namespace {
@@ -16,18 +13,13 @@ namespace {
 inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1); }
 
 // lq_intn_params_minmax with F16C conversions (bit-identical to fp16.h's RNE conversions).
-inline uint16_t f16_sat(float d) {
-    d = d > LQ_F16_MAX ? LQ_F16_MAX : d;
-    d = d < -LQ_F16_MAX ? -LQ_F16_MAX : d;
-    return static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
-}
 inline lq_intn_params params_minmax(float mn, float mx, int bits) {
     const float nmax = static_cast<float>((1 << bits) - 1);
     mn += 0.0f;
     mx += 0.0f;
     lq_intn_params p;
-    p.zero_h = f16_sat(mn);
-    p.scale_h = f16_sat((mx - mn) / nmax);
+    p.zero_h = to_f16(mn);
+    p.scale_h = to_f16((mx - mn) / nmax);
     p.zero = _cvtsh_ss(p.zero_h);
     const float s = _cvtsh_ss(p.scale_h);
     p.inv_scale = s > 0.0f ? 1.0f / s : 0.0f;
@@ -98,100 +90,141 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
     }
 }
 
-// ---- four full groups at a time (the common case) -------------------------------------------
+// ---- NG (16 or 4) full groups of LEN (32, 64 or 128) at a time -----------------------------
+// Per-group overhead (dominant for 32-wide groups) is shared by 16 groups: one min/max tree, one
+// set of divisions and fp16 conversions; bit packing works on 128 values per vector.
 
-// Max (or min) of each of a0..a3 as a __m128 (transposed shuffle tree; see block32-avx512.h).
-template <bool MAX>
-inline __m128 reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
-    auto op = [](__m512 a, __m512 b) { return MAX ? _mm512_max_ps(a, b) : _mm512_min_ps(a, b); };
-    const __m512 t01 = op(_mm512_shuffle_f32x4(a0, a1, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a0, a1, _MM_SHUFFLE(3, 2, 3, 2)));
-    const __m512 t23 = op(_mm512_shuffle_f32x4(a2, a3, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_f32x4(a2, a3, _MM_SHUFFLE(3, 2, 3, 2)));
-    __m512 u = op(_mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_f32x4(t01, t23, _MM_SHUFFLE(3, 1, 3, 1)));
-    u = op(u, _mm512_permute_ps(u, _MM_SHUFFLE(2, 3, 0, 1)));
-    u = op(u, _mm512_permute_ps(u, _MM_SHUFFLE(1, 0, 3, 2)));
-    return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), u));
+// Lane i (< NG) of the result = op over all lanes of group i's vector, which is a[slot(i)]; a is
+// clobbered. Each level pairs halves of two vectors with one blend and one shuffle: 16 shuffles
+// for 16 vectors, where block32-avx512.h's reduce4 needs 9 per 4. With 16, the last level leaves
+// quarter q of the second level's vector j in lane 4q + j, hence slot 4(g & 3) + (0, 2, 1, 3)[g >> 2].
+template <int NG>
+constexpr int slot(int g) { return NG == 4 ? g : 4 * (g & 3) + ((g >> 1) & 2) + (g >> 3); }
+template <bool MAX, int NG>
+inline __m512 reduce_groups(__m512 * a) {
+    auto op = [](__m512 x, __m512 y) { return MAX ? _mm512_max_ps(x, y) : _mm512_min_ps(x, y); };
+    // [u.lo | w.hi] op [u.hi | w.lo]: u's 8 partials in the low half, w's in the high half.
+    for (int i = 0; i < NG / 2; ++i)
+        a[i] = op(_mm512_mask_blend_ps(0xff00, a[2 * i], a[2 * i + 1]), _mm512_shuffle_f32x4(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 3, 2)));
+    // 128-bit quarters: [u0 w1 u2 w3] op [u1 w0 u3 w2] (u = [A | B], w = [C | D]) → [A C B D].
+    const __m512i quarters = _mm512_setr_epi32(4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 24, 25, 26, 27);
+    for (int i = 0; i < NG / 4; ++i)
+        a[i] = op(_mm512_mask_blend_ps(0xf0f0, a[2 * i], a[2 * i + 1]), _mm512_permutex2var_ps(a[2 * i], quarters, a[2 * i + 1]));
+    if constexpr (NG == 4) {  // finish each quarter in place, then gather them in group order
+        __m512 u = op(a[0], _mm512_permute_ps(a[0], _MM_SHUFFLE(1, 0, 3, 2)));
+        u = op(u, _mm512_permute_ps(u, _MM_SHUFFLE(2, 3, 0, 1)));
+        return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 8, 4, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), u);
+    }
+    // Within each 128-bit lane: [u0 u1 w2 w3] op [u2 u3 w0 w1] → pairs (u, u, w, w).
+    for (int i = 0; i < 2; ++i)
+        a[i] = op(_mm512_mask_blend_ps(0xcccc, a[2 * i], a[2 * i + 1]), _mm512_shuffle_ps(a[2 * i], a[2 * i + 1], _MM_SHUFFLE(1, 0, 3, 2)));
+    // [u0 u2 w0 w2] op [u1 u3 w1 w3]: one value per group.
+    return op(_mm512_shuffle_ps(a[0], a[1], _MM_SHUFFLE(2, 0, 2, 0)), _mm512_shuffle_ps(a[0], a[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-inline __m512 bcast(__m128 v, int k) { return _mm512_permutexvar_ps(_mm512_set1_epi32(k), _mm512_castps128_ps512(v)); }
+// 4 groups (8 vectors of int32 q < 2^BITS, 2 per group) → their 4 bitstreams back to back in one
+// vector (BITS < 8); the q bytes of groups 0-1 are left in b[0] and those of 2-3 in b[1].
+// Adjacent values are merged with byte/word multiply-adds, which never overflow here.
+template <int BITS>
+inline __m512i pack4(const __m512i * q, __m512i * b) {
+    // The packs interleave 128-bit lanes (dword 4l + k = values 4l + 16(k & 1).. of group k >> 1);
+    // `runs` puts the 4-value runs back in order.
+    const __m512i runs = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    for (int h = 0; h < 2; ++h)
+        b[h] = _mm512_permutexvar_epi32(runs, _mm512_packus_epi16(_mm512_packus_epi32(q[4 * h], q[4 * h + 1]), _mm512_packus_epi32(q[4 * h + 2], q[4 * h + 3])));
+    if constexpr (BITS == 8) {
+        return b[0];
+    } else if constexpr (BITS == 4) {
+        // Words q[2i] + 16 q[2i+1]; the byte pack leaves 8-byte runs lane-interleaved.
+        const __m512i m = _mm512_set1_epi16(0x1001);
+        const __m512i p = _mm512_packus_epi16(_mm512_maddubs_epi16(b[0], m), _mm512_maddubs_epi16(b[1], m));
+        return _mm512_permutexvar_epi64(_mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7), p);
+    } else {
+        // Dwords of 4 values: q0 + (q1 << N) + (q2 << 2N) + (q3 << 3N).
+        const __m512i m1 = _mm512_set1_epi16(static_cast<int16_t>(1 | (1 << BITS) << 8)), m2 = _mm512_set1_epi32(1 | (1 << 2 * BITS) << 16);
+        const __m512i d0 = _mm512_madd_epi16(_mm512_maddubs_epi16(b[0], m1), m2), d1 = _mm512_madd_epi16(_mm512_maddubs_epi16(b[1], m1), m2);
+        const __m512i w = _mm512_packus_epi32(d0, d1);  // lane l: d0's dwords 4l.., then d1's
+        if constexpr (BITS == 2) return _mm512_permutexvar_epi32(runs, _mm512_packus_epi16(w, w));  // one byte per dword
+        // 3 bits: 24-bit dwords of 8 values, their 3 bytes compacted per lane, then the 6-byte runs
+        // (3 words) gathered across lanes.
+        const __m512i e = _mm512_madd_epi16(w, _mm512_set1_epi32(1 | 4096 << 16));
+        const __m512i c = _mm512_shuffle_epi8(e, _mm512_broadcast_i32x4(_mm_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, -1, -1, -1, -1)));
+        return _mm512_permutexvar_epi16(_mm512_set_epi16(0, 0, 0, 0, 0, 0, 0, 0, 29, 28, 27, 21, 20, 19, 13, 12, 11, 5, 4, 3,  // reversed
+                                                         26, 25, 24, 18, 17, 16, 10, 9, 8, 2, 1, 0),
+                                        c);
+    }
+}
 
-// Four consecutive full groups of LEN (a multiple of 32) starting at x; y receives 4 groups.
-template <int BITS, int LEN>
-void quantize_groups4(const float * x, uint8_t * y) {
-    constexpr int NV = LEN / 16;
+template <int BITS, int LEN, int NG>
+void quantize_groups(const float * x, uint8_t * y) {
+    constexpr int NV = LEN / 16, DB = 4 * BITS;  // vectors per group, bytes per 32 values
     constexpr int64_t GB = lq_intn_group_bytes(BITS, LEN);
-    __m512 mn[4], mx[4];
-    for (int k = 0; k < 4; ++k) {
-        mn[k] = mx[k] = _mm512_loadu_ps(x + k * LEN);
+    __m512 mn[NG], mx[NG];
+    for (int g = 0; g < NG; ++g) {
+        const int s = slot<NG>(g);
+        mn[s] = mx[s] = _mm512_loadu_ps(x + g * LEN);
         for (int j = 1; j < NV; ++j) {
-            const __m512 v = _mm512_loadu_ps(x + k * LEN + 16 * j);
-            mn[k] = _mm512_min_ps(mn[k], v);
-            mx[k] = _mm512_max_ps(mx[k], v);
+            const __m512 v = _mm512_loadu_ps(x + g * LEN + 16 * j);
+            mn[s] = _mm512_min_ps(mn[s], v);
+            mx[s] = _mm512_max_ps(mx[s], v);
         }
     }
-    // lq_intn_params_minmax for four groups, same IEEE operations.
-    const __m128 z0 = _mm_setzero_ps();
-    const __m128 vmn = _mm_add_ps(reduce4<false>(mn[0], mn[1], mn[2], mn[3]), z0);
-    const __m128 vmx = _mm_add_ps(reduce4<true>(mx[0], mx[1], mx[2], mx[3]), z0);
-    const __m128 lim = _mm_set1_ps(LQ_F16_MAX), nlim = _mm_set1_ps(-LQ_F16_MAX);
-    auto sat = [&](__m128 v) { return _mm_max_ps(_mm_min_ps(v, lim), nlim); };
-    const __m128i zh = _mm_cvtps_ph(sat(vmn), _MM_FROUND_TO_NEAREST_INT);
-    const __m128i sh = _mm_cvtps_ph(sat(_mm_div_ps(_mm_sub_ps(vmx, vmn), _mm_set1_ps(static_cast<float>((1 << BITS) - 1)))),
-                                    _MM_FROUND_TO_NEAREST_INT);
-    const __m128 zero4 = _mm_cvtph_ps(zh), s4 = _mm_cvtph_ps(sh);
-    const __m128 inv4 = _mm_and_ps(_mm_div_ps(_mm_set1_ps(1.0f), s4), _mm_cmp_ps(s4, z0, _CMP_GT_OQ));
-    alignas(16) uint16_t zhs[8], shs[8];
-    _mm_store_si128(reinterpret_cast<__m128i *>(zhs), zh);
-    _mm_store_si128(reinterpret_cast<__m128i *>(shs), sh);
-    const __m512 lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(static_cast<float>((1 << BITS) - 1));
-    for (int k = 0; k < 4; ++k) {
-        uint8_t * out = y + k * GB;
-        lq_store_f16(out, shs[k]);
-        lq_store_f16(out + 2, zhs[k]);
-        out += 4;
-        const __m512 zero = bcast(zero4, k), inv = bcast(inv4, k);
-        for (int j = 0; j < NV; j += 2) {
-            __m512 t0 = _mm512_loadu_ps(x + k * LEN + 16 * j), t1 = _mm512_loadu_ps(x + k * LEN + 16 * j + 16);
-            t0 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t0, zero), inv), lo), hi);
-            t1 = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_sub_ps(t1, zero), inv), lo), hi);
-            if (BITS == 4) {
-                // In-register nibble packing: each 64-bit lane holds q[2i] (low dword) and q[2i+1]
-                // (high dword); q[2i] | q[2i+1] << 4 lands in its low byte, vpmovqb keeps it.
-                const __m512i q0 = _mm512_cvtps_epi32(t0), q1 = _mm512_cvtps_epi32(t1);
-                const __m128i p0 = _mm512_cvtepi64_epi8(_mm512_or_si512(q0, _mm512_srli_epi64(q0, 28)));
-                const __m128i p1 = _mm512_cvtepi64_epi8(_mm512_or_si512(q1, _mm512_srli_epi64(q1, 28)));
-                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j / 2), _mm_unpacklo_epi64(p0, p1));
-                continue;
-            }
-            const __m128i b0 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t0)), b1 = _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(t1));
+    // lq_intn_params_minmax for the groups (lanes >= NG unused), same IEEE operations.
+    const __m512 z = _mm512_setzero_ps(), lim = _mm512_set1_ps(LQ_F16_MAX), nlim = _mm512_set1_ps(-LQ_F16_MAX);
+    const __m512 vmn = _mm512_add_ps(reduce_groups<false, NG>(mn), z), vmx = _mm512_add_ps(reduce_groups<true, NG>(mx), z);
+    auto sat16 = [&](__m512 v) { return _mm512_max_ps(_mm512_min_ps(v, lim), nlim); };
+    const __m256i zh = _mm512_cvtps_ph(sat16(vmn), _MM_FROUND_TO_NEAREST_INT);
+    const __m256i sh = _mm512_cvtps_ph(sat16(_mm512_div_ps(_mm512_sub_ps(vmx, vmn), _mm512_set1_ps(static_cast<float>((1 << BITS) - 1)))),
+                                       _MM_FROUND_TO_NEAREST_INT);
+    const __m512 s = _mm512_cvtph_ps(sh);
+    alignas(64) float zs[16], invs[16];
+    alignas(64) uint32_t hdr[16];  // scale | zero << 16: the group's first 4 bytes
+    _mm512_store_ps(zs, _mm512_cvtph_ps(zh));
+    _mm512_store_ps(invs, _mm512_maskz_div_ps(_mm512_cmp_ps_mask(s, z, _CMP_GT_OQ), _mm512_set1_ps(1.0f), s));
+    _mm512_store_si512(hdr, _mm512_or_si512(_mm512_cvtepu16_epi32(sh), _mm512_slli_epi32(_mm512_cvtepu16_epi32(zh), 16)));
+    for (int g = 0; g < NG; ++g) std::memcpy(y + g * GB, &hdr[g], 4);
+    const __m512 hi = _mm512_set1_ps(static_cast<float>((1 << BITS) - 1));
+    for (int c = 0; c < NG * LEN; c += 128) {  // 128 values (4 runs of 32) per pack4
+        __m512i q[8], b[2];
+        for (int i = 0; i < 8; ++i) {
+            const int g = (c + 16 * i) / LEN;
+            const __m512 t = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + c + 16 * i), _mm512_set1_ps(zs[g])), _mm512_set1_ps(invs[g]));
+            q[i] = _mm512_cvtps_epi32(_mm512_min_ps(_mm512_max_ps(t, z), hi));
+        }
+        const __m512i p = pack4<BITS>(q, b);
+        for (int k = 0; k < 4; ++k) {
+            const int v = c + 32 * k;  // value index of this run in the NG groups
+            uint8_t * out = y + v / LEN * GB + 4 + v % LEN * BITS / 8;
             if (BITS == 8) {
-                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j), b0);
-                _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 16 * j + 16), b1);
+                _mm256_storeu_si256(reinterpret_cast<__m256i *>(out), _mm512_extracti64x4_epi64(b[k >> 1], k & 1));
                 continue;
             }
-            const uint64_t u[4] = {static_cast<uint64_t>(_mm_cvtsi128_si64(b0)), static_cast<uint64_t>(_mm_extract_epi64(b0, 1)),
-                                   static_cast<uint64_t>(_mm_cvtsi128_si64(b1)), static_cast<uint64_t>(_mm_extract_epi64(b1, 1))};
-            pack32<BITS>(u, out + (16 * j) * BITS / 8);
+            // Masked store of the run's DB bytes, found at byte `off` of p.
+            const int off = DB * k;
+            _mm512_mask_storeu_epi8(out - off, ((1ull << DB) - 1) << off, p);
         }
     }
+}
+
+// Full groups of LEN from the start of a row of n; returns how many values they cover.
+template <int BITS, int LEN>
+int64_t quantize_full_groups(const float * x, uint8_t * y, int64_t n) {
+    constexpr int64_t gb = lq_intn_group_bytes(BITS, LEN);
+    int64_t b = 0;
+    for (; b + 16 * LEN <= n; b += 16 * LEN, y += 16 * gb) quantize_groups<BITS, LEN, 16>(x + b, y);
+    for (; b + 4 * LEN <= n; b += 4 * LEN, y += 4 * gb) quantize_groups<BITS, LEN, 4>(x + b, y);
+    for (; b + LEN <= n; b += LEN, y += gb) quantize_group_fixed<BITS, LEN>(x + b, y);
+    return b;
 }
 
 template <int BITS>
 void quantize_row(const float * x, uint8_t * y, int64_t n, int64_t g) {
     if (g <= 0 || g > n) g = n;
     int64_t b = 0;
-    constexpr int64_t gb = lq_intn_group_bytes(BITS, 32);
-    if (g == 32) {
-        for (; b + 4 * 32 <= n; b += 4 * 32, y += 4 * gb) quantize_groups4<BITS, 32>(x + b, y);
-        for (; b + 32 <= n; b += 32, y += gb) quantize_group_fixed<BITS, 32>(x + b, y);
-    } else if (g == 64) {
-        constexpr int64_t gb64 = lq_intn_group_bytes(BITS, 64);
-        for (; b + 4 * 64 <= n; b += 4 * 64, y += 4 * gb64) quantize_groups4<BITS, 64>(x + b, y);
-        for (; b + 64 <= n; b += 64, y += gb64) quantize_group_fixed<BITS, 64>(x + b, y);
-    } else if (g == 128) {
-        constexpr int64_t gb128 = lq_intn_group_bytes(BITS, 128);
-        for (; b + 4 * 128 <= n; b += 4 * 128, y += 4 * gb128) quantize_groups4<BITS, 128>(x + b, y);
-        for (; b + 128 <= n; b += 128, y += gb128) quantize_group_fixed<BITS, 128>(x + b, y);
-    }
+    if (g == 32) b = quantize_full_groups<BITS, 32>(x, y, n);
+    if (g == 64) b = quantize_full_groups<BITS, 64>(x, y, n);
+    if (g == 128) b = quantize_full_groups<BITS, 128>(x, y, n);
+    y += b / g * lq_intn_group_bytes(BITS, g);
     for (; b < n; b += g) {
         const int64_t len = n - b < g ? n - b : g;
         quantize_group<BITS>(x + b, len, y);
