@@ -240,19 +240,19 @@ LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, f
 }
 
 #if defined(__AVX512F__) && !defined(__CUDACC__)
-// pack_q3_k straight from the search's lane order (qt[l * 16 + j] = level q - 4 of weight 16*j + l,
-// one super-block in 16 lanes), without levels_out's float transposes: rows become bytes, a byte and
+// pack_q3_k straight from the search's lane order (qt[l * w + j] = level q + 4 of weight 16*j + l,
+// one super-block in 16 lanes of rows w floats apart), without levels_out's float transposes: rows become bytes, a byte and
 // a dword 4x4 transpose give R_t, whose 128-bit lane c holds sub-block P_{4c+t} (its 16 levels).
 // Then qs[32n + 16b + l] = sum_k (P_{8n+2k+b}[l] & 3) << 2k and hmask[16b + l] bit k = bit 2 of
 // P_{2k+b}[l], built lane-wise; shifts of 16-bit lanes stay inside each byte (values below 8).
-inline void pack_q3_k_lanes(block_q3_K * b, const float * qt, const int * ls, float d) {
+inline void pack_q3_k_lanes(block_q3_K * b, const float * qt, int w, const int * ls, float d) {
     const __m512i tr4 = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
     const __m512i four = _mm512_set1_epi8(4);
     __m512i z[4];
     for (int m = 0; m < 4; ++m) {
-        const float * r = qt + 64 * m;
-        const __m512i a = _mm512_packs_epi32(_mm512_cvttps_epi32(_mm512_load_ps(r)), _mm512_cvttps_epi32(_mm512_load_ps(r + 16)));
-        const __m512i c = _mm512_packs_epi32(_mm512_cvttps_epi32(_mm512_load_ps(r + 32)), _mm512_cvttps_epi32(_mm512_load_ps(r + 48)));
+        const float * r = qt + 4 * m * w;
+        const __m512i a = _mm512_packs_epi32(_mm512_cvttps_epi32(_mm512_load_ps(r)), _mm512_cvttps_epi32(_mm512_load_ps(r + w)));
+        const __m512i c = _mm512_packs_epi32(_mm512_cvttps_epi32(_mm512_load_ps(r + 2 * w)), _mm512_cvttps_epi32(_mm512_load_ps(r + 3 * w)));
         // lane c, byte 4i + t = level of row 4m + i, lane 4c + t; shuffled to byte 4t + i.
         z[m] = _mm512_shuffle_epi8(_mm512_add_epi8(_mm512_packs_epi16(a, c), four), tr4);
     }
@@ -906,8 +906,8 @@ struct sym_q3k {
     template <class V>
     LQ_HD static bool pack_lanes(block * b, const float * qt, int lane0, const int * ls, float d) {
 #if defined(__AVX512F__) && !defined(__CUDACC__)
-        if (V::W == 16 && lane0 == 0) {
-            pack_q3_k_lanes(b, qt, ls, d);
+        if (V::W % 16 == 0) {
+            pack_q3_k_lanes(b, qt + lane0, V::W, ls, d);
             return true;
         }
 #endif

@@ -1,5 +1,7 @@
 // AVX-512 lane vectors for the k-quant search template (quant/kquant-impl.h): vec16z = one __m512
-// (one 16-lane super-block of Q2_K/Q3_K/Q6_K, or two 8-lane super-blocks of Q4_K/Q5_K side by side).
+// (one 16-lane super-block of Q2_K/Q3_K/Q6_K, or two 8-lane super-blocks of Q4_K/Q5_K side by side);
+// vec32z = two (two 16-lane super-blocks: twice the independent work per step, for Q3_K, whose
+// per-super-block scale choice is a long dependency chain that a second one overlaps).
 // Operations are the scalar lane type's IEEE operations, so the bytes match the reference.
 #pragma once
 #include <immintrin.h>
@@ -9,10 +11,10 @@
 
 namespace lq_kq {
 
-// dst[l * 16 + j] = src[j * 16 + l]. Zmm a[s] takes in its 128-bit lane c the four floats l = 4g..4g+3
+// dst[l * w + j] = src[j * 16 + l] (j, l < 16). Zmm a[s] takes in its 128-bit lane c the four floats l = 4g..4g+3
 // of row 4c + s (one load and three inserts from memory, which keep off the shuffle port); a 4x4
 // transpose inside each lane then gives the rows l = 4g..4g+3 of dst.
-inline void transpose16x16(const float * src, float * dst) {
+inline void transpose16x16(const float * src, float * dst, int w) {
     for (int g = 0; g < 4; ++g) {
         __m512 a[4];
         for (int s = 0; s < 4; ++s) {
@@ -24,11 +26,11 @@ inline void transpose16x16(const float * src, float * dst) {
         }
         const __m512 t0 = _mm512_unpacklo_ps(a[0], a[1]), t1 = _mm512_unpackhi_ps(a[0], a[1]);
         const __m512 t2 = _mm512_unpacklo_ps(a[2], a[3]), t3 = _mm512_unpackhi_ps(a[2], a[3]);
-        float * d = dst + 64 * g;
+        float * d = dst + 4 * g * w;
         _mm512_store_ps(d, _mm512_shuffle_ps(t0, t2, 0x44));
-        _mm512_store_ps(d + 16, _mm512_shuffle_ps(t0, t2, 0xEE));
-        _mm512_store_ps(d + 32, _mm512_shuffle_ps(t1, t3, 0x44));
-        _mm512_store_ps(d + 48, _mm512_shuffle_ps(t1, t3, 0xEE));
+        _mm512_store_ps(d + w, _mm512_shuffle_ps(t0, t2, 0xEE));
+        _mm512_store_ps(d + 2 * w, _mm512_shuffle_ps(t1, t3, 0x44));
+        _mm512_store_ps(d + 3 * w, _mm512_shuffle_ps(t1, t3, 0xEE));
     }
 }
 
@@ -43,7 +45,7 @@ struct vec16z {
     void store(float * p) const { _mm512_store_ps(p, v); }
     static vec16z set1(float a) { return {_mm512_set1_ps(a)}; }
     static void transpose_in(const float * src, float * dst, int nl, int lps) {
-        if (nl == 16 && lps == 16) transpose16x16(src, dst);
+        if (nl == 16 && lps == 16) transpose16x16(src, dst, W);
         else transpose_tiles(src, dst, nl, lps, W);
     }
     static void levels_out(const float * qt, int nl, int lps, int lane0, int bias, uint8_t * L) {
@@ -64,5 +66,49 @@ inline vmask16z vlt(const vec16z & a, const vec16z & b) { return {_mm512_cmp_ps_
 inline vmask16z vle(const vec16z & a, const vec16z & b) { return {_mm512_cmp_ps_mask(a.v, b.v, _CMP_LE_OQ)}; }
 inline vmask16z vand(const vmask16z & a, const vmask16z & b) { return {static_cast<__mmask16>(a.m & b.m)}; }
 inline vec16z vsel(const vmask16z & m, const vec16z & a, const vec16z & b) { return {_mm512_mask_blend_ps(m.m, b.v, a.v)}; }
+
+struct vmask32z {
+    __mmask16 lo, hi;
+};
+struct vec32z {
+    static constexpr int W = 32;
+    typedef vmask32z mask;
+    __m512 lo, hi;
+    static vec32z load(const float * p) { return {_mm512_load_ps(p), _mm512_load_ps(p + 16)}; }
+    void store(float * p) const {
+        _mm512_store_ps(p, lo);
+        _mm512_store_ps(p + 16, hi);
+    }
+    static vec32z set1(float a) { return {_mm512_set1_ps(a), _mm512_set1_ps(a)}; }
+    static void transpose_in(const float * src, float * dst, int nl, int lps) {
+        if (nl == 16 && lps == 16) transpose16x16(src, dst, W);
+        else transpose_tiles(src, dst, nl, lps, W);
+    }
+    static void levels_out(const float * qt, int nl, int lps, int lane0, int bias, uint8_t * L) {
+        levels_tiles(qt, nl, lps, W, lane0, bias, L);
+    }
+};
+#define LQ_VZ2_OP(name, op)                                                                  \
+    inline vec32z name(const vec32z & a, const vec32z & b) { return {op(a.lo, b.lo), op(a.hi, b.hi)}; }
+LQ_VZ2_OP(operator+, _mm512_add_ps)
+LQ_VZ2_OP(operator-, _mm512_sub_ps)
+LQ_VZ2_OP(operator*, _mm512_mul_ps)
+LQ_VZ2_OP(operator/, _mm512_div_ps)
+LQ_VZ2_OP(vmin, _mm512_min_ps)
+LQ_VZ2_OP(vmax, _mm512_max_ps)
+#undef LQ_VZ2_OP
+inline vec32z vabs(const vec32z & a) {
+    const __m512i m = _mm512_set1_epi32(0x7fffffff);
+    return {_mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a.lo), m)), _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a.hi), m))};
+}
+inline vmask32z vgt(const vec32z & a, const vec32z & b) { return {_mm512_cmp_ps_mask(a.lo, b.lo, _CMP_GT_OQ), _mm512_cmp_ps_mask(a.hi, b.hi, _CMP_GT_OQ)}; }
+inline vmask32z vlt(const vec32z & a, const vec32z & b) { return {_mm512_cmp_ps_mask(a.lo, b.lo, _CMP_LT_OQ), _mm512_cmp_ps_mask(a.hi, b.hi, _CMP_LT_OQ)}; }
+inline vmask32z vle(const vec32z & a, const vec32z & b) { return {_mm512_cmp_ps_mask(a.lo, b.lo, _CMP_LE_OQ), _mm512_cmp_ps_mask(a.hi, b.hi, _CMP_LE_OQ)}; }
+inline vmask32z vand(const vmask32z & a, const vmask32z & b) {
+    return {static_cast<__mmask16>(a.lo & b.lo), static_cast<__mmask16>(a.hi & b.hi)};
+}
+inline vec32z vsel(const vmask32z & m, const vec32z & a, const vec32z & b) {
+    return {_mm512_mask_blend_ps(m.lo, b.lo, a.lo), _mm512_mask_blend_ps(m.hi, b.hi, a.hi)};
+}
 
 }  // namespace lq_kq
