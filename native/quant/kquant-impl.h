@@ -19,7 +19,10 @@
 //  around the least-squares fit for the current levels (vectorised), and a least-squares refit of
 //  d/dmin over the whole super-block. The objective is the (importance-)weighted squared error;
 //  with importance weights more candidates are tried (the optimum moves further from max/min).
-// Fixed-order scalar sums (sum_lanes) keep the per-super-block code identical in every build.
+// Fixed-order sums (sum_lanes) keep the per-super-block code identical in every build (the AVX2 and
+// AVX-512 builds vectorise some of it: steps_error, sum_lanes, largest_abs, with the same operations
+// in the same order). sym_row keeps two batches in flight so that the latency-bound per-super-block
+// scale choice overlaps the next batch's lane passes.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -240,9 +243,10 @@ LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, f
 }
 
 #if defined(__AVX512F__) && !defined(__CUDACC__)
-// pack_q3_k straight from the search's lane order (qt[l * w + j] = level q + 4 of weight 16*j + l,
-// one super-block in 16 lanes of rows w floats apart), without levels_out's float transposes: rows become bytes, a byte and
-// a dword 4x4 transpose give R_t, whose 128-bit lane c holds sub-block P_{4c+t} (its 16 levels).
+// pack_q3_k straight from the search's lane order (qt[l * w + j] = level q of weight 16*j + l, q + 4
+// stored; one super-block in 16 lanes of rows w floats apart), without levels_out's float transposes:
+// rows become bytes, a byte and a dword 4x4 transpose give R_t, whose 128-bit lane c holds sub-block
+// P_{4c+t} (its 16 levels).
 // Then qs[32n + 16b + l] = sum_k (P_{8n+2k+b}[l] & 3) << 2k and hmask[16b + l] bit k = bit 2 of
 // P_{2k+b}[l], built lane-wise; shifts of 16-bit lanes stay inside each byte (values below 8).
 inline void pack_q3_k_lanes(block_q3_K * b, const float * qt, int w, const int * ls, float d) {
@@ -503,8 +507,6 @@ struct affine_q2k {
 // (w = how much the sub-block's error grows per unit of scale error). Candidate steps map the anchor
 // (the largest |v|) to level0, level0 -/+ 0.25, ... (towards zero), each also refit by weighted least
 // squares; d is returned f16-exact, l[] for that d.
-// Sum of LPS (a multiple of 4) values in a fixed order: four interleaved partial sums, then
-// (p0 + p1) + (p2 + p3). Plain scalar code, identical in every build.
 #if defined(__AVX2__) && !defined(__CUDACC__)
 // The vector form of sum_lanes: p holds the partial sums p0..p3; c adds the next 8 values in order.
 inline __m128 partials_add8(__m128 p, __m256 c) {
@@ -516,6 +518,8 @@ inline float partials_total(__m128 p) {
     return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehl_ps(h, h)));
 }
 #endif
+// Sum of LPS (a multiple of 4) values in a fixed order: four interleaved partial sums, then
+// (p0 + p1) + (p2 + p3); the AVX2 builds keep the four partial sums in one __m128.
 template <int LPS>
 LQ_HD inline float sum_lanes(const float * t) {
 #if defined(__AVX2__) && !defined(__CUDACC__)
@@ -950,7 +954,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
     // Two batches in flight (buffers 0/1): the sub-block search of batch k + 1 is issued between the
     // scale choice of batch k (a latency-bound chain of divisions and f16 roundings) and its level
     // assignment, so the out-of-order core overlaps the two.
-    alignas(64) float xt[2][NL * W], wt[2][HW ? NL * W : 1], s[2][W], sw2[2][W], sxx[2][W];
+    alignas(64) float xt[2][NL * W], wt[2][HW ? NL * W : 1], s[2][W], cqq[2][W], sxx[2][W];
     alignas(64) float qa[NL * W], qb[NL * W], sqq[W], sqx[W];
     int ls[W];
     float dd[NB];
@@ -988,7 +992,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
             best_qq = vsel(better, vsqq, best_qq);
         }
         vsel(apos, best_s, zero).store(s[buf]);
-        best_qq.store(sw2[buf]);
+        best_qq.store(cqq[buf]);
         vsxx.store(sxx[buf]);
     };
     if (nsb > 0) search(0, 0);
@@ -998,7 +1002,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         // weights one step plus the least-squares refit of d is as good as the wider search.
         for (int bi = 0; bi < NB; ++bi) {
             const int o = bi * LPS;
-            dd[bi] = quantize_steps<LPS, F::SMIN, F::SMAXV, HW ? 6 : 1, HW ? 32 : 0>(s[buf] + o, sw2[buf] + o, ls + o, largest_abs<LPS>(s[buf] + o),
+            dd[bi] = quantize_steps<LPS, F::SMIN, F::SMAXV, HW ? 6 : 1, HW ? 32 : 0>(s[buf] + o, cqq[buf] + o, ls + o, largest_abs<LPS>(s[buf] + o),
                                                                                     static_cast<float>(F::SMIN));
         }
         if (sb0 + NB < nsb) search(sb0 + NB, buf ^ 1);
