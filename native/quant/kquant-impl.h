@@ -242,45 +242,47 @@ LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, f
     b->d = f16_bits(d);
 }
 
-#if defined(__AVX512F__) && !defined(__CUDACC__)
+#if defined(__AVX2__) && !defined(__CUDACC__)
 // pack_q3_k straight from the search's lane order (qt[l * w + j] = level q of weight 16*j + l, q + 4
-// stored; one super-block in 16 lanes of rows w floats apart), without levels_out's float transposes:
-// rows become bytes, a byte and a dword 4x4 transpose give R_t, whose 128-bit lane c holds sub-block
-// P_{4c+t} (its 16 levels).
-// Then qs[32n + 16b + l] = sum_k (P_{8n+2k+b}[l] & 3) << 2k and hmask[16b + l] bit k = bit 2 of
-// P_{2k+b}[l], built lane-wise; shifts of 16-bit lanes stay inside each byte (values below 8).
+// stored; one super-block in 16 lanes of rows w floats apart), without levels_out's float transposes.
+// Per half h (lanes 8h..8h+7): rows become bytes, a byte and a dword 4x4 transpose give R[h][t],
+// whose 128-bit lane c' holds sub-block P_j, j = 8h + 4c' + t (its 16 levels). Then
+// qs[32n + 16b + l] = sum_k (P_{8n+2k+b}[l] & 3) << 2k and hmask[16b + l] bit k = bit 2 of
+// P_{2k+b}[l]; shifts of 16-bit lanes stay inside each byte (values below 8).
 inline void pack_q3_k_lanes(block_q3_K * b, const float * qt, int w, const int * ls, float d) {
-    const __m512i tr4 = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
-    const __m512i four = _mm512_set1_epi8(4);
-    __m512i z[4];
-    for (int m = 0; m < 4; ++m) {
-        const float * r = qt + 4 * m * w;
-        const __m512i a = _mm512_packs_epi32(_mm512_cvttps_epi32(_mm512_load_ps(r)), _mm512_cvttps_epi32(_mm512_load_ps(r + w)));
-        const __m512i c = _mm512_packs_epi32(_mm512_cvttps_epi32(_mm512_load_ps(r + 2 * w)), _mm512_cvttps_epi32(_mm512_load_ps(r + 3 * w)));
-        // lane c, byte 4i + t = level of row 4m + i, lane 4c + t; shuffled to byte 4t + i.
-        z[m] = _mm512_shuffle_epi8(_mm512_add_epi8(_mm512_packs_epi16(a, c), four), tr4);
+    const __m256i tr4 = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    const __m256i four = _mm256_set1_epi8(4), three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2);
+    __m256i R[2][4];
+    for (int h = 0; h < 2; ++h) {
+        __m256i z[4];
+        for (int m = 0; m < 4; ++m) {
+            const float * r = qt + 4 * m * w + 8 * h;
+            const __m256i a = _mm256_packs_epi32(_mm256_cvttps_epi32(_mm256_load_ps(r)), _mm256_cvttps_epi32(_mm256_load_ps(r + w)));
+            const __m256i c = _mm256_packs_epi32(_mm256_cvttps_epi32(_mm256_load_ps(r + 2 * w)), _mm256_cvttps_epi32(_mm256_load_ps(r + 3 * w)));
+            // lane c', byte 4i + t = level of row 4m + i, lane 8h + 4c' + t; shuffled to byte 4t + i.
+            z[m] = _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_packs_epi16(a, c), four), tr4);
+        }
+        const __m256i u0 = _mm256_unpacklo_epi32(z[0], z[1]), u1 = _mm256_unpackhi_epi32(z[0], z[1]);
+        const __m256i u2 = _mm256_unpacklo_epi32(z[2], z[3]), u3 = _mm256_unpackhi_epi32(z[2], z[3]);
+        R[h][0] = _mm256_unpacklo_epi64(u0, u2);
+        R[h][1] = _mm256_unpackhi_epi64(u0, u2);
+        R[h][2] = _mm256_unpacklo_epi64(u1, u3);
+        R[h][3] = _mm256_unpackhi_epi64(u1, u3);
     }
-    const __m512i u0 = _mm512_unpacklo_epi32(z[0], z[1]), u1 = _mm512_unpackhi_epi32(z[0], z[1]);
-    const __m512i u2 = _mm512_unpacklo_epi32(z[2], z[3]), u3 = _mm512_unpackhi_epi32(z[2], z[3]);
-    const __m512i R[4] = {_mm512_unpacklo_epi64(u0, u2), _mm512_unpackhi_epi64(u0, u2), _mm512_unpacklo_epi64(u1, u3),
-                          _mm512_unpackhi_epi64(u1, u3)};
-    const __m512i three = _mm512_set1_epi8(3), one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
-    const __m512i lane_shift = _mm512_setr_epi64(0, 0, 0x0002000200020002, 0x0002000200020002, 0x0004000400040004, 0x0004000400040004,
-                                                 0x0006000600060006, 0x0006000600060006);
-    __m512i X[2];
     for (int bb = 0; bb < 2; ++bb) {
-        // Lane c: bits of k = 2(c & 1) and 2(c & 1) + 1; lanes 1 and 3 move onto 0 and 2, 4 bits up.
-        const __m512i q = _mm512_or_si512(_mm512_and_si512(R[bb], three), _mm512_slli_epi16(_mm512_and_si512(R[bb + 2], three), 2));
-        X[bb] = _mm512_or_si512(q, _mm512_slli_epi16(_mm512_shuffle_i32x4(q, q, 0xF5), 4));
-        // Lane c: high bits of k = 2c, 2c + 1, moved to bits 2c, 2c + 1, then the four lanes OR-ed.
-        __m512i h = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(R[bb], 2), one), _mm512_and_si512(_mm512_srli_epi16(R[bb + 2], 1), two));
-        h = _mm512_sllv_epi16(h, lane_shift);
-        h = _mm512_or_si512(h, _mm512_shuffle_i32x4(h, h, 0xB1));
-        h = _mm512_or_si512(h, _mm512_shuffle_i32x4(h, h, 0x4E));
-        _mm_storeu_si128(reinterpret_cast<__m128i *>(b->hmask + 16 * bb), _mm512_castsi512_si128(h));
+        __m128i hm = _mm_setzero_si128();
+        for (int h = 0; h < 2; ++h) {
+            // Lane c': low bits of k = 2c', 2c' + 1 (n = h); lane 1 moves 4 bits up onto lane 0.
+            const __m256i q = _mm256_or_si256(_mm256_and_si256(R[h][bb], three), _mm256_slli_epi16(_mm256_and_si256(R[h][bb + 2], three), 2));
+            const __m128i x = _mm_or_si128(_mm256_castsi256_si128(q), _mm_slli_epi16(_mm256_extracti128_si256(q, 1), 4));
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(b->qs + 32 * h + 16 * bb), x);
+            // Lane c': high bits of k = 4h + 2c' and the next, moved to those bit positions.
+            const __m256i t = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(R[h][bb], 2), one), _mm256_and_si256(_mm256_srli_epi16(R[h][bb + 2], 1), two));
+            const __m128i lo = _mm256_castsi256_si128(t), hi = _mm256_extracti128_si256(t, 1);
+            hm = _mm_or_si128(hm, h ? _mm_or_si128(_mm_slli_epi16(lo, 4), _mm_slli_epi16(hi, 6)) : _mm_or_si128(lo, _mm_slli_epi16(hi, 2)));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(b->hmask + 16 * bb), hm);
     }
-    const __m512i order = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);  // qs: X0 lane 0, X1 lane 0, X0 lane 2, X1 lane 2
-    _mm512_storeu_si512(b->qs, _mm512_permutex2var_epi64(X[0], order, X[1]));
     for (int i = 0; i < 12; ++i) b->scales[i] = 0;
     for (int i = 0; i < 16; ++i) {
         const int v = ls[i] + 32;  // 0..63
@@ -909,7 +911,7 @@ struct sym_q3k {
     // Packs straight from the lane-ordered levels where a vector build can (else false: levels_out + pack).
     template <class V>
     LQ_HD static bool pack_lanes(block * b, const float * qt, int lane0, const int * ls, float d) {
-#if defined(__AVX512F__) && !defined(__CUDACC__)
+#if defined(__AVX2__) && !defined(__CUDACC__)
         if (V::W % 16 == 0) {
             pack_q3_k_lanes(b, qt + lane0, V::W, ls, d);
             return true;
