@@ -19,7 +19,10 @@
 //  around the least-squares fit for the current levels (vectorised), and a least-squares refit of
 //  d/dmin over the whole super-block. The objective is the (importance-)weighted squared error;
 //  with importance weights more candidates are tried (the optimum moves further from max/min).
-// Fixed-order scalar sums (sum_lanes) keep the per-super-block code identical in every build.
+// Fixed-order sums (sum_lanes) keep the per-super-block code identical in every build (the AVX2 and
+// AVX-512 builds vectorise some of it: steps_error, sum_lanes, largest_abs, with the same operations
+// in the same order). sym_row keeps two batches in flight so that the latency-bound per-super-block
+// scale choice overlaps the next batch's lane passes.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -239,6 +242,57 @@ LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, f
     b->d = f16_bits(d);
 }
 
+#if defined(__AVX2__) && !defined(__CUDACC__)
+// pack_q3_k straight from the search's lane order (qt[l * w + j] = level q of weight 16*j + l, q + 4
+// stored; one super-block in 16 lanes of rows w floats apart), without levels_out's float transposes.
+// Per half h (lanes 8h..8h+7): rows become bytes, a byte and a dword 4x4 transpose give R[h][t],
+// whose 128-bit lane c' holds sub-block P_j, j = 8h + 4c' + t (its 16 levels). Then
+// qs[32n + 16b + l] = sum_k (P_{8n+2k+b}[l] & 3) << 2k and hmask[16b + l] bit k = bit 2 of
+// P_{2k+b}[l]; shifts of 16-bit lanes stay inside each byte (values below 8).
+inline void pack_q3_k_lanes(block_q3_K * b, const float * qt, int w, const int * ls, float d) {
+    const __m256i tr4 = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    const __m256i four = _mm256_set1_epi8(4), three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2);
+    __m256i R[2][4];
+    for (int h = 0; h < 2; ++h) {
+        __m256i z[4];
+        for (int m = 0; m < 4; ++m) {
+            const float * r = qt + 4 * m * w + 8 * h;
+            const __m256i a = _mm256_packs_epi32(_mm256_cvttps_epi32(_mm256_load_ps(r)), _mm256_cvttps_epi32(_mm256_load_ps(r + w)));
+            const __m256i c = _mm256_packs_epi32(_mm256_cvttps_epi32(_mm256_load_ps(r + 2 * w)), _mm256_cvttps_epi32(_mm256_load_ps(r + 3 * w)));
+            // lane c', byte 4i + t = level of row 4m + i, lane 8h + 4c' + t; shuffled to byte 4t + i.
+            z[m] = _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_packs_epi16(a, c), four), tr4);
+        }
+        const __m256i u0 = _mm256_unpacklo_epi32(z[0], z[1]), u1 = _mm256_unpackhi_epi32(z[0], z[1]);
+        const __m256i u2 = _mm256_unpacklo_epi32(z[2], z[3]), u3 = _mm256_unpackhi_epi32(z[2], z[3]);
+        R[h][0] = _mm256_unpacklo_epi64(u0, u2);
+        R[h][1] = _mm256_unpackhi_epi64(u0, u2);
+        R[h][2] = _mm256_unpacklo_epi64(u1, u3);
+        R[h][3] = _mm256_unpackhi_epi64(u1, u3);
+    }
+    for (int bb = 0; bb < 2; ++bb) {
+        __m128i hm = _mm_setzero_si128();
+        for (int h = 0; h < 2; ++h) {
+            // Lane c': low bits of k = 2c', 2c' + 1 (n = h); lane 1 moves 4 bits up onto lane 0.
+            const __m256i q = _mm256_or_si256(_mm256_and_si256(R[h][bb], three), _mm256_slli_epi16(_mm256_and_si256(R[h][bb + 2], three), 2));
+            const __m128i x = _mm_or_si128(_mm256_castsi256_si128(q), _mm_slli_epi16(_mm256_extracti128_si256(q, 1), 4));
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(b->qs + 32 * h + 16 * bb), x);
+            // Lane c': high bits of k = 4h + 2c' and the next, moved to those bit positions.
+            const __m256i t = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(R[h][bb], 2), one), _mm256_and_si256(_mm256_srli_epi16(R[h][bb + 2], 1), two));
+            const __m128i lo = _mm256_castsi256_si128(t), hi = _mm256_extracti128_si256(t, 1);
+            hm = _mm_or_si128(hm, h ? _mm_or_si128(_mm_slli_epi16(lo, 4), _mm_slli_epi16(hi, 6)) : _mm_or_si128(lo, _mm_slli_epi16(hi, 2)));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(b->hmask + 16 * bb), hm);
+    }
+    for (int i = 0; i < 12; ++i) b->scales[i] = 0;
+    for (int i = 0; i < 16; ++i) {
+        const int v = ls[i] + 32;  // 0..63
+        b->scales[i % 8] |= static_cast<uint8_t>((v & 0xF) << (i < 8 ? 0 : 4));
+        b->scales[8 + i % 4] |= static_cast<uint8_t>((v >> 4) << (2 * (i / 4)));
+    }
+    b->d = f16_bits(d);
+}
+#endif
+
 LQ_HD inline void pack_scales_k4(uint8_t * q, const int * ls, const int * lm) {
     for (int j = 0; j < 8; ++j) {
         if (j < 4) {
@@ -347,7 +401,8 @@ LQ_HD inline void lane_stats(const float * xt, const float * wt, V & mn, V & mx,
 }
 
 // Assign q = round(clamp((x - off) * inv, lo, hi)) and accumulate sum wq, sum wq^2, sum wqx.
-template <class V, int NL, bool HW>
+// OFF = false: off is zero, and x - 0 == x exactly, so the subtraction is left out.
+template <class V, int NL, bool HW, bool OFF = true>
 LQ_HD inline void lane_assign(const float * xt, const float * wt, const V & off, const V & inv, const V & lo, const V & hi,
                         V & sq, V & sqq, V & sqx, float * qt) {
     constexpr int W = V::W;
@@ -356,7 +411,7 @@ LQ_HD inline void lane_assign(const float * xt, const float * wt, const V & off,
     sqx = sq;
     for (int l = 0; l < NL; ++l) {
         const V x = V::load(xt + l * W);
-        const V q = vround(vmin(vmax((x - off) * inv, lo), hi));
+        const V q = vround(vmin(vmax((OFF ? x - off : x) * inv, lo), hi));
         if (qt) q.store(qt + l * W);
         if (HW) {
             const V wq = V::load(wt + l * W) * q;
@@ -454,10 +509,26 @@ struct affine_q2k {
 // (w = how much the sub-block's error grows per unit of scale error). Candidate steps map the anchor
 // (the largest |v|) to level0, level0 -/+ 0.25, ... (towards zero), each also refit by weighted least
 // squares; d is returned f16-exact, l[] for that d.
+#if defined(__AVX2__) && !defined(__CUDACC__)
+// The vector form of sum_lanes: p holds the partial sums p0..p3; c adds the next 8 values in order.
+inline __m128 partials_add8(__m128 p, __m256 c) {
+    return _mm_add_ps(_mm_add_ps(p, _mm256_castps256_ps128(c)), _mm256_extractf128_ps(c, 1));
+}
+// (p0 + p1) + (p2 + p3).
+inline float partials_total(__m128 p) {
+    const __m128 h = _mm_add_ps(p, _mm_movehdup_ps(p));  // p0 + p1 in lane 0, p2 + p3 in lane 2
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehl_ps(h, h)));
+}
+#endif
 // Sum of LPS (a multiple of 4) values in a fixed order: four interleaved partial sums, then
-// (p0 + p1) + (p2 + p3). Plain scalar code, identical in every build.
+// (p0 + p1) + (p2 + p3); the AVX2 builds keep the four partial sums in one __m128.
 template <int LPS>
 LQ_HD inline float sum_lanes(const float * t) {
+#if defined(__AVX2__) && !defined(__CUDACC__)
+    __m128 p = _mm_setzero_ps();
+    for (int j = 0; j < LPS; j += 4) p = _mm_add_ps(p, _mm_loadu_ps(t + j));
+    return partials_total(p);
+#endif
     float p0 = 0.0f, p1 = 0.0f, p2 = 0.0f, p3 = 0.0f;
     for (int j = 0; j < LPS; j += 4) {
         p0 += t[j];
@@ -472,6 +543,26 @@ template <int LPS, int LO, int HI>
 LQ_HD inline float steps_error(const float * v, const float * w, float d, float * slv, float * sll) {
     float t1[LPS], t2[LPS], t3[LPS];
     const float id = 1.0f / d;
+#if defined(__AVX2__) && !defined(__CUDACC__)
+    if (LPS % 8 == 0) {
+        // The loop below, 8 lanes at a time (max(LO, a) is a < LO ? LO : a, min(HI, a) is a > HI ? HI : a).
+        const __m256 vd = _mm256_set1_ps(d), vid = _mm256_set1_ps(id), m = _mm256_set1_ps(kRoundMagic);
+        const __m256 lo = _mm256_set1_ps(static_cast<float>(LO)), hi = _mm256_set1_ps(static_cast<float>(HI));
+        __m128 p1 = _mm_setzero_ps(), p2 = p1, p3 = p1;
+        for (int j = 0; j < LPS; j += 8) {
+            const __m256 vv = _mm256_loadu_ps(v + j), vw = _mm256_loadu_ps(w + j);
+            __m256 a = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(vv, vid), m), m);
+            a = _mm256_min_ps(hi, _mm256_max_ps(lo, a));
+            const __m256 r = _mm256_sub_ps(vv, _mm256_mul_ps(vd, a)), wa = _mm256_mul_ps(vw, a);
+            p1 = partials_add8(p1, _mm256_mul_ps(wa, vv));
+            p2 = partials_add8(p2, _mm256_mul_ps(wa, a));
+            p3 = partials_add8(p3, _mm256_mul_ps(_mm256_mul_ps(vw, r), r));
+        }
+        *slv = partials_total(p1);
+        *sll = partials_total(p2);
+        return partials_total(p3);
+    }
+#endif
     for (int j = 0; j < LPS; ++j) {
         float a = (v[j] * id + kRoundMagic) - kRoundMagic;
         a = a < static_cast<float>(LO) ? static_cast<float>(LO) : a;
@@ -484,6 +575,33 @@ LQ_HD inline float steps_error(const float * v, const float * w, float d, float 
     *slv = sum_lanes<LPS>(t1);
     *sll = sum_lanes<LPS>(t2);
     return sum_lanes<LPS>(t3);
+}
+
+// The signed value of the first largest |v[j]| (0 when all are zero): the anchor of a symmetric scale.
+template <int LPS>
+LQ_HD inline float largest_abs(const float * v) {
+#if defined(__AVX2__) && !defined(__CUDACC__)
+    if (LPS == 16) {
+        // Branch-free: the maximum |v| (exact in any order), then the first lane that equals it.
+        const __m256 sign = _mm256_set1_ps(-0.0f);
+        const __m256 a0 = _mm256_andnot_ps(sign, _mm256_loadu_ps(v)), a1 = _mm256_andnot_ps(sign, _mm256_loadu_ps(v + 8));
+        __m256 m = _mm256_max_ps(a0, a1);
+        m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+        m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+        const int hit = _mm256_movemask_ps(_mm256_cmp_ps(a0, m, _CMP_EQ_OQ)) | (_mm256_movemask_ps(_mm256_cmp_ps(a1, m, _CMP_EQ_OQ)) << 8);
+        return _mm256_cvtss_f32(m) > 0.0f ? v[__builtin_ctz(static_cast<unsigned>(hit))] : 0.0f;
+    }
+#endif
+    float best = 0.0f, amax = 0.0f;
+    for (int j = 0; j < LPS; ++j) {
+        const float a = v[j] < 0.0f ? -v[j] : v[j];
+        if (a > amax) {
+            amax = a;
+            best = v[j];
+        }
+    }
+    return best;
 }
 
 template <int LPS, int LO, int HI, int NSTEP = 2, int NHIT = 16>
@@ -554,6 +672,18 @@ LQ_HD inline float quantize_steps(const float * v, const float * w, int * l, flo
         }
     }
     const float ib = best_d != 0.0f ? 1.0f / best_d : 0.0f;
+#if defined(__AVX2__) && !defined(__CUDACC__)
+    if (LPS % 8 == 0) {
+        const __m256 vib = _mm256_set1_ps(ib), m = _mm256_set1_ps(kRoundMagic);
+        const __m256i lo = _mm256_set1_epi32(LO), hi = _mm256_set1_epi32(HI);
+        for (int j = 0; j < LPS; j += 8) {
+            const __m256 t = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + j), vib), m), m);
+            const __m256i a = _mm256_cvttps_epi32(t);
+            _mm256_storeu_si256(reinterpret_cast<__m256i *>(l + j), _mm256_min_epi32(_mm256_max_epi32(a, lo), hi));
+        }
+        return best_d;
+    }
+#endif
     for (int j = 0; j < LPS; ++j) {
         int a = nearest(v[j] * ib);
         l[j] = a < LO ? LO : (a > HI ? HI : a);
@@ -778,6 +908,17 @@ struct sym_q3k {
                   : (k == 0 ? -4.0f : 3.0f);
     }
     LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q3_k(b, L, ls, d); }
+    // Packs straight from the lane-ordered levels where a vector build can (else false: levels_out + pack).
+    template <class V>
+    LQ_HD static bool pack_lanes(block * b, const float * qt, int lane0, const int * ls, float d) {
+#if defined(__AVX2__) && !defined(__CUDACC__)
+        if (V::W % 16 == 0) {
+            pack_q3_k_lanes(b, qt + lane0, V::W, ls, d);
+            return true;
+        }
+#endif
+        return false;
+    }
 };
 struct sym_q6k {
     typedef block_q6_K block;
@@ -790,6 +931,8 @@ struct sym_q6k {
                   : (k < 2 ? -(31.7f + 0.5f * static_cast<float>(k)) : 31.0f);
     }
     LQ_HD static void pack(block * b, const uint8_t * L, const int * ls, float d) { pack_q6_k(b, L, ls, d); }
+    template <class V>
+    LQ_HD static bool pack_lanes(block *, const float *, int, const int *, float) { return false; }
 };
 
 // Least squares s = <wqx>/<wqq>; score = <wqx>^2/<wqq> (the error reduction, larger is better).
@@ -810,23 +953,30 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
     typedef typename F::block block;
     block * y = static_cast<block *>(vy);
     const int64_t nsb = n / LQ_QK_K;
-    alignas(64) float xt[NL * W], wt[HW ? NL * W : 1], qa[NL * W], qb[NL * W];
-    alignas(64) float s[W], sxx[W], sqq[W], sqx[W], inv[W];
+    // Two batches in flight (buffers 0/1): the sub-block search of batch k + 1 is issued between the
+    // scale choice of batch k (a latency-bound chain of divisions and f16 roundings) and its level
+    // assignment, so the out-of-order core overlaps the two.
+    alignas(64) float xt[2][NL * W], wt[2][HW ? NL * W : 1], s[2][W], cqq[2][W], sxx[2][W];
+    alignas(64) float qa[NL * W], qb[NL * W], sqq[W], sqx[W];
     int ls[W];
     float dd[NB];
-    const V zero = V::set1(0.0f), lo = V::set1(static_cast<float>(F::QMIN)), hi = V::set1(static_cast<float>(F::QMAX));
-    for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
+    const V zero = V::set1(0.0f), one = V::set1(1.0f), two = V::set1(2.0f), lo = V::set1(static_cast<float>(F::QMIN)),
+            hi = V::set1(static_cast<float>(F::QMAX));
+    // Per lane: the least-squares scale s and its weight sum wq^2 of the best candidate, and sum wx^2.
+    auto search = [&](int64_t sb0, int buf) {
         const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB);
-        load_batch<V, NL, LPS, HW>(x + sb0 * LQ_QK_K, imp ? imp + sb0 * LQ_QK_K : nullptr, nbat, xt, wt);
+        const float * xc = xt[buf];
+        const float * wc = wt[buf];
+        load_batch<V, NL, LPS, HW>(x + sb0 * LQ_QK_K, imp ? imp + sb0 * LQ_QK_K : nullptr, nbat, xt[buf], wt[buf]);
         V mn, mx, amax, vsw, vsx, vsxx;
-        lane_stats<V, NL, HW>(xt, wt, mn, mx, amax, vsw, vsx, vsxx);
+        lane_stats<V, NL, HW>(xc, wc, mn, mx, amax, vsw, vsx, vsxx);
         const typename V::mask apos = vgt(vabs(amax), zero);
-        const V asafe = vsel(apos, amax, V::set1(1.0f));
+        const V asafe = vsel(apos, amax, one);
         V best_s = zero, best_score = V::set1(-1.0f), best_qq = zero;
         V vsq, vsqq, vsqx, cs, cscore;
         for (int k = 0; k < F::ncand(HW); ++k) {
             const V inv_k = vsel(apos, V::set1(F::cand_level(k, HW)) / asafe, zero);
-            lane_assign<V, NL, HW>(xt, wt, zero, inv_k, lo, hi, vsq, vsqq, vsqx, nullptr);
+            lane_assign<V, NL, HW, false>(xc, wc, zero, inv_k, lo, hi, vsq, vsqq, vsqx, nullptr);
             fit_sym(vsqq, vsqx, cs, cscore);
             const typename V::mask better = vgt(cscore, best_score);
             best_s = vsel(better, cs, best_s);
@@ -835,60 +985,56 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         }
         for (int r = 0; r < F::nref(HW); ++r) {
             const typename V::mask snz = vgt(vabs(best_s), zero);
-            const V inv_r = vsel(snz, V::set1(1.0f) / vsel(snz, best_s, V::set1(1.0f)), zero);
-            lane_assign<V, NL, HW>(xt, wt, zero, inv_r, lo, hi, vsq, vsqq, vsqx, nullptr);
+            const V inv_r = vsel(snz, one / vsel(snz, best_s, one), zero);
+            lane_assign<V, NL, HW, false>(xc, wc, zero, inv_r, lo, hi, vsq, vsqq, vsqx, nullptr);
             fit_sym(vsqq, vsqx, cs, cscore);
             const typename V::mask better = vgt(cscore, best_score);
             best_s = vsel(better, cs, best_s);
             best_score = vsel(better, cscore, best_score);
             best_qq = vsel(better, vsqq, best_qq);
         }
-        vsel(apos, best_s, zero).store(s);
-        vsxx.store(sxx);
-        best_qq.store(sqq);
+        vsel(apos, best_s, zero).store(s[buf]);
+        best_qq.store(cqq[buf]);
+        vsxx.store(sxx[buf]);
+    };
+    if (nsb > 0) search(0, 0);
+    for (int64_t sb0 = 0; sb0 < nsb; sb0 += NB) {
+        const int nbat = static_cast<int>(nsb - sb0 < NB ? nsb - sb0 : NB), buf = static_cast<int>((sb0 / NB) & 1);
         // Scales: the largest |s| maps to SMIN (the longer side), d = s_max / SMIN. Without importance
         // weights one step plus the least-squares refit of d is as good as the wider search.
         for (int bi = 0; bi < NB; ++bi) {
             const int o = bi * LPS;
-            float smax = 0.0f, amaxs = 0.0f;
-            for (int j = 0; j < LPS; ++j) {
-                const float a = s[o + j] < 0.0f ? -s[o + j] : s[o + j];
-                if (a > amaxs) {
-                    amaxs = a;
-                    smax = s[o + j];
-                }
-            }
-            dd[bi] = quantize_steps<LPS, F::SMIN, F::SMAXV, HW ? 6 : 1, HW ? 32 : 0>(s + o, sqq + o, ls + o, smax, static_cast<float>(F::SMIN));
+            dd[bi] = quantize_steps<LPS, F::SMIN, F::SMAXV, HW ? 6 : 1, HW ? 32 : 0>(s[buf] + o, cqq[buf] + o, ls + o, largest_abs<LPS>(s[buf] + o),
+                                                                                    static_cast<float>(F::SMIN));
         }
+        if (sb0 + NB < nsb) search(sb0 + NB, buf ^ 1);
+        const float * xc = xt[buf];
+        const float * wc = wt[buf];
+        const V vsxx = V::load(sxx[buf]);
+        V vsq, vsqq, vsqx;
         // Re-choose the integer scales for the levels (steps 0, 2) or refit d (step 1); keep the best.
         float be[NB], e2[NB];
-        alignas(64) float bsqq[W], bsqx[W];
+        alignas(64) float bsqq[W], bsqx[W], scf[W], t[W];
         int bls[W];
         float bd[NB];
         auto evaluate = [&](float * qt, float * e) {
-            for (int bi = 0; bi < NB; ++bi) {
-                for (int j = bi * LPS; j < (bi + 1) * LPS; ++j) {
-                    const float sc = dd[bi] * static_cast<float>(ls[j]);
-                    inv[j] = sc != 0.0f ? 1.0f / sc : 0.0f;
-                }
-            }
-            lane_assign<V, NL, HW>(xt, wt, zero, V::load(inv), lo, hi, vsq, vsqq, vsqx, qt);
+            for (int bi = 0; bi < NB; ++bi)
+                for (int j = bi * LPS; j < (bi + 1) * LPS; ++j) scf[j] = dd[bi] * static_cast<float>(ls[j]);
+            const V sc = V::load(scf);
+            const typename V::mask nz = vgt(vabs(sc), zero);
+            lane_assign<V, NL, HW, false>(xc, wc, zero, vsel(nz, one / vsel(nz, sc, one), zero), lo, hi, vsq, vsqq, vsqx, qt);
+            if (F::nsteps(HW) == 0) return;  // the sums and the error feed only the refinement steps
             vsqq.store(sqq);
             vsqx.store(sqx);
-            for (int bi = 0; bi < NB; ++bi) {
-                float t[LPS];
-                for (int j = 0; j < LPS; ++j) {
-                    const float sc = dd[bi] * static_cast<float>(ls[bi * LPS + j]);
-                    t[j] = sxx[bi * LPS + j] + sc * (sc * sqq[bi * LPS + j] - 2.0f * sqx[bi * LPS + j]);
-                }
-                e[bi] = sum_lanes<LPS>(t);
-            }
+            (vsxx + sc * (sc * vsqq - two * vsqx)).store(t);
+            for (int bi = 0; bi < NB; ++bi) e[bi] = sum_lanes<LPS>(t + bi * LPS);
         };
         auto keep = [&](int bi, const float * qt) {
             const int o = bi * LPS;
             bd[bi] = dd[bi];
             for (int j = o; j < o + LPS; ++j) {
                 bls[j] = ls[j];
+                if (F::nsteps(HW) == 0) continue;
                 bsqq[j] = sqq[j];
                 bsqx[j] = sqx[j];
             }
@@ -931,6 +1077,7 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         }
         for (int bi = 0; bi < nbat; ++bi) {
             const int o = bi * LPS;
+            if (F::template pack_lanes<V>(y + sb0 + bi, qa, o, bls + o, bd[bi])) continue;
             uint8_t L[LQ_QK_K];
             V::levels_out(qa, NL, LPS, o, -F::QMIN, L);
             F::pack(y + sb0 + bi, L, bls + o, bd[bi]);

@@ -3,8 +3,9 @@
 // Bytes equal the CPU reference only when compiled with --fmad=false (CMakeLists.txt passes it):
 // with nvcc's default --fmad=true, a*b+c in the search contracts into FMA and a near-tie can then
 // round to a neighbouring level or scale (same error level, different bytes). Division is IEEE (-prec-div=true, the default); f16 rounding
-// uses __float2half_rn (round to nearest even, as common/fp16.h). Per-thread state (~5 KB) lives
-// in local memory; a warp-per-super-block layout would be faster but would change the arithmetic.
+// uses __float2half_rn (round to nearest even, as common/fp16.h). Per-thread state (~5-7 KB; with one
+// super-block per thread, sym_row's second batch buffer stays unused) lives in local memory; a
+// warp-per-super-block layout would be faster but would change the arithmetic.
 #pragma once
 #include "cuda/common.cuh"
 #include "cuda/quant/kquant.h"
