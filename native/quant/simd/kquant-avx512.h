@@ -4,6 +4,8 @@
 // super-blocks per step let their per-super-block scale choices (latency-bound scalar chains)
 // overlap. Operations are the scalar lane type's IEEE operations, so the bytes match the reference.
 #pragma once
+// GCC 12 reports a false "__Y is used uninitialized" inside its own _mm512_min/max_ps helpers.
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include "quant/kquant-impl.h"
