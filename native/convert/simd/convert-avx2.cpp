@@ -90,14 +90,27 @@ void bf16_f16(const void * s, void * d, int64_t n) {
 
 int64_t ctz32(uint32_t m) { return __builtin_ctz(m); }
 
+// Rows are screened branch-free first (the largest magnitude bit pattern; a value is non-finite
+// exactly when it is at or above the infinity pattern), and only a row that fails is searched for
+// the first such value, as in the AVX-512 variant. AVX2 has no unsigned compare: m >= t is
+// max(m, t) == m.
 int64_t scan_f32(const void * s, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
-    const __m256i e = _mm256_set1_epi32(0x7f800000);
+    const __m256i abs = _mm256_set1_epi32(0x7fffffff), e = _mm256_set1_epi32(0x7f800000);
+    __m256i m0 = _mm256_setzero_si256(), m1 = m0, m2 = m0, m3 = m0;
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_epu32(m0, _mm256_and_si256(ld256(a + 4 * i), abs));
+        m1 = _mm256_max_epu32(m1, _mm256_and_si256(ld256(a + 4 * i + 32), abs));
+        m2 = _mm256_max_epu32(m2, _mm256_and_si256(ld256(a + 4 * i + 64), abs));
+        m3 = _mm256_max_epu32(m3, _mm256_and_si256(ld256(a + 4 * i + 96), abs));
+    }
+    const __m256i m = _mm256_max_epu32(_mm256_max_epu32(m0, m1), _mm256_max_epu32(m2, m3));
+    const bool clean = _mm256_movemask_epi8(_mm256_cmpeq_epi32(_mm256_max_epu32(m, e), m)) == 0;
+    for (i = clean ? i : 0; i + 8 <= n; i += 8) {
         const __m256i hit = _mm256_cmpeq_epi32(_mm256_and_si256(ld256(a + 4 * i), e), e);
-        const uint32_t m = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(hit)));
-        if (m) return i + ctz32(m);
+        const uint32_t h = static_cast<uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(hit)));
+        if (h) return i + ctz32(h);
     }
     const int64_t t = ref().scan[LQ_DTYPE_F32](a + 4 * i, n - i);
     return t < 0 ? -1 : i + t;
@@ -106,12 +119,19 @@ int64_t scan_f32(const void * s, int64_t n) {
 template <int T>
 int64_t scan_16(const void * s, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
-    const __m256i e = _mm256_set1_epi16(static_cast<short>(T == LQ_DTYPE_F16 ? 0x7c00 : 0x7f80));
+    const __m256i abs = _mm256_set1_epi16(0x7fff), e = _mm256_set1_epi16(static_cast<short>(T == LQ_DTYPE_F16 ? 0x7c00 : 0x7f80));
+    __m256i m0 = _mm256_setzero_si256(), m1 = m0;
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_epu16(m0, _mm256_and_si256(ld256(a + 2 * i), abs));
+        m1 = _mm256_max_epu16(m1, _mm256_and_si256(ld256(a + 2 * i + 32), abs));
+    }
+    const __m256i m = _mm256_max_epu16(m0, m1);
+    const bool clean = _mm256_movemask_epi8(_mm256_cmpeq_epi16(_mm256_max_epu16(m, e), m)) == 0;
+    for (i = clean ? i : 0; i + 16 <= n; i += 16) {
         const __m256i hit = _mm256_cmpeq_epi16(_mm256_and_si256(ld256(a + 2 * i), e), e);
-        const uint32_t m = static_cast<uint32_t>(_mm256_movemask_epi8(hit));
-        if (m) return i + ctz32(m) / 2;
+        const uint32_t h = static_cast<uint32_t>(_mm256_movemask_epi8(hit));
+        if (h) return i + ctz32(h) / 2;
     }
     const int64_t t = ref().scan[T](a + 2 * i, n - i);
     return t < 0 ? -1 : i + t;

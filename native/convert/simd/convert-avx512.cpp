@@ -96,8 +96,8 @@ void bf16_f16(const void * s, void * d, int64_t n) {
     });
 }
 
-int64_t scan_f32(const void * s, int64_t n) {
-    auto * a = static_cast<const uint8_t *>(s);
+// The first non-finite value (exponent bits all set), searched 16 at a time.
+int64_t locate_f32(const uint8_t * a, int64_t n) {
     const __m512i e = _mm512_set1_epi32(0x7f800000);
     for (int64_t i = 0; i < n; i += 16) {
         const __mmask16 k = n - i >= 16 ? static_cast<__mmask16>(0xffff) : tail16(n - i);
@@ -108,8 +108,7 @@ int64_t scan_f32(const void * s, int64_t n) {
 }
 
 template <int T>
-int64_t scan_16(const void * s, int64_t n) {
-    auto * a = static_cast<const uint8_t *>(s);
+int64_t locate_16(const uint8_t * a, int64_t n) {
     const __m512i e = _mm512_set1_epi16(static_cast<short>(T == LQ_DTYPE_F16 ? 0x7c00 : 0x7f80));
     for (int64_t i = 0; i < n; i += 32) {
         const __mmask32 k = n - i >= 32 ? static_cast<__mmask32>(0xffffffffu) : tail32(n - i);
@@ -118,6 +117,43 @@ int64_t scan_16(const void * s, int64_t n) {
         if (m) return i + __builtin_ctz(m);
     }
     return -1;
+}
+
+// Rows are screened branch-free first: the largest magnitude bit pattern over whole runs (a value
+// is non-finite exactly when it is at or above the infinity pattern), and only a row that fails
+// is searched for the first such value. A test and branch per vector cost about a tenth of the
+// fastest quantizers' time; the screen costs an AND and a MAX per vector.
+int64_t scan_f32(const void * s, int64_t n) {
+    auto * a = static_cast<const uint8_t *>(s);
+    const __m512i abs = _mm512_set1_epi32(0x7fffffff);
+    __m512i m0 = _mm512_setzero_si512(), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_epu32(m0, _mm512_and_si512(_mm512_loadu_si512(a + 4 * i), abs));
+        m1 = _mm512_max_epu32(m1, _mm512_and_si512(_mm512_loadu_si512(a + 4 * i + 64), abs));
+        m2 = _mm512_max_epu32(m2, _mm512_and_si512(_mm512_loadu_si512(a + 4 * i + 128), abs));
+        m3 = _mm512_max_epu32(m3, _mm512_and_si512(_mm512_loadu_si512(a + 4 * i + 192), abs));
+    }
+    const __m512i m = _mm512_max_epu32(_mm512_max_epu32(m0, m1), _mm512_max_epu32(m2, m3));
+    if (_mm512_cmpge_epu32_mask(m, _mm512_set1_epi32(0x7f800000))) return locate_f32(a, i);
+    const int64_t t = locate_f32(a + 4 * i, n - i);
+    return t < 0 ? -1 : i + t;
+}
+
+template <int T>
+int64_t scan_16(const void * s, int64_t n) {
+    auto * a = static_cast<const uint8_t *>(s);
+    const __m512i abs = _mm512_set1_epi16(0x7fff);
+    __m512i m0 = _mm512_setzero_si512(), m1 = m0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_epu16(m0, _mm512_and_si512(_mm512_loadu_si512(a + 2 * i), abs));
+        m1 = _mm512_max_epu16(m1, _mm512_and_si512(_mm512_loadu_si512(a + 2 * i + 64), abs));
+    }
+    const __m512i inf = _mm512_set1_epi16(static_cast<short>(T == LQ_DTYPE_F16 ? 0x7c00 : 0x7f80));
+    if (_mm512_cmpge_epu16_mask(_mm512_max_epu16(m0, m1), inf)) return locate_16<T>(a, i);
+    const int64_t t = locate_16<T>(a + 2 * i, n - i);
+    return t < 0 ? -1 : i + t;
 }
 
 }  // namespace
