@@ -103,19 +103,61 @@ namespace {
 
 struct piece { int64_t tensor, begin, end; };
 
-// Moments estimated from up to 32 evenly spaced windows of 2048 weights.
-lq_stats_moments sample_moments(const lq_stats_tensor & t) {
-    lq_stats_moments m;
-    const int64_t w = 2048, k = 32;
-    const int64_t step = std::max<int64_t>(w, t.n / k);
-    for (int64_t b = 0; b + w <= t.n && m.n < k * w; b += step) {
-        double s, q;
-        lq_stats_moments_range(t, b, b + w, &s, &q);
-        m.n += w;
-        m.sum += s;
-        m.sumsq += q;
+// The one-pass band: sampled moments of kWindows evenly spaced windows that together read 1/128
+// of the tensor, at least 2048 weights each (a tensor under kWindows × 2048 weights is summed
+// whole, into every slot). The spread of the per-window thresholds gives the sample's standard
+// error; the band is ±kBandSE of it, at least ±kBandMin σ. Narrow bands keep few weights (storing
+// them and the finish cost more than the larger sample); a band that misses costs the counting
+// pass, never exactness.
+constexpr int kWindows = 32;
+constexpr double kBandSE = 4.0, kBandMin = 0.002;
+
+struct window_moments { lq_stats_moments w[kWindows]; };
+
+window_moments sample_moments(const lq_stats_tensor & t) {
+    window_moments s;
+    const int64_t len = std::max<int64_t>(2048, t.n / (kWindows * 128));
+    const bool whole = t.n < kWindows * len;
+    for (int j = 0; j < kWindows; ++j) {
+        const int64_t b = whole ? 0 : j * (t.n / kWindows), e = whole ? t.n : b + len;
+        lq_stats_moments_range(t, b, e, &s.w[j].sum, &s.w[j].sumsq);
+        s.w[j].n = e - b;
+        if (whole) {
+            for (int k = 1; k < kWindows; ++k) s.w[k] = s.w[0];
+            break;
+        }
     }
-    return m;
+    return s;
+}
+
+// Moments of a group of estimates, each scaled to its tensor's size: m[i] sums n[i] weights.
+lq_stats_moments scaled_sum(const lq_stats_moments * m, const lq_stats_tensor * t, size_t count) {
+    lq_stats_moments g;
+    for (size_t i = 0; i < count; ++i) {
+        const double scale = static_cast<double>(t[i].n) / static_cast<double>(m[i].n);
+        g.n += t[i].n;
+        g.sum += m[i].sum * scale;
+        g.sumsq += m[i].sumsq * scale;
+    }
+    return g;
+}
+
+// The band (lo, hi] around the pooled estimate m + σ, from per-window estimates est[0..kWindows).
+void band_edges(const lq_stats_moments * est, float * lo, float * hi) {
+    lq_stats_moments all;
+    double ts = 0, tq = 0;
+    for (int j = 0; j < kWindows; ++j) {
+        all.n += est[j].n;
+        all.sum += est[j].sum;
+        all.sumsq += est[j].sumsq;
+        const double t = est[j].mean() + est[j].std();
+        ts += t;
+        tq += t * t;
+    }
+    const double tm = ts / kWindows, se = std::sqrt(std::max(0.0, tq / kWindows - tm * tm) / (kWindows - 1));
+    const double m = all.mean(), sd = all.std(), half = std::max(kBandSE * se, kBandMin * sd);
+    *lo = lq_stats_float_below(m + sd - half);
+    *hi = lq_stats_float_below(m + sd + half);
 }
 
 }  // namespace
@@ -160,30 +202,18 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
     std::vector<bool> need_tensor(nt, true);
     bool need_group = true;
     if (one_pass) {
-        std::vector<lq_stats_moments> est(nt);
-        lq_stats_moments g;
-        double gn = 0, gs = 0, gq = 0;
-        for (size_t i = 0; i < nt; ++i) {
-            est[i] = sample_moments(tensors[i]);
-            if (est[i].n == 0) {
-                double s, q;
-                lq_stats_moments_range(tensors[i], 0, tensors[i].n, &s, &q);
-                est[i].n = tensors[i].n;
-                est[i].sum = s;
-                est[i].sumsq = q;
-            }
-            const double scale = static_cast<double>(tensors[i].n) / static_cast<double>(est[i].n);
-            gn += static_cast<double>(tensors[i].n);
-            gs += est[i].sum * scale;
-            gq += est[i].sumsq * scale;
+        std::vector<window_moments> est(nt);
+        for (size_t i = 0; i < nt; ++i) est[i] = sample_moments(tensors[i]);
+        std::vector<lq_stats_moments> per(nt), group(kWindows);
+        for (size_t i = 0; i < nt; ++i) band_edges(est[i].w, &lo[i * 2], &hi[i * 2]);
+        for (int j = 0; j < kWindows; ++j) {
+            for (size_t i = 0; i < nt; ++i) per[i] = est[i].w[j];
+            group[j] = scaled_sum(per.data(), tensors, nt);
         }
-        const double gm = gs / gn, gsd = std::sqrt(std::max(0.0, gq / gn - gm * gm));
-        for (size_t i = 0; i < nt; ++i) {
-            const double m = est[i].mean(), sd = est[i].std();
-            lo[i * 2] = lq_stats_float_below(m + sd - 0.05 * sd);
-            hi[i * 2] = lq_stats_float_below(m + sd + 0.05 * sd);
-            lo[i * 2 + 1] = lq_stats_float_below(gm + gsd - 0.05 * gsd);
-            hi[i * 2 + 1] = lq_stats_float_below(gm + gsd + 0.05 * gsd);
+        band_edges(group.data(), &lo[1], &hi[1]);
+        for (size_t i = 1; i < nt; ++i) {
+            lo[i * 2 + 1] = lo[1];
+            hi[i * 2 + 1] = hi[1];
         }
         kept0.resize(static_cast<size_t>(np));
         kept1.resize(static_cast<size_t>(np));

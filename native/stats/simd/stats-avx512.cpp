@@ -13,11 +13,15 @@
 namespace {
 
 template <int KIND>
-inline __m512 load16(const void * p, int64_t i) {
-    if (KIND == LQ_STATS_F32) return _mm512_loadu_ps(static_cast<const float *>(p) + i);
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(static_cast<const uint16_t *>(p) + i));
+inline __m512 widen16(__m256i h) {
     if (KIND == LQ_STATS_F16) return _mm512_cvtph_ps(h);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+template <int KIND>
+inline __m512 load16(const void * p, int64_t i) {
+    if (KIND == LQ_STATS_F32) return _mm512_loadu_ps(static_cast<const float *>(p) + i);
+    return widen16<KIND>(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(static_cast<const uint16_t *>(p) + i)));
 }
 
 template <int KIND>
@@ -27,14 +31,19 @@ inline float load1(const void * p, int64_t i) {
     return KIND == LQ_STATS_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
 }
 
-// Prefetches the lines holding weights [i + kAhead, i + kAhead + 64): one plain stream per core
-// leaves it well below the bandwidth it can read (too few misses in flight).
-constexpr int64_t kAhead = 4096;
+// Prefetches the lines holding weights [i + kNear, i + kNear + 64) into L1 and those at i + kFar
+// into L2: one plain stream per core leaves it well below the bandwidth it can read (too few
+// misses in flight). The far L2 prefetch keeps more lines in flight than the L1 fill buffers
+// allow, and the near one then finds its lines in L2 (1.4x the L1-only rate from memory).
+constexpr int64_t kNear = 1024, kFar = 8192;
 template <int KIND>
 inline void prefetch64(const void * p, int64_t i) {
     constexpr int64_t es = KIND == LQ_STATS_F32 ? 4 : 2;
-    const char * a = static_cast<const char *>(p) + (i + kAhead) * es;
-    for (int64_t o = 0; o < 64 * es; o += 64) _mm_prefetch(a + o, _MM_HINT_T0);
+    const char * a = static_cast<const char *>(p) + i * es;
+    for (int64_t o = 0; o < 64 * es; o += 64) {
+        _mm_prefetch(a + kNear * es + o, _MM_HINT_T0);
+        _mm_prefetch(a + kFar * es + o, _MM_HINT_T1);
+    }
 }
 
 // The moments' vector loop over whole runs of 64 from i = b; `side(i, v0, v1, v2, v3)` sees every
@@ -125,11 +134,22 @@ inline int16_t bits_at_or_below(float v) {
     return static_cast<int16_t>(h);
 }
 
+// vpcompressw (AVX512_VBMI2): the kept weights' 32 raw patterns in one compress. Inline assembly
+// because this library is built for F/BW/VL/DQ only: the caller checks the CPU at run time, and a
+// target("avx512vbmi2") function could not be inlined into the sweep's loop.
+inline __m512i compress_epi16(__mmask32 keep, __m512i r) {
+    __m512i out;
+    __asm__("vpcompressw %1, %0%{%2%}%{z%}" : "=v"(out) : "v"(r), "Yk"(keep));
+    return out;
+}
+
 // One-pass sweep for F16/BF16 with non-negative band edges: the band tests run on the raw 16-bit
-// patterns, 32 weights per compare, and the weights inside either band are kept once (one
-// compress per 16) and split by band afterwards. About half the shuffle-port work of the float
-// sweep below, which is what bounds it. Counts equal the float comparisons exactly.
-template <int KIND>
+// patterns, 32 weights per compare, and the weights inside either band are kept once and split by
+// band afterwards. About half the shuffle-port work of the float sweep below, which is what bounds
+// it. Counts equal the float comparisons exactly. With VBMI2 (W16) the kept weights are gathered
+// as raw patterns, one compress and one store per 32 instead of two of each (the stores at a
+// running address were most of the sweep's cost), and widened to floats after the sweep.
+template <int KIND, bool W16>
 void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float hi[2], double * sum, double * sumsq,
             int64_t above[2], float * out0, int64_t * n0, float * out1, int64_t * n1) {
     const uint16_t * u = static_cast<const uint16_t *>(p);
@@ -139,6 +159,7 @@ void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float
     // place below. (No std::vector here: its members would be weak symbols that the linker may
     // share with the core, which is built without AVX-512.)
     float * k = out1;
+    uint16_t * k16 = reinterpret_cast<uint16_t *>(out1);
     int64_t nk = 0, c0 = 0, c1 = 0;
     __m512d sd = _mm512_setzero_pd(), qd = _mm512_setzero_pd();
     auto side = [&](int64_t i, __m512 v0, __m512 v1, __m512 v2, __m512 v3) {
@@ -150,7 +171,12 @@ void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float
                                                _kandn_mask32(g1, _mm512_cmpgt_epi16_mask(r, l1)));
             c0 += __builtin_popcount(_cvtmask32_u32(g0));
             c1 += __builtin_popcount(_cvtmask32_u32(g1));
-            // Branch-free: whole-vector stores (16 floats of slack), advance by the number kept.
+            // Branch-free: whole-vector stores (slack past the end), advance by the number kept.
+            if (W16) {
+                _mm512_storeu_si512(k16 + nk, compress_epi16(keep, r));
+                nk += __builtin_popcount(_cvtmask32_u32(keep));
+                continue;
+            }
             const __mmask16 k_lo = static_cast<__mmask16>(_cvtmask32_u32(keep)), k_hi = static_cast<__mmask16>(_cvtmask32_u32(keep) >> 16);
             _mm512_storeu_ps(k + nk, _mm512_maskz_compress_ps(k_lo, v[2 * half]));
             nk += __builtin_popcount(k_lo);
@@ -166,7 +192,14 @@ void band16(const void * p, int64_t b, int64_t e, const float lo[2], const float
         q += static_cast<double>(w) * w;
         c0 += w > hi[0];
         c1 += w > hi[1];
-        if ((w > lo[0] && !(w > hi[0])) || (w > lo[1] && !(w > hi[1]))) k[nk++] = w;
+        if (!((w > lo[0] && !(w > hi[0])) || (w > lo[1] && !(w > hi[1])))) continue;
+        if (W16) k16[nk++] = u[i]; else k[nk++] = w;
+    }
+    // Patterns to floats in place, last 16 first: block j's floats overwrite only patterns at j and
+    // above, which are read by then.
+    for (int64_t j = W16 ? (nk - 1) & ~int64_t(15) : -1; j >= 0; j -= 16) {
+        const __mmask16 valid = static_cast<__mmask16>(nk - j >= 16 ? 0xffff : (1u << (nk - j)) - 1);
+        _mm512_mask_storeu_ps(k + j, valid, widen16<KIND>(_mm256_maskz_loadu_epi16(valid, k16 + j)));
     }
     // Split the kept weights by band, 16 at a time (the lanes past nk are masked off). In place
     // for band 1: its write position m1 never passes j, so a store never reaches unread values.
@@ -257,11 +290,12 @@ void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, const
                           double * sum, double * sumsq, int64_t above[2], float * band0, int64_t * n0, float * band1,
                           int64_t * n1) {
     const bool nonneg = lo[0] >= 0.0f && lo[1] >= 0.0f && hi[0] >= 0.0f && hi[1] >= 0.0f;
+    static const bool vbmi2 = __builtin_cpu_supports("avx512vbmi2");
     if (t.kind == LQ_STATS_F16)
-        return nonneg ? band16<LQ_STATS_F16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1)
-                      : band<LQ_STATS_F16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
+        return (!nonneg ? band<LQ_STATS_F16> : vbmi2 ? band16<LQ_STATS_F16, true> : band16<LQ_STATS_F16, false>)(
+            t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
     if (t.kind == LQ_STATS_BF16)
-        return nonneg ? band16<LQ_STATS_BF16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1)
-                      : band<LQ_STATS_BF16>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
+        return (!nonneg ? band<LQ_STATS_BF16> : vbmi2 ? band16<LQ_STATS_BF16, true> : band16<LQ_STATS_BF16, false>)(
+            t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
     band<LQ_STATS_F32>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
 }
