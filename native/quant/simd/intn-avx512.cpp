@@ -196,7 +196,9 @@ void quantize_groups(const float * x, uint8_t * y) {
             const int v = c + 32 * k;  // value index of this run in the NG groups
             uint8_t * out = y + v / LEN * GB + 4 + v % LEN * BITS / 8;
             if (BITS == 8) {
-                _mm256_storeu_si256(reinterpret_cast<__m256i *>(out), _mm512_extracti64x4_epi64(b[k >> 1], k & 1));
+                // (An immediate operand must be a constant even where the loop is not unrolled, as at -O1.)
+                const __m256i h = k & 1 ? _mm512_extracti64x4_epi64(b[k >> 1], 1) : _mm512_castsi512_si256(b[k >> 1]);
+                _mm256_storeu_si256(reinterpret_cast<__m256i *>(out), h);
                 continue;
             }
             // Masked store of the run's DB bytes, found at byte `off` of p.
