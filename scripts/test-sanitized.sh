@@ -6,7 +6,7 @@
 # reports go to log files that are checked at the end, so a report in a forked test worker cannot
 # be lost in the test runner's output.
 #   scripts/test-sanitized.sh [--no-build] [vitest paths...]
-#   (default paths: test/native test/fuzz and the ZD sweep's SIMD test)
+#   (default paths: test/native test/fuzz and the ZD sweep's SIMD tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +15,7 @@ if [[ "${1:-}" == "--no-build" ]]; then build=0; shift; fi
 paths=("$@")
 if [[ ${#paths[@]} -eq 0 ]]; then
   paths=()
-  for p in test/native test/fuzz test/forward/zd-onepass.test.ts; do [[ -e "$p" ]] && paths+=("$p"); done
+  for p in test/native test/fuzz test/forward/zd-onepass.test.ts test/forward/zd-onepass-novbmi2.test.ts; do [[ -e "$p" ]] && paths+=("$p"); done
 fi
 
 addon="$PWD/build-asan/Release/layerquant.node"

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "common/fp16.h"
 #include "stats/stats.h"
@@ -290,7 +291,8 @@ void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, const
                           double * sum, double * sumsq, int64_t above[2], float * band0, int64_t * n0, float * band1,
                           int64_t * n1) {
     const bool nonneg = lo[0] >= 0.0f && lo[1] >= 0.0f && hi[0] >= 0.0f && hi[1] >= 0.0f;
-    static const bool vbmi2 = __builtin_cpu_supports("avx512vbmi2");
+    // LAYERQUANT_NO_VBMI2 forces the float-compress path that CPUs without VBMI2 take (tests).
+    static const bool vbmi2 = __builtin_cpu_supports("avx512vbmi2") && !std::getenv("LAYERQUANT_NO_VBMI2");
     if (t.kind == LQ_STATS_F16)
         return (!nonneg ? band<LQ_STATS_F16> : vbmi2 ? band16<LQ_STATS_F16, true> : band16<LQ_STATS_F16, false>)(
             t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
