@@ -238,6 +238,39 @@ Napi::Value bench_triad(const Napi::CallbackInfo & info) {
     return Napi::Number::New(env, best);
 }
 
+// benchQuantize(src, n, nrows, format, reps) → best seconds of one call of the tensor driver
+// (NaN/Inf screen + kernel) on F32 rows, on the calling thread with one worker: the kernel rate
+// without the promise/worker round trip, for benchmarks/quant.ts's cache column. Synchronous:
+// benchmarks only.
+Napi::Value bench_quantize(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize expects (src, n, nrows, format, reps)");
+    Napi::TypedArray src = need_typed(env, info[0], napi_uint8_array, "src");
+    lq_quantize_args a{};
+    a.format = need_format(env, info[3]);
+    a.src = bytes_of(src);
+    a.src_bytes = src.ByteLength();
+    a.src_type = LQ_DTYPE_F32;
+    a.n = need_int(env, info[1], "row length");
+    a.nrows = need_int(env, info[2], "row count");
+    const int64_t reps = need_int(env, info[4], "reps");
+    if (reps < 1 || a.n < 1 || a.nrows < 1 || !a.format->row_ok(a.n)) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize: bad shape or reps");
+    std::vector<uint8_t> dst(static_cast<size_t>(a.format->row_bytes(a.n) * a.nrows));
+    a.dst = dst.data();
+    a.dst_bytes = dst.size();
+    a.isa = lq_isa_active();
+    a.threads = 1;
+    a.name = "benchQuantize";
+    double best = 1e30;
+    for (int64_t r = 0; r < reps; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const lq_status st = lq_quantize_tensor(a);
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        if (!st.ok()) lq_throw(env, st.code, st.message);
+    }
+    return Napi::Number::New(env, best);
+}
+
 #ifdef LQ_CUDA
 // quantizeCuda(src: Uint8Array of F32, n, nrows, format, dst: Uint8Array) → Promise<void>: the GPU
 // kernels of native/cuda/quant/ (no importance weights). CUDA build only.
@@ -291,6 +324,7 @@ void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
     exports.Set("quantize", Napi::Function::New(env, quantize));
     exports.Set("dequantize", Napi::Function::New(env, dequantize));
     exports.Set("benchTriad", Napi::Function::New(env, bench_triad));
+    exports.Set("benchQuantize", Napi::Function::New(env, bench_quantize));
 #ifdef LQ_CUDA
     exports.Set("quantizeCuda", Napi::Function::New(env, quantize_cuda));
 #endif

@@ -118,3 +118,15 @@ describe('quantize rejects bad input with typed errors', () => {
     await expectError(p, 'E_ABORTED', /mid/);
   });
 });
+
+describe('benchQuantize (benchmark binding)', () => {
+  it('times the driver on F32 rows and refuses shapes the format cannot hold', () => {
+    const x = gaussian(256 * 8, 7);
+    const s = native().benchQuantize(bytesOf(x), 256, 8, 'q4_K', 2);
+    expect(s).toBeGreaterThan(0);
+    expect(s).toBeLessThan(1);
+    expect(() => native().benchQuantize(bytesOf(x), 100, 8, 'q4_K', 1)).toThrow(/bad shape/);
+    x[300] = NaN;
+    expect(() => native().benchQuantize(bytesOf(x), 256, 8, 'q4_K', 1)).toThrow(/row 1 column 44 holds NaN/);
+  });
+});
