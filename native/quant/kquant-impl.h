@@ -749,27 +749,22 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
         const typename V::mask rpos = vgt(range, zero);
         const V rsafe = vsel(rpos, range, V::set1(1.0f));
         V best_s = zero, best_b = zero, best_e = V::set1(3.0e38f), best_qq = zero;
-        V vsq, vsqq, vsqx, cs, cb, ce;
-        for (int k = 0; k < F::NCAND; ++k) {
-            const V inv_k = vsel(rpos, V::set1(static_cast<float>(F::NMAX) + F::cand(k)) / rsafe, zero);
-            lane_assign<V, NL, HW>(xt, wt, mn, inv_k, zero, nmax, vsq, vsqq, vsqx, nullptr);
+        // Assign with (offset, inverse scale), refit, keep the fit where it lowers the error.
+        auto consider = [&](const V & off, const V & inv) {
+            V vsq, vsqq, vsqx, cs, cb, ce;
+            lane_assign<V, NL, HW>(xt, wt, off, inv, zero, nmax, vsq, vsqq, vsqx, nullptr);
             fit_affine(vsw, vsx, vsxx, vsq, vsqq, vsqx, cs, cb, ce);
             const typename V::mask better = vlt(ce, best_e);
             best_s = vsel(better, cs, best_s);
             best_b = vsel(better, cb, best_b);
             best_e = vsel(better, ce, best_e);
             best_qq = vsel(better, vsqq, best_qq);
-        }
+        };
+        for (int k = 0; k < F::NCAND; ++k)
+            consider(mn, vsel(rpos, V::set1(static_cast<float>(F::NMAX) + F::cand(k)) / rsafe, zero));
         for (int r = 0; r < F::NREF; ++r) {
             const typename V::mask spos = vgt(best_s, zero);
-            const V inv_r = vsel(spos, V::set1(1.0f) / vsel(spos, best_s, V::set1(1.0f)), zero);
-            lane_assign<V, NL, HW>(xt, wt, best_b, inv_r, zero, nmax, vsq, vsqq, vsqx, nullptr);
-            fit_affine(vsw, vsx, vsxx, vsq, vsqq, vsqx, cs, cb, ce);
-            const typename V::mask better = vlt(ce, best_e);
-            best_s = vsel(better, cs, best_s);
-            best_b = vsel(better, cb, best_b);
-            best_e = vsel(better, ce, best_e);
-            best_qq = vsel(better, vsqq, best_qq);
+            consider(best_b, vsel(spos, V::set1(1.0f) / vsel(spos, best_s, V::set1(1.0f)), zero));
         }
         vsel(rpos, best_s, zero).store(s);
         vsel(rpos, best_b, mn).store(b);
@@ -796,6 +791,7 @@ LQ_HD inline void affine_row(const float * x, void * vy, int64_t n, const float 
                     inv[j] = ds[j] > 0.0f ? 1.0f / ds[j] : 0.0f;
                 }
             }
+            V vsq, vsqq, vsqx;
             lane_assign<V, NL, HW>(xt, wt, V::load(off), V::load(inv), zero, nmax, vsq, vsqq, vsqx, qt);
             vsq.store(sq);
             vsqq.store(sqq);
@@ -973,25 +969,20 @@ LQ_HD inline void sym_row(const float * x, void * vy, int64_t n, const float * i
         const typename V::mask apos = vgt(vabs(amax), zero);
         const V asafe = vsel(apos, amax, one);
         V best_s = zero, best_score = V::set1(-1.0f), best_qq = zero;
-        V vsq, vsqq, vsqx, cs, cscore;
-        for (int k = 0; k < F::ncand(HW); ++k) {
-            const V inv_k = vsel(apos, V::set1(F::cand_level(k, HW)) / asafe, zero);
-            lane_assign<V, NL, HW, false>(xc, wc, zero, inv_k, lo, hi, vsq, vsqq, vsqx, nullptr);
+        // Assign with an inverse scale, refit, keep the fit where it scores better.
+        auto consider = [&](const V & inv) {
+            V vsq, vsqq, vsqx, cs, cscore;
+            lane_assign<V, NL, HW, false>(xc, wc, zero, inv, lo, hi, vsq, vsqq, vsqx, nullptr);
             fit_sym(vsqq, vsqx, cs, cscore);
             const typename V::mask better = vgt(cscore, best_score);
             best_s = vsel(better, cs, best_s);
             best_score = vsel(better, cscore, best_score);
             best_qq = vsel(better, vsqq, best_qq);
-        }
+        };
+        for (int k = 0; k < F::ncand(HW); ++k) consider(vsel(apos, V::set1(F::cand_level(k, HW)) / asafe, zero));
         for (int r = 0; r < F::nref(HW); ++r) {
             const typename V::mask snz = vgt(vabs(best_s), zero);
-            const V inv_r = vsel(snz, one / vsel(snz, best_s, one), zero);
-            lane_assign<V, NL, HW, false>(xc, wc, zero, inv_r, lo, hi, vsq, vsqq, vsqx, nullptr);
-            fit_sym(vsqq, vsqx, cs, cscore);
-            const typename V::mask better = vgt(cscore, best_score);
-            best_s = vsel(better, cs, best_s);
-            best_score = vsel(better, cscore, best_score);
-            best_qq = vsel(better, vsqq, best_qq);
+            consider(vsel(snz, one / vsel(snz, best_s, one), zero));
         }
         vsel(apos, best_s, zero).store(s[buf]);
         best_qq.store(cqq[buf]);
