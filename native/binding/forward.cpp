@@ -189,14 +189,7 @@ Napi::Value forward_block(const Napi::CallbackInfo & info) {
             w->cos.mlp = typed_data<float, Napi::Float32Array>(env, co.Get("mlp"), "cos.mlp", n, w);
         }
         w->set_abort_flag(o.Get("abort"));
-        Napi::Value dev = o.Get("device");
-        if (dev.IsString() && dev.As<Napi::String>().Utf8Value() == "cuda") {
-#ifdef LQ_CUDA
-            w->use_cuda = true;
-#else
-            lq_throw(env, LQ_E_UNSUPPORTED, "device 'cuda' needs the CUDA build of the addon");
-#endif
-        }
+        w->use_cuda = lq_wants_cuda(env, o.Get("device"));
     });
 }
 

@@ -84,14 +84,7 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
         }
         w->threads = o.Get("threads").IsNumber() ? o.Get("threads").As<Napi::Number>().Int32Value() : 0;
         w->set_abort(o.Get("abort"));
-        Napi::Value dev = o.Get("device");
-        if (dev.IsString() && dev.As<Napi::String>().Utf8Value() == "cuda") {
-#ifdef LQ_CUDA
-            w->use_cuda = true;
-#else
-            lq_throw(env, LQ_E_UNSUPPORTED, "device 'cuda' needs the CUDA build of the addon");
-#endif
-        }
+        w->use_cuda = lq_wants_cuda(env, o.Get("device"));
         Napi::Value mv = o.Get("mode");
         if (mv.IsString()) {
             const std::string m = mv.As<Napi::String>().Utf8Value();

@@ -69,6 +69,16 @@ inline int64_t lq_get_int(Napi::Env env, Napi::Value v, const char * what, int64
     return static_cast<int64_t>(d);
 }
 
+// Whether an options object's `device` asks for the GPU ("cuda"); E_UNSUPPORTED where this build of
+// the addon has no CUDA.
+inline bool lq_wants_cuda(Napi::Env env, Napi::Value device) {
+    if (!device.IsString() || device.As<Napi::String>().Utf8Value() != "cuda") return false;
+#ifndef LQ_CUDA
+    lq_throw(env, LQ_E_UNSUPPORTED, "device 'cuda' needs the CUDA build of the addon");
+#endif
+    return true;
+}
+
 class lq_promise_worker : public Napi::AsyncWorker {
   public:
     explicit lq_promise_worker(Napi::Env env)
