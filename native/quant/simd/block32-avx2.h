@@ -5,12 +5,9 @@
 #include <immintrin.h>
 
 #include "quant/basic.h"
+#include "quant/simd/f16c.h"
 
 namespace {
-
-inline bool f16_is_zero(uint16_t h) { return (h & 0x7fff) == 0; }
-inline float sat(float d) { return d > LQ_F16_MAX ? LQ_F16_MAX : d < -LQ_F16_MAX ? -LQ_F16_MAX : d; }
-inline uint16_t to_f16(float d) { return static_cast<uint16_t>(_cvtss_sh(sat(d), _MM_FROUND_TO_NEAREST_INT)); }
 
 inline float hmax(__m256 v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

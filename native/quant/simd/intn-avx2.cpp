@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "quant/basic.h"
+#include "quant/simd/f16c.h"
 #include "quant/simd/pack-bits.h"
 
 namespace {
@@ -12,26 +13,6 @@ namespace {
 inline __m256i tail_mask(int64_t left) {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left < 8 ? left : 8)), idx);
-}
-
-// lq_intn_params_minmax with F16C conversions (bit-identical to fp16.h's RNE conversions; SIMD
-// files must not call fp16.h's inline functions, see basic.h).
-inline uint16_t f16_sat(float d) {
-    d = d > LQ_F16_MAX ? LQ_F16_MAX : d;
-    d = d < -LQ_F16_MAX ? -LQ_F16_MAX : d;
-    return static_cast<uint16_t>(_cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT));
-}
-inline lq_intn_params params_minmax(float mn, float mx, int bits) {
-    const float nmax = static_cast<float>((1 << bits) - 1);
-    mn += 0.0f;
-    mx += 0.0f;
-    lq_intn_params p;
-    p.zero_h = f16_sat(mn);
-    p.scale_h = f16_sat((mx - mn) / nmax);
-    p.zero = _cvtsh_ss(p.zero_h);
-    const float s = _cvtsh_ss(p.scale_h);
-    p.inv_scale = s > 0.0f ? 1.0f / s : 0.0f;
-    return p;
 }
 
 inline float hmin(__m256 v) {
@@ -73,7 +54,7 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
         vmin = _mm256_min_ps(vmin, v);
         vmax = _mm256_max_ps(vmax, v);
     }
-    const lq_intn_params p = params_minmax(hmin(vmin), hmax(vmax), BITS);
+    const lq_intn_params p = intn_params_minmax(hmin(vmin), hmax(vmax), BITS);
     lq_store_f16(out, p.scale_h);
     lq_store_f16(out + 2, p.zero_h);
     out += 4;

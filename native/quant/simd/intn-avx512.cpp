@@ -5,26 +5,17 @@
 // serve all of them, and the bits are packed in registers. The last 1-3 full groups and a short
 // last group go one by one (masked min/max with the tail lanes filled with the group's first
 // value, neutral for min and max; PEXT packing).
-#include "quant/simd/block32-avx512.h"  // to_f16
+// GCC 12 reports a false "may be used uninitialized" inside its own _mm512_* helpers.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+
+#include "quant/simd/f16c.h"
 #include "quant/simd/pack-bits.h"
 
 namespace {
 
 inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? 0xffff : static_cast<__mmask16>((1u << left) - 1); }
-
-// lq_intn_params_minmax with F16C conversions (bit-identical to fp16.h's RNE conversions).
-inline lq_intn_params params_minmax(float mn, float mx, int bits) {
-    const float nmax = static_cast<float>((1 << bits) - 1);
-    mn += 0.0f;
-    mx += 0.0f;
-    lq_intn_params p;
-    p.zero_h = to_f16(mn);
-    p.scale_h = to_f16((mx - mn) / nmax);
-    p.zero = _cvtsh_ss(p.zero_h);
-    const float s = _cvtsh_ss(p.scale_h);
-    p.inv_scale = s > 0.0f ? 1.0f / s : 0.0f;
-    return p;
-}
 
 // Full groups of a compile-time length (32/64/128): no masks, fully unrolled.
 template <int BITS, int LEN>
@@ -37,7 +28,7 @@ void quantize_group_fixed(const float * x, uint8_t * out) {
         vmin = _mm512_min_ps(vmin, v[k]);
         vmax = _mm512_max_ps(vmax, v[k]);
     }
-    const lq_intn_params p = params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
+    const lq_intn_params p = intn_params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
     lq_store_f16(out, p.scale_h);
     lq_store_f16(out + 2, p.zero_h);
     const __m512 zero = _mm512_set1_ps(p.zero), inv = _mm512_set1_ps(p.inv_scale);
@@ -78,7 +69,7 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
         vmin = _mm512_min_ps(vmin, v);
         vmax = _mm512_max_ps(vmax, v);
     }
-    const lq_intn_params p = params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
+    const lq_intn_params p = intn_params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
     lq_store_f16(out, p.scale_h);
     lq_store_f16(out + 2, p.zero_h);
     out += 4;
