@@ -121,8 +121,8 @@ int64_t locate_16(const uint8_t * a, int64_t n) {
 
 // Rows are screened branch-free first: the largest magnitude bit pattern over whole runs (a value
 // is non-finite exactly when it is at or above the infinity pattern), and only a row that fails
-// is searched for the first such value. A test and branch per vector cost about a tenth of the
-// fastest quantizers' time; the screen costs an AND and a MAX per vector.
+// is searched for the first such value. The screen costs an AND and a MAX per vector; the test
+// and branch per vector it replaces cost the block-32 quantizers 4-9% of their time (measured).
 int64_t scan_f32(const void * s, int64_t n) {
     auto * a = static_cast<const uint8_t *>(s);
     const __m512i abs = _mm512_set1_epi32(0x7fffffff);
