@@ -217,6 +217,17 @@ LQ_HD inline void pack_q2_k(block_q2_K * b, const uint8_t * L, const int * ls, c
     b->dmin = f16_bits(dmin);
 }
 
+// Q3_K's 16 six-bit scales (biased by 32) into its 12 bytes, and the f16 super-scale.
+LQ_HD inline void pack_q3_scales(block_q3_K * b, const int * ls, float d) {
+    for (int i = 0; i < 12; ++i) b->scales[i] = 0;
+    for (int i = 0; i < 16; ++i) {
+        const int v = ls[i] + 32;  // 0..63
+        b->scales[i % 8] |= static_cast<uint8_t>((v & 0xF) << (i < 8 ? 0 : 4));
+        b->scales[8 + i % 4] |= static_cast<uint8_t>((v >> 4) << (2 * (i / 4)));
+    }
+    b->d = f16_bits(d);
+}
+
 LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, float d) {
 #if defined(__AVX2__) && !defined(__CUDACC__)
     __m256i h = _mm256_setzero_si256();
@@ -233,13 +244,7 @@ LQ_HD inline void pack_q3_k(block_q3_K * b, const uint8_t * L, const int * ls, f
     }
 #endif
     pack_2bit(b->qs, L);  // keeps the low 2 bits
-    for (int i = 0; i < 12; ++i) b->scales[i] = 0;
-    for (int i = 0; i < 16; ++i) {
-        const int v = ls[i] + 32;  // 0..63
-        b->scales[i % 8] |= static_cast<uint8_t>((v & 0xF) << (i < 8 ? 0 : 4));
-        b->scales[8 + i % 4] |= static_cast<uint8_t>((v >> 4) << (2 * (i / 4)));
-    }
-    b->d = f16_bits(d);
+    pack_q3_scales(b, ls, d);
 }
 
 #if defined(__AVX2__) && !defined(__CUDACC__)
@@ -283,13 +288,7 @@ inline void pack_q3_k_lanes(block_q3_K * b, const float * qt, int w, const int *
         }
         _mm_storeu_si128(reinterpret_cast<__m128i *>(b->hmask + 16 * bb), hm);
     }
-    for (int i = 0; i < 12; ++i) b->scales[i] = 0;
-    for (int i = 0; i < 16; ++i) {
-        const int v = ls[i] + 32;  // 0..63
-        b->scales[i % 8] |= static_cast<uint8_t>((v & 0xF) << (i < 8 ? 0 : 4));
-        b->scales[8 + i % 4] |= static_cast<uint8_t>((v >> 4) << (2 * (i / 4)));
-    }
-    b->d = f16_bits(d);
+    pack_q3_scales(b, ls, d);
 }
 #endif
 
