@@ -12,7 +12,7 @@ import type { NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../n
 export type DecoderRole =
   | 'attn_q' | 'attn_k' | 'attn_v' | 'attn_output' | 'attn_norm'
   | 'ffn_gate' | 'ffn_up' | 'ffn_down' | 'ffn_norm'
-  | 'token_embd' | 'output_norm' | 'output';
+  | 'token_embd' | 'output_norm' | 'output' | 'rope_freqs' | 'other';
 
 /** The part of lib/model's TensorRef the decoder reads. */
 export interface DecoderTensor {
@@ -39,6 +39,7 @@ export interface DecoderModel {
   hparams: {
     nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
     nVocab: number; nCtxTrain: number; ropeTheta: number; rmsEps: number; tiedEmbeddings: boolean;
+    ropeScaling?: { type: string; factor: number };
   };
   blocks: { index: number; tensors: DecoderTensor[] }[];
   globals: DecoderTensor[];
@@ -82,6 +83,12 @@ export class Decoder {
     if (!supportedArchitectures.has(model.architecture))
       throw new LayerquantError('E_UNSUPPORTED', `architecture '${model.architecture}' is not supported by the forward pass (supported: ${[...supportedArchitectures].join(', ')})`, { file: model.path });
     const hp = model.hparams;
+    // Never run a model we would compute wrongly: what the block does not honour is refused.
+    if (hp.ropeScaling)
+      throw new LayerquantError('E_UNSUPPORTED', `rope scaling "${hp.ropeScaling.type}" (factor ${hp.ropeScaling.factor}) is not supported by the forward pass`, { file: model.path });
+    const carried = model.globals.find((t) => t.role === 'rope_freqs' || t.role === 'other');
+    if (carried)
+      throw new LayerquantError('E_UNSUPPORTED', `the forward pass cannot honour this tensor (${carried.role === 'rope_freqs' ? 'RoPE frequency factors' : 'unknown role'})`, { file: model.path, tensor: carried.name });
     this.threads = opts.threads ?? 0;
     this.blocks = model.blocks.map((b) => {
       const byRole = new Map(b.tensors.map((t) => [t.role, t]));

@@ -97,7 +97,7 @@ export function sensitivityUnits(model: DecoderModel, granularity: 'block' | 'te
     if (granularity === 'block') out.push({ id: `blk.${b.index}`, kind: 'block', block: b.index, tensors: mats.map((t) => t.name) });
     else for (const t of mats) out.push({ id: t.name, kind: 'tensor', block: b.index, tensors: [t.name] });
   }
-  if (globals) for (const t of model.globals) if (isCovered(t)) out.push({ id: t.name, kind: 'global', block: null, tensors: [t.name] });
+  if (globals) for (const t of model.globals) if (isCovered(t) && t.role !== 'rope_freqs' && t.role !== 'other') out.push({ id: t.name, kind: 'global', block: null, tensors: [t.name] });
   return out;
 }
 

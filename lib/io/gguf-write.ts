@@ -9,6 +9,7 @@
  * and is renamed over the target at the end; any failure or abort removes the temporary file.
  */
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { LayerquantError, type ErrorContext } from '../errors.js';
@@ -51,6 +52,24 @@ export interface GgufWriteOptions {
   signal?: AbortSignal;
   /** Called after the header and after each tensor with bytes written so far and the total. */
   onProgress?(done: number, total: number): void;
+  /**
+   * Files the tensors are read from. An output that is one of them (by any path, hard or
+   * symbolic link) is refused with E_BAD_ARGUMENT before anything is written: renaming over it
+   * would replace the user's source model.
+   */
+  inputs?: readonly string[];
+}
+
+/** Throws E_BAD_ARGUMENT when `output` names the same file as one of `inputs`. */
+export function refuseOutputOverInput(output: string, inputs: readonly string[]): void {
+  const out = statSync(output, { throwIfNoEntry: false });
+  if (!out) return;
+  for (const input of new Set(inputs)) {
+    const s = statSync(input, { throwIfNoEntry: false });
+    if (s && s.dev === out.dev && s.ino === out.ino) {
+      throw new LayerquantError('E_BAD_ARGUMENT', `the output is the input file ${input}; writing it would replace the source model (choose another output path)`, { file: output });
+    }
+  }
 }
 
 /** Where each part of a GGUF file goes. */
@@ -344,6 +363,7 @@ export async function writeGguf(
   opts: GgufWriteOptions = {},
 ): Promise<{ bytes: number }> {
   const layout = ggufLayout(kv, tensors, opts.alignment, path);
+  if (opts.inputs) refuseOutputOverInput(path, opts.inputs);
   const { signal, onProgress } = opts;
   const checkAbort = (): void => {
     if (signal?.aborted) throw new LayerquantError('E_ABORTED', 'writing the GGUF file was aborted', { file: path });

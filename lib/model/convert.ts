@@ -143,7 +143,7 @@ export async function convertHfToGguf(folder: string, outPath: string, opts: Con
     const kv = llamaGgufKv(m, type === 'f32' ? 0 : 1, opts.name ?? basename(resolve(folder)));
     const release = new SourceReleaser();
     const tensors = all.map((t) => tensorSource(t, outType(t, type), opts.threads, opts.signal, release));
-    const writeOpts: Parameters<typeof writeGguf>[3] = {};
+    const writeOpts: Parameters<typeof writeGguf>[3] = { inputs: all.map((t) => t.file) };
     if (opts.signal) writeOpts.signal = opts.signal;
     if (opts.onProgress) writeOpts.onProgress = opts.onProgress;
     let bytes: number;

@@ -8,7 +8,7 @@ import type { GgufValue } from '../io/gguf-types.js';
 import { architectureFromGguf } from './arch.js';
 import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
-import type { BlockDescription, Hparams, ModelDescription, TensorRef, TensorRole } from './types.js';
+import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
 function asNumber(v: GgufValue | undefined): number | undefined {
   if (typeof v === 'number') return v;
@@ -47,6 +47,8 @@ export function ggufHparams(g: GgufFile, arch: string): Hparams {
     rmsEps: num('attention.layer_norm_rms_epsilon'),
     tiedEmbeddings: g.tensor('output.weight') === undefined,
   };
+  const scaling = g.get(`${arch}.rope.scaling.type`);
+  if (typeof scaling === 'string' && scaling !== 'none') hp.ropeScaling = { type: scaling, factor: num('rope.scaling.factor', 1) };
   checkHparams(hp, file);
   return hp;
 }
@@ -59,7 +61,7 @@ export function loadGgufModel(path: string): ModelDescription {
     if (typeof archName !== 'string') throw new LayerquantError('E_BAD_CONFIG', 'missing metadata key general.architecture', { file: path });
     const arch = architectureFromGguf(archName, path);
     const hp = ggufHparams(g, arch.name);
-    const ref = (name: string, role: TensorRole, required: boolean): TensorRef | undefined => {
+    const ref = (name: string, role: ShapedRole, required: boolean): TensorRef | undefined => {
       const t = g.tensor(name);
       if (!t) {
         if (required) throw new LayerquantError('E_BAD_CONFIG', `missing tensor ${name}`, { file: path, tensor: name });
@@ -76,6 +78,13 @@ export function loadGgufModel(path: string): ModelDescription {
     for (const role of ['token_embd', 'output_norm', 'output'] as GlobalRole[]) {
       const t = ref(ggufGlobalName(role), role, role !== 'output');
       if (t) globals.push(t);
+    }
+    // Every other tensor is carried as it is stored, so no output silently loses one.
+    const known = new Set([...blocks.flatMap((b) => b.tensors), ...globals].map((t) => t.name));
+    for (const t of g.header.tensors) {
+      if (known.has(t.name)) continue;
+      const role: TensorRole = t.name === 'rope_freqs.weight' ? 'rope_freqs' : 'other';
+      globals.push({ name: t.name, role, dims: [...t.dims], type: t.type, data: g.tensorData(t), file: path });
     }
     return {
       source: 'gguf',

@@ -11,7 +11,7 @@ import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
 import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
-import type { BlockDescription, Hparams, ModelDescription, TensorRef, TensorRole } from './types.js';
+import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
 const DTYPE_TO_GGML = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 } as const;
 
@@ -102,7 +102,7 @@ export function loadHfModel(folder: string): ModelDescription {
   const tokenizerConfig = join(folder, 'tokenizer_config.json');
   const st: SafetensorsModel = openSafetensors(folder);
   try {
-    const ref = (hfName: string, name: string, role: TensorRole, required: boolean, permuteHeads?: number): TensorRef | undefined => {
+    const ref = (hfName: string, name: string, role: ShapedRole, required: boolean, permuteHeads?: number): TensorRef | undefined => {
       const t = st.tensors.get(hfName);
       if (!t) {
         if (required) throw new LayerquantError('E_BAD_CONFIG', `missing tensor ${hfName} (${name})`, { file: st.files[0] ?? folder, tensor: hfName });

@@ -3,10 +3,10 @@
  * that a loaded tensor has them.
  */
 import { LayerquantError } from '../errors.js';
-import type { Hparams, TensorRole } from './types.js';
+import type { Hparams, ShapedRole } from './types.js';
 
 /** Expected dims (ggml order, `dims[0]` = row length) of a tensor with `role`. */
-export function expectedDims(role: TensorRole, hp: Hparams): number[] {
+export function expectedDims(role: ShapedRole, hp: Hparams): number[] {
   const q = hp.nHead * hp.headDim;
   const kv = hp.nHeadKv * hp.headDim;
   switch (role) {
@@ -33,7 +33,7 @@ export function expectedDims(role: TensorRole, hp: Hparams): number[] {
 }
 
 /** Throws E_SHAPE naming the file and tensor when `dims` differ from what `hp` implies. */
-export function checkDims(role: TensorRole, dims: readonly number[], hp: Hparams, file: string, tensor: string): void {
+export function checkDims(role: ShapedRole, dims: readonly number[], hp: Hparams, file: string, tensor: string): void {
   const want = expectedDims(role, hp);
   if (want.length !== dims.length || want.some((d, i) => d !== dims[i])) {
     throw new LayerquantError(

@@ -18,7 +18,16 @@ export type TensorRole =
   | 'ffn_norm'
   | 'token_embd'
   | 'output_norm'
-  | 'output';
+  | 'output'
+  // Carried, never quantized: copied into every output as stored. The forward pass refuses a
+  // model with such tensors until it honours them (rope_freqs: Llama 3 rope scaling factors).
+  | 'rope_freqs'
+  | 'other';
+
+/** Roles copied as stored, never quantized or checked against the hyper-parameters. */
+export type CarriedRole = 'rope_freqs' | 'other';
+/** Roles whose shape the hyper-parameters fix. */
+export type ShapedRole = Exclude<TensorRole, CarriedRole>;
 
 /** Hyper-parameters of a llama-family decoder. */
 export interface Hparams {
@@ -44,6 +53,8 @@ export interface Hparams {
   rmsEps: number;
   /** True when the output head reuses the token embedding (no separate `output.weight`). */
   tiedEmbeddings: boolean;
+  /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`), when it is not `none`. */
+  ropeScaling?: { type: string; factor: number };
 }
 
 /** One tensor of the model. */
@@ -99,7 +110,10 @@ export interface ModelDescription {
   hparams: Hparams;
   /** Decoder blocks in order. */
   blocks: BlockDescription[];
-  /** Tensors outside the blocks: token_embd, output_norm and (unless tied) output. */
+  /**
+   * Tensors outside the blocks: token_embd, output_norm and (unless tied) output, then every other
+   * tensor of the source (roles `rope_freqs` and `other`, in file order), which outputs carry unchanged.
+   */
   globals: TensorRef[];
   /** Where the tokenizer comes from. */
   tokenizer: TokenizerSource;

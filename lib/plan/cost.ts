@@ -154,6 +154,16 @@ export function tensorCost(format: FormatLike, dims: readonly number[], table: F
   return { requested: format.name, format: stored.name, bytes: tensorBytes(stored, dims) };
 }
 
+/** Roles the planner never quantizes: carried in their stored type (lib/model `TensorRole`). */
+export const CARRIED_ROLES: ReadonlySet<string> = new Set(['rope_freqs', 'other']);
+
+/** The registry format of stored ggml type `ggmlType`; E_UNSUPPORTED naming `tensor` when none. */
+export function formatOfType(ggmlType: number, table: FormatTable, tensor?: string): FormatLike {
+  const f = table.list.find((x) => x.ggmlType === ggmlType);
+  if (!f) throw new LayerquantError('E_UNSUPPORTED', `ggml type ${ggmlType} is not one layerquant can store`, tensor === undefined ? {} : { tensor });
+  return f;
+}
+
 /** ggml type id → name of the plain format a source tensor of that type maps to. */
 export function sourceFormatName(ggmlType: number): 'f32' | 'f16' | 'bf16' {
   if (ggmlType === 1) return 'f16';

@@ -37,7 +37,7 @@
  */
 import { LayerquantError } from '../errors.js';
 import { type Budget, formatBytes } from './budget.js';
-import { type FormatLike, type FormatTable, alignUp, numel, resolveFormat, resolveLevels, sourceFormatName, tensorCost } from './cost.js';
+import { CARRIED_ROLES, type FormatLike, type FormatTable, alignUp, formatOfType, numel, resolveFormat, resolveLevels, sourceFormatName, tensorCost } from './cost.js';
 import { type SolveUnit, type StrategyName, feasibleRange, solve } from './solve.js';
 
 /** A tensor as the planner sees it (structurally a subset of lib/model's TensorRef). */
@@ -281,6 +281,7 @@ function buildUnits(model: PlanModel, levels: FormatLike[], opts: PlanOptions, p
   const globals = [...model.globals].sort((a, b) => Number(a.role === 'output') - Number(b.role === 'output'));
   const head = headTensor(model);
   globals.forEach((t, k) => {
+    if (CARRIED_ROLES.has(t.role)) return addFixed(t, null, formatOfType(t.type, table, t.name), false);
     if (!isCovered(t)) return addFixed(t, null, f32, false);
     if (policy === 'auto') {
       const weight = opts.errorEstimate ? 1 : t === head ? AUTO_HEAD_WEIGHT : AUTO_EMBD_WEIGHT;

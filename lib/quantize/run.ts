@@ -22,7 +22,7 @@ import { llamaGgufKv } from '../model/convert.js';
 import { hfToGgufRows } from '../model/permute.js';
 import type { ModelDescription, TensorRef } from '../model/types.js';
 import type { Budget } from '../plan/budget.js';
-import { alignUp, formatTable, resolveLevels, type FormatTable } from '../plan/cost.js';
+import { CARRIED_ROLES, alignUp, formatTable, resolveLevels, type FormatTable } from '../plan/cost.js';
 import { planMetadata } from '../plan/plan-file.js';
 import { makePlan, type GlobalsPolicy, type Plan, type PlanOptions, type SizedTensor } from '../plan/plan.js';
 import type { StrategyName } from '../plan/solve.js';
@@ -105,7 +105,7 @@ function alignmentOf(kv: GgufKv[]): number {
 /** Plans `model` for the budget, with the exact predicted file size of the output GGUF. */
 export function planModel(model: ModelDescription, opts: PlanModelOptions): Plan {
   for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) {
-    if (DTYPE[t.type] === undefined) {
+    if (DTYPE[t.type] === undefined && !CARRIED_ROLES.has(t.role)) {
       throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor but it is ggml type ${t.type} (quantize from an unquantized model)`, { file: t.file, tensor: t.name });
     }
   }
@@ -231,9 +231,9 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
         report();
         let src: Uint8Array = ref.data;
         if (ref.permuteHeads !== undefined) src = hfToGgufRows(src, ref.dims[1]!, ref.permuteHeads, ref.hfName ?? ref.name);
-        const dtype = DTYPE[ref.type]!;
+        const dtype = DTYPE[ref.type];
         let out: Uint8Array;
-        if (pt.format === dtype.toLowerCase()) {
+        if (pt.ggmlType === ref.type) {
           out = src;
           pending = ref.data;
         } else {
@@ -241,6 +241,7 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
           const qopts: Parameters<typeof quantizeTensorInto>[3] = {};
           if (opts.threads !== undefined) qopts.threads = opts.threads;
           if (opts.signal) qopts.signal = opts.signal;
+          if (dtype === undefined) throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor to quantize but it is ggml type ${ref.type}`, { file: ref.file, tensor: ref.name });
           await quantizeTensorInto({ data: src, dtype, dims: [...ref.dims], name: ref.name }, pt.format, out, qopts);
           // The source is read: drop its pages of the mapping (a no-op for non-mapped memory).
           releaseView(ref.data);
@@ -251,6 +252,7 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
     };
   });
   const writeOpts: Parameters<typeof writeGguf>[3] = {
+    inputs: [model.path, ...refs.values()].map((x) => (typeof x === 'string' ? x : x.file)),
     onProgress(done, total) {
       lastDone = done;
       lastTotal = total;

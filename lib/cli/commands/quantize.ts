@@ -14,6 +14,7 @@ import { sensitivity, sensitivityBlockScores, sensitivityErrors } from '../../im
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
 import { measureRelMse, planModel, predictFileSize, quantizeModel, registryFormats, type PlanModelOptions } from '../../quantize/run.js';
 import { FALLBACK, resolveLevels } from '../../plan/cost.js';
+import { refuseOutputOverInput } from '../../io/gguf-write.js';
 import { UsageError, type CommandSpec, interruptSignal } from '../command.js';
 
 /** Default levels: llama.cpp's k-quants and Q8_0 (rows they cannot hold fall back, counted). */
@@ -124,6 +125,8 @@ export const quantizeCommand: CommandSpec = {
     const model = loadModel(positionals[0]!);
     const interrupt = interruptSignal();
     try {
+      // Before minutes of planning: never write over the model being read.
+      if (out) refuseOutputOverInput(out, [model.path, ...[...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => t.file)]);
       let plan: Plan;
       const notes: string[] = [];
       const planFile = str(values.plan);
