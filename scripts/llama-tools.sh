@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds llama.cpp's command-line tools (llama-quantize, llama-imatrix, llama-perplexity) from the
+# source node-llama-cpp bundles, once, into a cache outside the repository, and prints the folder
+# that holds the binaries. Benchmarks and reference tests call it; later calls only print the path.
+#   LAYERQUANT_LLAMA_CACHE  cache root (default ~/.cache/layerquant)
+#   JOBS                    parallel build jobs (default 2)
+# AMX stays off: these VMs report AMX in cpuid without enabling it, and a native build dies with
+# SIGILL in quantized matmuls (../shared/docs/LLAMA_CPP_REFERENCE.md).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
+[[ -f "$bundle" ]] || { echo "llama-tools: $bundle is missing (npm install first)" >&2; exit 1; }
+commit="$(git bundle list-heads "$bundle" | awk 'NR==1 {print substr($1, 1, 12)}')"
+cache="${LAYERQUANT_LLAMA_CACHE:-$HOME/.cache/layerquant}/llama.cpp-$commit"
+bin="$cache/build/bin"
+tools=(llama-quantize llama-imatrix llama-perplexity)
+have=1
+for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || have=0; done
+if [[ $have == 1 ]]; then echo "$bin"; exit 0; fi
+
+mkdir -p "$(dirname "$cache")"
+exec 9>"$cache.lock"
+flock 9
+if [[ ! -d "$cache/src/.git" ]]; then
+  rm -rf "$cache/src"
+  git clone -q "$bundle" "$cache/src" >&2
+fi
+cmake -S "$cache/src" -B "$cache/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+  -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON \
+  -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
+  -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF >&2
+cmake --build "$cache/build" -j"${JOBS:-2}" --target "${tools[@]}" >&2
+for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || { echo "llama-tools: $t did not build" >&2; exit 1; }; done
+echo "$bin"
