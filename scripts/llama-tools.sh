@@ -5,13 +5,22 @@
 #   LAYERQUANT_LLAMA_CACHE  cache root (default ~/.cache/layerquant)
 #   JOBS                    parallel build jobs (default 2)
 # AMX stays off: these VMs report AMX in cpuid without enabling it, and a native build dies with
-# SIGILL in quantized matmuls (../shared/docs/LLAMA_CPP_REFERENCE.md).
+# SIGILL in quantized matmuls (../shared/docs/LLAMA_CPP_REFERENCE.md). AVX-512 is on only where the
+# CPU reports avx512f (a build with it dies with SIGILL at start on an AVX2-only machine), and the
+# cache folder is named after the instruction set, so machines of both kinds can share one cache.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
 [[ -f "$bundle" ]] || { echo "llama-tools: $bundle is missing (npm install first)" >&2; exit 1; }
 commit="$(git bundle list-heads "$bundle" | awk 'NR==1 {print substr($1, 1, 12)}')"
-cache="${LAYERQUANT_LLAMA_CACHE:-$HOME/.cache/layerquant}/llama.cpp-$commit"
+if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+  isa=avx512
+  isa_flags=(-DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON)
+else
+  isa=avx2
+  isa_flags=(-DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF)
+fi
+cache="${LAYERQUANT_LLAMA_CACHE:-$HOME/.cache/layerquant}/llama.cpp-$commit-$isa"
 bin="$cache/build/bin"
 tools=(llama-quantize llama-imatrix llama-perplexity)
 have=1
@@ -27,8 +36,8 @@ if [[ ! -d "$cache/src/.git" ]]; then
 fi
 cmake -S "$cache/src" -B "$cache/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
   -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON \
-  -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
-  -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF >&2
+  -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON "${isa_flags[@]}" -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+  -DGGML_AMX_BF16=OFF >&2
 cmake --build "$cache/build" -j"${JOBS:-2}" --target "${tools[@]}" >&2
 for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || { echo "llama-tools: $t did not build" >&2; exit 1; }; done
 echo "$bin"
