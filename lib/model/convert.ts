@@ -14,6 +14,7 @@ import { releaseView } from '../io/mmap.js';
 import { convertTensor } from '../tensor/convert.js';
 import { loadModel } from './load.js';
 import { hfToGgufRows } from './permute.js';
+import { ropeScalingKv } from './rope.js';
 import { hfTokenizerToGgufKv } from './tokenizer-gguf.js';
 import type { ModelDescription, TensorRef } from './types.js';
 
@@ -69,6 +70,7 @@ export function llamaGgufKv(m: ModelDescription, fileType: number, name: string)
     f32(`${arch}.attention.layer_norm_rms_epsilon`, hp.rmsEps),
     f32(`${arch}.rope.freq_base`, hp.ropeTheta),
   ];
+  kv.push(...ropeScalingKv(arch, hp.ropeScaling, join(m.path, 'config.json')));
   if (hp.headDim * hp.nHead !== hp.nEmbd) {
     kv.push(u32(`${arch}.attention.key_length`, hp.headDim), u32(`${arch}.attention.value_length`, hp.headDim));
   }

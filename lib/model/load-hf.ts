@@ -9,6 +9,7 @@ import { LayerquantError } from '../errors.js';
 import { GgmlType } from '../io/ggml-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
+import { hfRope, llama3RopeFactors } from './rope.js';
 import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
@@ -66,6 +67,7 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
   };
   const nEmbd = need('hidden_size');
   const nHead = need('num_attention_heads');
+  const rope = hfRope(config, file);
   const hp: Hparams = {
     nLayer: need('num_hidden_layers'),
     nEmbd,
@@ -75,10 +77,11 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
     headDim: opt('head_dim', nHead > 0 && nEmbd % nHead === 0 ? nEmbd / nHead : NaN),
     nVocab: need('vocab_size'),
     nCtxTrain: opt('max_position_embeddings', 2048),
-    ropeTheta: opt('rope_theta', 10000),
+    ropeTheta: rope.theta,
     rmsEps: opt('rms_norm_eps', 1e-6),
     tiedEmbeddings: config.tie_word_embeddings === true,
   };
+  if (rope.scaling) hp.ropeScaling = rope.scaling;
   checkHparams(hp, file);
   return hp;
 }
@@ -91,9 +94,6 @@ export function loadHfModel(folder: string): ModelDescription {
   const hp = hfHparams(config, configFile);
   for (const key of ['attention_bias', 'mlp_bias'] as const) {
     if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
-  }
-  if (config.rope_scaling !== undefined && config.rope_scaling !== null) {
-    throw new LayerquantError('E_UNSUPPORTED', `"rope_scaling" ${JSON.stringify(config.rope_scaling)} is not supported yet`, { file: configFile });
   }
   const tokenizerJson = join(folder, 'tokenizer.json');
   if (!existsSync(tokenizerJson)) {
@@ -138,6 +138,13 @@ export function loadHfModel(folder: string): ModelDescription {
     // A tied model may still ship lm_head.weight (a copy); llama.cpp's converter then drops it.
     const roles: GlobalRole[] = hp.tiedEmbeddings ? ['token_embd', 'output_norm'] : ['token_embd', 'output_norm', 'output'];
     for (const role of roles) globals.push(ref(hfGlobalName(role), ggufGlobalName(role), role, true)!);
+    // Llama 3 scaling lives in GGUF as the rope_freqs tensor (written as llama.cpp's converter
+    // does); the HF model gets the same tensor, so convert, quantize and the forward pass treat
+    // both sources alike.
+    if (hp.ropeScaling?.type === 'llama3') {
+      const f = llama3RopeFactors(hp.ropeScaling, hp.headDim, hp.ropeTheta);
+      globals.push({ name: 'rope_freqs.weight', role: 'rope_freqs', dims: [f.length], type: GgmlType.F32, data: new Uint8Array(f.buffer), file: configFile });
+    }
     return {
       source: 'hf',
       path: folder,
