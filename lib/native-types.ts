@@ -62,6 +62,8 @@ export interface NativeFormatRow {
   blockSize: number;
   blockBytes: number;
   bitsPerWeight: number;
+  /** llama.cpp refuses this type without an imatrix (token_embd and output excepted). */
+  requiresImportance: boolean;
   /** ISA variants with their own kernel ('scalar' always). */
   isas: IsaName[];
 }
@@ -180,6 +182,21 @@ export interface NativeBlockWeights {
   rope_freqs?: NativeWeight;
 }
 
+/**
+ * imatrix accumulators of one block, one per distinct matmul input (each optional): Σ over the
+ * batch's tokens of x[i]² is added into each buffer given.
+ */
+export interface NativeBlockSumsq {
+  /** [nEmbd] rmsnorm(x): the input of attn_q, attn_k, attn_v. */
+  attnIn?: Float64Array;
+  /** [nHead·headDim] attention output: the input of attn_output. */
+  attnOut?: Float64Array;
+  /** [nEmbd] rmsnorm(x_mid): the input of ffn_gate, ffn_up. */
+  ffnIn?: Float64Array;
+  /** [nFf] silu(gate) ⊙ up: the input of ffn_down. */
+  ffnDown?: Float64Array;
+}
+
 /** Moments and z > 1 count of a tensor or a group. */
 export interface NativeZdMoments {
   count: number;
@@ -200,6 +217,8 @@ export interface NativeAddon {
     hidden: Float32Array;
     seqLens: Int32Array;
     cos?: { block: Float32Array; attn: Float32Array; mlp: Float32Array };
+    /** imatrix accumulators: Σ over tokens of x² per column, added for each matmul input given. */
+    sumsq?: NativeBlockSumsq;
     threads?: number;
     abort?: Int32Array;
     /** 'cuda': run on the GPU (CUDA build only; E_UNSUPPORTED otherwise). */
@@ -215,6 +234,8 @@ export interface NativeAddon {
     logits: Float32Array;
     targets?: Int32Array;
     logprobs?: Float64Array;
+    /** [nEmbd]: Σ over the rows of the normed hidden state squared is added (the output head's imatrix). */
+    sumsq?: Float64Array;
     threads?: number;
   }): Promise<void>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */
