@@ -62,6 +62,8 @@ export interface NativeFormatRow {
   blockSize: number;
   blockBytes: number;
   bitsPerWeight: number;
+  /** llama.cpp refuses this type without an imatrix (token_embd and output excepted). */
+  requiresImportance: boolean;
   /** ISA variants with their own kernel ('scalar' always). */
   isas: IsaName[];
 }
