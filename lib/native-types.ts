@@ -170,6 +170,21 @@ export interface NativeBlockWeights {
   ffn_down: NativeWeight;
 }
 
+/**
+ * imatrix accumulators of one block, one per distinct matmul input (each optional): Σ over the
+ * batch's tokens of x[i]² is added into each buffer given.
+ */
+export interface NativeBlockSumsq {
+  /** [nEmbd] rmsnorm(x): the input of attn_q, attn_k, attn_v. */
+  attnIn?: Float64Array;
+  /** [nHead·headDim] attention output: the input of attn_output. */
+  attnOut?: Float64Array;
+  /** [nEmbd] rmsnorm(x_mid): the input of ffn_gate, ffn_up. */
+  ffnIn?: Float64Array;
+  /** [nFf] silu(gate) ⊙ up: the input of ffn_down. */
+  ffnDown?: Float64Array;
+}
+
 /** Moments and z > 1 count of a tensor or a group. */
 export interface NativeZdMoments {
   count: number;
@@ -190,6 +205,8 @@ export interface NativeAddon {
     hidden: Float32Array;
     seqLens: Int32Array;
     cos?: { block: Float32Array; attn: Float32Array; mlp: Float32Array };
+    /** imatrix accumulators: Σ over tokens of x² per column, added for each matmul input given. */
+    sumsq?: NativeBlockSumsq;
     threads?: number;
     abort?: Int32Array;
     /** 'cuda': run on the GPU (CUDA build only; E_UNSUPPORTED otherwise). */
@@ -205,6 +222,8 @@ export interface NativeAddon {
     logits: Float32Array;
     targets?: Int32Array;
     logprobs?: Float64Array;
+    /** [nEmbd]: Σ over the rows of the normed hidden state squared is added (the output head's imatrix). */
+    sumsq?: Float64Array;
     threads?: number;
   }): Promise<void>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */

@@ -6,7 +6,7 @@
  */
 import { LayerquantError } from '../errors.js';
 import { native, nativeAsync } from '../native.js';
-import type { NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
+import type { NativeBlockSumsq, NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
 
 /** Tensor roles of a Llama-family model (GGUF names). */
 export type DecoderRole =
@@ -137,7 +137,7 @@ export class Decoder {
   }
 
   /** Runs block `i` in place on `hidden` (sequences of `seqLens` laid end to end). */
-  async runBlock(i: number, hidden: Float32Array, seqLens: Int32Array, opts: { cos?: BlockCosines; signal?: AbortSignal } = {}): Promise<void> {
+  async runBlock(i: number, hidden: Float32Array, seqLens: Int32Array, opts: { cos?: BlockCosines; sumsq?: NativeBlockSumsq; signal?: AbortSignal } = {}): Promise<void> {
     const abort = new Int32Array(1);
     const onAbort = () => { abort[0] = 1; };
     if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'aborted');
@@ -146,20 +146,25 @@ export class Decoder {
       await nativeAsync(() => native().forwardBlock({
         config: this.config, weights: this.blockWeights(i), hidden, seqLens, threads: this.threads, abort,
         ...(opts.cos ? { cos: opts.cos } : {}),
+        ...(opts.sumsq ? { sumsq: opts.sumsq } : {}),
       }), { file: this.model.path });
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
     }
   }
 
-  /** Logits [rows.length × nVocab] of the given hidden rows; with targets also log p(target) per row. */
-  async logits(hidden: Float32Array, rows?: Int32Array, targets?: Int32Array): Promise<{ logits: Float32Array; logprobs?: Float64Array }> {
+  /**
+   * Logits [rows.length × nVocab] of the given hidden rows; with targets also log p(target) per
+   * row; with sumsq [nEmbd], Σ over the rows of the output head's input squared is added to it.
+   */
+  async logits(hidden: Float32Array, rows?: Int32Array, targets?: Int32Array, sumsq?: Float64Array): Promise<{ logits: Float32Array; logprobs?: Float64Array }> {
     const n = rows ? rows.length : hidden.length / this.nEmbd;
     const logits = new Float32Array(n * this.nVocab);
     const logprobs = targets ? new Float64Array(n) : undefined;
     await nativeAsync(() => native().forwardLogits({
       hidden, norm: this.outputNorm, output: this.output, rmsEps: this.config.rmsEps, logits, threads: this.threads,
       ...(rows ? { rows } : {}), ...(targets && logprobs ? { targets, logprobs } : {}),
+      ...(sumsq ? { sumsq } : {}),
     }), { file: this.model.path });
     return logprobs ? { logits, logprobs } : { logits };
   }
