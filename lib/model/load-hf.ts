@@ -1,6 +1,7 @@
 /**
  * A llama-family model from a Hugging Face folder: `config.json` for the hyper-parameters,
- * safetensors (single file or sharded) for the weights, `tokenizer.json` for the tokenizer.
+ * safetensors (single file or sharded) for the weights, `tokenizer.json` or `tokenizer.model` for the
+ * tokenizer (optional: commands that need only tensors run without one).
  * Names are mapped to GGUF's; q/k rows stay in HF order and carry `permuteHeads`.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { architectureFromHf } from './arch.js';
 import { hfRope, llama3RopeFactors } from './rope.js';
 import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
-import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
+import type { BlockDescription, HfTokenizerSource, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
 const DTYPE_TO_GGML = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 } as const;
 
@@ -86,6 +87,19 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
   return hp;
 }
 
+/** The tokenizer files a HF folder has (none is required to load it; tokenizing needs one). */
+export function hfTokenizerSource(folder: string): HfTokenizerSource {
+  const src: HfTokenizerSource = { kind: 'hf', folder };
+  const file = (name: string): string | undefined => (existsSync(join(folder, name)) ? join(folder, name) : undefined);
+  const tokenizerJson = file('tokenizer.json');
+  const tokenizerModel = file('tokenizer.model');
+  const configJson = file('tokenizer_config.json');
+  if (tokenizerJson) src.tokenizerJson = tokenizerJson;
+  if (tokenizerModel) src.tokenizerModel = tokenizerModel;
+  if (configJson) src.configJson = configJson;
+  return src;
+}
+
 /** Loads a llama-family HF folder. The caller owns the result and must `close()` it. */
 export function loadHfModel(folder: string): ModelDescription {
   const configFile = join(folder, 'config.json');
@@ -95,11 +109,7 @@ export function loadHfModel(folder: string): ModelDescription {
   for (const key of ['attention_bias', 'mlp_bias'] as const) {
     if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
   }
-  const tokenizerJson = join(folder, 'tokenizer.json');
-  if (!existsSync(tokenizerJson)) {
-    throw new LayerquantError('E_NOT_FOUND', 'no tokenizer.json (layerquant reads the tokenizer from tokenizer.json)', { file: folder });
-  }
-  const tokenizerConfig = join(folder, 'tokenizer_config.json');
+  const tokenizer = hfTokenizerSource(folder);
   const st: SafetensorsModel = openSafetensors(folder);
   try {
     const ref = (hfName: string, name: string, role: ShapedRole, required: boolean, permuteHeads?: number): TensorRef | undefined => {
@@ -152,7 +162,7 @@ export function loadHfModel(folder: string): ModelDescription {
       hparams: hp,
       blocks,
       globals,
-      tokenizer: existsSync(tokenizerConfig) ? { kind: 'hf', tokenizerJson, configJson: tokenizerConfig } : { kind: 'hf', tokenizerJson },
+      tokenizer,
       close: () => st.close(),
     };
   } catch (err) {

@@ -117,10 +117,17 @@ export interface BlockDescription {
 }
 
 /**
- * Where the tokenizer comes from: the `tokenizer.*` keys of a GGUF, or the paths of a HF folder's
- * `tokenizer.json` and (when present) `tokenizer_config.json`.
+ * Where the tokenizer comes from: the `tokenizer.*` keys of a GGUF, or a HF folder's tokenizer
+ * files that exist: `tokenizer.json`, SentencePiece `tokenizer.model`, `tokenizer_config.json`.
+ * A folder with neither tokenizer file still loads (commands that need only tensors run); the
+ * commands that tokenize or write a vocabulary refuse it (lib/tokenize, lib/model/tokenizer-gguf.ts).
  */
-export type TokenizerSource = { kind: 'gguf'; kv: GgufKv[] } | { kind: 'hf'; tokenizerJson: string; configJson?: string };
+export type TokenizerSource =
+  | { kind: 'gguf'; kv: GgufKv[] }
+  | { kind: 'hf'; folder: string; tokenizerJson?: string; tokenizerModel?: string; configJson?: string };
+
+/** The HF variant of {@link TokenizerSource}. */
+export type HfTokenizerSource = Extract<TokenizerSource, { kind: 'hf' }>;
 
 /** A loaded model: keep it open while its tensors' `data` is in use, then `close()` it. */
 export interface ModelDescription {

@@ -48,6 +48,8 @@ export interface LlamaRunOptions {
   threads?: number;
   /** Kill the child after this long (default 9 minutes). */
   timeoutMs?: number;
+  /** Load only the vocabulary (a GGUF without tensors); only `info` and `tokenize` then. */
+  vocabOnly?: boolean;
 }
 
 /** Loads `model` in a fresh child process and runs `ops` on it. Never throws for child failures. */
@@ -88,7 +90,7 @@ export function runLlama<T extends unknown[] = unknown[]>(model: string, ops: Ll
         : parsed?.error ?? `child ended without a result (exit code ${exitCode}, signal ${signal})`;
       resolvePromise({ ok: false, error, exitCode, signal, stderr, seconds });
     });
-    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 1, ops }));
+    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 1, vocabOnly: opts.vocabOnly === true, ops }));
   });
 }
 
