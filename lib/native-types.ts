@@ -153,8 +153,18 @@ export interface NativeForwardConfig {
   headDim: number;
   rmsEps: number;
   ropeTheta: number;
-  /** true: HF rotate-half RoPE (q/k rows not permuted); false: GGUF interleaved pairs. */
+  /** true: rotate-half RoPE (HF q/k rows, and GGUF qwen/gemma/phi); false: GGUF llama interleaved pairs. */
   ropeNeox: boolean;
+  /** RoPE scaling as ggml's rope_ext: 1/factor for linear and YaRN (default 1). */
+  ropeFreqScale?: number;
+  /** YaRN: 1 blends extrapolated and interpolated angles (default 0: off). */
+  ropeExtFactor?: number;
+  /** YaRN: cos/sin magnitude before ggml's 1 + 0.1·ln(factor) (llama.cpp's attn_factor; default 1). */
+  ropeMscale?: number;
+  ropeBetaFast?: number;
+  ropeBetaSlow?: number;
+  /** YaRN: the context length the model was trained with before scaling. */
+  ropeNCtxOrig?: number;
 }
 
 /** The nine weights of a Llama block, by GGUF role. */
@@ -168,6 +178,8 @@ export interface NativeBlockWeights {
   ffn_gate: NativeWeight;
   ffn_up: NativeWeight;
   ffn_down: NativeWeight;
+  /** Llama 3 rope_freqs: head_dim/2 divisors of the RoPE frequencies (optional). */
+  rope_freqs?: NativeWeight;
 }
 
 /**

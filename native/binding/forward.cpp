@@ -109,6 +109,12 @@ lq_forward_config parse_config(Napi::Env env, Napi::Value v, int threads) {
     c.rope_theta = static_cast<float>(get_num(o, "ropeTheta", 10000.0));
     Napi::Value neox = o.Get("ropeNeox");
     c.rope_mode = neox.IsBoolean() && neox.As<Napi::Boolean>().Value() ? LQ_ROPE_NEOX : LQ_ROPE_NORM;
+    c.rope_freq_scale = static_cast<float>(get_num(o, "ropeFreqScale", 1.0));
+    c.rope_ext_factor = static_cast<float>(get_num(o, "ropeExtFactor", 0.0));
+    c.rope_mscale = static_cast<float>(get_num(o, "ropeMscale", 1.0));
+    c.rope_beta_fast = static_cast<float>(get_num(o, "ropeBetaFast", 32.0));
+    c.rope_beta_slow = static_cast<float>(get_num(o, "ropeBetaSlow", 1.0));
+    c.rope_n_ctx_orig = get_int(o, "ropeNCtxOrig", 0);
     c.n_threads = threads;
     return c;
 }
@@ -126,6 +132,7 @@ lq_block_weights parse_block(Napi::Env env, Napi::Value v, lq_promise_worker * k
     w.ffn_gate = parse_weight(env, o.Get("ffn_gate"), "ffn_gate", keeper);
     w.ffn_up = parse_weight(env, o.Get("ffn_up"), "ffn_up", keeper);
     w.ffn_down = parse_weight(env, o.Get("ffn_down"), "ffn_down", keeper);
+    if (!o.Get("rope_freqs").IsUndefined()) w.rope_freqs = parse_weight(env, o.Get("rope_freqs"), "rope_freqs", keeper);
     return w;
 }
 
