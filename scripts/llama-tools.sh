@@ -8,6 +8,8 @@
 # SIGILL in quantized matmuls (../shared/docs/LLAMA_CPP_REFERENCE.md). AVX-512 is on only where the
 # CPU reports avx512f (a build with it dies with SIGILL at start on an AVX2-only machine), and the
 # cache folder is named after the instruction set, so machines of both kinds can share one cache.
+# Beside the tools it builds liblq-log-drain.so (scripts/llama-log-drain.c): preloaded, it lets the
+# tools' asynchronous logger print the end of their reports before they exit.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
@@ -23,9 +25,14 @@ fi
 cache="${LAYERQUANT_LLAMA_CACHE:-$HOME/.cache/layerquant}/llama.cpp-$commit-$isa"
 bin="$cache/build/bin"
 tools=(llama-quantize llama-imatrix llama-perplexity)
+drain="$bin/liblq-log-drain.so"
+build_drain() {
+  [[ -f "$drain" && "$drain" -nt "$root/scripts/llama-log-drain.c" ]] && return 0
+  cc -O2 -shared -fPIC -o "$drain.tmp.$$" "$root/scripts/llama-log-drain.c" && mv "$drain.tmp.$$" "$drain"
+}
 have=1
 for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || have=0; done
-if [[ $have == 1 ]]; then echo "$bin"; exit 0; fi
+if [[ $have == 1 ]]; then build_drain; echo "$bin"; exit 0; fi
 
 mkdir -p "$(dirname "$cache")"
 exec 9>"$cache.lock"
@@ -40,4 +47,5 @@ cmake -S "$cache/src" -B "$cache/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=
   -DGGML_AMX_BF16=OFF >&2
 cmake --build "$cache/build" -j"${JOBS:-2}" --target "${tools[@]}" >&2
 for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || { echo "llama-tools: $t did not build" >&2; exit 1; }; done
+build_drain
 echo "$bin"

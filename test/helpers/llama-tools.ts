@@ -4,6 +4,8 @@
  * time, a path lookup after), run as child processes with their output captured.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from './data.js';
 
@@ -15,11 +17,24 @@ export function llamaToolsDir(): string {
   return dir;
 }
 
-/** Runs `tool` with `args`; stdout and stderr together in `output` (llama.cpp splits its report). */
+/**
+ * Runs `tool` with `args`; stdout and stderr together in `output` (llama.cpp splits its report).
+ * Both go to one file, as `> log 2>&1` does, and scripts/llama-log-drain.c is preloaded: llama.cpp
+ * prints from a log thread and loses what is still queued when it exits.
+ */
 export function runLlamaTool(tool: 'llama-imatrix' | 'llama-perplexity' | 'llama-quantize', args: string[], opts: { timeoutMs?: number; cwd?: string } = {}): { code: number | null; output: string } {
-  const r = spawnSync(join(llamaToolsDir(), tool), args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 10 * 60_000, cwd: opts.cwd, maxBuffer: 256 << 20 });
-  if (r.error) throw r.error;
-  return { code: r.status, output: `${r.stdout}${r.stderr}` };
+  const dir = mkdtempSync(join(tmpdir(), 'lq-llama-log-'));
+  const log = join(dir, 'log');
+  const fd = openSync(log, 'w');
+  try {
+    const env = { ...process.env, LD_PRELOAD: join(llamaToolsDir(), 'liblq-log-drain.so') };
+    const r = spawnSync(join(llamaToolsDir(), tool), args, { stdio: ['ignore', fd, fd], timeout: opts.timeoutMs ?? 10 * 60_000, cwd: opts.cwd, env });
+    if (r.error) throw r.error;
+    return { code: r.status, output: readFileSync(log, 'utf8') };
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Runs a tool and throws with its output unless it exits 0. */
