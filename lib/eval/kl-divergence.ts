@@ -10,9 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { LayerquantError } from '../errors.js';
-import { loadTokenizer, type TokenizerSource, type UnknownCharPolicy } from '../tokenize/tokenizer.js';
+import { loadTokenizer, type TokenizerSource } from '../tokenize/tokenizer.js';
 import { BaseLogitsWriter, getF32, openBaseLogits, rowU16, storeLogProbs, type BaseLogitsFile } from './base-logits.js';
 import { Decoder, type DecoderModel } from './decoder.js';
+import type { PerplexityOptions } from './perplexity.js';
 import { decodeText } from './text.js';
 import { evalWindows, scoredRows } from './windows.js';
 
@@ -142,16 +143,11 @@ export class KlAccumulator {
   }
 }
 
-/** Options of {@link saveBaseLogits} and {@link klDivergence}. */
-export interface KlOptions {
-  /** Window size c (default 512; a base-logits file brings its own). */
-  context?: number;
-  /** At most this many windows (default: all the text holds). */
-  chunks?: number;
-  threads?: number;
-  unknown?: UnknownCharPolicy;
-  batchTokens?: number;
-  signal?: AbortSignal;
+/**
+ * Options of {@link saveBaseLogits} and {@link klDivergence}: perplexity's (a base-logits file
+ * brings its own context), progress as windows done and total.
+ */
+export interface KlOptions extends Omit<PerplexityOptions, 'onProgress'> {
   onProgress?(done: number, total: number): void;
 }
 
