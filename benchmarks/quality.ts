@@ -1,150 +1,217 @@
 /**
- * Quality at equal file size, judged by llama.cpp's own `llama-perplexity --kl-divergence`
- * (recipe: ../shared/docs/LLAMA_CPP_REFERENCE.md). For every shared model:
- *   1. base logits of the F32 file on the evaluation windows (llama-perplexity --kl-divergence-base);
- *   2. one imatrix from a calibration text disjoint from those windows (llama-imatrix);
- *   3. llama.cpp's stock mixes built by llama-quantize without and with that imatrix;
- *   4. our plans at the byte size of each imatrix mix (`quantize --size <bytes>`): the default, and
- *      our best (measured sensitivity per tensor with the same imatrix);
- *   5. every file judged by llama-perplexity against the F32 base: PPL and mean KLD; the table
- *      prints our KLD over llama.cpp's with the imatrix (below 1 = ours better).
+ * Quality at equal size: our plans against llama.cpp's stock mixes at the same tensor bytes.
  *
- *   npm run build && scripts/llama-tools.sh && nice -n 10 npx vite-node benchmarks/quality.ts -- \
- *     [--model stories260K,stories8L256,babyllama] [--mixes Q2_K,…] [--chunks 100] [--ours default,best]
+ *   npx node-gyp build && npx tsc -p tsconfig.json && npx vite-node benchmarks/quality.ts -- \
+ *     [--model stories|babyllama] [--chunks 100] [-c 512] [--llama]
  *
- * Text split (TinyStories validation head): evaluation = the first `chunks` windows (the file's
- * first 160,000 characters hold more than 100 windows of 512 tokens); calibration = characters
- * 400,000 … 600,000. BabyLlama (a 102-character vocabulary without byte fallback) gets both texts
- * filtered to its alphabet, newlines as spaces, as llama.cpp can only tokenize that.
+ * stories260K: llama.cpp's `llama_model_quantize` (libllama of node-llama-cpp via koffi, in a child
+ * process) writes the Q4_0, Q4_K_M and Q8_0 files; their tensor bytes are the targets. For each
+ * target our planner gets the same covered bytes (bits per weight = covered bytes × 8 / weights;
+ * norms are F32 in both), the plan is quantized in memory and our forward pass measures perplexity
+ * on the text (llama-perplexity's convention). llama.cpp's own files are measured with the same
+ * evaluator; --llama also runs llama.cpp's perplexity on its files and on a written file of ours
+ * (spot check). babyllama: llama.cpp cannot load it; targets are the same stock mixes' byte
+ * formulas re-created with our planner (uniform levels with llama.cpp's output/embedding rule),
+ * evaluated with `--unknown skip` on the tinystories text, -c 128 (its training context).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const shared = join(root, '../shared/data');
-const arg = (name: string, def: string): string => {
+const LIBLLAMA = join(root, 'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so');
+
+function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-};
+}
 
-const MODELS = {
-  stories260K: { gguf: join(shared, 'models/stories260K/stories260K-f32.gguf'), context: 512, filter: false },
-  stories8L256: { gguf: join(shared, 'models/stories8L256/stories8L256-f32.gguf'), context: 256, filter: false },
-  babyllama: { gguf: join(shared, 'models/babyllama-tok105/babyllama-tok105-f32.gguf'), context: 128, filter: true },
-} as const;
-type ModelName = keyof typeof MODELS;
-const ALL_MIXES = ['Q2_K', 'Q3_K_S', 'Q3_K_M', 'Q4_K_S', 'Q4_K_M', 'Q5_K_M', 'Q6_K', 'Q4_0', 'Q8_0'];
-const TEXT = join(shared, 'text/tinystories/tinystories-valid-head.txt');
+/** Child: llama.cpp's quantizer (struct as in the bundled include/llama.h). */
+async function childLlamaQuantize(src: string, out: string, ftype: number): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const koffi = createRequire(import.meta.url)('koffi');
+  const lib = koffi.load(LIBLLAMA);
+  const Params = koffi.struct('llama_model_quantize_params', {
+    nthread: 'int32_t', ftype: 'int', output_tensor_type: 'int', token_embedding_type: 'int',
+    allow_requantize: 'bool', quantize_output_tensor: 'bool', only_copy: 'bool', pure: 'bool',
+    keep_split: 'bool', dry_run: 'bool', imatrix: 'void *', kv_overrides: 'void *', tt_overrides: 'void *',
+    prune_layers: 'void *', max_buf_size: 'size_t',
+  });
+  const defaults = lib.func('llama_model_quantize_default_params', Params, []);
+  const quantize = lib.func('uint32_t llama_model_quantize(const char *, const char *, const llama_model_quantize_params *)');
+  lib.func('void llama_backend_init(void)')();
+  const p = defaults();
+  p.nthread = 1;
+  p.ftype = ftype;
+  const rc = quantize(src, out, p);
+  if (rc !== 0) throw new Error(`llama_model_quantize returned ${rc}`);
+  process.stdout.write(`@@RESULT${JSON.stringify({ bytes: statSync(out).size })}\n`);
+}
 
-const tools = execFileSync('bash', [join(root, 'scripts/llama-tools.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-const threads = arg('threads', '2');
-const tmp = mkdtempSync(join(tmpdir(), 'lq-quality-'));
+function runChild(args: string[]): Promise<string> {
+  return new Promise((res, rej) => {
+    // Same runner (vite-node) and script; the child's arguments travel in the environment.
+    const env = { ...process.env, LQ_QUALITY_CHILD: JSON.stringify(args) };
+    const c = spawn(process.execPath, [...process.execArgv, process.argv[1]!, fileURLToPath(import.meta.url)], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let out = '';
+    let err = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (err += d));
+    c.on('exit', (code) => (code === 0 ? res(out) : rej(new Error(`child failed (${code}): ${err.slice(-2000)}`))));
+  });
+}
 
-let logs = 0;
+const FTYPES: Record<string, number> = { Q4_0: 2, Q8_0: 7, Q4_K_M: 15, Q5_K_M: 17 };
+
 /**
- * Runs a command with stdout and stderr into one file (`> log 2>&1`), with scripts/llama-log-drain.c
- * preloaded: llama.cpp's tools print from a log thread and lose what is queued when they exit.
+ * llama.cpp's stock mixes re-created as plans (for models llama.cpp cannot load), from its
+ * documented rules: Q4_0: every matrix Q4_0, output Q6_K. Q4_K_M: Q4_K, with attn_v and ffn_down at
+ * Q6_K in the "more bits" blocks (i < n/8, i >= 7n/8, or (i − n/8) mod 3 = 2), output Q6_K. Rows a
+ * format cannot hold fall back as llama.cpp does (Q4_K → Q5_0, Q6_K → Q8_0, else F16). Checked on
+ * stories260K against llama_model_quantize's files (same covered bytes).
  */
-function run(cmd: string, args: string[], preload = false): string {
-  const log = join(tmp, `log-${logs++}.txt`);
-  const fd = openSync(log, 'w');
-  let r;
-  try {
-    const env = preload ? { ...process.env, LD_PRELOAD: join(tools, 'liblq-log-drain.so') } : process.env;
-    r = spawnSync(cmd, args, { stdio: ['ignore', fd, fd], env });
-  } finally {
-    closeSync(fd);
-  }
-  const out = readFileSync(log, 'utf8');
-  rmSync(log);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}:\n${out.slice(-3000)}`);
-  return out;
+function recipeFormat(recipe: string, role: string, block: number | null, nLayer: number): string {
+  if (role === 'output') return 'q6_K';
+  if (recipe === 'Q4_0') return 'q4_0';
+  if (recipe === 'Q8_0') return 'q8_0';
+  const more = block !== null && (block < Math.floor(nLayer / 8) || block >= Math.floor((7 * nLayer) / 8) || (block - Math.floor(nLayer / 8)) % 3 === 2);
+  if ((role === 'attn_v' || role === 'ffn_down') && more) return 'q6_K';
+  return 'q4_K';
 }
-const llama = (tool: string, args: string[]): string => run(join(tools, tool), args, true);
-const ours = (args: string[]): string => run(process.execPath, [join(root, 'dist/cli/main.js'), ...args]);
-
-/** Judged by llama-perplexity against the base logits. */
-function judge(file: string, base: string): { ppl: number; kld: number; bytes: number } {
-  const log = llama('llama-perplexity', ['-m', file, '--kl-divergence-base', base, '--kl-divergence', '-t', threads]);
-  const num = (re: RegExp): number => { const m = re.exec(log); if (!m) throw new Error(`no ${re} in:\n${log.slice(-2000)}`); return Number(m[1]); };
-  return { ppl: num(/Mean PPL\(Q\)\s*:\s*([\d.]+)/), kld: num(/Mean\s+KLD:\s*([-\d.e]+)/), bytes: statSync(file).size };
-}
-
-/** Characters of BabyLlama's vocabulary (single-character pieces; '▁' is the space). */
-function alphabet(gguf: string): Set<string> {
-  const f = execFileSync(process.execPath, ['-e', `
-    import(${JSON.stringify(join(root, 'dist/io/gguf-read.js'))}).then(({ openGguf }) => {
-      const g = openGguf(${JSON.stringify(gguf)});
-      process.stdout.write(JSON.stringify(g.get('tokenizer.ggml.tokens').items));
-      g.close();
-    });`], { encoding: 'utf8' });
-  const chars = new Set<string>();
-  for (const t of JSON.parse(f) as string[]) if ([...t].length === 1) chars.add(t === '▁' ? ' ' : t);
-  return chars;
-}
-
-const fmt = (r: { ppl: number; kld: number }) => `${r.ppl.toFixed(4)} / ${r.kld.toFixed(5)}`;
 
 async function main(): Promise<void> {
-  const models = arg('model', 'stories260K,stories8L256,babyllama').split(',') as ModelName[];
-  const mixes = arg('mixes', ALL_MIXES.join(',')).split(',');
-  const chunks = arg('chunks', '100');
-  const which = new Set(arg('ours', 'default,best').split(','));
-  const results: Record<string, unknown>[] = [];
+  const child = process.env.LQ_QUALITY_CHILD ? (JSON.parse(process.env.LQ_QUALITY_CHILD) as string[]) : undefined;
+  if (child) return childLlamaQuantize(child[1]!, child[2]!, Number(child[3]));
+  const dist = (p: string) => import(join(root, 'dist', p));
+  const { loadModel } = await dist('model/load.js');
+  const { planModel, registryFormats, quantizeModel, measureRelMse } = await dist('quantize/run.js');
+  const { QuantCache, quantizedModel } = await dist('quantize/compare.js');
+  const { perplexityOfTokens } = await dist('eval/perplexity.js');
+  const { Decoder } = await dist('eval/decoder.js');
+  const { loadTokenizer } = await dist('tokenize/tokenizer.js');
+  const { sensitivity, sensitivityErrors, sensitivityBlockScores } = await dist('importance/sensitivity.js');
+  const { blockScores } = await dist('plan/scores.js');
+  const { makePlan } = await dist('plan/plan.js');
+  const { tensorCost } = await dist('plan/cost.js');
+  // A stock mix as a plan: start from all-Q8_0 (every tensor covered) and restate each tensor.
+  const recipePlan = (recipe: string) => {
+    const plan = makePlan(model, { levels: 'Q8_0', budget: { kind: 'bits', bits: 32 }, formats: table, strategy: 'paper', lowerCount: 0, globals: 'last' });
+    for (const t of plan.tensors) {
+      if (!t.covered) continue;
+      const c = tensorCost(table.get(recipeFormat(recipe, t.role, t.block, model.blocks.length)), t.dims, table);
+      t.format = c.format;
+      t.bytes = c.bytes;
+      t.ggmlType = table.get(c.format).ggmlType;
+    }
+    plan.totals.coveredBytes = plan.tensors.filter((t: { covered: boolean }) => t.covered).reduce((a: number, t: { bytes: number }) => a + t.bytes, 0);
+    plan.totals.tensorBytes = plan.tensors.reduce((a: number, t: { bytes: number }) => a + t.bytes, 0);
+    return plan;
+  };
+
+  const which = arg('model', 'stories');
+  const chunks = Number(arg('chunks', '100'));
+  const ctx = Number(arg('c', which === 'stories' ? '512' : '128'));
+  const src = join(root, which === 'stories' ? '../shared/data/models/stories260K/stories260K-f32.gguf' : '../shared/data/models/babyllama-tok105/babyllama-tok105-f32.gguf');
+  const textFile = join(root, '../shared/data/text/tinystories/tinystories-valid-head.txt');
+  const unknown = which === 'stories' ? 'error' : 'skip';
+  const text = readFileSync(textFile, 'utf8');
+  const model = loadModel(src);
+  const table = registryFormats();
+  const tok = loadTokenizer(model.tokenizer, { unknown, file: src });
+  const tokens = tok.encode(text, { addBos: true });
+  const bos = tok.addBos ? tok.bosId : undefined;
+  const ppl = async (m: unknown): Promise<number> => (await perplexityOfTokens(new Decoder(m), tokens, bos, { context: ctx, chunks })).perplexity;
+  const refs = new Map();
+  for (const t of [...model.blocks.flatMap((b: { tensors: unknown[] }) => b.tensors), ...model.globals]) refs.set((t as { name: string }).name, t);
+  const cache = new QuantCache(refs);
+  type T = { dims: number[]; data: Uint8Array; type: number };
+  const covered = (m: { blocks: { tensors: T[] }[]; globals: T[] }): T[] =>
+    [...m.blocks.flatMap((b) => b.tensors), ...m.globals].filter((t) => t.dims.length >= 2);
+  const weights = covered(model).reduce((s, t) => s + t.dims.reduce((a, b) => a * b, 1), 0);
+  const rows: string[] = [];
+  const row = (name: string, bytes: number, tensorBytes: number, p: number, note = '') => {
+    const line = `| ${name} | ${tensorBytes} | ${((bytes * 8) / weights).toFixed(3)} | ${p.toFixed(4)} | ${note} |`;
+    rows.push(line);
+    console.log(line);
+  };
+  console.log(`model ${src}: ${weights} covered weights; text ${textFile}: ${tokens.length} tokens; ${chunks} chunks × ${ctx}`);
+  console.log('| plan | tensor bytes | bits/weight | PPL (ours) | notes |\n|---|---|---|---|---|');
+  row('F32 (source)', covered(model).reduce((s: number, t: { data: Uint8Array }) => s + t.data.byteLength, 0), [...model.blocks.flatMap((b: { tensors: { data: Uint8Array }[] }) => b.tensors), ...model.globals].reduce((s: number, t: { data: Uint8Array }) => s + t.data.byteLength, 0), await ppl(model));
+
+  const tmp = mkdtempSync(join(tmpdir(), 'lq-quality-'));
+  const targets: { name: string; coveredBytes: number }[] = [];
   try {
-    for (const name of models) {
-      const m = MODELS[name];
-      let text = readFileSync(TEXT, 'utf8');
-      if (m.filter) {
-        const a = alphabet(m.gguf);
-        text = [...text.replace(/\n/g, ' ')].filter((ch) => a.has(ch)).join('');
-      }
-      const evalFile = join(tmp, `${name}-eval.txt`), calibFile = join(tmp, `${name}-calib.txt`);
-      writeFileSync(evalFile, text.slice(0, 160_000));
-      writeFileSync(calibFile, text.slice(400_000, 600_000));
-      const c = String(m.context);
-      const base = join(tmp, `${name}-base.kld`);
-      const baseLog = llama('llama-perplexity', ['-m', m.gguf, '-f', evalFile, '-c', c, '-b', c, '--chunks', chunks, '-t', threads, '--kl-divergence-base', base]);
-      const basePpl = /Final estimate: PPL = ([\d.]+)/.exec(baseLog)?.[1];
-      const imatrix = join(tmp, `${name}-imatrix.gguf`);
-      llama('llama-imatrix', ['-m', m.gguf, '-f', calibFile, '-c', c, '-o', imatrix, '--no-ppl', '-t', threads]);
-      console.log(`\n## ${name} (c=${c}, ${chunks} windows; F32 PPL ${basePpl}; imatrix from ${calibFile})\n`);
-      console.log('| mix | bytes (imatrix mix) | llama.cpp PPL / KLD | llama.cpp + imatrix PPL / KLD | ours default PPL / KLD (KLD ratio) | ours best + imatrix PPL / KLD (KLD ratio) |');
-      console.log('| --- | ---: | --- | --- | --- | --- |');
-      for (const mix of mixes) {
-        const plain = join(tmp, `${name}-${mix}.gguf`), withIm = join(tmp, `${name}-${mix}-imatrix.gguf`);
-        llama('llama-quantize', [m.gguf, plain, mix, threads]);
-        llama('llama-quantize', ['--imatrix', imatrix, m.gguf, withIm, mix, threads]);
-        const lp = judge(plain, base), li = judge(withIm, base);
-        const row: Record<string, unknown> = { model: name, mix, llama: lp, llamaImatrix: li };
-        const cells = [mix, String(li.bytes), fmt(lp), fmt(li)];
-        const variants: [string, string[]][] = [
-          ['default', []],
-          ['best', ['--method', 'sensitivity', '--granularity', 'tensor', '--imatrix', imatrix, '--calib', calibFile]],
-        ];
-        for (const [label, extra] of variants) {
-          if (!which.has(label)) { cells.push('–'); continue; }
-          const out = join(tmp, `${name}-${mix}-ours-${label}.gguf`);
-          try {
-            ours(['quantize', m.gguf, '--size', String(li.bytes), '-o', out, ...extra]);
-            const r = judge(out, base);
-            row[label] = r;
-            cells.push(`${fmt(r)} (${(r.kld / li.kld).toFixed(2)}×)`);
-          } catch (err) {
-            row[label] = { error: (err as Error).message.slice(0, 300) };
-            cells.push(`error: ${(err as Error).message.split('\n')[0]!.slice(0, 80)}`);
-          }
+    if (which === 'stories') {
+      for (const name of ['Q4_0', 'Q4_K_M', 'Q8_0']) {
+        const out = join(tmp, `llama-${name}.gguf`);
+        await runChild(['--child-quantize', src, out, String(FTYPES[name]!)]);
+        const q = loadModel(out);
+        try {
+          const cb = covered(q).reduce((s: number, t: { data: Uint8Array }) => s + t.data.byteLength, 0);
+          const tb = [...q.blocks.flatMap((b: { tensors: { data: Uint8Array }[] }) => b.tensors), ...q.globals].reduce((s: number, t: { data: Uint8Array }) => s + t.data.byteLength, 0);
+          const mix = [...new Set(covered(q).map((t: { type: number }) => t.type))].join(',');
+          row(`llama.cpp ${name}`, cb, tb, await ppl(q), `ggml types ${mix}`);
+          targets.push({ name, coveredBytes: cb });
+        } finally {
+          q.close();
         }
-        results.push(row);
-        console.log(`| ${cells.join(' | ')} |`);
+      }
+    }
+    for (const name of ['Q4_0', 'Q4_K_M', 'Q8_0']) {
+      const plan = recipePlan(name);
+      row(`llama.cpp ${name} recipe, re-created (our quantizers)`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(await quantizedModel(model, plan, cache, table)));
+      if (which !== 'stories') targets.push({ name, coveredBytes: plan.totals.coveredBytes });
+    }
+    const sens = new Map<string, number>();
+    const configs: { label: string; levels: string; method: string; granularity: 'block' | 'tensor'; strategy?: string; globals?: unknown }[] = [
+      { label: 'default: k-quant levels, zd, block, globals auto', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'zd', granularity: 'block' },
+      { label: 'k-quant levels, zd, block, globals last (old default)', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'zd', granularity: 'block', globals: 'last' },
+      { label: 'Q4_0,Q8_0 lim, block, globals auto', levels: 'Q4_0,Q8_0', method: 'lim', granularity: 'block' },
+      { label: 'Q4_0,Q8_0 lim, block, globals last (old default)', levels: 'Q4_0,Q8_0', method: 'lim', granularity: 'block', globals: 'last' },
+      { label: 'Q4_0,Q8_0 sensitivity, block', levels: 'Q4_0,Q8_0', method: 'sensitivity', granularity: 'block' },
+      { label: 'Q4_0,Q8_0 sensitivity, tensor', levels: 'Q4_0,Q8_0', method: 'sensitivity', granularity: 'tensor' },
+      { label: 'k-quant levels sensitivity, block', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'sensitivity', granularity: 'block' },
+      { label: 'k-quant levels sensitivity, tensor', levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'sensitivity', granularity: 'tensor' },
+    ];
+    for (const target of targets.filter((t) => t.name !== 'Q8_0')) {
+      const bits = (target.coveredBytes * 8) / weights;
+      console.log(`\ntarget llama.cpp ${target.name}: ${target.coveredBytes} covered bytes = ${bits.toFixed(4)} bpw`);
+      for (const c of configs) {
+        try {
+          const opts: Record<string, unknown> = { levels: c.levels, budget: { kind: 'bits', bits }, strategy: c.strategy ?? 'optimal', granularity: c.granularity, formats: table, method: c.method };
+          if (c.globals) opts.globals = c.globals;
+          const t0 = performance.now();
+          if (c.method === 'sensitivity') {
+            const s = await sensitivity(model, { levels: c.levels, formats: table, granularity: c.granularity, unknown, cache: sens, ...(which === 'stories' ? {} : { context: ctx }) });
+            opts.errorEstimate = sensitivityErrors(s);
+            opts.importance = sensitivityBlockScores(s, model.blocks.map((b: { index: number }) => b.index));
+          } else {
+            opts.importance = await blockScores(model, c.method);
+            const names = [...new Set(['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'q8_0', 'q4_0', 'q5_0', 'f16', 'bf16', 'f32'])];
+            opts.relMse = await measureRelMse(names, table);
+          }
+          const planSec = (performance.now() - t0) / 1000;
+          const plan = planModel(model, opts);
+          const qm = await quantizedModel(model, plan, cache, table);
+          const out = plan.tensors.filter((t: { role: string }) => t.role === 'output' || t.role === 'token_embd').map((t: { role: string; format: string }) => `${t.role} ${t.format}`).join(', ');
+          row(`ours: ${c.label} @ ${target.name}`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(qm), `${out}; plan ${planSec.toFixed(2)} s`);
+          if (process.argv.includes('--llama') && which === 'stories' && (c.label.startsWith('default') || c.label === 'k-quant levels sensitivity, tensor')) {
+            const file = join(tmp, `ours-${target.name}-${c.method}.gguf`);
+            await quantizeModel(model, plan, file, {});
+            const { llamaPerplexity } = await import(join(root, 'test/helpers/llama.ts'));
+            const r = await llamaPerplexity(file, textFile, ctx, chunks);
+            console.log(`  llama.cpp perplexity of our written file (${c.label} @ ${target.name}): ${r.ok ? r.value.ppl.toFixed(4) : r.error}`);
+          }
+        } catch (err) {
+          console.log(`| ours: ${c.label} @ ${target.name} | - | - | - | ${(err as Error).message.slice(0, 120)} |`);
+        }
       }
     }
   } finally {
-    writeFileSync(arg('json', join(tmpdir(), 'lq-quality.json')), JSON.stringify(results, null, 2));
     rmSync(tmp, { recursive: true, force: true });
+    model.close();
   }
 }
 
