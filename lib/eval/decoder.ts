@@ -5,7 +5,7 @@
  * at a time (they stay memory-mapped and are read in their stored type).
  */
 import { LayerquantError } from '../errors.js';
-import { native, nativeAsync } from '../native.js';
+import { native, nativeAsync, threadsOption } from '../native.js';
 import type { NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
 
 /** Tensor roles of a Llama-family model (GGUF names). */
@@ -21,14 +21,12 @@ export interface DecoderTensor {
   role: DecoderRole;
   /** ggml order: dims[0] is the row length. */
   dims: number[];
-  /** ggml type id. */
-  type: number;
+  /** Storage format of `data` (`f32`, `q4_K`, `int4_g64`, …; lib/model TensorRef's). */
+  format: string;
   data: Uint8Array;
   file: string;
   /** HF q/k rows are in rotate-half order: the forward pass then uses NEOX RoPE. */
   permuteHeads?: number;
-  /** Our own quantized format name, for types GGUF does not know. */
-  format?: string;
 }
 
 /** The part of lib/model's ModelDescription the decoder reads. */
@@ -52,14 +50,12 @@ export const supportedArchitectures = new Set(['llama', 'mistral']);
 const blockRoles = ['attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
 
 function weight(t: DecoderTensor): NativeWeight {
-  const w: NativeWeight = { data: t.data, type: t.type, dims: t.dims };
-  if (t.format !== undefined) w.format = t.format;
-  return w;
+  return { data: t.data, format: t.format, dims: t.dims };
 }
 
 /** Options of a {@link Decoder}. */
 export interface DecoderOptions {
-  /** Threads of our pool (0 or absent: the pool size). */
+  /** Threads of our pool (absent or 0: the whole pool). */
   threads?: number;
 }
 
@@ -77,7 +73,7 @@ export class Decoder {
   private readonly tokenEmbd: NativeWeight;
   private readonly outputNorm: NativeWeight;
   private readonly output: NativeWeight;
-  private readonly threads: number;
+  private readonly threads: { threads?: number };
 
   constructor(readonly model: DecoderModel, opts: DecoderOptions = {}) {
     if (!supportedArchitectures.has(model.architecture))
@@ -89,7 +85,7 @@ export class Decoder {
     const carried = model.globals.find((t) => t.role === 'rope_freqs' || t.role === 'other');
     if (carried)
       throw new LayerquantError('E_UNSUPPORTED', `the forward pass cannot honour this tensor (${carried.role === 'rope_freqs' ? 'RoPE frequency factors' : 'unknown role'})`, { file: model.path, tensor: carried.name });
-    this.threads = opts.threads ?? 0;
+    this.threads = threadsOption(opts.threads, { file: model.path });
     this.blocks = model.blocks.map((b) => {
       const byRole = new Map(b.tensors.map((t) => [t.role, t]));
       const out: Partial<NativeBlockWeights> = {};
@@ -132,24 +128,16 @@ export class Decoder {
   /** hidden [tokens.length × nEmbd] = token embeddings. */
   async embed(tokens: Int32Array): Promise<Float32Array> {
     const out = new Float32Array(tokens.length * this.nEmbd);
-    await nativeAsync(() => native().forwardEmbed({ tokens, weight: this.tokenEmbd, out, threads: this.threads }), { file: this.model.path });
+    await nativeAsync(() => native().forwardEmbed({ tokens, weight: this.tokenEmbd, out, ...this.threads }), { file: this.model.path });
     return out;
   }
 
   /** Runs block `i` in place on `hidden` (sequences of `seqLens` laid end to end). */
   async runBlock(i: number, hidden: Float32Array, seqLens: Int32Array, opts: { cos?: BlockCosines; signal?: AbortSignal } = {}): Promise<void> {
-    const abort = new Int32Array(1);
-    const onAbort = () => { abort[0] = 1; };
-    if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'aborted');
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await nativeAsync(() => native().forwardBlock({
-        config: this.config, weights: this.blockWeights(i), hidden, seqLens, threads: this.threads, abort,
-        ...(opts.cos ? { cos: opts.cos } : {}),
-      }), { file: this.model.path });
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
+    await nativeAsync((abort) => native().forwardBlock({
+      config: this.config, weights: this.blockWeights(i), hidden, seqLens, ...this.threads,
+      ...(abort ? { abort } : {}), ...(opts.cos ? { cos: opts.cos } : {}),
+    }), { file: this.model.path }, opts.signal);
   }
 
   /** Logits [rows.length × nVocab] of the given hidden rows; with targets also log p(target) per row. */
@@ -158,7 +146,7 @@ export class Decoder {
     const logits = new Float32Array(n * this.nVocab);
     const logprobs = targets ? new Float64Array(n) : undefined;
     await nativeAsync(() => native().forwardLogits({
-      hidden, norm: this.outputNorm, output: this.output, rmsEps: this.config.rmsEps, logits, threads: this.threads,
+      hidden, norm: this.outputNorm, output: this.output, rmsEps: this.config.rmsEps, logits, ...this.threads,
       ...(rows ? { rows } : {}), ...(targets && logprobs ? { targets, logprobs } : {}),
     }), { file: this.model.path });
     return logprobs ? { logits, logprobs } : { logits };

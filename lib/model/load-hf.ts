@@ -4,16 +4,17 @@
  * Names are mapped to GGUF's; q/k rows stay in HF order and carry `permuteHeads`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { LayerquantError } from '../errors.js';
-import { GgmlType } from '../io/ggml-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
 import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
+import { llamaGgufKv } from './gguf-kv.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
-const DTYPE_TO_GGML = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 } as const;
+/** Safetensors dtypes layerquant reads, and their storage format names. */
+const FORMAT_OF_DTYPE: Readonly<Record<string, string>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
 
 /** The parts of a HF llama config.json that layerquant reads. */
 export interface HfLlamaConfig {
@@ -110,9 +111,9 @@ export function loadHfModel(folder: string): ModelDescription {
       }
       const dims = [...t.shape].reverse();
       checkDims(role, dims, hp, t.file, hfName);
-      const type = DTYPE_TO_GGML[t.dtype];
-      if (type === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${String(t.dtype)} is not supported (F32, F16, BF16)`, { file: t.file, tensor: hfName });
-      const r: TensorRef = { name, hfName, role, dims, type, data: t.data, file: t.file };
+      const format = Object.hasOwn(FORMAT_OF_DTYPE, t.dtype) ? FORMAT_OF_DTYPE[t.dtype] : undefined;
+      if (format === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${String(t.dtype)} is not supported (F32, F16, BF16)`, { file: t.file, tensor: hfName });
+      const r: TensorRef = { name, hfName, role, dims, format, data: t.data, file: t.file };
       if (permuteHeads !== undefined) r.permuteHeads = permuteHeads;
       return r;
     };
@@ -138,7 +139,7 @@ export function loadHfModel(folder: string): ModelDescription {
     // A tied model may still ship lm_head.weight (a copy); llama.cpp's converter then drops it.
     const roles: GlobalRole[] = hp.tiedEmbeddings ? ['token_embd', 'output_norm'] : ['token_embd', 'output_norm', 'output'];
     for (const role of roles) globals.push(ref(hfGlobalName(role), ggufGlobalName(role), role, true)!);
-    return {
+    const m: Omit<ModelDescription, 'metadata'> = {
       source: 'hf',
       path: folder,
       architecture: arch.name,
@@ -148,6 +149,7 @@ export function loadHfModel(folder: string): ModelDescription {
       tokenizer: existsSync(tokenizerConfig) ? { kind: 'hf', tokenizerJson, configJson: tokenizerConfig } : { kind: 'hf', tokenizerJson },
       close: () => st.close(),
     };
+    return { ...m, metadata: llamaGgufKv(m, 0, basename(resolve(folder))).filter((e) => e.key !== 'general.file_type') };
   } catch (err) {
     st.close();
     throw err;

@@ -67,8 +67,12 @@ export interface TensorRef {
   role: TensorRole;
   /** Dimensions in ggml order: `dims[0]` is the row length. */
   dims: number[];
-  /** ggml type id (GgmlType). */
-  type: number;
+  /**
+   * Storage format of `data`: the format registry's name in ggml's spelling (`f32`, `f16`,
+   * `bf16`, `q4_K`, `q8_0`, … or our `int4_g64`). The one key of a tensor's encoding; ggml type
+   * ids appear only where GGUF files are read and written (lib/io).
+   */
+  format: string;
   /**
    * The data, a view of the memory-mapped file. For HF sources the q/k rows stay in HF
    * (rotate-half) order: see {@link permuteHeads}.
@@ -117,6 +121,12 @@ export interface ModelDescription {
   globals: TensorRef[];
   /** Where the tokenizer comes from. */
   tokenizer: TokenizerSource;
+  /**
+   * The source's metadata as GGUF keys, read once at load: a GGUF file's own header keys; for a
+   * HF folder the keys llama.cpp's converter writes (hyper-parameters, `general.*`, tokenizer),
+   * without `general.file_type`.
+   */
+  metadata: GgufKv[];
   /** Unmaps the files; tensor data views become empty. Safe to call twice. */
   close(): void;
 }

@@ -11,15 +11,11 @@
  * writes), without `general.file_type` (llama.cpp guesses the type mix when it is absent), with
  * `<arch>.block_count` updated when blocks are pruned, plus the plan under `layerquant.*`.
  */
-import { basename, resolve } from 'node:path';
 import { LayerquantError } from '../errors.js';
-import { GgmlType } from '../io/ggml-types.js';
-import { openGguf } from '../io/gguf-read.js';
+import { GgmlType, ggmlTypeOf } from '../io/ggml-types.js';
 import { releaseView } from '../io/mmap.js';
 import type { GgufKv } from '../io/gguf-types.js';
 import { ggufFileSize, writeGguf, type GgufTensorSource } from '../io/gguf-write.js';
-import { llamaGgufKv } from '../model/convert.js';
-import { hfToGgufRows } from '../model/permute.js';
 import type { ModelDescription, TensorRef } from '../model/types.js';
 import type { Budget } from '../plan/budget.js';
 import { CARRIED_ROLES, alignUp, formatTable, resolveLevels, type FormatTable } from '../plan/cost.js';
@@ -27,6 +23,7 @@ import { planMetadata } from '../plan/plan-file.js';
 import { makePlan, type GlobalsPolicy, type Plan, type PlanOptions, type SizedTensor } from '../plan/plan.js';
 import type { StrategyName } from '../plan/solve.js';
 import { formats } from './formats.js';
+import { materialise } from './materialise.js';
 import { dequantizeTensor, quantizeTensorInto } from './tensor.js';
 
 /** The native format registry as the planner's table. */
@@ -34,23 +31,12 @@ export function registryFormats(): FormatTable {
   return formatTable(formats());
 }
 
-const DTYPE: Record<number, 'F32' | 'F16' | 'BF16'> = { [GgmlType.F32]: 'F32', [GgmlType.F16]: 'F16', [GgmlType.BF16]: 'BF16' };
-
 /** Source metadata for the output: everything but general.file_type and old layerquant.* keys. */
 export function sourceKv(model: ModelDescription): GgufKv[] {
-  let kv: GgufKv[];
-  if (model.source === 'gguf') {
-    const f = openGguf(model.path);
-    try {
-      kv = [...f.header.kv];
-    } finally {
-      f.close();
-    }
-  } else {
-    kv = llamaGgufKv(model, 0, basename(resolve(model.path)));
-  }
-  return kv.filter((e) => e.key !== 'general.file_type' && !e.key.startsWith('layerquant.'));
+  return model.metadata.filter((e) => e.key !== 'general.file_type' && !e.key.startsWith('layerquant.'));
 }
+
+const PLAIN = new Set(['f32', 'f16', 'bf16']);
 
 /** The output metadata for a plan. */
 export function outputKv(model: ModelDescription, plan: Plan, base: GgufKv[] = sourceKv(model)): GgufKv[] {
@@ -105,8 +91,8 @@ function alignmentOf(kv: GgufKv[]): number {
 /** Plans `model` for the budget, with the exact predicted file size of the output GGUF. */
 export function planModel(model: ModelDescription, opts: PlanModelOptions): Plan {
   for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) {
-    if (DTYPE[t.type] === undefined && !CARRIED_ROLES.has(t.role)) {
-      throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor but it is ggml type ${t.type} (quantize from an unquantized model)`, { file: t.file, tensor: t.name });
+    if (!PLAIN.has(t.format) && !CARRIED_ROLES.has(t.role)) {
+      throw new LayerquantError('E_UNSUPPORTED', `Expected an f32, f16 or bf16 source tensor but it is stored as ${t.format} (quantize from an unquantized model)`, { file: t.file, tensor: t.name });
     }
   }
   const table = opts.formats ?? registryFormats();
@@ -157,7 +143,7 @@ export function planModel(model: ModelDescription, opts: PlanModelOptions): Plan
 export function predictFileSize(model: ModelDescription, plan: Plan, base: GgufKv[] = sourceKv(model)): number {
   const rename = renamer(plan);
   const kv = outputKv(model, plan, base);
-  return fileSizeFor(kv, plan.tensors.map((t) => ({ name: rename(t.name), dims: t.dims, type: t.ggmlType, byteLength: t.bytes })), alignmentOf(base));
+  return fileSizeFor(kv, plan.tensors.map((t) => ({ name: rename(t.name), dims: t.dims, format: t.format, byteLength: t.bytes })), alignmentOf(base));
 }
 
 /** Progress of {@link quantizeModel}. */
@@ -190,10 +176,14 @@ export interface QuantizeModelResult {
 /** Streams `model` into a GGUF at `output` as `plan` says. */
 export async function quantizeModel(model: ModelDescription, plan: Plan, output: string, opts: QuantizeModelOptions = {}): Promise<QuantizeModelResult> {
   const t0 = performance.now();
-  const ours = plan.tensors.filter((t) => t.ggmlType < 0);
-  if (ours.length > 0) {
-    throw new LayerquantError('E_UNSUPPORTED', `Format ${ours[0]!.format} is not a GGUF (ggml) type, so llama.cpp could not load the file; use --plan-only, or ggml levels (Q2_K…Q8_0, Q4_0, Q5_0)`, { tensor: ours[0]!.name });
-  }
+  const ggmlType = (t: Plan['tensors'][number]): number => {
+    const id = ggmlTypeOf(t.format);
+    if (id === undefined) {
+      throw new LayerquantError('E_UNSUPPORTED', `Format ${t.format} is not a GGUF (ggml) type, so llama.cpp could not load the file; use --plan-only, or ggml levels (Q2_K…Q8_0, Q4_0, Q5_0)`, { tensor: t.name });
+    }
+    return id;
+  };
+  const types = plan.tensors.map(ggmlType);
   const refs = new Map<string, TensorRef>();
   for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) refs.set(t.name, t);
   const base = sourceKv(model);
@@ -217,37 +207,29 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
     if (pending) releaseView(pending);
     pending = undefined;
   };
-  const sources: GgufTensorSource[] = plan.tensors.map((pt) => {
+  const sources: GgufTensorSource[] = plan.tensors.map((pt, i) => {
     const ref = refs.get(pt.name);
     if (!ref) throw new LayerquantError('E_BAD_PLAN', 'The plan names a tensor the model does not have', { tensor: pt.name });
     return {
       name: rename(pt.name),
       dims: [...pt.dims],
-      type: pt.ggmlType,
+      type: types[i]!,
       byteLength: pt.bytes,
       async data() {
         releasePending();
         current = pt.name;
         report();
-        let src: Uint8Array = ref.data;
-        if (ref.permuteHeads !== undefined) src = hfToGgufRows(src, ref.dims[1]!, ref.permuteHeads, ref.hfName ?? ref.name);
-        const dtype = DTYPE[ref.type];
-        let out: Uint8Array;
-        if (pt.ggmlType === ref.type) {
-          out = src;
-          pending = ref.data;
-        } else {
-          out = Buffer.allocUnsafe(pt.bytes);
-          const qopts: Parameters<typeof quantizeTensorInto>[3] = {};
-          if (opts.threads !== undefined) qopts.threads = opts.threads;
-          if (opts.signal) qopts.signal = opts.signal;
-          if (dtype === undefined) throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor to quantize but it is ggml type ${ref.type}`, { file: ref.file, tensor: ref.name });
-          await quantizeTensorInto({ data: src, dtype, dims: [...ref.dims], name: ref.name }, pt.format, out, qopts);
-          // The source is read: drop its pages of the mapping (a no-op for non-mapped memory).
-          releaseView(ref.data);
-        }
+        const m = await materialise(ref, pt.format, {
+          rows: 'gguf',
+          ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+        // Copied as is: released once written; quantized or permuted: the source is read, so its
+        // pages of the mapping go now (a no-op for non-mapped memory).
+        if (m.data === ref.data || pt.format === ref.format) pending = ref.data;
+        else releaseView(ref.data);
         tensorsDone++;
-        return out;
+        return m.data;
       },
     };
   });
@@ -301,7 +283,7 @@ export async function measureRelMse(names: readonly string[], table: FormatTable
         }
       }
       const q = new Uint8Array(f.rowBytes(n) * rows);
-      await quantizeTensorInto({ data: new Uint8Array(x.buffer), dtype: 'F32', dims: [n, rows] }, name, q);
+      await quantizeTensorInto({ data: x, format: 'f32', dims: [n, rows] }, name, q);
       const y = await dequantizeTensor(q, name, [n, rows]);
       let e = 0;
       let p = 0;

@@ -10,13 +10,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/dtype.h"
 #include "common/status.h"
 
-// Weight storage types read without a format registry (ggml type ids).
+// Weight storage: a plain dtype read directly, or a registry format widened row by row.
 enum lq_weight_kind {
-    LQ_WEIGHT_F32 = 0,
-    LQ_WEIGHT_F16 = 1,
-    LQ_WEIGHT_BF16 = 30,
+    LQ_WEIGHT_F32 = LQ_DTYPE_F32,
+    LQ_WEIGHT_F16 = LQ_DTYPE_F16,
+    LQ_WEIGHT_BF16 = LQ_DTYPE_BF16,
     LQ_WEIGHT_QUANT = -1,  // dequantized through lq_weight::dequantize_row
 };
 
