@@ -7,6 +7,7 @@ import { ggmlTypeInfo } from '../io/ggml-types.js';
 import { openGguf, type GgufFile } from '../io/gguf-read.js';
 import type { GgufValue } from '../io/gguf-types.js';
 import { architectureFromGguf } from './arch.js';
+import { ggufRopeScaling } from './rope.js';
 import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
@@ -51,8 +52,8 @@ export function ggufHparams(g: GgufFile, arch: string): Hparams {
     rmsEps: num('attention.layer_norm_rms_epsilon'),
     tiedEmbeddings: g.tensor('output.weight') === undefined,
   };
-  const scaling = g.get(`${arch}.rope.scaling.type`);
-  if (typeof scaling === 'string' && scaling !== 'none') hp.ropeScaling = { type: scaling, factor: num('rope.scaling.factor', 1) };
+  const scaling = ggufRopeScaling((k) => g.get(k), arch, hp.nCtxTrain, file);
+  if (scaling) hp.ropeScaling = scaling;
   checkHparams(hp, file);
   return hp;
 }
@@ -90,6 +91,7 @@ export function loadGgufModel(path: string): ModelDescription {
       const role: TensorRole = t.name === 'rope_freqs.weight' ? 'rope_freqs' : 'other';
       globals.push({ name: t.name, role, dims: [...t.dims], format: formatOf(t.type), data: g.tensorData(t), file: path });
     }
+    const kv = [...g.header.kv];
     return {
       source: 'gguf',
       path,
@@ -98,7 +100,7 @@ export function loadGgufModel(path: string): ModelDescription {
       blocks,
       globals,
       tokenizer: { kind: 'gguf', kv: g.header.kv.filter((kv) => kv.key.startsWith('tokenizer.')) },
-      metadata: [...g.header.kv],
+      metadata: () => kv,
       close: () => g.close(),
     };
   } catch (err) {

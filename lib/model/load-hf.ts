@@ -1,17 +1,20 @@
 /**
  * A llama-family model from a Hugging Face folder: `config.json` for the hyper-parameters,
- * safetensors (single file or sharded) for the weights, `tokenizer.json` for the tokenizer.
+ * safetensors (single file or sharded) for the weights, `tokenizer.json` or `tokenizer.model` for the
+ * tokenizer (optional: commands that need only tensors run without one).
  * Names are mapped to GGUF's; q/k rows stay in HF order and carry `permuteHeads`.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LayerquantError } from '../errors.js';
+import type { GgufKv } from '../io/gguf-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
+import { hfRope, llama3RopeFactors } from './rope.js';
 import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
 import { llamaGgufKv } from './gguf-kv.js';
 import { checkDims, checkHparams } from './shapes.js';
-import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
+import type { BlockDescription, HfTokenizerSource, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
 /** Safetensors dtypes layerquant reads, and their storage format names. */
 const FORMAT_OF_DTYPE: Readonly<Record<string, string>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
@@ -67,6 +70,7 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
   };
   const nEmbd = need('hidden_size');
   const nHead = need('num_attention_heads');
+  const rope = hfRope(config, file);
   const hp: Hparams = {
     nLayer: need('num_hidden_layers'),
     nEmbd,
@@ -76,12 +80,26 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
     headDim: opt('head_dim', nHead > 0 && nEmbd % nHead === 0 ? nEmbd / nHead : NaN),
     nVocab: need('vocab_size'),
     nCtxTrain: opt('max_position_embeddings', 2048),
-    ropeTheta: opt('rope_theta', 10000),
+    ropeTheta: rope.theta,
     rmsEps: opt('rms_norm_eps', 1e-6),
     tiedEmbeddings: config.tie_word_embeddings === true,
   };
+  if (rope.scaling) hp.ropeScaling = rope.scaling;
   checkHparams(hp, file);
   return hp;
+}
+
+/** The tokenizer files a HF folder has (none is required to load it; tokenizing needs one). */
+export function hfTokenizerSource(folder: string): HfTokenizerSource {
+  const src: HfTokenizerSource = { kind: 'hf', folder };
+  const file = (name: string): string | undefined => (existsSync(join(folder, name)) ? join(folder, name) : undefined);
+  const tokenizerJson = file('tokenizer.json');
+  const tokenizerModel = file('tokenizer.model');
+  const configJson = file('tokenizer_config.json');
+  if (tokenizerJson) src.tokenizerJson = tokenizerJson;
+  if (tokenizerModel) src.tokenizerModel = tokenizerModel;
+  if (configJson) src.configJson = configJson;
+  return src;
 }
 
 /** Loads a llama-family HF folder. The caller owns the result and must `close()` it. */
@@ -93,14 +111,7 @@ export function loadHfModel(folder: string): ModelDescription {
   for (const key of ['attention_bias', 'mlp_bias'] as const) {
     if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
   }
-  if (config.rope_scaling !== undefined && config.rope_scaling !== null) {
-    throw new LayerquantError('E_UNSUPPORTED', `"rope_scaling" ${JSON.stringify(config.rope_scaling)} is not supported yet`, { file: configFile });
-  }
-  const tokenizerJson = join(folder, 'tokenizer.json');
-  if (!existsSync(tokenizerJson)) {
-    throw new LayerquantError('E_NOT_FOUND', 'no tokenizer.json (layerquant reads the tokenizer from tokenizer.json)', { file: folder });
-  }
-  const tokenizerConfig = join(folder, 'tokenizer_config.json');
+  const tokenizer = hfTokenizerSource(folder);
   const st: SafetensorsModel = openSafetensors(folder);
   try {
     const ref = (hfName: string, name: string, role: ShapedRole, required: boolean, permuteHeads?: number): TensorRef | undefined => {
@@ -139,17 +150,28 @@ export function loadHfModel(folder: string): ModelDescription {
     // A tied model may still ship lm_head.weight (a copy); llama.cpp's converter then drops it.
     const roles: GlobalRole[] = hp.tiedEmbeddings ? ['token_embd', 'output_norm'] : ['token_embd', 'output_norm', 'output'];
     for (const role of roles) globals.push(ref(hfGlobalName(role), ggufGlobalName(role), role, true)!);
-    const m: Omit<ModelDescription, 'metadata'> = {
+    // Llama 3 scaling lives in GGUF as the rope_freqs tensor (written as llama.cpp's converter
+    // does); the HF model gets the same tensor, so convert, quantize and the forward pass treat
+    // both sources alike.
+    if (hp.ropeScaling?.type === 'llama3') {
+      const f = llama3RopeFactors(hp.ropeScaling, hp.headDim, hp.ropeTheta);
+      globals.push({ name: 'rope_freqs.weight', role: 'rope_freqs', dims: [f.length], format: 'f32', data: new Uint8Array(f.buffer), file: configFile });
+    }
+    // The GGUF metadata is derived once, when first asked for (it needs the tokenizer, which
+    // tensor-only commands do without).
+    let kv: GgufKv[] | undefined;
+    const m: ModelDescription = {
       source: 'hf',
       path: folder,
       architecture: arch.name,
       hparams: hp,
       blocks,
       globals,
-      tokenizer: existsSync(tokenizerConfig) ? { kind: 'hf', tokenizerJson, configJson: tokenizerConfig } : { kind: 'hf', tokenizerJson },
+      tokenizer,
+      metadata: () => (kv ??= llamaGgufKv(m, 0, basename(resolve(folder))).filter((e) => e.key !== 'general.file_type')),
       close: () => st.close(),
     };
-    return { ...m, metadata: llamaGgufKv(m, 0, basename(resolve(folder))).filter((e) => e.key !== 'general.file_type') };
+    return m;
   } catch (err) {
     st.close();
     throw err;

@@ -33,7 +33,7 @@ export function registryFormats(): FormatTable {
 
 /** Source metadata for the output: everything but general.file_type and old layerquant.* keys. */
 export function sourceKv(model: ModelDescription): GgufKv[] {
-  return model.metadata.filter((e) => e.key !== 'general.file_type' && !e.key.startsWith('layerquant.'));
+  return model.metadata().filter((e) => e.key !== 'general.file_type' && !e.key.startsWith('layerquant.'));
 }
 
 const PLAIN = new Set(['f32', 'f16', 'bf16']);
