@@ -9,6 +9,7 @@
 #include "binding/binding.h"
 #include "binding/worker.h"
 #include "forward/config.h"
+#include "forward/kl.h"
 #include "quant/registry.h"
 #ifdef LQ_CUDA
 #include "cuda/forward/forward.h"
@@ -109,6 +110,14 @@ void parse_batch(Napi::Env env, Napi::Value v, lq_batch * b) {
     if (lens.empty()) lq_throw(env, LQ_E_BAD_ARGUMENT, "seqLens is empty");
     lq_status s = lq_batch_init(b, lens.data(), static_cast<int64_t>(lens.size()));
     if (!s.ok()) lq_throw(env, s.code, s.message);
+}
+
+// A model's final norm and output head (E_SHAPE when they disagree on n_embd).
+void parse_head(Napi::Env env, Napi::Object o, const char * norm_key, const char * output_key, const std::string & label,
+                lq_promise_worker * keeper, lq_weight * norm, lq_weight * output) {
+    *norm = parse_weight(env, o.Get(norm_key), label + "output_norm", keeper);
+    *output = parse_weight(env, o.Get(output_key), label + "output", keeper);
+    if (norm->n_in != output->n_in) lq_throw(env, LQ_E_SHAPE, label + "output_norm and output disagree on n_embd");
 }
 
 Napi::Object arg_object(const Napi::CallbackInfo & info, const char * fn) {
@@ -243,9 +252,7 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
     return lq_queue_worker<logits_worker>(env, [&](logits_worker * w) {
         w->set_run_options(o);
         w->eps = static_cast<float>(lq_arg_number(env, o.Get("rmsEps"), "rmsEps", 1e-5));
-        w->norm = parse_weight(env, o.Get("norm"), "output_norm", w);
-        w->output = parse_weight(env, o.Get("output"), "output", w);
-        if (w->norm.n_in != w->output.n_in) lq_throw(env, LQ_E_SHAPE, "output_norm and output disagree on n_embd");
+        parse_head(env, o, "norm", "output", "", w, &w->norm, &w->output);
         const int64_t e = w->output.n_in;
         Napi::Float32Array hidden = lq_arg_typed<Napi::Float32Array>(env, o.Get("hidden"), napi_float32_array, "hidden");
         const int64_t n_hidden = static_cast<int64_t>(hidden.ElementLength()) / e;
@@ -279,6 +286,46 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
     });
 }
 
+class kl_worker : public lq_promise_worker {
+  public:
+    using lq_promise_worker::lq_promise_worker;
+    lq_weight ref_norm, ref_output, norm, output;
+    const float * reference = nullptr;
+    const float * hidden = nullptr;
+    int64_t n_rows = 0;
+    float eps = 1e-5f;
+    double kl = 0;
+
+  protected:
+    lq_status run() override { return lq_forward_kl(&kl, reference, hidden, n_rows, ref_norm, ref_output, norm, output, eps, threads()); }
+    Napi::Value result(Napi::Env env) override { return Napi::Number::New(env, kl); }
+};
+
+// forwardKl({ hidden, reference, norm, output, refNorm, refOutput, rmsEps, threads?, abort? }) →
+// Promise<number>: mean over rows of KL(p_ref ‖ p), each model's final hidden through its own head.
+Napi::Value forward_kl(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = arg_object(info, "forwardKl");
+    return lq_queue_worker<kl_worker>(env, [&](kl_worker * w) {
+        w->set_run_options(o);
+        w->eps = static_cast<float>(lq_arg_number(env, o.Get("rmsEps"), "rmsEps", 1e-5));
+        parse_head(env, o, "norm", "output", "", w, &w->norm, &w->output);
+        parse_head(env, o, "refNorm", "refOutput", "reference ", w, &w->ref_norm, &w->ref_output);
+        const int64_t e = w->output.n_in;
+        if (w->ref_output.n_in != e || w->ref_output.n_out != w->output.n_out)
+            lq_throw(env, LQ_E_SHAPE, "the two models' output heads differ in shape");
+        Napi::Float32Array h = lq_arg_typed<Napi::Float32Array>(env, o.Get("hidden"), napi_float32_array, "hidden", static_cast<size_t>(e));
+        Napi::Float32Array r = lq_arg_typed<Napi::Float32Array>(env, o.Get("reference"), napi_float32_array, "reference", static_cast<size_t>(e));
+        if (h.ElementLength() != r.ElementLength() || h.ElementLength() % static_cast<size_t>(e) != 0)
+            lq_throw(env, LQ_E_SHAPE, "hidden and reference must both hold the same whole number of rows of " + std::to_string(e));
+        w->n_rows = static_cast<int64_t>(h.ElementLength()) / e;
+        w->hidden = h.Data();
+        w->reference = r.Data();
+        w->keep(h);
+        w->keep(r);
+    });
+}
+
 // Synchronous float64 oracle (tests only; small models).
 Napi::Value forward_block_ref64(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
@@ -299,9 +346,8 @@ Napi::Value forward_block_ref64(const Napi::CallbackInfo & info) {
 Napi::Value forward_logits_ref64(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = arg_object(info, "forwardLogitsRef64");
-    lq_weight norm = parse_weight(env, o.Get("norm"), "output_norm", nullptr);
-    lq_weight output = parse_weight(env, o.Get("output"), "output", nullptr);
-    if (norm.n_in != output.n_in) lq_throw(env, LQ_E_SHAPE, "output_norm and output disagree on n_embd");
+    lq_weight norm, output;
+    parse_head(env, o, "norm", "output", "", nullptr, &norm, &output);
     const int64_t e = output.n_in;
     Napi::Float64Array hidden = lq_arg_typed<Napi::Float64Array>(env, o.Get("hidden"), napi_float64_array, "hidden");
     const int64_t n_tok = static_cast<int64_t>(hidden.ElementLength()) / e;
@@ -315,9 +361,12 @@ Napi::Value forward_logits_ref64(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_forward_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("forwardEmbed", Napi::Function::New(env, forward_embed, "forwardEmbed"));
-    exports.Set("forwardBlock", Napi::Function::New(env, forward_block, "forwardBlock"));
-    exports.Set("forwardLogits", Napi::Function::New(env, forward_logits, "forwardLogits"));
-    exports.Set("forwardBlockRef64", Napi::Function::New(env, forward_block_ref64, "forwardBlockRef64"));
-    exports.Set("forwardLogitsRef64", Napi::Function::New(env, forward_logits_ref64, "forwardLogitsRef64"));
+    lq_exports(env, exports, {
+        {"forwardEmbed", forward_embed},
+        {"forwardBlock", forward_block},
+        {"forwardLogits", forward_logits},
+        {"forwardKl", forward_kl},
+        {"forwardBlockRef64", forward_block_ref64},
+        {"forwardLogitsRef64", forward_logits_ref64},
+    });
 }

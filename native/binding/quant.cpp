@@ -4,6 +4,7 @@
 //   quantize(src, srcFormat: 'f32'|'f16'|'bf16', n, nrows, format, dst: Uint8Array,
 //            opts?: { threads?, importance?: Float32Array, isa?, name?, abort?: Int32Array }) → Promise<void>
 //   dequantize(src, format, n, nrows, dst: Float32Array, opts?: { threads?, name?, abort? }) → Promise<void>
+//   formatRelMse(format) → Promise<number> (the planner's modelled error of a format)
 #include <algorithm>
 #include <chrono>
 #include <string>
@@ -145,6 +146,28 @@ Napi::Value dequantize(const Napi::CallbackInfo & info) {
     });
 }
 
+class rel_mse_worker : public lq_promise_worker {
+  public:
+    using lq_promise_worker::lq_promise_worker;
+    const lq_format * f = nullptr;
+    lq_isa isa = LQ_ISA_SCALAR;
+    double value = 0;
+
+  protected:
+    lq_status run() override { return lq_format_rel_mse(f, isa, &value); }
+    Napi::Value result(Napi::Env env) override { return Napi::Number::New(env, value); }
+};
+
+// formatRelMse(format) → Promise<number>: the format's squared relative RMS error on seeded
+// Gaussian rows (native/quant/format-error.cpp).
+Napi::Value format_rel_mse(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    return lq_queue_worker<rel_mse_worker>(env, [&](rel_mse_worker * w) {
+        w->f = lq_arg_format(env, info[0], "format");
+        w->isa = lq_isa_active();
+    });
+}
+
 // benchTriad(n, reps) → best single-thread GB/s of a[i] = b[i] + s * c[i] over n floats (12 bytes
 // per element moved), for benchmarks/quant.ts's bandwidth column. Synchronous: benchmarks only.
 Napi::Value bench_triad(const Napi::CallbackInfo & info) {
@@ -249,13 +272,16 @@ Napi::Value quantize_cuda(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("formats", Napi::Function::New(env, formats));
-    exports.Set("formatRowBytes", Napi::Function::New(env, format_row_bytes));
-    exports.Set("quantize", Napi::Function::New(env, quantize));
-    exports.Set("dequantize", Napi::Function::New(env, dequantize));
-    exports.Set("benchTriad", Napi::Function::New(env, bench_triad));
-    exports.Set("benchQuantize", Napi::Function::New(env, bench_quantize));
+    lq_exports(env, exports, {
+        {"formats", formats},
+        {"formatRowBytes", format_row_bytes},
+        {"quantize", quantize},
+        {"dequantize", dequantize},
+        {"formatRelMse", format_rel_mse},
+        {"benchTriad", bench_triad},
+        {"benchQuantize", bench_quantize},
+    });
 #ifdef LQ_CUDA
-    exports.Set("quantizeCuda", Napi::Function::New(env, quantize_cuda));
+    lq_exports(env, exports, {{"quantizeCuda", quantize_cuda}});
 #endif
 }

@@ -95,6 +95,8 @@ Napi::Value bench_read(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_stats_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("zdGroup", Napi::Function::New(env, zd_group, "zdGroup"));
-    exports.Set("benchRead", Napi::Function::New(env, bench_read, "benchRead"));
+    lq_exports(env, exports, {
+        {"zdGroup", zd_group},
+        {"benchRead", bench_read},
+    });
 }
