@@ -72,16 +72,24 @@ export interface NativeAddon extends NativeQuantAddon {
 
 // ---- quant (native/binding/quant.cpp) ----------------------------------------------------------
 
-/** One row of the native format registry. */
+/** One row of the native format registry (native/quant/registry.h). */
 export interface NativeFormatRow {
+  /** Canonical name (ggml's spelling): 'q4_K', 'q8_0', 'int4_g64', 'int3_row', also 'f32', 'f16', 'bf16'. */
   name: string;
+  /** The registry's ggml type id (for comparisons with ggml), or -1 for formats GGUF readers do not know (intN). */
   ggmlType: number;
+  /** Weights per block or group; 0 = one group per row. */
   blockSize: number;
+  /** Bytes per full block (0 for per-row groups). */
   blockBytes: number;
+  /** Bits per weight of full blocks; for per-row formats, measured on a 4096-wide row. */
   bitsPerWeight: number;
-  /** llama.cpp refuses this type without an imatrix (token_embd and output excepted). */
+  /**
+   * llama.cpp refuses to quantize to this type without an imatrix (IQ3_XXS, IQ2_*, IQ1_*), except
+   * token_embd and output (llama-quant.cpp `tensor_requires_imatrix`).
+   */
   requiresImportance: boolean;
-  /** ISA variants with their own kernel ('scalar' always). */
+  /** SIMD variants with their own kernel ('scalar' always; others fall back to the nearest lower one). */
   isas: IsaName[];
 }
 
@@ -105,6 +113,8 @@ export interface NativeQuantAddon {
   ): Promise<void>;
   dequantize(src: Uint8Array, format: FormatName, n: number, nrows: number, dst: Float32Array,
     opts?: NativeRunOptions & { name?: string }): Promise<void>;
+  /** Squared relative RMS error of `format` on 32 seeded rows of 4096 N(0,1) weights (native/quant/format-error.cpp). */
+  formatRelMse(format: FormatName): Promise<number>;
   /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
   benchTriad(n: number, reps: number): number;
   /** Best seconds of one 1-thread call of the quantize driver on F32 rows, run on the calling thread (benchmarks only; synchronous). */
@@ -242,6 +252,19 @@ export interface NativeAddon {
     /** [nEmbd]: Σ over the rows of the normed hidden state squared is added (the output head's imatrix). */
     sumsq?: Float64Array;
   }): Promise<void>;
+  /**
+   * Mean over rows of KL(p_ref ‖ p) in nats: `reference` and `hidden` (final hidden states, rows ×
+   * nEmbd) each through its own final norm and output head (native/forward/kl.h).
+   */
+  forwardKl(opts: NativeRunOptions & {
+    hidden: Float32Array;
+    reference: Float32Array;
+    norm: NativeWeight;
+    output: NativeWeight;
+    refNorm: NativeWeight;
+    refOutput: NativeWeight;
+    rmsEps: number;
+  }): Promise<number>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */
   forwardBlockRef64(opts: { config: NativeForwardConfig; weights: NativeBlockWeights; hidden: Float64Array; seqLens: Int32Array }): void;
   /** Float64 oracle of forwardLogits over every row of hidden. */

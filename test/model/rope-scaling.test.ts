@@ -17,7 +17,7 @@ import { convertHfToGguf } from '../../lib/model/convert.js';
 import { llama3RopeFactors } from '../../lib/model/rope.js';
 import { Decoder } from '../../lib/eval/decoder.js';
 import { native } from '../../lib/native.js';
-import { planModel, quantizeModel } from '../../lib/quantize/run.js';
+import { quantizeModel } from '../../lib/quantize/pipeline.js';
 import { loadTokenizer } from '../../lib/tokenize/tokenizer.js';
 import { data, needData } from '../helpers/data.js';
 import { runLlama } from '../helpers/llama.js';
@@ -165,8 +165,7 @@ describe.skipIf(needData(data.stories8L256.gguf, data.stories8L256.hf, data.text
     let ids: Int32Array;
     try {
       ids = tokens(m, 64);
-      const plan = planModel(m, { levels: ['f32'], budget: { kind: 'bits', bits: 32 }, globals: 'source', strategy: 'uniform' });
-      await quantizeModel(m, plan, out);
+      await quantizeModel(m, { kind: 'bits', bits: 32 }, { levels: ['f32'], globals: 'source', strategy: 'uniform', method: 'none', output: out });
     } finally {
       m.close();
     }

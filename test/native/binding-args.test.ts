@@ -119,6 +119,12 @@ const cases: Case[] = [
       [[0, 'output', 'dims', 1], NUMBERS], [[0, 'logits'], [new Float32Array(2)]], [[0, 'rmsEps'], ['x']], ...runOptions(0)],
   },
   {
+    name: 'forwardKl', call: (...a) => (native().forwardKl as (...x: Args) => unknown)(...a),
+    args: () => [{ hidden: new Float32Array(N * E).fill(0.5), reference: new Float32Array(N * E).fill(0.25), norm: w(E, 1), output: w(E, 4), refNorm: w(E, 1), refOutput: w(E, 4), rmsEps: 1e-5 }],
+    bad: [[[0, 'hidden'], [...BUFFERS, new Float32Array(N * E + 1), new Float64Array(N * E)]], [[0, 'reference'], [...BUFFERS, new Float32Array(E)]], [[0, 'refOutput', 'dims', 1], [...NUMBERS, 5]],
+      [[0, 'output', 'format'], FORMATS], [[0, 'rmsEps'], ['x', NaN]], ...runOptions(0)],
+  },
+  {
     name: 'forwardBlockRef64', call: (...a) => (native().forwardBlockRef64 as (...x: Args) => unknown)(...a),
     args: () => [{ config, weights, hidden: new Float64Array(N * E).fill(0.25), seqLens: Int32Array.from([N]) }],
     bad: [[[0, 'config', 'nFf'], NUMBERS], [[0, 'weights', 'ffn_up', 'dims', 0], NUMBERS], [[0, 'hidden'], [...BUFFERS, new Float32Array(N * E), new Float64Array(2)]], [[0, 'seqLens'], BUFFERS]],
@@ -128,6 +134,7 @@ const cases: Case[] = [
     args: () => [{ hidden: new Float64Array(N * E).fill(0.5), norm: w(E, 1), output: w(E, 4), rmsEps: 1e-5, logits: new Float64Array(N * 4) }],
     bad: [[[0, 'hidden'], BUFFERS], [[0, 'norm', 'dims', 0], NUMBERS], [[0, 'logits'], [...BUFFERS, new Float64Array(1)]], [[0, 'rmsEps'], ['x']]],
   },
+  { name: 'formatRelMse', call: (...a) => (native().formatRelMse as (...x: Args) => unknown)(...a), args: () => ['q8_0'], bad: [[[0], FORMATS]] },
   { name: 'setThreads', call: (...a) => (native().setThreads as (...x: Args) => unknown)(...a), args: () => [native().getThreads()], bad: [[[0], [...NUMBERS, 0, 5000]]] },
   { name: 'setIsa', call: (...a) => (native().setIsa as (...x: Args) => unknown)(...a), args: () => [native().cpuFeatures().active], bad: [[[0], ['sse9', 5, null, {}]]] },
   { name: 'mapFile', call: (...a) => (native().mapFile as (...x: Args) => unknown)(...a), args: () => [mapped], bad: [[[0], [5, null, {}, join(dir, 'missing')]]] },
