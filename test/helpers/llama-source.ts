@@ -5,7 +5,7 @@
  * `llamaSource()` returns undefined, with `llamaSourceMissingReason`, when no checkout exists.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,4 +74,28 @@ export function switchResults(text: string, fn: string): Map<string, string> {
     }
   }
   return out;
+}
+
+/**
+ * The checkout's root folder, cloned from the bundle first when there is none (under the lock
+ * scripts/llama-tools.sh takes, into the folder it uses). Throws when the bundle is missing.
+ */
+export function llamaCheckout(): string {
+  const have = llamaSourceRoot();
+  if (have !== undefined) return have;
+  if (!existsSync(bundle)) throw new Error(llamaSourceMissingReason);
+  const commit = execFileSync('git', ['bundle', 'list-heads', bundle], { encoding: 'utf8' }).split(/\s/)[0]!.slice(0, 12);
+  const cacheRoot = process.env.LAYERQUANT_LLAMA_CACHE ?? join(homedir(), '.cache', 'layerquant');
+  const cache = join(cacheRoot, `llama.cpp-${commit}`);
+  mkdirSync(cacheRoot, { recursive: true });
+  execFileSync('flock', [`${cache}.lock`, 'sh', '-c', 'test -d "$1/.git" || { rm -rf "$1" && git clone -q "$2" "$1"; }', 'sh', join(cache, 'src'), bundle], { stdio: 'inherit' });
+  root = null;
+  const now = llamaSourceRoot();
+  if (now === undefined) throw new Error(llamaSourceMissingReason);
+  return now;
+}
+
+/** Path of a bundled reference vocabulary, `models/ggml-vocab-<name>.gguf` (its `.inp`/`.out` test vectors beside it). */
+export function llamaVocab(name: string): string {
+  return join(llamaCheckout(), 'models', `ggml-vocab-${name}.gguf`);
 }
