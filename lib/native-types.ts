@@ -62,6 +62,8 @@ export interface NativeFormatRow {
   blockSize: number;
   blockBytes: number;
   bitsPerWeight: number;
+  /** llama.cpp refuses this type without an imatrix (token_embd and output excepted). */
+  requiresImportance: boolean;
   /** ISA variants with their own kernel ('scalar' always). */
   isas: IsaName[];
 }
@@ -151,8 +153,18 @@ export interface NativeForwardConfig {
   headDim: number;
   rmsEps: number;
   ropeTheta: number;
-  /** true: HF rotate-half RoPE (q/k rows not permuted); false: GGUF interleaved pairs. */
+  /** true: rotate-half RoPE (HF q/k rows, and GGUF qwen/gemma/phi); false: GGUF llama interleaved pairs. */
   ropeNeox: boolean;
+  /** RoPE scaling as ggml's rope_ext: 1/factor for linear and YaRN (default 1). */
+  ropeFreqScale?: number;
+  /** YaRN: 1 blends extrapolated and interpolated angles (default 0: off). */
+  ropeExtFactor?: number;
+  /** YaRN: cos/sin magnitude before ggml's 1 + 0.1·ln(factor) (llama.cpp's attn_factor; default 1). */
+  ropeMscale?: number;
+  ropeBetaFast?: number;
+  ropeBetaSlow?: number;
+  /** YaRN: the context length the model was trained with before scaling. */
+  ropeNCtxOrig?: number;
 }
 
 /** The nine weights of a Llama block, by GGUF role. */
@@ -166,6 +178,23 @@ export interface NativeBlockWeights {
   ffn_gate: NativeWeight;
   ffn_up: NativeWeight;
   ffn_down: NativeWeight;
+  /** Llama 3 rope_freqs: head_dim/2 divisors of the RoPE frequencies (optional). */
+  rope_freqs?: NativeWeight;
+}
+
+/**
+ * imatrix accumulators of one block, one per distinct matmul input (each optional): Σ over the
+ * batch's tokens of x[i]² is added into each buffer given.
+ */
+export interface NativeBlockSumsq {
+  /** [nEmbd] rmsnorm(x): the input of attn_q, attn_k, attn_v. */
+  attnIn?: Float64Array;
+  /** [nHead·headDim] attention output: the input of attn_output. */
+  attnOut?: Float64Array;
+  /** [nEmbd] rmsnorm(x_mid): the input of ffn_gate, ffn_up. */
+  ffnIn?: Float64Array;
+  /** [nFf] silu(gate) ⊙ up: the input of ffn_down. */
+  ffnDown?: Float64Array;
 }
 
 /** Moments and z > 1 count of a tensor or a group. */
@@ -188,6 +217,8 @@ export interface NativeAddon {
     hidden: Float32Array;
     seqLens: Int32Array;
     cos?: { block: Float32Array; attn: Float32Array; mlp: Float32Array };
+    /** imatrix accumulators: Σ over tokens of x² per column, added for each matmul input given. */
+    sumsq?: NativeBlockSumsq;
     threads?: number;
     abort?: Int32Array;
     /** 'cuda': run on the GPU (CUDA build only; E_UNSUPPORTED otherwise). */
@@ -203,6 +234,8 @@ export interface NativeAddon {
     logits: Float32Array;
     targets?: Int32Array;
     logprobs?: Float64Array;
+    /** [nEmbd]: Σ over the rows of the normed hidden state squared is added (the output head's imatrix). */
+    sumsq?: Float64Array;
     threads?: number;
   }): Promise<void>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */

@@ -4,7 +4,6 @@
  * the chosen type (F32 or F16) and 1-D norms in F32. Tensors stream one at a time from the
  * memory-mapped safetensors to the writer.
  */
-import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LayerquantError } from '../errors.js';
 import { GgmlType, ggmlTensorBytes } from '../io/ggml-types.js';
@@ -14,6 +13,7 @@ import { releaseView } from '../io/mmap.js';
 import { convertTensor } from '../tensor/convert.js';
 import { loadModel } from './load.js';
 import { hfToGgufRows } from './permute.js';
+import { ropeScalingKv } from './rope.js';
 import { hfTokenizerToGgufKv } from './tokenizer-gguf.js';
 import type { ModelDescription, TensorRef } from './types.js';
 
@@ -50,12 +50,6 @@ export function llamaGgufKv(m: ModelDescription, fileType: number, name: string)
   const arch = m.architecture;
   const u32 = (key: string, value: number): GgufKv => ({ key, type: GgufType.UINT32, value });
   const f32 = (key: string, value: number): GgufKv => ({ key, type: GgufType.FLOAT32, value });
-  let config: Record<string, unknown> = {};
-  try {
-    config = JSON.parse(readFileSync(join(m.path, 'config.json'), 'utf8')) as Record<string, unknown>;
-  } catch {
-    // already validated by loadModel; ids below fall back to the tokenizer's own
-  }
   const kv: GgufKv[] = [
     { key: 'general.architecture', type: GgufType.STRING, value: arch },
     { key: 'general.name', type: GgufType.STRING, value: name },
@@ -69,15 +63,12 @@ export function llamaGgufKv(m: ModelDescription, fileType: number, name: string)
     f32(`${arch}.attention.layer_norm_rms_epsilon`, hp.rmsEps),
     f32(`${arch}.rope.freq_base`, hp.ropeTheta),
   ];
+  kv.push(...ropeScalingKv(arch, hp.ropeScaling, join(m.path, 'config.json')));
   if (hp.headDim * hp.nHead !== hp.nEmbd) {
     kv.push(u32(`${arch}.attention.key_length`, hp.headDim), u32(`${arch}.attention.value_length`, hp.headDim));
   }
   kv.push(u32(`${arch}.vocab_size`, hp.nVocab), u32('general.file_type', fileType));
-  const opts: Parameters<typeof hfTokenizerToGgufKv>[1] = { nVocab: hp.nVocab };
-  if (m.tokenizer.configJson !== undefined) opts.configJson = m.tokenizer.configJson;
-  if (typeof config.bos_token_id === 'number') opts.bosTokenId = config.bos_token_id;
-  if (typeof config.eos_token_id === 'number') opts.eosTokenId = config.eos_token_id;
-  kv.push(...hfTokenizerToGgufKv(m.tokenizer.tokenizerJson, opts));
+  kv.push(...hfTokenizerToGgufKv(m.tokenizer, { nVocab: hp.nVocab }));
   return kv;
 }
 

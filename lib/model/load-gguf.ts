@@ -6,6 +6,7 @@ import { LayerquantError } from '../errors.js';
 import { openGguf, type GgufFile } from '../io/gguf-read.js';
 import type { GgufValue } from '../io/gguf-types.js';
 import { architectureFromGguf } from './arch.js';
+import { ggufRopeScaling } from './rope.js';
 import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
@@ -47,8 +48,8 @@ export function ggufHparams(g: GgufFile, arch: string): Hparams {
     rmsEps: num('attention.layer_norm_rms_epsilon'),
     tiedEmbeddings: g.tensor('output.weight') === undefined,
   };
-  const scaling = g.get(`${arch}.rope.scaling.type`);
-  if (typeof scaling === 'string' && scaling !== 'none') hp.ropeScaling = { type: scaling, factor: num('rope.scaling.factor', 1) };
+  const scaling = ggufRopeScaling((k) => g.get(k), arch, hp.nCtxTrain, file);
+  if (scaling) hp.ropeScaling = scaling;
   checkHparams(hp, file);
   return hp;
 }

@@ -1,6 +1,7 @@
 /**
  * A llama-family model from a Hugging Face folder: `config.json` for the hyper-parameters,
- * safetensors (single file or sharded) for the weights, `tokenizer.json` for the tokenizer.
+ * safetensors (single file or sharded) for the weights, `tokenizer.json` or `tokenizer.model` for the
+ * tokenizer (optional: commands that need only tensors run without one).
  * Names are mapped to GGUF's; q/k rows stay in HF order and carry `permuteHeads`.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,9 +10,10 @@ import { LayerquantError } from '../errors.js';
 import { GgmlType } from '../io/ggml-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
+import { hfRope, llama3RopeFactors } from './rope.js';
 import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
-import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
+import type { BlockDescription, HfTokenizerSource, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
 const DTYPE_TO_GGML = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 } as const;
 
@@ -66,6 +68,7 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
   };
   const nEmbd = need('hidden_size');
   const nHead = need('num_attention_heads');
+  const rope = hfRope(config, file);
   const hp: Hparams = {
     nLayer: need('num_hidden_layers'),
     nEmbd,
@@ -75,12 +78,26 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
     headDim: opt('head_dim', nHead > 0 && nEmbd % nHead === 0 ? nEmbd / nHead : NaN),
     nVocab: need('vocab_size'),
     nCtxTrain: opt('max_position_embeddings', 2048),
-    ropeTheta: opt('rope_theta', 10000),
+    ropeTheta: rope.theta,
     rmsEps: opt('rms_norm_eps', 1e-6),
     tiedEmbeddings: config.tie_word_embeddings === true,
   };
+  if (rope.scaling) hp.ropeScaling = rope.scaling;
   checkHparams(hp, file);
   return hp;
+}
+
+/** The tokenizer files a HF folder has (none is required to load it; tokenizing needs one). */
+export function hfTokenizerSource(folder: string): HfTokenizerSource {
+  const src: HfTokenizerSource = { kind: 'hf', folder };
+  const file = (name: string): string | undefined => (existsSync(join(folder, name)) ? join(folder, name) : undefined);
+  const tokenizerJson = file('tokenizer.json');
+  const tokenizerModel = file('tokenizer.model');
+  const configJson = file('tokenizer_config.json');
+  if (tokenizerJson) src.tokenizerJson = tokenizerJson;
+  if (tokenizerModel) src.tokenizerModel = tokenizerModel;
+  if (configJson) src.configJson = configJson;
+  return src;
 }
 
 /** Loads a llama-family HF folder. The caller owns the result and must `close()` it. */
@@ -92,14 +109,7 @@ export function loadHfModel(folder: string): ModelDescription {
   for (const key of ['attention_bias', 'mlp_bias'] as const) {
     if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
   }
-  if (config.rope_scaling !== undefined && config.rope_scaling !== null) {
-    throw new LayerquantError('E_UNSUPPORTED', `"rope_scaling" ${JSON.stringify(config.rope_scaling)} is not supported yet`, { file: configFile });
-  }
-  const tokenizerJson = join(folder, 'tokenizer.json');
-  if (!existsSync(tokenizerJson)) {
-    throw new LayerquantError('E_NOT_FOUND', 'no tokenizer.json (layerquant reads the tokenizer from tokenizer.json)', { file: folder });
-  }
-  const tokenizerConfig = join(folder, 'tokenizer_config.json');
+  const tokenizer = hfTokenizerSource(folder);
   const st: SafetensorsModel = openSafetensors(folder);
   try {
     const ref = (hfName: string, name: string, role: ShapedRole, required: boolean, permuteHeads?: number): TensorRef | undefined => {
@@ -138,6 +148,13 @@ export function loadHfModel(folder: string): ModelDescription {
     // A tied model may still ship lm_head.weight (a copy); llama.cpp's converter then drops it.
     const roles: GlobalRole[] = hp.tiedEmbeddings ? ['token_embd', 'output_norm'] : ['token_embd', 'output_norm', 'output'];
     for (const role of roles) globals.push(ref(hfGlobalName(role), ggufGlobalName(role), role, true)!);
+    // Llama 3 scaling lives in GGUF as the rope_freqs tensor (written as llama.cpp's converter
+    // does); the HF model gets the same tensor, so convert, quantize and the forward pass treat
+    // both sources alike.
+    if (hp.ropeScaling?.type === 'llama3') {
+      const f = llama3RopeFactors(hp.ropeScaling, hp.headDim, hp.ropeTheta);
+      globals.push({ name: 'rope_freqs.weight', role: 'rope_freqs', dims: [f.length], type: GgmlType.F32, data: new Uint8Array(f.buffer), file: configFile });
+    }
     return {
       source: 'hf',
       path: folder,
@@ -145,7 +162,7 @@ export function loadHfModel(folder: string): ModelDescription {
       hparams: hp,
       blocks,
       globals,
-      tokenizer: existsSync(tokenizerConfig) ? { kind: 'hf', tokenizerJson, configJson: tokenizerConfig } : { kind: 'hf', tokenizerJson },
+      tokenizer,
       close: () => st.close(),
     };
   } catch (err) {

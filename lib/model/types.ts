@@ -29,6 +29,30 @@ export type CarriedRole = 'rope_freqs' | 'other';
 /** Roles whose shape the hyper-parameters fix. */
 export type ShapedRole = Exclude<TensorRole, CarriedRole>;
 
+/**
+ * RoPE scaling a model asks for, in llama.cpp's terms. The forward pass honours `linear`, `yarn`
+ * and `llama3` (whose per-dimension factors are the `rope_freqs` tensor); any other type is kept
+ * so that commands which need only tensors still run, and the forward pass refuses it.
+ */
+export interface RopeScaling {
+  /** `linear`, `yarn`, `llama3`, or what the source names (`longrope`, `dynamic`, …). */
+  type: string;
+  /** Context scale factor (frequencies are divided by it). */
+  factor: number;
+  /** Where it was read: the GGUF key or config.json field, for messages. */
+  key: string;
+  /** yarn and llama3: the context length before scaling. */
+  originalContext?: number;
+  /** llama3: the wavelength band of the smooth interpolation. */
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
+  /** yarn: magnitude of cos/sin before ggml's 1 + 0.1·ln(factor) (GGUF `rope.scaling.attn_factor`; default 1). */
+  attnFactor?: number;
+  /** yarn: correction-range rotations (llama.cpp: 32 and 1). */
+  betaFast?: number;
+  betaSlow?: number;
+}
+
 /** Hyper-parameters of a llama-family decoder. */
 export interface Hparams {
   /** Number of decoder blocks. */
@@ -53,8 +77,8 @@ export interface Hparams {
   rmsEps: number;
   /** True when the output head reuses the token embedding (no separate `output.weight`). */
   tiedEmbeddings: boolean;
-  /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`), when it is not `none`. */
-  ropeScaling?: { type: string; factor: number };
+  /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`, config `rope_scaling`), when there is one. */
+  ropeScaling?: RopeScaling;
 }
 
 /** One tensor of the model. */
@@ -93,10 +117,17 @@ export interface BlockDescription {
 }
 
 /**
- * Where the tokenizer comes from: the `tokenizer.*` keys of a GGUF, or the paths of a HF folder's
- * `tokenizer.json` and (when present) `tokenizer_config.json`.
+ * Where the tokenizer comes from: the `tokenizer.*` keys of a GGUF, or a HF folder's tokenizer
+ * files that exist: `tokenizer.json`, SentencePiece `tokenizer.model`, `tokenizer_config.json`.
+ * A folder with neither tokenizer file still loads (commands that need only tensors run); the
+ * commands that tokenize or write a vocabulary refuse it (lib/tokenize, lib/model/tokenizer-gguf.ts).
  */
-export type TokenizerSource = { kind: 'gguf'; kv: GgufKv[] } | { kind: 'hf'; tokenizerJson: string; configJson?: string };
+export type TokenizerSource =
+  | { kind: 'gguf'; kv: GgufKv[] }
+  | { kind: 'hf'; folder: string; tokenizerJson?: string; tokenizerModel?: string; configJson?: string };
+
+/** The HF variant of {@link TokenizerSource}. */
+export type HfTokenizerSource = Extract<TokenizerSource, { kind: 'hf' }>;
 
 /** A loaded model: keep it open while its tensors' `data` is in use, then `close()` it. */
 export interface ModelDescription {

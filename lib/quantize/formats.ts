@@ -20,6 +20,11 @@ export interface FormatInfo {
   blockBytes: number;
   /** Bits per weight of full blocks; for per-row formats, measured on a 4096-wide row. */
   bitsPerWeight: number;
+  /**
+   * llama.cpp refuses to quantize to this type without an imatrix (IQ3_XXS, IQ2_*, IQ1_*), except
+   * token_embd and output (llama-quant.cpp `tensor_requires_imatrix`).
+   */
+  requiresImportance: boolean;
   /** SIMD variants with their own kernel ('scalar' always; others fall back to the nearest lower one). */
   isas: IsaName[];
   /** Bytes of one quantized row of n weights (throws E_SHAPE when !rowOk(n)). */
@@ -47,6 +52,7 @@ function build(): FormatInfo[] {
       blockSize: r.blockSize,
       blockBytes: r.blockBytes,
       bitsPerWeight: r.bitsPerWeight,
+      requiresImportance: r.requiresImportance,
       isas: r.isas,
       rowOk: (n) => bytes(n) >= 0,
       rowBytes: (n) => {

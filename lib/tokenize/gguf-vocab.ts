@@ -6,11 +6,14 @@
  *   SentencePieceExtractor does (every split of a piece into two pieces of the vocabulary, ordered
  *   by the merged piece's score), a "▁" prefix and space→"▁" normalizer, byte fallback when the
  *   vocabulary has <0xNN> byte tokens. This reproduces llama.cpp's SPM tokenizer ids.
- * - BPE ("gpt2"): byte-level BPE with the stored merges and a pre-tokenizer regex picked from
- *   tokenizer.ggml.pre.
+ * - BPE ("gpt2"): byte-level BPE with the stored merges and the split regexes llama.cpp uses for
+ *   tokenizer.ggml.pre (./pre-split.ts); an unknown pre is refused rather than guessed.
+ * BOS/EOS ids and add-BOS default as llama.cpp's loader does when the keys are absent (SPM: BOS 1,
+ * EOS 2, unknown 0, BOS added; BPE: BOS = EOS = 11, BOS added only for the llama3 pre-tokenizers).
  */
 import { LayerquantError } from '../errors.js';
 import type { GgufKv, GgufValue } from '../io/gguf-types.js';
+import { preSplit } from './pre-split.js';
 
 /** Token types of tokenizer.ggml.token_type (llama.cpp's llama_token_type). */
 export const enum TokenType { NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4, UNUSED = 5, BYTE = 6 }
@@ -26,6 +29,7 @@ export interface ConvertedVocab {
   /** Characters that are single-character pieces (for the no-byte-fallback policy). */
   alphabet: Set<string>;
   bosId: number | undefined;
+  eosId: number | undefined;
   addBos: boolean;
   kind: 'spm' | 'bpe';
 }
@@ -41,10 +45,6 @@ function num(v: GgufValue | undefined): number | undefined {
   return undefined;
 }
 
-// Pre-tokenizer regexes for GGUF "gpt2"-model vocabularies, by tokenizer.ggml.pre.
-const gpt2Split = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-const llama3Split = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
 /** Converts a GGUF's embedded vocabulary; throws E_UNSUPPORTED / E_BAD_CONFIG when it cannot. */
 export function ggufVocabToTokenizerJson(kvList: GgufKv[], file?: string): ConvertedVocab {
   const kv = new Map(kvList.map((e) => [e.key, e.value]));
@@ -55,12 +55,25 @@ export function ggufVocabToTokenizerJson(kvList: GgufKv[], file?: string): Conve
     throw new LayerquantError('E_BAD_CONFIG', 'the GGUF has no embedded tokenizer (tokenizer.ggml.model / tokenizer.ggml.tokens missing)', ctx);
   const pieces = tokens.map(String);
   const types = (arr(kv, 'tokenizer.ggml.token_type') ?? []).map((v) => num(v) ?? TokenType.NORMAL);
-  const bosId = num(kv.get('tokenizer.ggml.bos_token_id'));
-  const eosId = num(kv.get('tokenizer.ggml.eos_token_id'));
-  const unkId = num(kv.get('tokenizer.ggml.unknown_token_id'));
+  const spm = model === 'llama';
+  // A key's id when it is inside the vocabulary, else llama.cpp's default for the model.
+  const idKey = (key: string, spmDefault: number | undefined, bpeDefault: number | undefined): number | undefined => {
+    const id = num(kv.get(key)) ?? (spm ? spmDefault : model === 'gpt2' ? bpeDefault : undefined);
+    return id !== undefined && id >= 0 && id < pieces.length ? id : undefined;
+  };
+  const bosId = idKey('tokenizer.ggml.bos_token_id', 1, 11);
+  const eosId = idKey('tokenizer.ggml.eos_token_id', 2, 11);
+  const unkId = idKey('tokenizer.ggml.unknown_token_id', 0, undefined);
   const addBosV = kv.get('tokenizer.ggml.add_bos_token');
-  const vocab: Record<string, number> = {};
-  pieces.forEach((p, i) => { if (!(p in vocab)) vocab[p] = i; });
+  // A Map for membership ("constructor" and "toString" are pieces, not Object.prototype members);
+  // the JSON vocab object has no prototype, so every piece, "__proto__" included, is an own key.
+  const idOf = new Map<string, number>();
+  const vocab = Object.create(null) as Record<string, number>;
+  pieces.forEach((p, i) => {
+    if (idOf.has(p)) return;
+    idOf.set(p, i);
+    vocab[p] = i;
+  });
   const special = (i: number) => types[i] === TokenType.CONTROL || types[i] === TokenType.UNKNOWN || types[i] === TokenType.USER_DEFINED;
   const addedTokens = pieces.flatMap((p, i) => special(i) ? [{
     id: i, content: p, single_word: false, lstrip: false, rstrip: false, normalized: false, special: types[i] !== TokenType.USER_DEFINED,
@@ -80,14 +93,19 @@ export function ggufVocabToTokenizerJson(kvList: GgufKv[], file?: string): Conve
     let order = 0;
     pieces.forEach((p, i) => {
       if (special(i) || types[i] === TokenType.BYTE || types[i] === TokenType.UNUSED) return;
-      const chars = [...p];
       const local: { l: string; r: string; score: number; order: number }[] = [];
-      for (let k = 1; k < chars.length; k++) {
-        const l = chars.slice(0, k).join(''), r = chars.slice(k).join('');
-        if (l in vocab && r in vocab) local.push({ l, r, score: scores[i] ?? 0, order: 0 });
+      // Every split at a code point boundary (a surrogate pair stays whole).
+      for (let k = 1; k < p.length; k++) {
+        const c = p.charCodeAt(k);
+        if (c >= 0xdc00 && c <= 0xdfff && k > 0 && (p.charCodeAt(k - 1) & 0xfc00) === 0xd800) continue;
+        const l = p.slice(0, k), r = p.slice(k);
+        if (idOf.has(l) && idOf.has(r)) local.push({ l, r, score: scores[i] ?? 0, order: 0 });
       }
-      local.sort((a, b) => (vocab[a.l]! - vocab[b.l]!) || (vocab[a.r]! - vocab[b.r]!));
-      for (const m of local) merges.push({ ...m, order: order++ });
+      if (local.length > 1) local.sort((a, b) => (idOf.get(a.l)! - idOf.get(b.l)!) || (idOf.get(a.r)! - idOf.get(b.r)!));
+      for (const m of local) {
+        m.order = order++;
+        merges.push(m);
+      }
     });
     merges.sort((a, b) => (b.score - a.score) || (a.order - b.order));
     const addSpace = kv.get('tokenizer.ggml.add_space_prefix') !== false;
@@ -98,7 +116,7 @@ export function ggufVocabToTokenizerJson(kvList: GgufKv[], file?: string): Conve
     pieces.forEach((p, i) => { if (!special(i) && [...p].length === 1) alphabet.add(p === '\u2581' ? ' ' : p); });
     const unk = unkId !== undefined ? pieces[unkId] : undefined;
     return {
-      kind: 'spm', byteFallback, alphabet, bosId, addBos: addBosV !== false,
+      kind: 'spm', byteFallback, alphabet, bosId, eosId, addBos: addBosV !== false,
       tokenizerConfig,
       tokenizerJson: {
         version: '1.0', truncation: null, padding: null, added_tokens: addedTokens,
@@ -117,22 +135,32 @@ export function ggufVocabToTokenizerJson(kvList: GgufKv[], file?: string): Conve
   if (model === 'gpt2') {
     const mergesRaw = arr(kv, 'tokenizer.ggml.merges');
     if (!mergesRaw) throw new LayerquantError('E_BAD_CONFIG', 'a gpt2 (BPE) vocabulary needs tokenizer.ggml.merges', ctx);
-    const pre = String(kv.get('tokenizer.ggml.pre') ?? 'default');
-    const split = pre === 'llama-bpe' || pre === 'llama3' || pre === 'smaug-bpe' ? llama3Split : gpt2Split;
+    const preV = kv.get('tokenizer.ggml.pre');
+    const pre = preV === undefined ? undefined : String(preV);
+    const split = preSplit(pre);
+    if (!split) {
+      throw new LayerquantError('E_UNSUPPORTED', `tokenizer.ggml.pre ${JSON.stringify(pre)}: layerquant cannot reproduce this pre-tokenizer's split`, ctx);
+    }
+    // llama.cpp splits "a b" at the first space after the first byte.
+    const merges = mergesRaw.map((m) => {
+      const t = String(m);
+      const sp = t.indexOf(' ', 1);
+      return sp > 0 ? [t.slice(0, sp), t.slice(sp + 1)] : [t, ''];
+    });
     return {
-      kind: 'bpe', byteFallback: true, alphabet: new Set(), bosId, addBos: addBosV === true, tokenizerConfig,
+      kind: 'bpe', byteFallback: true, alphabet: new Set(), bosId, eosId,
+      addBos: typeof addBosV === 'boolean' ? addBosV : split.addBos, tokenizerConfig,
       tokenizerJson: {
         version: '1.0', truncation: null, padding: null, added_tokens: addedTokens, normalizer: null,
         pre_tokenizer: { type: 'Sequence', pretokenizers: [
-          { type: 'Split', pattern: { Regex: split }, behavior: 'Isolated', invert: false },
+          ...split.regexes.map((r) => ({ type: 'Split', pattern: { Regex: r }, behavior: 'Isolated', invert: false })),
           { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
         ] },
         post_processor: null,
         decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
         model: {
           type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
-          fuse_unk: false, byte_fallback: false, ignore_merges: pre === 'llama-bpe', vocab,
-          merges: mergesRaw.map((m) => String(m)),
+          fuse_unk: false, byte_fallback: false, ignore_merges: split.ignoreMerges, vocab, merges,
         },
       },
     };

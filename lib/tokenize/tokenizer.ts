@@ -1,20 +1,25 @@
 /**
  * Text → token ids for calibration and evaluation, with llama.cpp's ids: one tokenizer library
- * (@huggingface/tokenizers) fed either the model's own tokenizer.json (HF folders) or the GGUF's
- * embedded vocabulary converted to that form (./gguf-vocab.ts). BOS is added the way llama.cpp
- * does for the model (add_bos_token).
+ * (@huggingface/tokenizers) fed the model's own tokenizer.json (HF folders), or a vocabulary in
+ * GGUF form converted to that form (./gguf-vocab.ts): the GGUF's embedded one, or the one
+ * lib/model/tokenizer-gguf.ts makes from a HF folder's SentencePiece tokenizer.model when the
+ * folder has no tokenizer.json. BOS is added as llama.cpp does for the GGUF, and as transformers
+ * does for a HF folder (./special-tokens.ts: Llama 3's template adds it without add_bos_token).
  *
  * Characters outside a vocabulary without byte fallback (BabyLlama's 102-character alphabet):
  * llama.cpp aborts on them; we throw E_BAD_TEXT naming the first such character and its position,
  * unless `unknown: 'skip'` (drop them) or `'unk'` (map them to the unknown token) is asked for.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { LayerquantError } from '../errors.js';
+import { hfTokenizerToGgufKv } from '../model/tokenizer-gguf.js';
 import type { TokenizerSource } from '../model/types.js';
 import { ggufVocabToTokenizerJson } from './gguf-vocab.js';
+import { readJsonObject, specialTokens } from './special-tokens.js';
 
-/** Where a model's tokenizer comes from; for HF, tokenizerJson / configJson are paths or the JSON text. */
+/** Where a model's tokenizer comes from. */
 export type { TokenizerSource };
 
 /** Policy for characters a vocabulary without byte fallback cannot encode. */
@@ -26,20 +31,13 @@ export interface TextTokenizer {
   readonly vocabSize: number;
   /** BOS id, if the model has one. */
   readonly bosId: number | undefined;
+  /** EOS id, if the model has one. */
+  readonly eosId: number | undefined;
   /** Whether {@link encode} adds BOS by default (the model's add_bos_token). */
   readonly addBos: boolean;
   /** Token ids of `text`; BOS first when `addBos` (default: the model's setting). */
   encode(text: string, opts?: { addBos?: boolean }): Int32Array;
   decode(ids: ArrayLike<number>): string;
-}
-
-function readJson(s: string, what: string, file?: string): Json {
-  try {
-    const text = s.trimStart().startsWith('{') ? s : readFileSync(s, 'utf8');
-    return JSON.parse(text) as Json;
-  } catch (err) {
-    throw new LayerquantError('E_BAD_CONFIG', `cannot read ${what}: ${(err as Error).message}`, { file: file ?? s, cause: err });
-  }
 }
 
 /** How text is prepared before the library sees it. */
@@ -60,6 +58,7 @@ class Wrapped implements TextTokenizer {
   constructor(
     private readonly tok: HfTokenizer,
     readonly bosId: number | undefined,
+    readonly eosId: number | undefined,
     readonly addBos: boolean,
     private readonly seg: Segmenting,
     private readonly unknown: UnknownCharPolicy,
@@ -149,29 +148,50 @@ function build(json: Json, config: Json, alphabet: Set<string> | undefined): { t
 /** Loads the tokenizer of a model. */
 export function loadTokenizer(source: TokenizerSource, opts: { unknown?: UnknownCharPolicy; file?: string } = {}): TextTokenizer {
   const unknown = opts.unknown ?? 'error';
+  if (source.kind === 'hf' && !source.tokenizerJson) {
+    if (!source.tokenizerModel) {
+      throw new LayerquantError('E_NOT_FOUND', 'no tokenizer.json or SentencePiece tokenizer.model: this command tokenizes text', { file: join(source.folder, 'tokenizer.json') });
+    }
+    // SentencePiece only: the same vocabulary a GGUF of this folder carries.
+    return loadTokenizer({ kind: 'gguf', kv: hfTokenizerToGgufKv({ ...source }) }, { ...opts, file: source.tokenizerModel });
+  }
   if (source.kind === 'gguf') {
     const conv = ggufVocabToTokenizerJson(source.kv, opts.file);
     const model = conv.tokenizerJson.model as { vocab: Record<string, number>; unk_token: string | null };
     const unkId = model.unk_token !== null ? model.vocab[model.unk_token] : undefined;
     const vocabSize = Object.keys(model.vocab).length;
     const { tok, seg } = build(conv.tokenizerJson, conv.tokenizerConfig, conv.kind === 'spm' && !conv.byteFallback ? conv.alphabet : undefined);
-    return new Wrapped(tok, conv.bosId, conv.addBos, seg, unknown, unkId, vocabSize);
+    return new Wrapped(tok, conv.bosId, conv.eosId, conv.addBos, seg, unknown, unkId, vocabSize);
   }
-  const json = readJson(source.tokenizerJson, 'tokenizer.json', opts.file);
-  const config = source.configJson ? readJson(source.configJson, 'tokenizer_config.json', opts.file) : {};
+  const file = source.tokenizerJson!;
+  const json = readJsonObject(file);
+  const config = source.configJson ? readJsonObject(source.configJson) : {};
+  const modelConfig = join(source.folder, 'config.json');
   const model = json.model as { vocab?: Record<string, number>; byte_fallback?: boolean; type?: string; unk_token?: string | null } | undefined;
-  const vocab = model?.vocab ?? {};
+  if (typeof model !== 'object' || model === null) throw new LayerquantError('E_BAD_CONFIG', 'no "model" object', { file });
+  const vocab = model.vocab ?? {};
   const added = (json.added_tokens as { id: number; content: string }[] | undefined) ?? [];
-  const bosName = typeof config.bos_token === 'string' ? config.bos_token
-    : (config.bos_token as { content?: string } | undefined)?.content ?? '<s>';
-  const bosId = vocab[bosName] ?? added.find((a) => a.content === bosName)?.id;
-  const addBos = config.add_bos_token !== undefined ? config.add_bos_token === true : bosId !== undefined && model?.type === 'BPE' && model.byte_fallback === true;
+  const files: Parameters<typeof specialTokens>[0] = { tokenizerJson: json, folder: source.folder };
+  if (source.configJson) {
+    files.tokenizerConfig = config;
+    files.configFile = source.configJson;
+  }
+  if (existsSync(modelConfig)) files.config = readJsonObject(modelConfig);
+  const sp = specialTokens(files);
+  // SentencePiece-style vocabularies add BOS unless told otherwise (transformers' LlamaTokenizer, llama.cpp).
+  const spmStyle = model.type === 'Unigram' || (model.type === 'BPE' && model.byte_fallback === true);
+  const addBos = (sp.add.bos ?? spmStyle) && sp.ids.bos !== undefined;
   let alphabet: Set<string> | undefined;
-  if (model?.type === 'BPE' && model.byte_fallback === false && json.pre_tokenizer == null) {
+  if (model.type === 'BPE' && model.byte_fallback === false && json.pre_tokenizer == null) {
     alphabet = new Set(Object.keys(vocab).filter((p) => [...p].length === 1).map((p) => (p === '\u2581' ? ' ' : p)));
   }
-  const unkId = model?.unk_token ? vocab[model.unk_token] : undefined;
+  const unkId = model.unk_token && Object.hasOwn(vocab, model.unk_token) ? vocab[model.unk_token] : undefined;
   const vocabSize = Math.max(Object.keys(vocab).length, ...added.map((a) => a.id + 1));
-  const { tok, seg } = build(json, config, alphabet);
-  return new Wrapped(tok, bosId, addBos, seg, unknown, unkId, vocabSize);
+  let built: ReturnType<typeof build>;
+  try {
+    built = build(json, config, alphabet);
+  } catch (err) {
+    throw new LayerquantError('E_BAD_CONFIG', `the tokenizer library cannot load it: ${(err as Error).message}`, { file, cause: err });
+  }
+  return new Wrapped(built.tok, sp.ids.bos, sp.ids.eos, addBos, built.seg, unknown, unkId, vocabSize);
 }

@@ -109,6 +109,12 @@ lq_forward_config parse_config(Napi::Env env, Napi::Value v, int threads) {
     c.rope_theta = static_cast<float>(get_num(o, "ropeTheta", 10000.0));
     Napi::Value neox = o.Get("ropeNeox");
     c.rope_mode = neox.IsBoolean() && neox.As<Napi::Boolean>().Value() ? LQ_ROPE_NEOX : LQ_ROPE_NORM;
+    c.rope_freq_scale = static_cast<float>(get_num(o, "ropeFreqScale", 1.0));
+    c.rope_ext_factor = static_cast<float>(get_num(o, "ropeExtFactor", 0.0));
+    c.rope_mscale = static_cast<float>(get_num(o, "ropeMscale", 1.0));
+    c.rope_beta_fast = static_cast<float>(get_num(o, "ropeBetaFast", 32.0));
+    c.rope_beta_slow = static_cast<float>(get_num(o, "ropeBetaSlow", 1.0));
+    c.rope_n_ctx_orig = get_int(o, "ropeNCtxOrig", 0);
     c.n_threads = threads;
     return c;
 }
@@ -126,6 +132,7 @@ lq_block_weights parse_block(Napi::Env env, Napi::Value v, lq_promise_worker * k
     w.ffn_gate = parse_weight(env, o.Get("ffn_gate"), "ffn_gate", keeper);
     w.ffn_up = parse_weight(env, o.Get("ffn_up"), "ffn_up", keeper);
     w.ffn_down = parse_weight(env, o.Get("ffn_down"), "ffn_down", keeper);
+    if (!o.Get("rope_freqs").IsUndefined()) w.rope_freqs = parse_weight(env, o.Get("rope_freqs"), "rope_freqs", keeper);
     return w;
 }
 
@@ -152,19 +159,23 @@ class block_worker : public lq_promise_worker {
     lq_batch batch;
     float * hidden = nullptr;
     lq_block_cos cos;
+    lq_block_sumsq sumsq;
     bool want_cos = false;
+    bool want_sumsq = false;
     bool use_cuda = false;
 
   protected:
     lq_status run() override {
         if (aborted()) return lq_status::fail(LQ_E_ABORTED, "aborted");
 #ifdef LQ_CUDA
-        if (use_cuda) return lq_cuda_forward_block(hidden, batch, config, weights, want_cos ? &cos : nullptr);
+        // The CUDA block has no imatrix accumulators yet: a pass that collects them runs on the CPU.
+        if (use_cuda && !want_sumsq) return lq_cuda_forward_block(hidden, batch, config, weights, want_cos ? &cos : nullptr);
 #endif
         lq_activations a;
         lq_status s = lq_activations_init(&a, config, batch.n_tok);
         if (!s.ok()) return s;
-        return lq_forward_block(hidden, batch, config, weights, &a, want_cos ? &cos : nullptr);
+        return lq_forward_block(hidden, batch, config, weights, &a, want_cos ? &cos : nullptr,
+                                want_sumsq ? &sumsq : nullptr);
     }
 };
 
@@ -187,6 +198,24 @@ Napi::Value forward_block(const Napi::CallbackInfo & info) {
             w->cos.block = typed_data<float, Napi::Float32Array>(env, co.Get("block"), "cos.block", n, w);
             w->cos.attn = typed_data<float, Napi::Float32Array>(env, co.Get("attn"), "cos.attn", n, w);
             w->cos.mlp = typed_data<float, Napi::Float32Array>(env, co.Get("mlp"), "cos.mlp", n, w);
+        }
+        Napi::Value sv = o.Get("sumsq");
+        if (sv.IsObject()) {
+            Napi::Object so = sv.As<Napi::Object>();
+            const lq_forward_config & c = w->config;
+            const struct { const char * key; double ** dst; int64_t len; } acc[] = {
+                {"attnIn", &w->sumsq.attn_in, c.n_embd},
+                {"attnOut", &w->sumsq.attn_out, c.n_head * c.head_dim},
+                {"ffnIn", &w->sumsq.ffn_in, c.n_embd},
+                {"ffnDown", &w->sumsq.ffn_down, c.n_ff},
+            };
+            for (const auto & e : acc) {
+                Napi::Value av = so.Get(e.key);
+                if (av.IsUndefined()) continue;
+                *e.dst = typed_data<double, Napi::Float64Array>(env, av, (std::string("sumsq.") + e.key).c_str(),
+                                                                static_cast<size_t>(e.len), w);
+                w->want_sumsq = true;
+            }
         }
         w->set_abort_flag(o.Get("abort"));
         w->use_cuda = lq_wants_cuda(env, o.Get("device"));
@@ -231,12 +260,13 @@ class logits_worker : public lq_promise_worker {
     float * logits = nullptr;
     const int32_t * targets = nullptr;
     double * logprobs = nullptr;
+    double * sumsq = nullptr;
     float eps = 1e-5f;
     int threads = 0;
 
   protected:
     lq_status run() override {
-        lq_status s = lq_forward_logits(logits, hidden, rows, n_rows, norm, output, eps, threads);
+        lq_status s = lq_forward_logits(logits, hidden, rows, n_rows, norm, output, eps, threads, sumsq);
         if (!s.ok()) return s;
         if (targets) lq_forward_logprobs(logprobs, logits, targets, n_rows, output.n_out, threads);
         return s;
@@ -267,6 +297,8 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
         } else {
             w->n_rows = n_hidden;
         }
+        if (!o.Get("sumsq").IsUndefined())
+            w->sumsq = typed_data<double, Napi::Float64Array>(env, o.Get("sumsq"), "sumsq", static_cast<size_t>(e), w);
         const size_t nl = static_cast<size_t>(w->n_rows * w->output.n_out);
         w->logits = typed_data<float, Napi::Float32Array>(env, o.Get("logits"), "logits", nl, w);
         Napi::Value tv = o.Get("targets");

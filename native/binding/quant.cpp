@@ -64,6 +64,7 @@ Napi::Value formats(const Napi::CallbackInfo & info) {
         o.Set("blockSize", Napi::Number::New(env, static_cast<double>(f->block_size)));
         o.Set("blockBytes", Napi::Number::New(env, static_cast<double>(f->block_bytes)));
         o.Set("bitsPerWeight", Napi::Number::New(env, bits_per_weight(f)));
+        o.Set("requiresImportance", Napi::Boolean::New(env, f->requires_importance));
         Napi::Array isas = Napi::Array::New(env);
         uint32_t k = 0;
         isas.Set(k++, "scalar");

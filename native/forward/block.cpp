@@ -1,8 +1,9 @@
 // One Llama decoder block over the whole batch, in the order of the math:
 //   x_mid = x + W_o · attention(rope(W_q·rmsnorm(x)), rope(W_k·rmsnorm(x)), W_v·rmsnorm(x))
 //   y     = x_mid + W_down · (silu(W_gate·rmsnorm(x_mid)) ⊙ W_up·rmsnorm(x_mid))
-// plus the embeddings lookup, the final norm with the output head, and the cosine similarities
-// LIM needs (block input vs output, per sub-layer), taken before any final norm.
+// plus the embeddings lookup, the final norm with the output head, the cosine similarities
+// LIM needs (block input vs output, per sub-layer), taken before any final norm, and the imatrix
+// statistic (Σ x² per column of each matmul input), taken where each matmul reads its input.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -103,35 +104,51 @@ lq_status lq_block_check(const lq_forward_config & c, const lq_block_weights & w
         lq_status s = lq_weight_check(*e.w, e.in, e.out, -1, e.name);
         if (!s.ok()) return s;
     }
+    if (w.rope_freqs.data) {
+        lq_status s = lq_weight_check(w.rope_freqs, c.head_dim / 2, 1, -1, "rope_freqs");
+        if (!s.ok()) return s;
+    }
+    if (c.rope_ext_factor != 0 && (c.rope_n_ctx_orig <= 0 || !(c.rope_freq_scale > 0)))
+        return lq_status::fail(LQ_E_BAD_ARGUMENT, "YaRN RoPE needs the original context length and a positive frequency scale");
     return lq_status::success();
 }
 
 lq_status lq_forward_block(float * x, const lq_batch & b, const lq_forward_config & c, const lq_block_weights & w,
-                           lq_activations * a, lq_block_cos * cos) {
+                           lq_activations * a, lq_block_cos * cos, lq_block_sumsq * sumsq) {
     lq_status st = lq_block_check(c, w);
     if (!st.ok()) return st;
     if (a->n_tok != b.n_tok) return lq_status::fail(LQ_E_SHAPE, "activations sized for another batch");
     const int64_t n = b.n_tok, e = c.n_embd;
     const int th = c.n_threads;
+    const lq_block_sumsq acc = sumsq ? *sumsq : lq_block_sumsq();
 
     // attention sub-layer: rmsnorm → q, k, v → RoPE → grouped-query causal attention → o-proj + residual
     lq_weight_rows_f32(w.attn_norm, 0, 1, a->norm.data());
     lq_rmsnorm(a->xb.data(), x, a->norm.data(), n, e, c.rms_eps, th);
+    lq_sumsq_columns(acc.attn_in, a->xb.data(), n, e, th);
     lq_matmul(a->q.data(), a->xb.data(), n, w.attn_q, th);
     lq_matmul(a->k.data(), a->xb.data(), n, w.attn_k, th);
     lq_matmul(a->v.data(), a->xb.data(), n, w.attn_v, th);
-    lq_rope(a->q.data(), a->k.data(), b, c);
+    std::vector<float> freq_factors;
+    if (w.rope_freqs.data) {
+        freq_factors.resize(static_cast<size_t>(c.head_dim / 2));
+        lq_weight_rows_f32(w.rope_freqs, 0, 1, freq_factors.data());
+    }
+    lq_rope(a->q.data(), a->k.data(), b, c, freq_factors.empty() ? nullptr : freq_factors.data());
     st = lq_attention(a->att.data(), a->q.data(), a->k.data(), a->v.data(), b, c);
     if (!st.ok()) return st;
+    lq_sumsq_columns(acc.attn_out, a->att.data(), n, c.n_head * c.head_dim, th);
     lq_matmul(a->proj.data(), a->att.data(), n, w.attn_output, th);
     residual(a->x_mid.data(), x, a->proj.data(), n, e, th);
 
     // MLP sub-layer: rmsnorm → gate, up → silu(gate) ⊙ up → down-proj + residual
     lq_weight_rows_f32(w.ffn_norm, 0, 1, a->norm.data());
     lq_rmsnorm(a->xb.data(), a->x_mid.data(), a->norm.data(), n, e, c.rms_eps, th);
+    lq_sumsq_columns(acc.ffn_in, a->xb.data(), n, e, th);
     lq_matmul(a->gate.data(), a->xb.data(), n, w.ffn_gate, th);
     lq_matmul(a->up.data(), a->xb.data(), n, w.ffn_up, th);
     lq_swiglu(a->gate.data(), a->up.data(), n, c.n_ff, th);
+    lq_sumsq_columns(acc.ffn_down, a->gate.data(), n, c.n_ff, th);
     lq_matmul(a->proj.data(), a->gate.data(), n, w.ffn_down, th);
 
     // LIM's cosines, then the block output replaces its input.
@@ -161,7 +178,8 @@ lq_status lq_forward_embed(float * x, const int32_t * tokens, int64_t n_tok, con
 }
 
 lq_status lq_forward_logits(float * logits, const float * x, const int32_t * rows, int64_t n_rows,
-                            const lq_weight & norm, const lq_weight & output, float eps, int n_threads) {
+                            const lq_weight & norm, const lq_weight & output, float eps, int n_threads,
+                            double * sumsq) {
     const int64_t e = output.n_in;
     if (norm.n_in != e) return lq_status::fail(LQ_E_SHAPE, "output_norm and output disagree on the hidden size");
     std::vector<float> h(static_cast<size_t>(n_rows * e)), wn(static_cast<size_t>(e));
@@ -171,6 +189,7 @@ lq_status lq_forward_logits(float * logits, const float * x, const int32_t * row
     }
     lq_weight_rows_f32(norm, 0, 1, wn.data());
     lq_rmsnorm(h.data(), h.data(), wn.data(), n_rows, e, eps, n_threads);
+    lq_sumsq_columns(sumsq, h.data(), n_rows, e, n_threads);
     lq_matmul(logits, h.data(), n_rows, output, n_threads);
     return lq_status::success();
 }

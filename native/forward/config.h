@@ -46,6 +46,16 @@ struct lq_forward_config {
     float rms_eps = 1e-5f;  // RMSNorm epsilon
     float rope_theta = 10000.0f;  // RoPE base frequency
     int rope_mode = LQ_ROPE_NORM; // lq_rope_mode
+    // RoPE scaling as ggml's rope_ext computes it: angle = pos · theta^(−2i/head_dim) / freq_factor[i];
+    // linear and YaRN interpolate it by freq_scale (1/factor); YaRN (ext_factor 1) blends the
+    // interpolated and extrapolated angle by a ramp over the dims between the beta_fast and
+    // beta_slow correction dims of n_ctx_orig, and scales cos/sin by mscale.
+    float rope_freq_scale = 1.0f;
+    float rope_ext_factor = 0.0f;
+    float rope_mscale = 1.0f;
+    float rope_beta_fast = 32.0f;
+    float rope_beta_slow = 1.0f;
+    int64_t rope_n_ctx_orig = 0;
     int n_threads = 0;      // 0 = pool size
 };
 
@@ -60,6 +70,7 @@ struct lq_block_weights {
     lq_weight ffn_gate;     // [n_ff × n_embd]
     lq_weight ffn_up;       // [n_ff × n_embd]
     lq_weight ffn_down;     // [n_embd × n_ff]
+    lq_weight rope_freqs;   // optional [1 × head_dim/2] F32: per-dimension RoPE frequency divisors (Llama 3)
 };
 
 // The batch: sequences laid end to end; token t of sequence s sits at row seq_start[s] + t and has
@@ -93,6 +104,16 @@ struct lq_block_cos {
     float * mlp = nullptr;    // cos(x_mid, y): MLP sub-layer input vs its residual output
 };
 
+// llama.cpp's imatrix statistic: for each distinct matmul input of the block, Σ over the batch's
+// tokens of x_t[i]² per input column, ADDED (double) into caller-owned buffers; any may be null.
+// The caller counts tokens (every token of the batch feeds every dense matmul).
+struct lq_block_sumsq {
+    double * attn_in = nullptr;   // [n_embd] rmsnorm(x): the input of attn_q, attn_k, attn_v
+    double * attn_out = nullptr;  // [n_head·head_dim] attention output: the input of attn_output
+    double * ffn_in = nullptr;    // [n_embd] rmsnorm(x_mid): the input of ffn_gate, ffn_up
+    double * ffn_down = nullptr;  // [n_ff] silu(gate) ⊙ up: the input of ffn_down
+};
+
 lq_status lq_batch_init(lq_batch * b, const int64_t * seq_len, int64_t n_seq);
 lq_status lq_activations_init(lq_activations * a, const lq_forward_config & c, int64_t n_tok);
 void lq_activations_free(lq_activations * a);
@@ -113,13 +134,18 @@ inline int64_t lq_rows_grain(int64_t row_elems, int64_t min_rows) {
 void lq_weight_rows_f32(const lq_weight & w, int64_t r0, int64_t n, float * dst);
 // rmsnorm.cpp: out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ weight, for n_tok rows of width n.
 void lq_rmsnorm(float * out, const float * x, const float * weight, int64_t n_tok, int64_t n, float eps, int n_threads);
+// rope.cpp: cos/sin of the head_dim/2 rotation angles at position pos (freq_factors may be null).
+void lq_rope_cache(const lq_forward_config & c, const float * freq_factors, int32_t pos, float * cs, float * sn);
 // rope.cpp: rotates q [n_tok × n_head·hd] and k [n_tok × n_head_kv·hd] in place by token positions.
-void lq_rope(float * q, float * k, const lq_batch & b, const lq_forward_config & c);
+void lq_rope(float * q, float * k, const lq_batch & b, const lq_forward_config & c, const float * freq_factors);
 // attention.cpp: att [n_tok × n_head·hd] = causal softmax(q·kᵀ/√hd)·v per sequence and head.
 lq_status lq_attention(float * att, const float * q, const float * k, const float * v, const lq_batch & b,
                        const lq_forward_config & c);
 // matmul.cpp: y [n_tok × w.n_out] = x [n_tok × w.n_in] · wᵀ.
 void lq_matmul(float * y, const float * x, int64_t n_tok, const lq_weight & w, int n_threads);
+// sumsq.cpp: acc[i] += Σ_t x[t][i]² over n_tok rows of width n (acc null: nothing). Each column
+// sums its tokens in order, so the result does not depend on the thread count.
+void lq_sumsq_columns(double * acc, const float * x, int64_t n_tok, int64_t n, int n_threads);
 // mlp.cpp: gate [n_tok × n] = silu(gate) ⊙ up.
 void lq_swiglu(float * gate, const float * up, int64_t n_tok, int64_t n, int n_threads);
 // Single-threaded tile kernel: c[m][n] = Σ_k a[m][k]·b[n][k] (dispatched by ISA).
@@ -128,15 +154,18 @@ void lq_gemm_f32(const float * a, int64_t lda, const float * b, int64_t ldb, flo
 
 // --- the block, embeddings and head (block.cpp) ---
 // x [n_tok × n_embd] in: the block input; out: the block output (before any final norm).
+// cos and sumsq may be null.
 lq_status lq_forward_block(float * x, const lq_batch & b, const lq_forward_config & c, const lq_block_weights & w,
-                           lq_activations * a, lq_block_cos * cos);
+                           lq_activations * a, lq_block_cos * cos, lq_block_sumsq * sumsq = nullptr);
 // x [n_tok × n_embd] = rows tokens[t] of token_embd [n_vocab × n_embd].
 lq_status lq_forward_embed(float * x, const int32_t * tokens, int64_t n_tok, const lq_weight & token_embd,
                            int n_threads);
 // logits [n_rows × n_vocab] for hidden rows rows[i] of x (all rows when rows is null): final
-// RMSNorm with `norm`, then the output head.
+// RMSNorm with `norm`, then the output head. sumsq [n_embd] (may be null) gets Σ over the rows of
+// the normed hidden state squared: the output head's imatrix statistic.
 lq_status lq_forward_logits(float * logits, const float * x, const int32_t * rows, int64_t n_rows,
-                            const lq_weight & norm, const lq_weight & output, float eps, int n_threads);
+                            const lq_weight & norm, const lq_weight & output, float eps, int n_threads,
+                            double * sumsq = nullptr);
 // log p(target[i]) from logits rows (f64 log-sum-exp), for perplexity.
 void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows, int64_t n_vocab,
                          int n_threads);

@@ -197,7 +197,7 @@ struct intn_format {
 #else
             {},
 #endif
-            dequantize, row_bytes, row_ok};
+            dequantize, row_bytes, row_ok, false};
         return f;
     }
 };

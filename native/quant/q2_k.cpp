@@ -38,6 +38,6 @@ static const lq_format lq_format_q2_k = {
 #else
     {lq_quantize_q2_k_ref, nullptr, nullptr, nullptr},
 #endif
-    lq_dequantize_q2_k, q2_k_row_bytes, q2_k_row_ok,
+    lq_dequantize_q2_k, q2_k_row_bytes, q2_k_row_ok, false,
 };
 LQ_REGISTER_FORMAT(lq_format_q2_k);

@@ -40,6 +40,6 @@ static const lq_format lq_format_q3_k = {
 #else
     {lq_quantize_q3_k_ref, nullptr, nullptr, nullptr},
 #endif
-    lq_dequantize_q3_k, q3_k_row_bytes, q3_k_row_ok,
+    lq_dequantize_q3_k, q3_k_row_bytes, q3_k_row_ok, false,
 };
 LQ_REGISTER_FORMAT(lq_format_q3_k);

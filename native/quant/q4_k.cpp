@@ -35,6 +35,6 @@ static const lq_format lq_format_q4_k = {
 #else
     {lq_quantize_q4_k_ref, nullptr, nullptr, nullptr},
 #endif
-    lq_dequantize_q4_k, q4_k_row_bytes, q4_k_row_ok,
+    lq_dequantize_q4_k, q4_k_row_bytes, q4_k_row_ok, false,
 };
 LQ_REGISTER_FORMAT(lq_format_q4_k);

@@ -80,6 +80,6 @@ const lq_format lq_format_q5_0 = {
 #else
     {},
 #endif
-    lq_dequantize_q5_0, row_bytes, row_ok};
+    lq_dequantize_q5_0, row_bytes, row_ok, false};
 }  // namespace
 LQ_REGISTER_FORMAT(lq_format_q5_0);

@@ -39,6 +39,6 @@ static const lq_format lq_format_q5_k = {
 #else
     {lq_quantize_q5_k_ref, nullptr, nullptr, nullptr},
 #endif
-    lq_dequantize_q5_k, q5_k_row_bytes, q5_k_row_ok,
+    lq_dequantize_q5_k, q5_k_row_bytes, q5_k_row_ok, false,
 };
 LQ_REGISTER_FORMAT(lq_format_q5_k);

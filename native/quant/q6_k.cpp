@@ -41,6 +41,6 @@ static const lq_format lq_format_q6_k = {
 #else
     {lq_quantize_q6_k_ref, nullptr, nullptr, nullptr},
 #endif
-    lq_dequantize_q6_k, q6_k_row_bytes, q6_k_row_ok,
+    lq_dequantize_q6_k, q6_k_row_bytes, q6_k_row_ok, false,
 };
 LQ_REGISTER_FORMAT(lq_format_q6_k);

@@ -65,9 +65,9 @@ int64_t row_bytes_4(int64_t n) { return n * 4; }
 int64_t row_bytes_2(int64_t n) { return n * 2; }
 bool row_ok_any(int64_t n) { return n >= 1; }
 
-const lq_format lq_format_f32 = {"f32", 0, 1, 4, quantize_f32, {}, dequantize_f32, row_bytes_4, row_ok_any};
-const lq_format lq_format_f16 = {"f16", 1, 1, 2, quantize_f16, {}, dequantize_f16, row_bytes_2, row_ok_any};
-const lq_format lq_format_bf16 = {"bf16", 30, 1, 2, quantize_bf16, {}, dequantize_bf16, row_bytes_2, row_ok_any};
+const lq_format lq_format_f32 = {"f32", 0, 1, 4, quantize_f32, {}, dequantize_f32, row_bytes_4, row_ok_any, false};
+const lq_format lq_format_f16 = {"f16", 1, 1, 2, quantize_f16, {}, dequantize_f16, row_bytes_2, row_ok_any, false};
+const lq_format lq_format_bf16 = {"bf16", 30, 1, 2, quantize_bf16, {}, dequantize_bf16, row_bytes_2, row_ok_any, false};
 
 }  // namespace
 

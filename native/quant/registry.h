@@ -27,6 +27,10 @@ struct lq_format {
     lq_dequantize_row_fn dequantize;
     int64_t (*row_bytes)(int64_t n);     // bytes of one quantized row of n weights
     bool (*row_ok)(int64_t n);           // whether a row of n weights is representable
+    // llama.cpp refuses to quantize to this type without an imatrix (llama-quant.cpp's
+    // tensor_requires_imatrix: IQ3_XXS, IQ2_XXS/XS/S, IQ1_S/M), token_embd and output excepted.
+    // The registry only states it; lib/ enforces it, since the exemption is by tensor role.
+    bool requires_importance;
 };
 
 // All registered formats, ordered by ggml type id, then ours by name.

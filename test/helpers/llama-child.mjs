@@ -3,17 +3,20 @@
 // test/helpers/llama.ts spawns this script, sends one JSON request on stdin and reads one JSON
 // line (prefixed with RESULT_MARK) from stdout. Any crash shows up there as a failed result.
 //
-// Request: { model: string, threads?: number, ops: Op[] }, where Op is one of
-//   { op: 'info' }
+// Request: { model: string, threads?: number, vocabOnly?: boolean, ops: Op[] }, where Op is one of
+//   { op: 'info' }                                   → { nVocab, bos, eos, addBos (llama.cpp's add_bos), trainContextSize }
 //   { op: 'tokenize', texts: string[], addBos?: boolean }
+// vocabOnly loads only the vocabulary (a GGUF without tensors) and allows only info and tokenize.
 //   { op: 'tokenizeFile', textFile: string }         → { count, sha256 } of the whole file's ids (BOS first)
 //   { op: 'perplexity', textFile?: string, text?: string, context: number, chunks?: number }
 //                                                    → { ppl, nTokens, tokensSha256, nChunks, count, perChunk, seconds }
 //   { op: 'logits', tokens: number[] }               → final-position logits, all vocab ids
+//   { op: 'logitsAll', tokens: number[], outFile?: string } → logits of every position [n × vocab];
+//                                                      with outFile written there as f32 (returns { n, nVocab })
 //   { op: 'generate', prompt: string, maxTokens: number } → greedy continuation
 // Reply: { ok: true, results: [...] } (one result per op).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 const RESULT_MARK = '@@LQ_RESULT@@';
@@ -76,7 +79,18 @@ async function perplexity(model, seq, op) {
 async function main() {
   const req = JSON.parse(await readStdin());
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, progressLogs: false });
-  const model = await llama.loadModel({ modelPath: req.model });
+  const model = await llama.loadModel({ modelPath: req.model, vocabOnly: req.vocabOnly === true });
+  if (req.vocabOnly) {
+    const results = req.ops.map((op) => {
+      if (op.op === 'info') return { bos: model.tokens.bos, eos: model.tokens.eos, addBos: model.tokens.shouldPrependBosToken };
+      if (op.op === 'tokenize') return op.texts.map((t) => model.tokenize(t));
+      throw new Error(`op ${op.op} needs the weights (vocabOnly)`);
+    });
+    await model.dispose();
+    await llama.dispose();
+    process.stdout.write(`\n${RESULT_MARK}${JSON.stringify({ ok: true, results })}\n`);
+    return;
+  }
   const maxCtx = Math.max(64, ...req.ops.map((o) => o.context ?? 0), ...req.ops.map((o) => (o.tokens?.length ?? 0) + (o.maxTokens ?? 0) + 64));
   const context = await model.createContext({ contextSize: maxCtx, batchSize: maxCtx, sequences: 1, threads: req.threads ?? 1 });
   const seq = context.getSequence();
@@ -84,7 +98,7 @@ async function main() {
   const results = [];
   for (const op of req.ops) {
     if (op.op === 'info') {
-      results.push({ nVocab: vocab, bos: model.tokens.bos, eos: model.tokens.eos, trainContextSize: model.trainContextSize });
+      results.push({ nVocab: vocab, bos: model.tokens.bos, eos: model.tokens.eos, addBos: model.tokens.shouldPrependBosToken, trainContextSize: model.trainContextSize });
     } else if (op.op === 'tokenize') {
       results.push(op.texts.map((t) => {
         const ids = model.tokenize(t);
@@ -101,6 +115,17 @@ async function main() {
       const input = op.tokens.map((t, j) => (j === op.tokens.length - 1 ? [t, { generateNext: { logits: true } }] : t));
       const out = await seq.controlledEvaluate(input);
       results.push(fullLogits(out[op.tokens.length - 1], vocab));
+    } else if (op.op === 'logitsAll') {
+      await seq.clearHistory();
+      const out = await seq.controlledEvaluate(op.tokens.map((t) => [t, { generateNext: { logits: true } }]));
+      if (op.outFile) {
+        const f = new Float32Array(op.tokens.length * vocab);
+        for (let j = 0; j < op.tokens.length; j++) for (const [tok, l] of out[j].next.logits) f[j * vocab + tok] = l;
+        writeFileSync(op.outFile, new Uint8Array(f.buffer));
+        results.push({ n: op.tokens.length, nVocab: vocab });
+      } else {
+        results.push(op.tokens.map((_, j) => fullLogits(out[j], vocab)));
+      }
     } else if (op.op === 'generate') {
       await seq.clearHistory();
       const prompt = model.tokenize(op.prompt);

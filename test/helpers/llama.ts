@@ -16,6 +16,7 @@ export type LlamaOp =
   | { op: 'tokenizeFile'; textFile: string }
   | { op: 'perplexity'; textFile?: string; text?: string; context: number; chunks?: number }
   | { op: 'logits'; tokens: number[] }
+  | { op: 'logitsAll'; tokens: number[]; outFile?: string }
   | { op: 'generate'; prompt: string; maxTokens: number };
 
 /** Perplexity with llama-perplexity's convention. */
@@ -47,6 +48,8 @@ export interface LlamaRunOptions {
   threads?: number;
   /** Kill the child after this long (default 9 minutes). */
   timeoutMs?: number;
+  /** Load only the vocabulary (a GGUF without tensors); only `info` and `tokenize` then. */
+  vocabOnly?: boolean;
 }
 
 /** Loads `model` in a fresh child process and runs `ops` on it. Never throws for child failures. */
@@ -87,7 +90,7 @@ export function runLlama<T extends unknown[] = unknown[]>(model: string, ops: Ll
         : parsed?.error ?? `child ended without a result (exit code ${exitCode}, signal ${signal})`;
       resolvePromise({ ok: false, error, exitCode, signal, stderr, seconds });
     });
-    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 1, ops }));
+    child.stdin.end(JSON.stringify({ model, threads: opts.threads ?? 1, vocabOnly: opts.vocabOnly === true, ops }));
   });
 }
 
@@ -112,6 +115,11 @@ export function llamaTokenize(model: string, texts: string[], addBos = false, op
 /** The logits (every vocab id) after the last of `tokens`. */
 export function llamaLogits(model: string, tokens: number[], opts?: LlamaRunOptions): Promise<One<number[]>> {
   return one(model, { op: 'logits', tokens }, opts);
+}
+
+/** The logits (every vocab id) at every position of `tokens`, one sequence from position 0. */
+export function llamaLogitsAll(model: string, tokens: number[], opts?: LlamaRunOptions): Promise<One<number[][]>> {
+  return one(model, { op: 'logitsAll', tokens }, opts);
 }
 
 /** Greedy continuation of `prompt` (BOS added), up to `maxTokens` or EOS. */

@@ -9,6 +9,7 @@ import { openGguf } from '../../lib/io/gguf-read.js';
 import { writeGguf } from '../../lib/io/gguf-write.js';
 import { loadModel } from '../../lib/model/load.js';
 import { BLOCK_ROLES } from '../../lib/model/names.js';
+import { loadTokenizer } from '../../lib/tokenize/tokenizer.js';
 import { hfToGgufRows } from '../../lib/model/permute.js';
 import { data, needData } from '../helpers/data.js';
 
@@ -111,7 +112,7 @@ describe.skipIf(skip)('loadModel: stories260K', () => {
       expect(m.architecture).toBe('llama');
       expect(m.hparams).toMatchObject({ nLayer: 5, nEmbd: 64, nFf: 172, nHead: 8, nHeadKv: 4, headDim: 8, nVocab: 512, nCtxTrain: 512, tiedEmbeddings: true });
       expect(m.globals.map((t) => t.name)).toEqual(['token_embd.weight', 'output_norm.weight']);
-      expect(m.tokenizer).toEqual({ kind: 'hf', tokenizerJson: join(data.stories260K.hf, 'tokenizer.json'), configJson: join(data.stories260K.hf, 'tokenizer_config.json') });
+      expect(m.tokenizer).toEqual({ kind: 'hf', folder: data.stories260K.hf, tokenizerJson: join(data.stories260K.hf, 'tokenizer.json'), configJson: join(data.stories260K.hf, 'tokenizer_config.json') });
       for (let b = 0; b < 5; b++) {
         for (let i = 0; i < BLOCK_ROLES.length; i++) {
           const h = m.blocks[b]!.tensors[i]!;
@@ -165,7 +166,18 @@ describe.skipIf(skip)('loadModel: typed errors naming the file', () => {
     mkdirSync(empty, { recursive: true });
     expectError(() => loadModel(empty), 'E_NOT_FOUND', empty, 'config.json');
     expectError(() => loadModel(hfFolder({ noWeights: true })), 'E_NOT_FOUND', 'safetensors');
-    expectError(() => loadModel(hfFolder({ noTokenizer: true })), 'E_NOT_FOUND', 'tokenizer.json');
+  });
+
+  it('folder without a tokenizer loads for tensor-only work; tokenizing it → E_NOT_FOUND naming tokenizer.json', () => {
+    const dir = hfFolder({ noTokenizer: true });
+    const m = loadModel(dir);
+    try {
+      expect(m.tokenizer).toEqual({ kind: 'hf', folder: dir });
+      expect(m.blocks).toHaveLength(5);
+      expectError(() => loadTokenizer(m.tokenizer), 'E_NOT_FOUND', join(dir, 'tokenizer.json'));
+    } finally {
+      m.close();
+    }
   });
 
   it('unknown HF architecture → E_UNSUPPORTED naming it and config.json', () => {
@@ -191,7 +203,6 @@ describe.skipIf(skip)('loadModel: typed errors naming the file', () => {
 
   it('weights or options we would silently drop → E_UNSUPPORTED', () => {
     expectError(() => loadModel(hfFolder({ config: (c) => ({ ...c, attention_bias: true }) })), 'E_UNSUPPORTED', 'attention_bias');
-    expectError(() => loadModel(hfFolder({ config: (c) => ({ ...c, rope_scaling: { type: 'linear', factor: 2 } }) })), 'E_UNSUPPORTED', 'rope_scaling');
     const dir = hfFolder({ rename: { 'model.layers.2.mlp.up_proj.weight': 'model.layers.2.mlp.up_proj.bias' }, extra: true });
     expectError(() => loadModel(dir), 'E_UNSUPPORTED', 'model.layers.2.mlp.up_proj.bias');
   });

@@ -1,12 +1,15 @@
-// HF tokenizer.json → GGUF SentencePiece keys: must equal the reference GGUF's own vocabulary.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// HF tokenizer files → GGUF keys: must equal the reference GGUF's own vocabulary; every bad input
+// is a typed error naming the file and the key.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openGguf } from '../../lib/io/gguf-read.js';
 import type { GgufArray, GgufKv } from '../../lib/io/gguf-types.js';
+import { hfTokenizerSource } from '../../lib/model/load-hf.js';
 import { hfTokenizerToGgufKv } from '../../lib/model/tokenizer-gguf.js';
-import { data, needData } from '../helpers/data.js';
+import { loadTokenizer } from '../../lib/tokenize/tokenizer.js';
+import { data, dataPath, needData } from '../helpers/data.js';
 
 const skip = needData(data.stories260K.gguf, data.stories260K.hf);
 const tmp = mkdtempSync(join(tmpdir(), 'lq-tok-'));
@@ -14,9 +17,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const get = (kv: GgufKv[], key: string): unknown => kv.find((k) => k.key === key)?.value;
 
-describe.skipIf(skip)('hfTokenizerToGgufKv', () => {
+describe.skipIf(skip ?? needData(data.babyllama.gguf))('hfTokenizerToGgufKv', () => {
   it('gives the reference GGUF\'s tokens, scores (from merge order) and token types', () => {
-    const kv = hfTokenizerToGgufKv(join(data.stories260K.hf, 'tokenizer.json'), { configJson: join(data.stories260K.hf, 'tokenizer_config.json'), nVocab: 512 });
+    const kv = hfTokenizerToGgufKv(hfTokenizerSource(data.stories260K.hf), { nVocab: 512 });
     const g = openGguf(data.stories260K.gguf);
     try {
       expect(get(kv, 'tokenizer.ggml.model')).toBe('llama');
@@ -41,7 +44,7 @@ describe.skipIf(skip)('hfTokenizerToGgufKv', () => {
   });
 
   it('pads a vocabulary shorter than the model\'s with unused tokens', () => {
-    const kv = hfTokenizerToGgufKv(join(data.stories260K.hf, 'tokenizer.json'), { nVocab: 520 });
+    const kv = hfTokenizerToGgufKv(hfTokenizerSource(data.stories260K.hf), { nVocab: 520 });
     const tokens = (get(kv, 'tokenizer.ggml.tokens') as GgufArray).items;
     const types = (get(kv, 'tokenizer.ggml.token_type') as GgufArray).items;
     expect(tokens).toHaveLength(520);
@@ -49,14 +52,77 @@ describe.skipIf(skip)('hfTokenizerToGgufKv', () => {
     expect(types[515]).toBe(5);
   });
 
-  it('rejects byte-level BPE and unknown models with E_UNSUPPORTED, bad JSON with E_BAD_CONFIG', () => {
-    const f = join(tmp, 'tokenizer.json');
-    writeFileSync(f, JSON.stringify({ model: { type: 'BPE', vocab: { a: 0 }, merges: [], byte_fallback: false } }));
-    expect(() => hfTokenizerToGgufKv(f)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+  it('gives a typed error naming the file and the key for every bad input', () => {
+    const dir = join(tmp, 'bad');
+    mkdirSync(dir, { recursive: true });
+    const f = join(dir, 'tokenizer.json');
+    const expectError = (code: string, file: string, message: RegExp): void => {
+      let err: unknown;
+      try { hfTokenizerToGgufKv(hfTokenizerSource(dir)); } catch (e) { err = e; }
+      expect(err, String(message)).toMatchObject({ code, file });
+      expect((err as Error).message).toMatch(message);
+    };
     writeFileSync(f, JSON.stringify({ model: { type: 'WordPiece', vocab: { a: 0 } } }));
-    expect(() => hfTokenizerToGgufKv(f)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED' }));
+    expectError('E_UNSUPPORTED', f, /"model\.type" "WordPiece"/);
+    writeFileSync(f, JSON.stringify({ model: { type: 'BPE', vocab: { a: 0 }, merges: [], byte_fallback: false } }));
+    expectError('E_UNSUPPORTED', f, /without byte_fallback or a ByteLevel decoder/);
     writeFileSync(f, '{ nope');
-    expect(() => hfTokenizerToGgufKv(f)).toThrow(expect.objectContaining({ code: 'E_BAD_CONFIG' }));
+    expectError('E_BAD_CONFIG', f, /not valid JSON/);
+    writeFileSync(f, JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, b: 1, ab: 2 }, merges: [7], byte_fallback: true } }));
+    expectError('E_BAD_CONFIG', f, /"model\.merges"\[0\]/);
+    writeFileSync(f, JSON.stringify({ model: { type: 'BPE', vocab: { a: -1 }, merges: [], byte_fallback: true } }));
+    expectError('E_BAD_CONFIG', f, /"model\.vocab"\["a"\]/);
+    writeFileSync(f, JSON.stringify({ model: { type: 'BPE', vocab: { a: 0 }, merges: [], byte_fallback: true }, added_tokens: [{ id: 'x', content: 'a' }] }));
+    expectError('E_BAD_CONFIG', f, /"added_tokens"\[0\]/);
+    // A byte-level tokenizer whose pre-tokenizer llama.cpp does not know: refused with the hash.
+    const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: false, use_regex: false };
+    writeFileSync(f, JSON.stringify({
+      model: { type: 'BPE', vocab: Object.fromEntries([...'abcdefghij'].map((c, i) => [c, i])), merges: [], byte_fallback: false },
+      pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: '[a-e]+' }, behavior: 'Isolated', invert: false }, byteLevel] },
+      decoder: byteLevel,
+    }));
+    expectError('E_UNSUPPORTED', f, /pre_tokenizer.*hashes to [0-9a-f]{64}/);
+    writeFileSync(f, JSON.stringify({ model: { type: 'BPE', vocab: { a: 0 }, merges: [], byte_fallback: true } }));
+    const cfg = join(dir, 'tokenizer_config.json');
+    writeFileSync(cfg, '[1, 2]');
+    expectError('E_BAD_CONFIG', cfg, /expected a JSON object/);
+    writeFileSync(cfg, JSON.stringify({ chat_template: 42 }));
+    expectError('E_BAD_CONFIG', cfg, /"chat_template" must be a string/);
+    writeFileSync(cfg, JSON.stringify({ added_tokens_decoder: { x: {} } }));
+    writeFileSync(join(dir, 'tokenizer.model'), Buffer.from([0x0a, 0x05, 0x0a, 0x01]));
+    expectError('E_BAD_CONFIG', join(dir, 'tokenizer.model'), /pieces\[0\].*runs past the end|ModelProto.*runs past the end/);
+    writeFileSync(join(dir, 'tokenizer.model'), Buffer.from([0x0a, 0x02, 0x18, 0x09]));
+    expectError('E_BAD_CONFIG', join(dir, 'tokenizer.model'), /pieces\[0\]: type 9/);
+    rmSync(join(dir, 'tokenizer.model'));
+    rmSync(f);
+    rmSync(cfg);
+    expectError('E_NOT_FOUND', f, /no tokenizer/);
+    let err: unknown;
+    try { loadTokenizer(hfTokenizerSource(dir)); } catch (e) { err = e; }
+    expect(err).toMatchObject({ code: 'E_NOT_FOUND', file: f });
+  });
+
+  it('reads a SentencePiece tokenizer.model: the same vocabulary llama.cpp made from it, and the same ids', () => {
+    const dir = join(tmp, 'tok105');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(dataPath('models/babyllama-tok105/tok105.model'), join(dir, 'tokenizer.model'));
+    const kv = hfTokenizerToGgufKv(hfTokenizerSource(dir));
+    const g = openGguf(data.babyllama.gguf);
+    try {
+      for (const key of ['tokenizer.ggml.tokens', 'tokenizer.ggml.scores', 'tokenizer.ggml.token_type', 'tokenizer.ggml.bos_token_id', 'tokenizer.ggml.eos_token_id', 'tokenizer.ggml.unknown_token_id']) {
+        const ref = g.get(key);
+        const ours = get(kv, key);
+        expect(typeof ref === 'object' ? (ours as GgufArray).items : ours, key).toEqual(typeof ref === 'object' ? (ref as GgufArray).items : ref);
+      }
+      const text = 'Once upon a time, there was a little cat. She liked to play!';
+      const fromModel = loadTokenizer(hfTokenizerSource(dir));
+      const fromGguf = loadTokenizer({ kind: 'gguf', kv: g.header.kv.filter((e) => e.key.startsWith('tokenizer.')) });
+      expect(Array.from(fromModel.encode(text))).toEqual(Array.from(fromGguf.encode(text)));
+      expect(fromModel.encode(text)[0]).toBe(1);
+    } finally {
+      g.close();
+    }
+    expect(readFileSync(join(dir, 'tokenizer.model')).length).toBe(1181);
   });
 
   it('converts a Unigram tokenizer with its own scores', () => {
@@ -69,9 +135,12 @@ describe.skipIf(skip)('hfTokenizerToGgufKv', () => {
         pre_tokenizer: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always' },
       }),
     );
-    const kv = hfTokenizerToGgufKv(f);
+    const kv = hfTokenizerToGgufKv({ kind: 'hf', folder: tmp, tokenizerJson: f });
     expect((get(kv, 'tokenizer.ggml.scores') as GgufArray).items).toEqual([0, 0, 0, -1.5, -2.25]);
     expect((get(kv, 'tokenizer.ggml.token_type') as GgufArray).items).toEqual([2, 3, 3, 1, 1]);
-    expect(get(kv, 'tokenizer.ggml.bos_token_id')).toBe(1);
+    // No tokenizer_config.json or config.json names BOS: no key, and llama.cpp's SPM default (1) applies.
+    expect(get(kv, 'tokenizer.ggml.bos_token_id')).toBeUndefined();
+    expect(get(kv, 'tokenizer.ggml.unknown_token_id')).toBe(0);
+    expect(loadTokenizer({ kind: 'gguf', kv }).bosId).toBe(1);
   });
 });

@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { isLayerquantError } from '../../lib/errors.js';
 import { formatInfo, formats } from '../../lib/quantize/formats.js';
 import { quantizedBytes } from '../../lib/quantize/tensor.js';
+import { llamaSource, llamaSourceMissingReason, switchResults } from '../helpers/llama-source.js';
+
+const llamaQuant = llamaSource('src/llama-quant.cpp');
+if (!llamaQuant) console.warn(`llama.cpp rule checks skipped: ${llamaSourceMissingReason}`);
 
 describe('format registry', () => {
   const all = formats();
@@ -46,6 +50,14 @@ describe('format registry', () => {
     } catch (err) {
       expect(isLayerquantError(err, 'E_BAD_ARGUMENT')).toBe(true);
       expect((err as Error).message).toMatch(/q4_X.*|q8_0/);
+    }
+  });
+  it.skipIf(!llamaQuant)("flags exactly the types llama.cpp's tensor_requires_imatrix refuses without an imatrix", () => {
+    const rule = switchResults(llamaQuant!, 'tensor_requires_imatrix');
+    expect(rule.size, 'the parser found the rule').toBeGreaterThan(0);
+    for (const f of all) {
+      const want = f.ggmlType >= 0 && rule.get(f.name.toLowerCase()) === 'true';
+      expect(f.requiresImportance, `${f.name}.requiresImportance`).toBe(want);
     }
   });
 });

@@ -5,7 +5,7 @@
 import { ggmlTypeInfo } from '../../io/ggml-types.js';
 import { loadModel } from '../../model/load.js';
 import { tensorElements } from '../../model/sizes.js';
-import type { Hparams, ModelDescription, TensorRef } from '../../model/types.js';
+import type { HfTokenizerSource, Hparams, ModelDescription, TensorRef } from '../../model/types.js';
 import { UsageError, type CommandSpec } from '../command.js';
 import { fmtBytes, fmtFloat, fmtInt, table } from '../format.js';
 
@@ -30,7 +30,7 @@ export interface InspectReport {
   source: 'gguf' | 'hf';
   architecture: string;
   hparams: Hparams;
-  tokenizer: { kind: 'gguf'; model?: string; tokens?: number } | { kind: 'hf'; tokenizerJson: string; configJson?: string };
+  tokenizer: { kind: 'gguf'; model?: string; tokens?: number } | HfTokenizerSource;
   globals: InspectTensor[];
   blocks: { index: number; tensors: InspectTensor[]; elements: number; bytes: number }[];
   totals: { blocks: number; tensors: number; elements: number; bytes: number; bitsPerWeight: number };
@@ -91,7 +91,7 @@ export function renderInspect(r: InspectReport): string {
       `vocab ${hp.nVocab}, context ${hp.nCtxTrain}, rope theta ${fmtFloat(hp.ropeTheta)}, rms eps ${fmtFloat(hp.rmsEps)}, tied embeddings ${hp.tiedEmbeddings ? 'yes' : 'no'}`,
   );
   const tk = r.tokenizer;
-  out.push(`tokenizer     ${tk.kind === 'gguf' ? `GGUF ${tk.model ?? '?'} (${tk.tokens ?? '?'} tokens)` : tk.tokenizerJson}`);
+  out.push(`tokenizer     ${tk.kind === 'gguf' ? `GGUF ${tk.model ?? '?'} (${tk.tokens ?? '?'} tokens)` : tk.tokenizerJson ?? tk.tokenizerModel ?? 'none (tokenizer.json / tokenizer.model missing)'}`);
   out.push('');
   const rows: string[][] = [];
   const add = (t: InspectTensor, indent: string): void => {
