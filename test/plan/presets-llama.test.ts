@@ -1,6 +1,6 @@
 /**
  * llama.cpp's ftype presets against llama-quantize itself: for every ftype, on the shared models
- * (stories260K: tied, 64/172-wide rows; stories8L256: untied, 256/768-wide) and on weights-free
+ * (stories260K: tied, 64/172-wide rows; stories8L256: untied, 256/768-wide) and on synthetic
  * models with the shapes the rules look at (32 blocks with GQA 4; 80 blocks with GQA 2, llama.cpp's
  * 70B rule, tied; 32 blocks without GQA and 352-wide ffn_down rows, the fallbacks), without and
  * with an imatrix, every tensor's type from presetTensorTypes equals the type llama-quantize gives
@@ -18,14 +18,16 @@ import { loadModel } from '../../lib/model/load.js';
 import type { ModelDescription } from '../../lib/model/types.js';
 import { LLAMA_FTYPES, fileTypeOf, parseFtype, presetTensorTypes, type LlamaFtype } from '../../lib/plan/presets.js';
 import { data, dataPath } from '../helpers/data.js';
-import { llamaQuantize, llamaToolsBin, writeShapeModel, type ShapeModel } from '../helpers/llama-quantize.js';
+import { llamaQuantize, llamaToolsBin } from '../helpers/llama-quantize.js';
+import { writeSyntheticLlama, type SyntheticShape } from './synthetic.js';
 
 const stories8L256 = dataPath('models/stories8L256/stories8L256-f32.gguf');
 
-const shapes: Record<string, ShapeModel> = {
-  'gqa4-32blocks': { nLayer: 32, nEmbd: 256, nFf: 512, nHead: 8, nHeadKv: 2, nVocab: 256 },
-  '70B-rule-80blocks-tied': { nLayer: 80, nEmbd: 256, nFf: 256, nHead: 8, nHeadKv: 4, nVocab: 256, tied: true },
-  'mha-32blocks-ffn352': { nLayer: 32, nEmbd: 256, nFf: 352, nHead: 8, nHeadKv: 8, nVocab: 256 },
+// Weights are a tiled random pool (the rules never look at values); F16, as most sources are.
+const shapes: Record<string, SyntheticShape> = {
+  'gqa4-32blocks': { nLayer: 32, nEmbd: 256, nFf: 512, nHead: 8, nHeadKv: 2, dtype: 'F16', tiled: true },
+  '70B-rule-80blocks-tied': { nLayer: 80, nEmbd: 256, nFf: 256, nHead: 8, nHeadKv: 4, dtype: 'F16', tiled: true, tied: true },
+  'mha-32blocks-ffn352': { nLayer: 32, nEmbd: 256, nFf: 352, nHead: 8, nHeadKv: 8, dtype: 'F16', tiled: true },
 };
 
 let dir: string;
@@ -38,7 +40,7 @@ beforeAll(async () => {
   models.stories8L256 = stories8L256;
   for (const [name, s] of Object.entries(shapes)) {
     models[name] = join(dir, `${name}.gguf`);
-    await writeShapeModel(models[name]!, s);
+    await writeSyntheticLlama(models[name]!, data.stories260K.gguf, s);
   }
   // Any imatrix sets llama.cpp's has_imatrix (its content is not read by a dry run): llama-imatrix's own.
   const calib = join(dir, 'calib.txt');
