@@ -144,12 +144,6 @@ const cases: Case[] = [
     args: () => [native().mapFile(mapped), 0, 4096], bad: [[[0], ['x', 5]], [[1], NUMBERS], [[2], NUMBERS]],
   },
   { name: 'unmapFile', call: (...a) => (native().unmapFile as (...x: Args) => unknown)(...a), args: () => [native().mapFile(mapped)], bad: [[[0], ['x', 5, ['x']]]] },
-  { name: 'benchTriad', call: (...a) => (native().benchTriad as (...x: Args) => unknown)(...a), args: () => [1024, 1], bad: [[[0], NUMBERS], [[1], NUMBERS]] },
-  {
-    name: 'benchQuantize', call: (...a) => (native().benchQuantize as (...x: Args) => unknown)(...a),
-    args: () => [f32(256 * 2), 256, 2, 'q4_K', 1], bad: [[[0], [...BUFFERS, new Uint8Array(8)]], [[1], NUMBERS], [[2], NUMBERS], [[3], FORMATS], [[4], NUMBERS]],
-  },
-  { name: 'benchRead', call: (...a) => (native().benchRead as (...x: Args) => unknown)(...a), args: () => [1 << 20, 1, 1], bad: [[[0], NUMBERS], [[1], NUMBERS], [[2], THREADS]] },
 ];
 
 describe('every native entry validates its arguments with typed errors', () => {
