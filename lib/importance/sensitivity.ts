@@ -32,7 +32,7 @@ import { calibrationTokens } from './calibrate.js';
 export interface SensitivityOptions {
   /** Levels, lowest first (e.g. `Q4_0,Q8_0`): the same list the planner gets. */
   levels: string | readonly string[];
-  /** Format table (the native registry in production: lib/quantize/run's registryFormats()). */
+  /** Format table (the native registry in production: lib/quantize/plan-model.ts registryFormats()). */
   formats: FormatTable;
   /** Units: whole blocks (default) or single tensors, as the planner's granularity. */
   granularity?: 'block' | 'tensor';
