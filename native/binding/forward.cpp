@@ -115,6 +115,23 @@ lq_forward_config parse_config(Napi::Env env, Napi::Value v, int threads) {
     c.rope_beta_fast = static_cast<float>(get_num(o, "ropeBetaFast", 32.0));
     c.rope_beta_slow = static_cast<float>(get_num(o, "ropeBetaSlow", 1.0));
     c.rope_n_ctx_orig = get_int(o, "ropeNCtxOrig", 0);
+    c.attn_scale = static_cast<float>(get_num(o, "attnScale", 0.0));
+    c.attn_softcap = static_cast<float>(get_num(o, "attnSoftcap", 0.0));
+    c.n_swa = get_int(o, "slidingWindow", 0);
+    Napi::Value act = o.Get("ffnAct");
+    if (act.IsString()) {
+        const std::string a = act.As<Napi::String>().Utf8Value();
+        if (a == "gelu") c.ffn_act = LQ_ACT_GELU;
+        else if (a != "silu") lq_throw(env, LQ_E_BAD_ARGUMENT, "config.ffnAct must be 'silu' or 'gelu'");
+    }
+    Napi::Value add1 = o.Get("normAddOne");
+    c.norm_add_one = add1.IsBoolean() && add1.As<Napi::Boolean>().Value();
+    c.n_expert = get_int(o, "nExpert", 0);
+    c.n_expert_used = get_int(o, "nExpertUsed", 0);
+    c.n_ff_exp = get_int(o, "nFfExp", 0);
+    c.n_ff_shexp = get_int(o, "nFfShexp", 0);
+    Napi::Value en = o.Get("expertNorm");
+    c.expert_norm = !en.IsBoolean() || en.As<Napi::Boolean>().Value();
     c.n_threads = threads;
     return c;
 }
@@ -123,17 +140,47 @@ lq_block_weights parse_block(Napi::Env env, Napi::Value v, lq_promise_worker * k
     if (!v.IsObject()) lq_throw(env, LQ_E_BAD_ARGUMENT, "weights must be an object");
     Napi::Object o = v.As<Napi::Object>();
     lq_block_weights w;
-    w.attn_norm = parse_weight(env, o.Get("attn_norm"), "attn_norm", keeper);
-    w.attn_q = parse_weight(env, o.Get("attn_q"), "attn_q", keeper);
-    w.attn_k = parse_weight(env, o.Get("attn_k"), "attn_k", keeper);
-    w.attn_v = parse_weight(env, o.Get("attn_v"), "attn_v", keeper);
-    w.attn_output = parse_weight(env, o.Get("attn_output"), "attn_output", keeper);
-    w.ffn_norm = parse_weight(env, o.Get("ffn_norm"), "ffn_norm", keeper);
-    w.ffn_gate = parse_weight(env, o.Get("ffn_gate"), "ffn_gate", keeper);
-    w.ffn_up = parse_weight(env, o.Get("ffn_up"), "ffn_up", keeper);
-    w.ffn_down = parse_weight(env, o.Get("ffn_down"), "ffn_down", keeper);
-    if (!o.Get("rope_freqs").IsUndefined()) w.rope_freqs = parse_weight(env, o.Get("rope_freqs"), "rope_freqs", keeper);
+    // Every weight is optional here; lq_block_check says which ones the config needs.
+    const struct { lq_weight * w; const char * key; } list[] = {
+        {&w.attn_norm, "attn_norm"}, {&w.attn_q, "attn_q"}, {&w.attn_k, "attn_k"}, {&w.attn_v, "attn_v"},
+        {&w.attn_qkv, "attn_qkv"}, {&w.attn_q_bias, "attn_q_bias"}, {&w.attn_k_bias, "attn_k_bias"},
+        {&w.attn_v_bias, "attn_v_bias"}, {&w.attn_q_norm, "attn_q_norm"}, {&w.attn_k_norm, "attn_k_norm"},
+        {&w.attn_output, "attn_output"}, {&w.attn_output_bias, "attn_output_bias"},
+        {&w.attn_post_norm, "post_attention_norm"}, {&w.ffn_norm, "ffn_norm"}, {&w.ffn_gate, "ffn_gate"},
+        {&w.ffn_up, "ffn_up"}, {&w.ffn_down, "ffn_down"}, {&w.ffn_post_norm, "post_ffw_norm"},
+        {&w.ffn_gate_inp, "ffn_gate_inp"}, {&w.ffn_gate_inp_shexp, "ffn_gate_inp_shexp"},
+        {&w.ffn_gate_shexp, "ffn_gate_shexp"}, {&w.ffn_up_shexp, "ffn_up_shexp"},
+        {&w.ffn_down_shexp, "ffn_down_shexp"}, {&w.rope_freqs, "rope_freqs"},
+    };
+    for (const auto & e : list) {
+        Napi::Value x = o.Get(e.key);
+        if (!x.IsUndefined()) *e.w = parse_weight(env, x, e.key, keeper);
+    }
+    // Experts: an array of per-expert weights each ({data, type, dims: [n_in, n_out]}).
+    const struct { std::vector<lq_weight> * v; const char * key; } experts[] = {
+        {&w.ffn_gate_exps, "ffn_gate_exps"}, {&w.ffn_up_exps, "ffn_up_exps"}, {&w.ffn_down_exps, "ffn_down_exps"}};
+    for (const auto & e : experts) {
+        Napi::Value x = o.Get(e.key);
+        if (x.IsUndefined()) continue;
+        if (!x.IsArray()) lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(e.key) + ": expected an array of expert weights");
+        Napi::Array arr = x.As<Napi::Array>();
+        for (uint32_t i = 0; i < arr.Length(); ++i)
+            e.v->push_back(parse_weight(env, arr.Get(i), std::string(e.key) + "[" + std::to_string(i) + "]", keeper));
+    }
     return w;
+}
+
+lq_head_config parse_head(Napi::Env env, Napi::Object o, lq_weight * bias, lq_promise_worker * keeper) {
+    lq_head_config h;
+    h.eps = static_cast<float>(get_num(o, "rmsEps", 1e-5));
+    h.softcap = static_cast<float>(get_num(o, "softcap", 0.0));
+    Napi::Value add1 = o.Get("normAddOne");
+    h.norm_add_one = add1.IsBoolean() && add1.As<Napi::Boolean>().Value();
+    if (!o.Get("bias").IsUndefined()) {
+        *bias = parse_weight(env, o.Get("bias"), "output.bias", keeper);
+        h.bias = bias;
+    }
+    return h;
 }
 
 void parse_batch(Napi::Env env, Napi::Value v, lq_batch * b) {
@@ -208,6 +255,10 @@ Napi::Value forward_block(const Napi::CallbackInfo & info) {
                 {"attnOut", &w->sumsq.attn_out, c.n_head * c.head_dim},
                 {"ffnIn", &w->sumsq.ffn_in, c.n_embd},
                 {"ffnDown", &w->sumsq.ffn_down, c.n_ff},
+                {"expIn", &w->sumsq.exp_in, c.n_expert * c.n_embd},
+                {"expDown", &w->sumsq.exp_down, c.n_expert * c.n_ff_exp},
+                {"expTokens", &w->sumsq.exp_tokens, c.n_expert},
+                {"shexpDown", &w->sumsq.shexp_down, c.n_ff_shexp},
             };
             for (const auto & e : acc) {
                 Napi::Value av = so.Get(e.key);
@@ -229,10 +280,11 @@ class embed_worker : public lq_promise_worker {
     const int32_t * tokens = nullptr;
     int64_t n_tok = 0;
     float * out = nullptr;
+    float scale = 1.0f;
     int threads = 0;
 
   protected:
-    lq_status run() override { return lq_forward_embed(out, tokens, n_tok, weight, threads); }
+    lq_status run() override { return lq_forward_embed(out, tokens, n_tok, weight, scale, threads); }
 };
 
 Napi::Value forward_embed(const Napi::CallbackInfo & info) {
@@ -240,6 +292,7 @@ Napi::Value forward_embed(const Napi::CallbackInfo & info) {
     Napi::Object o = arg_object(info, "forwardEmbed");
     return lq_queue_worker<embed_worker>(env, [&](embed_worker * w) {
         w->threads = static_cast<int>(get_int(o, "threads", 0));
+        w->scale = static_cast<float>(get_num(o, "scale", 1.0));
         w->weight = parse_weight(env, o.Get("weight"), "token_embd", w);
         Napi::Value tv = o.Get("tokens");
         if (!tv.IsTypedArray()) lq_throw(env, LQ_E_BAD_ARGUMENT, "tokens must be an Int32Array");
@@ -253,7 +306,8 @@ Napi::Value forward_embed(const Napi::CallbackInfo & info) {
 class logits_worker : public lq_promise_worker {
   public:
     using lq_promise_worker::lq_promise_worker;
-    lq_weight norm, output;
+    lq_weight norm, output, bias;
+    lq_head_config head;
     const float * hidden = nullptr;
     const int32_t * rows = nullptr;
     int64_t n_rows = 0;
@@ -261,12 +315,11 @@ class logits_worker : public lq_promise_worker {
     const int32_t * targets = nullptr;
     double * logprobs = nullptr;
     double * sumsq = nullptr;
-    float eps = 1e-5f;
     int threads = 0;
 
   protected:
     lq_status run() override {
-        lq_status s = lq_forward_logits(logits, hidden, rows, n_rows, norm, output, eps, threads, sumsq);
+        lq_status s = lq_forward_logits(logits, hidden, rows, n_rows, norm, output, head, threads, sumsq);
         if (!s.ok()) return s;
         if (targets) lq_forward_logprobs(logprobs, logits, targets, n_rows, output.n_out, threads);
         return s;
@@ -278,9 +331,9 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
     Napi::Object o = arg_object(info, "forwardLogits");
     return lq_queue_worker<logits_worker>(env, [&](logits_worker * w) {
         w->threads = static_cast<int>(get_int(o, "threads", 0));
-        w->eps = static_cast<float>(get_num(o, "rmsEps", 1e-5));
         w->norm = parse_weight(env, o.Get("norm"), "output_norm", w);
         w->output = parse_weight(env, o.Get("output"), "output", w);
+        w->head = parse_head(env, o, &w->bias, w);
         if (w->norm.n_in != w->output.n_in) lq_throw(env, LQ_E_SHAPE, "output_norm and output disagree on n_embd");
         const int64_t e = w->output.n_in;
         Napi::Value hv = o.Get("hidden");
@@ -341,7 +394,9 @@ Napi::Value forward_logits_ref64(const Napi::CallbackInfo & info) {
     const double * x = typed_data<double, Napi::Float64Array>(env, hv, "hidden", 0, nullptr);
     double * l = typed_data<double, Napi::Float64Array>(env, o.Get("logits"), "logits",
                                                         static_cast<size_t>(n_tok * output.n_out), nullptr);
-    lq_status s = lq_ref64_logits(l, x, n_tok, norm, output, get_num(o, "rmsEps", 1e-5));
+    lq_weight bias;
+    const lq_head_config h = parse_head(env, o, &bias, nullptr);
+    lq_status s = lq_ref64_logits(l, x, n_tok, norm, output, h);
     if (!s.ok()) lq_throw(env, s.code, s.message);
     return env.Undefined();
 }

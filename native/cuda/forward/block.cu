@@ -36,6 +36,14 @@ lq_status lq_cuda_forward_block(float * x_host, const lq_batch & b, const lq_for
                                 const lq_block_weights & w, lq_block_cos * cos) {
     lq_status st = lq_block_check(c, w);
     if (!st.ok()) return st;
+    // This mirror runs the Llama block; the other architectures' parts are CPU-only for now.
+    const bool llama_block = !w.attn_qkv.data && !w.attn_q_bias.data && !w.attn_k_bias.data && !w.attn_v_bias.data &&
+                             !w.attn_output_bias.data && !w.attn_q_norm.data && !w.attn_k_norm.data &&
+                             !w.attn_post_norm.data && !w.ffn_post_norm.data && w.ffn_gate.data && c.n_expert == 0 &&
+                             c.ffn_act == LQ_ACT_SILU && c.attn_softcap == 0 && c.attn_scale == 0 && c.n_swa == 0 &&
+                             !c.norm_add_one;
+    if (!llama_block)
+        return lq_status::fail(LQ_E_UNSUPPORTED, "the CUDA forward pass runs Llama-style blocks only (this architecture runs on the CPU)");
     const int64_t n = b.n_tok, e = c.n_embd, hd = c.head_dim, nq = c.n_head * hd, nkv = c.n_head_kv * hd, ff = c.n_ff;
     const size_t F = sizeof(float);
     dev_buf an, wq, wk, wv, wo, fn, wg, wu, wd;
