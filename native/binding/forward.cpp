@@ -216,7 +216,11 @@ class block_worker : public lq_promise_worker {
         if (aborted()) return lq_status::fail(LQ_E_ABORTED, "aborted");
 #ifdef LQ_CUDA
         // The CUDA block has no imatrix accumulators yet: a pass that collects them runs on the CPU.
-        if (use_cuda && !want_sumsq) return lq_cuda_forward_block(hidden, batch, config, weights, want_cos ? &cos : nullptr);
+        if (use_cuda && !want_sumsq) {
+            // The CUDA mirror runs Llama-style blocks; it refuses others up front, and they run here.
+            lq_status cs = lq_cuda_forward_block(hidden, batch, config, weights, want_cos ? &cos : nullptr);
+            if (cs.code != LQ_E_UNSUPPORTED) return cs;
+        }
 #endif
         lq_activations a;
         lq_status s = lq_activations_init(&a, config, batch.n_tok);

@@ -83,13 +83,13 @@ lq_status lq_cuda_forward_block(float * x_host, const lq_batch & b, const lq_for
     const int64_t half = hd / 2;
     int32_t max_pos = 0;
     for (int32_t p : b.pos) max_pos = std::max(max_pos, p);
-    std::vector<float> ff, cs_h(static_cast<size_t>((max_pos + 1) * half)), sn_h(cs_h.size());
+    std::vector<float> freq, cs_h(static_cast<size_t>((max_pos + 1) * half)), sn_h(cs_h.size());
     if (w.rope_freqs.data) {
-        ff.resize(static_cast<size_t>(half));
-        lq_weight_rows_f32(w.rope_freqs, 0, 1, ff.data());
+        freq.resize(static_cast<size_t>(half));
+        lq_weight_rows_f32(w.rope_freqs, 0, 1, freq.data());
     }
     for (int32_t p = 0; p <= max_pos; ++p)
-        lq_rope_cache(c, ff.empty() ? nullptr : ff.data(), p, cs_h.data() + p * half, sn_h.data() + p * half);
+        lq_rope_cache(c, freq.empty() ? nullptr : freq.data(), p, cs_h.data() + p * half, sn_h.data() + p * half);
     dev_buf rcs, rsn;
     LQ_CUDA_TRY(cudaMalloc(&rcs.p, cs_h.size() * F));
     LQ_CUDA_TRY(cudaMalloc(&rsn.p, sn_h.size() * F));
