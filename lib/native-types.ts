@@ -90,10 +90,6 @@ export interface NativeQuantAddon {
   ): Promise<void>;
   dequantize(src: Uint8Array, format: string, n: number, nrows: number, dst: Float32Array,
     opts?: { threads?: number; name?: string }): Promise<void>;
-  /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
-  benchTriad(n: number, reps: number): number;
-  /** Best seconds of one 1-thread call of the quantize driver on F32 rows, run on the calling thread (benchmarks only; synchronous). */
-  benchQuantize(src: Uint8Array, n: number, nrows: number, format: string, reps: number): number;
   /** CUDA build only: quantize F32 rows on the GPU (q8_0, q4_0, q5_0, intN; no importance). */
   quantizeCuda?(src: Uint8Array, n: number, nrows: number, format: string, dst: Uint8Array): Promise<void>;
 }
@@ -300,7 +296,3 @@ export interface NativeAddon {
   }>;
 }
 
-export interface NativeAddon {
-  /** Best streaming-read GB/s over a fresh buffer of `bytes` on `threads` pool threads (benchmarks only; synchronous). */
-  benchRead(bytes?: number, reps?: number, threads?: number): number;
-}

@@ -10,3 +10,4 @@ void lq_binding_convert_init(Napi::Env env, Napi::Object exports);
 void lq_binding_cuda_init(Napi::Env env, Napi::Object exports);  // CUDA build only (empty otherwise)
 void lq_binding_forward_init(Napi::Env env, Napi::Object exports);
 void lq_binding_stats_init(Napi::Env env, Napi::Object exports);
+void lq_binding_bench_init(Napi::Env env, Napi::Object exports);  // benchmark build only (LQ_BENCH)

@@ -14,16 +14,10 @@
 #include "cuda/forward/forward.h"
 #endif
 
-// The registry is linked in when the quantization formats are; until then no quantized weight
-// resolves (weak references are null) and such weights are reported as unsupported.
-#pragma weak lq_formats
-#pragma weak lq_format_find
-
 namespace {
 
 const lq_format * find_format(int ggml_type, const std::string & name) {
-    if (!name.empty()) return lq_format_find ? lq_format_find(name.c_str()) : nullptr;
-    if (!lq_formats) return nullptr;
+    if (!name.empty()) return lq_format_find(name.c_str());
     size_t n = 0;
     const lq_format * const * all = lq_formats(&n);
     for (size_t i = 0; i < n; ++i)

@@ -5,7 +5,6 @@
 //            opts: { threads?, importance?: Float32Array, isa?, name?, abort?: Int32Array }) → Promise<void>
 //   dequantize(src: Uint8Array, format, n, nrows, dst: Float32Array, opts: { threads?, name? }) → Promise<void>
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -68,8 +67,8 @@ Napi::Value formats(const Napi::CallbackInfo & info) {
         Napi::Array isas = Napi::Array::New(env);
         uint32_t k = 0;
         isas.Set(k++, "scalar");
-        for (lq_isa isa : {LQ_ISA_AVX2, LQ_ISA_AVX512, LQ_ISA_NEON})
-            if (f->quantize_isa[isa]) isas.Set(k++, lq_isa_name(isa));
+        for (lq_isa isa : {LQ_ISA_AVX2, LQ_ISA_AVX512})
+            if (lq_format_has_isa(f, isa)) isas.Set(k++, lq_isa_name(isa));
         o.Set("isas", isas);
         out.Set(static_cast<uint32_t>(i), o);
     }
@@ -215,63 +214,6 @@ Napi::Value dequantize(const Napi::CallbackInfo & info) {
     return w->promise();
 }
 
-// benchTriad(n, reps) → best single-thread GB/s of a[i] = b[i] + s * c[i] over n floats (12 bytes
-// per element moved), for benchmarks/quant.ts's bandwidth column. Synchronous: benchmarks only.
-Napi::Value bench_triad(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    const int64_t n = need_int(env, info[0], "n");
-    const int64_t reps = need_int(env, info[1], "reps");
-    if (n < 1 || n > (int64_t(1) << 30) || reps < 1) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchTriad: bad size");
-    std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n), 1.0f), c(static_cast<size_t>(n), 2.0f);
-    double best = 0;
-    for (int64_t r = 0; r < reps; ++r) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const float s = 0.5f + static_cast<float>(r);
-        float * pa = a.data();
-        const float * pb = b.data();
-        const float * pc = c.data();
-        for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
-        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        best = std::max(best, 12.0 * static_cast<double>(n) / dt / 1e9);
-    }
-    volatile float sink = a[static_cast<size_t>(n / 2)];
-    (void)sink;
-    return Napi::Number::New(env, best);
-}
-
-// benchQuantize(src, n, nrows, format, reps) → best seconds of one call of the tensor driver
-// (NaN/Inf screen + kernel) on F32 rows, on the calling thread with one worker: the kernel rate
-// without the promise/worker round trip, for benchmarks/quant.ts's cache column. Synchronous:
-// benchmarks only.
-Napi::Value bench_quantize(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 5) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize expects (src, n, nrows, format, reps)");
-    Napi::TypedArray src = need_typed(env, info[0], napi_uint8_array, "src");
-    lq_quantize_args a{};
-    a.format = need_format(env, info[3]);
-    a.src = bytes_of(src);
-    a.src_bytes = src.ByteLength();
-    a.src_type = LQ_DTYPE_F32;
-    a.n = need_int(env, info[1], "row length");
-    a.nrows = need_int(env, info[2], "row count");
-    const int64_t reps = need_int(env, info[4], "reps");
-    if (reps < 1 || a.n < 1 || a.nrows < 1 || !a.format->row_ok(a.n)) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize: bad shape or reps");
-    std::vector<uint8_t> dst(static_cast<size_t>(a.format->row_bytes(a.n) * a.nrows));
-    a.dst = dst.data();
-    a.dst_bytes = dst.size();
-    a.isa = lq_isa_active();
-    a.threads = 1;
-    a.name = "benchQuantize";
-    double best = 1e30;
-    for (int64_t r = 0; r < reps; ++r) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const lq_status st = lq_quantize_tensor(a);
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        if (!st.ok()) lq_throw(env, st.code, st.message);
-    }
-    return Napi::Number::New(env, best);
-}
-
 #ifdef LQ_CUDA
 // quantizeCuda(src: Uint8Array of F32, n, nrows, format, dst: Uint8Array) → Promise<void>: the GPU
 // kernels of native/cuda/quant/ (no importance weights). CUDA build only.
@@ -324,8 +266,6 @@ void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
     exports.Set("formatRowBytes", Napi::Function::New(env, format_row_bytes));
     exports.Set("quantize", Napi::Function::New(env, quantize));
     exports.Set("dequantize", Napi::Function::New(env, dequantize));
-    exports.Set("benchTriad", Napi::Function::New(env, bench_triad));
-    exports.Set("benchQuantize", Napi::Function::New(env, bench_quantize));
 #ifdef LQ_CUDA
     exports.Set("quantizeCuda", Napi::Function::New(env, quantize_cuda));
 #endif

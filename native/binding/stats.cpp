@@ -95,21 +95,8 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
     });
 }
 
-// Best multi-threaded read bandwidth (GB/s) over a fresh buffer of `bytes` (benchmarks only; sync):
-// the ceiling the ZD passes are measured against, with the same pool and thread count.
-Napi::Value bench_read(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    const int64_t bytes = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : (256 << 20);
-    const int reps = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 5;
-    const int threads = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
-    if (bytes < (1 << 20) || bytes > (int64_t(1) << 36) || reps < 1) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchRead: bad size or reps");
-    const double gbs = lq_stats_read_bandwidth(bytes, reps, threads);
-    return Napi::Number::New(env, gbs);
-}
-
 }  // namespace
 
 void lq_binding_stats_init(Napi::Env env, Napi::Object exports) {
     exports.Set("zdGroup", Napi::Function::New(env, zd_group, "zdGroup"));
-    exports.Set("benchRead", Napi::Function::New(env, bench_read, "benchRead"));
 }
