@@ -178,19 +178,56 @@ export interface NativeForwardConfig {
   ropeBetaSlow?: number;
   /** YaRN: the context length the model was trained with before scaling. */
   ropeNCtxOrig?: number;
+  /** Attention score scale (default 1/√headDim). */
+  attnScale?: number;
+  /** > 0: attention scores soft-capped to cap·tanh(s/cap) (Gemma 2). */
+  attnSoftcap?: number;
+  /** > 0: sliding-window attention over this many positions (this block). */
+  slidingWindow?: number;
+  /** MLP activation (default silu). */
+  ffnAct?: 'silu' | 'gelu';
+  /** HF Gemma: RMSNorm weights are applied as 1 + w. */
+  normAddOne?: boolean;
+  /** Mixture of experts: count, used per token, inner sizes, router weights renormalized (default true). */
+  nExpert?: number;
+  nExpertUsed?: number;
+  nFfExp?: number;
+  nFfShexp?: number;
+  expertNorm?: boolean;
 }
 
-/** The nine weights of a Llama block, by GGUF role. */
+/**
+ * One block's weights by GGUF role (which ones a block needs depends on its config: fused
+ * attn_qkv instead of q/k/v, ffn_up alone with 2·nFf rows, experts instead of the dense MLP).
+ */
 export interface NativeBlockWeights {
   attn_norm: NativeWeight;
-  attn_q: NativeWeight;
-  attn_k: NativeWeight;
-  attn_v: NativeWeight;
+  attn_q?: NativeWeight;
+  attn_k?: NativeWeight;
+  attn_v?: NativeWeight;
+  attn_qkv?: NativeWeight;
+  attn_q_bias?: NativeWeight;
+  attn_k_bias?: NativeWeight;
+  attn_v_bias?: NativeWeight;
+  attn_q_norm?: NativeWeight;
+  attn_k_norm?: NativeWeight;
   attn_output: NativeWeight;
+  attn_output_bias?: NativeWeight;
+  post_attention_norm?: NativeWeight;
   ffn_norm: NativeWeight;
-  ffn_gate: NativeWeight;
-  ffn_up: NativeWeight;
-  ffn_down: NativeWeight;
+  ffn_gate?: NativeWeight;
+  ffn_up?: NativeWeight;
+  ffn_down?: NativeWeight;
+  post_ffw_norm?: NativeWeight;
+  ffn_gate_inp?: NativeWeight;
+  /** One 2-D weight per expert. */
+  ffn_gate_exps?: NativeWeight[];
+  ffn_up_exps?: NativeWeight[];
+  ffn_down_exps?: NativeWeight[];
+  ffn_gate_inp_shexp?: NativeWeight;
+  ffn_gate_shexp?: NativeWeight;
+  ffn_up_shexp?: NativeWeight;
+  ffn_down_shexp?: NativeWeight;
   /** Llama 3 rope_freqs: head_dim/2 divisors of the RoPE frequencies (optional). */
   rope_freqs?: NativeWeight;
 }
@@ -206,8 +243,16 @@ export interface NativeBlockSumsq {
   attnOut?: Float64Array;
   /** [nEmbd] rmsnorm(x_mid): the input of ffn_gate, ffn_up. */
   ffnIn?: Float64Array;
-  /** [nFf] silu(gate) ⊙ up: the input of ffn_down. */
+  /** [nFf] act(gate) ⊙ up: the input of ffn_down (dense MLP). */
   ffnDown?: Float64Array;
+  /** MoE [nExpert × nEmbd]: per expert, its tokens' inputs of ffn_gate_exps/ffn_up_exps. */
+  expIn?: Float64Array;
+  /** MoE [nExpert × nFfExp]: per expert, the input of its ffn_down_exps slice. */
+  expDown?: Float64Array;
+  /** MoE [nExpert]: tokens routed to each expert (added). */
+  expTokens?: Float64Array;
+  /** MoE [nFfShexp]: the input of ffn_down_shexp. */
+  shexpDown?: Float64Array;
 }
 
 /** Moments and z > 1 count of a tensor or a group. */
@@ -222,7 +267,7 @@ export interface NativeZdMoments {
 
 export interface NativeAddon {
   /** hidden [nTok × nEmbd] (f32) = rows `tokens` of the embedding matrix. */
-  forwardEmbed(opts: NativeRunOptions & { tokens: Int32Array; weight: NativeWeight; out: Float32Array }): Promise<void>;
+  forwardEmbed(opts: NativeRunOptions & { tokens: Int32Array; weight: NativeWeight; out: Float32Array; scale?: number }): Promise<void>;
   /** Runs one block in place on `hidden` over sequences of `seqLens` laid end to end; optional LIM cosines per token. */
   forwardBlock(opts: NativeRunOptions & {
     config: NativeForwardConfig;
@@ -242,6 +287,12 @@ export interface NativeAddon {
     norm: NativeWeight;
     output: NativeWeight;
     rmsEps: number;
+    /** HF Gemma: the norm weight is applied as 1 + w. */
+    normAddOne?: boolean;
+    /** > 0: logits soft-capped to cap·tanh(l/cap). */
+    softcap?: number;
+    /** output.bias [nVocab]. */
+    bias?: NativeWeight;
     logits: Float32Array;
     targets?: Int32Array;
     logprobs?: Float64Array;
@@ -260,11 +311,15 @@ export interface NativeAddon {
     refNorm: NativeWeight;
     refOutput: NativeWeight;
     rmsEps: number;
+    normAddOne?: boolean;
+    softcap?: number;
+    bias?: NativeWeight;
+    refBias?: NativeWeight;
   }): Promise<number>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */
   forwardBlockRef64(opts: { config: NativeForwardConfig; weights: NativeBlockWeights; hidden: Float64Array; seqLens: Int32Array }): void;
   /** Float64 oracle of forwardLogits over every row of hidden. */
-  forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; logits: Float64Array }): void;
+  forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; normAddOne?: boolean; softcap?: number; bias?: NativeWeight; logits: Float64Array }): void;
   /** ZD of a group of f32/f16/bf16 tensors: streaming passes, per tensor and for the group. */
   zdGroup(opts: NativeRunOptions & { tensors: { data: Uint8Array; format: FormatName }[]; mode?: 'auto' | 'one-pass' | 'two-pass'; device?: 'cpu' | 'cuda' }): Promise<{
     tensors: NativeZdMoments[];

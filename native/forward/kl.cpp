@@ -40,7 +40,8 @@ double row_kl(const float * ref, const float * z, int64_t n_vocab, float * p) {
 }  // namespace
 
 lq_status lq_forward_kl(double * mean_kl, const float * x_ref, const float * x, int64_t n_rows, const lq_weight & ref_norm,
-                        const lq_weight & ref_output, const lq_weight & norm, const lq_weight & output, float eps, int n_threads) {
+                        const lq_weight & ref_output, const lq_head_config & ref_head, const lq_weight & norm,
+                        const lq_weight & output, const lq_head_config & head, int n_threads) {
     if (ref_output.n_out != output.n_out || ref_output.n_in != output.n_in)
         return lq_status::fail(LQ_E_SHAPE, "forwardKl: the two output heads differ in shape");
     if (n_rows < 1) return lq_status::fail(LQ_E_SHAPE, "forwardKl: no rows");
@@ -51,9 +52,9 @@ lq_status lq_forward_kl(double * mean_kl, const float * x_ref, const float * x, 
     std::vector<double> kl(static_cast<size_t>(n_rows));
     for (int64_t r0 = 0; r0 < n_rows; r0 += chunk) {
         const int64_t n = std::min(chunk, n_rows - r0);
-        lq_status s = lq_forward_logits(ref_logits.data(), x_ref + r0 * n_embd, nullptr, n, ref_norm, ref_output, eps, n_threads);
+        lq_status s = lq_forward_logits(ref_logits.data(), x_ref + r0 * n_embd, nullptr, n, ref_norm, ref_output, ref_head, n_threads);
         if (!s.ok()) return s;
-        s = lq_forward_logits(logits.data(), x + r0 * n_embd, nullptr, n, norm, output, eps, n_threads);
+        s = lq_forward_logits(logits.data(), x + r0 * n_embd, nullptr, n, norm, output, head, n_threads);
         if (!s.ok()) return s;
         lq_parallel_for(n, lq_rows_grain(n_vocab, 1), n_threads, [&](int64_t begin, int64_t end) {
             std::vector<float> p(static_cast<size_t>(n_vocab));
