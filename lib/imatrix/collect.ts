@@ -12,11 +12,12 @@ import type { DecoderModel, DecoderRole } from '../eval/decoder.js';
 import type { NativeBlockSumsq } from '../native-types.js';
 import type { Imatrix, ImatrixEntry } from './types.js';
 
-type Input = keyof Required<NativeBlockSumsq>;
+/** The dense block's matmul inputs (MoE expert stacks are not collected yet). */
+type Input = 'attnIn' | 'attnOut' | 'ffnIn' | 'ffnDown';
 
 /** Which accumulator feeds each weight role. */
 const inputOf: Partial<Record<DecoderRole, Input>> = {
-  attn_q: 'attnIn', attn_k: 'attnIn', attn_v: 'attnIn', attn_output: 'attnOut',
+  attn_q: 'attnIn', attn_k: 'attnIn', attn_v: 'attnIn', attn_qkv: 'attnIn', attn_output: 'attnOut',
   ffn_gate: 'ffnIn', ffn_up: 'ffnIn', ffn_down: 'ffnDown',
 };
 
@@ -28,7 +29,7 @@ export interface CollectOptions {
 
 /** Accumulates the imatrix of one model over any number of forward passes. */
 export class ImatrixCollector {
-  private readonly blocks: { acc: Required<NativeBlockSumsq>; tokens: number; names: [string, Input][] }[];
+  private readonly blocks: { acc: Required<Pick<NativeBlockSumsq, Input>>; tokens: number; names: [string, Input][] }[];
   private readonly head: { acc: Float64Array; tokens: number; name: string } | undefined;
 
   constructor(readonly model: DecoderModel, opts: CollectOptions = {}) {
