@@ -31,9 +31,6 @@ export const data = {
   babyllama: {
     gguf: dataPath('models/babyllama-tok105/babyllama-tok105-f32.gguf'),
   },
-  stories8L256: {
-    gguf: dataPath('models/stories8L256/stories8L256-f32.gguf'),
-  },
   text: {
     tinystories: dataPath('text/tinystories/tinystories-valid-head.txt'),
     wikitext2: dataPath('text/wikitext-2-raw/wiki.test.raw'),
