@@ -8,3 +8,4 @@ export { writeImatrix, type WriteImatrixOptions } from './write.js';
 export { combineImatrices } from './combine.js';
 export { imatrixImportance } from './importance.js';
 export { validateImatrix, checkImatrixFits, type ImatrixModel } from './validate.js';
+export { readImatrices, imatrixRecord } from './use.js';

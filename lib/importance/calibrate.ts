@@ -4,10 +4,15 @@
  * what it needs to a block's native run (LIM's per-token cosines; imatrix accumulators of each
  * matmul input, `sumsq`) and reads the results after it; the final hidden state (the reference
  * for sensitivity's KL) is kept when asked for. So ranking by LIM, collecting an imatrix and
- * taking sensitivity's reference cost one pass together.
+ * taking sensitivity's reference cost one pass together. A pass that collects an imatrix cuts
+ * the text as llama-imatrix does (`imatrixChunks`), so its imatrix equals `computeImatrix`'s
+ * (lib/imatrix) on the same text, context and chunks.
  */
 import { LayerquantError } from '../errors.js';
 import { Decoder, type BlockCosines, type DecoderModel } from '../eval/decoder.js';
+import { ImatrixCollector } from '../imatrix/collect.js';
+import { imatrixChunks } from '../imatrix/compute.js';
+import type { Imatrix } from '../imatrix/types.js';
 import type { NativeBlockSumsq } from '../native-types.js';
 import { startStage, type ProgressListener } from '../progress.js';
 import { loadTokenizer, type TokenizerSource, type UnknownCharPolicy } from '../tokenize/tokenizer.js';
@@ -44,6 +49,11 @@ export interface CalibrationTextOptions {
   /** Sequence length (default min(512, the model's training context)). */
   context?: number;
   unknown?: UnknownCharPolicy;
+  /**
+   * Cut as llama-imatrix does: the text tokenized once, ⌊tokens / context⌋ chunks of exactly
+   * `context` tokens (at most ⌊limit / context⌋), each chunk's first token replaced by BOS.
+   */
+  imatrixChunks?: boolean;
 }
 
 /** Splits tokens into sequences of at most `context`, each starting with BOS. */
@@ -80,9 +90,24 @@ export function calibrationTokens(model: DecoderModel & { tokenizer: TokenizerSo
   const context = opts.context ?? Math.min(512, model.hparams.nCtxTrain || 512);
   if (!Number.isInteger(context) || context < 2) throw new LayerquantError('E_BAD_ARGUMENT', `context must be an integer >= 2 but received ${context}`);
   const tok = loadTokenizer(model.tokenizer, { unknown: opts.unknown ?? 'error', file: model.path });
+  if (opts.imatrixChunks) {
+    const tokens = tok.encode(text);
+    const n = Math.min(Math.floor(tokens.length / context), Math.floor(limit / context));
+    if (n < 1) throw new LayerquantError('E_BAD_TEXT', `the calibration text gives ${tokens.length} tokens (of at most ${limit} used), fewer than one chunk of ${context}; use a longer text or a smaller context`);
+    return { tokens: imatrixChunks(tokens, context, n, tok.addBos ? tok.bosId : undefined), seqLens: new Int32Array(n).fill(context), context };
+  }
   const batch = calibrationBatch(tok.encode(text, { addBos: true }), context, limit, tok.addBos ? tok.bosId : undefined);
   if (batch.tokens.length < 2) throw new LayerquantError('E_BAD_TEXT', 'the calibration text gives fewer than 2 tokens');
   return { ...batch, context };
+}
+
+/** An imatrix collected by the pass (llama-imatrix's Σx² of every matmul input; `result` once it ran). */
+export function imatrixObserver(model: DecoderModel, batch: CalibrationBatch & { context: number }, dataset: string): CalibrationObserver & { result(): Imatrix } {
+  const collector = new ImatrixCollector(model);
+  return {
+    extras: (i) => ({ sumsq: collector.block(i, batch.tokens.length) }),
+    result: () => collector.result({ datasets: [dataset], chunkCount: batch.seqLens.length, chunkSize: batch.context }),
+  };
 }
 
 /** Runs the reference pass over `batch` with every observer; progress as stage `calibrate` (blocks). */

@@ -9,7 +9,8 @@
 import { Decoder, type DecoderModel } from '../eval/decoder.js';
 import type { ProgressListener } from '../progress.js';
 import type { TokenizerSource, UnknownCharPolicy } from '../tokenize/tokenizer.js';
-import { calibrationPass, calibrationTokens, type CalibrationObserver } from './calibrate.js';
+import type { Imatrix } from '../imatrix/types.js';
+import { calibrationPass, calibrationTokens, imatrixObserver, type CalibrationObserver } from './calibrate.js';
 import { rankBlocks, type BlockScore, type ImportanceResult } from './types.js';
 
 export { calibrationBatch } from './calibrate.js';
@@ -27,6 +28,8 @@ export interface LimOptions {
   signal?: AbortSignal;
   /** Stage `rank`, in blocks. */
   onProgress?: ProgressListener;
+  /** Also collect an imatrix in the same pass, the text cut as llama-imatrix does; `dataset` names the text. */
+  imatrix?: { dataset: string };
 }
 
 /** LIM as an observer of a calibration pass over `nTokens` tokens: its blocks fill as the pass runs. */
@@ -52,15 +55,17 @@ export function limObserver(nTokens: number): CalibrationObserver & { blocks: Bl
 }
 
 /** LIM scores of every block. */
-export async function lim(model: DecoderModel & { tokenizer: TokenizerSource }, opts: LimOptions = {}): Promise<ImportanceResult> {
-  const batch = calibrationTokens(model, opts, 4096);
+export async function lim(model: DecoderModel & { tokenizer: TokenizerSource }, opts: LimOptions = {}): Promise<ImportanceResult & { imatrix?: Imatrix }> {
+  const batch = calibrationTokens(model, { ...opts, imatrixChunks: opts.imatrix !== undefined }, 4096);
   const decoder = new Decoder(model, opts.threads !== undefined ? { threads: opts.threads } : {});
   const observer = limObserver(batch.tokens.length);
-  await calibrationPass(decoder, batch, [observer], {
+  const im = opts.imatrix ? imatrixObserver(model, batch, opts.imatrix.dataset) : undefined;
+  await calibrationPass(decoder, batch, im ? [observer, im] : [observer], {
     stage: 'rank', ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
   return {
     method: 'lim', model: model.path, blocks: observer.blocks, ranking: rankBlocks(observer.blocks),
     details: { tokens: batch.tokens.length, sequences: batch.seqLens.length, context: batch.context, text: opts.text === undefined ? 'builtin' : 'user' },
+    ...(im ? { imatrix: im.result() } : {}),
   };
 }

@@ -26,7 +26,8 @@ import { planUnits, type UnitSpec } from '../plan/units.js';
 import { materialise } from '../quantize/materialise.js';
 import { startStage, type ProgressListener } from '../progress.js';
 import type { TokenizerSource, UnknownCharPolicy } from '../tokenize/tokenizer.js';
-import { calibrationTokens } from './calibrate.js';
+import type { Imatrix } from '../imatrix/types.js';
+import { calibrationTokens, imatrixObserver } from './calibrate.js';
 
 /** Options of {@link sensitivity}. */
 export interface SensitivityOptions {
@@ -51,6 +52,11 @@ export interface SensitivityOptions {
   signal?: AbortSignal;
   /** Stage `sensitivity`, in measurements (unit × level). */
   onProgress?: ProgressListener;
+  /**
+   * Also collect an imatrix in the reference pass, the text cut as llama-imatrix does; `dataset`
+   * names the text. (The measurements themselves quantize with uniform weights.)
+   */
+  imatrix?: { dataset: string };
 }
 
 /** One unit's measurements. */
@@ -75,6 +81,8 @@ export interface SensitivityResult {
   granularity: 'block' | 'tensor';
   units: SensitivityUnit[];
   details: { tokens: number; sequences: number; context: number; text: string; seconds: number; measured: number; cached: number };
+  /** The imatrix collected in the reference pass (option `imatrix`). */
+  imatrix?: Imatrix;
 }
 
 /** The units the planner builds for a model (lib/plan/units.ts), by tensor name; globals optional. */
@@ -107,8 +115,9 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
   const table = opts.formats;
   const levels: FormatLike[] = resolveLevels(opts.levels, table);
   const granularity = opts.granularity ?? 'block';
-  const batch = calibrationTokens(model, opts, 1024);
+  const batch = calibrationTokens(model, { ...opts, imatrixChunks: opts.imatrix !== undefined }, 1024);
   const context = batch.context;
+  const im = opts.imatrix ? imatrixObserver(model, batch, opts.imatrix.dataset) : undefined;
 
   const byName = new Map<string, DecoderTensor>();
   for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) byName.set(t.name, t);
@@ -183,7 +192,7 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
         return tail(dec, work, i);
       });
     }
-    await ref.runBlock(i, hidden, batch.seqLens, sig);
+    await ref.runBlock(i, hidden, batch.seqLens, { ...sig, ...im?.extras?.(i) });
   }
   for (const u of units.filter((x) => x.kind === 'global' && byName.get(x.tensors[0]!)!.role !== 'token_embd')) {
     await measure(u, async () => refHidden);
@@ -205,6 +214,7 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
       measured,
       cached,
     },
+    ...(im ? { imatrix: im.result() } : {}),
   };
 }
 

@@ -10,7 +10,7 @@ import { LayerquantError } from '../errors.js';
 import { GgufType, type GgufKv } from '../io/gguf-types.js';
 import { describeBudget, formatBytes } from './budget.js';
 import { type FormatTable, numel, tensorBytes } from './cost.js';
-import type { Plan, PlanModel } from './plan.js';
+import type { Plan, PlanImatrix, PlanModel } from './plan.js';
 import { STRATEGIES } from './solve.js';
 
 /** Serialises a plan as pretty JSON. */
@@ -77,6 +77,12 @@ export function validatePlan(data: unknown, model?: PlanModel, formats?: FormatT
   for (const b of data.blocks as unknown[]) {
     if (!isObj(b) || !isNat(b.index) || !(b.level === null || typeof b.level === 'string')) bad(`Malformed block entry ${JSON.stringify(b)?.slice(0, 120)}`, file);
   }
+  if (data.imatrix !== undefined) {
+    const im = data.imatrix;
+    if (!isObj(im) || !(im.file === null || typeof im.file === 'string') || !Array.isArray(im.datasets) || !im.datasets.every((d) => typeof d === 'string') || !isNat(im.entries) || !isNat(im.chunks)) {
+      bad('Expected "imatrix" to be { file, datasets, entries, chunks }', file);
+    }
+  }
   const plan = data as unknown as Plan;
   const totals = plan.totals;
   if (!isNat(totals.weights) || !isNat(totals.coveredBytes) || typeof totals.bitsPerWeight !== 'number') bad('Malformed totals', file);
@@ -122,7 +128,7 @@ export function validatePlan(data: unknown, model?: PlanModel, formats?: FormatT
 }
 
 /** What the `layerquant.*` metadata records: a plan's settings and each block's level and bits. */
-export type PlanRecord = Pick<Plan, 'version' | 'strategy' | 'method' | 'budget' | 'levels' | 'globals' | 'granularity' | 'scores' | 'seed'> & {
+export type PlanRecord = Pick<Plan, 'version' | 'strategy' | 'method' | 'budget' | 'levels' | 'globals' | 'granularity' | 'scores' | 'seed' | 'imatrix'> & {
   blocks: readonly Pick<Plan['blocks'][number], 'index' | 'level' | 'bitsPerWeight'>[];
   totals: Pick<Plan['totals'], 'bitsPerWeight'>;
 };
@@ -144,6 +150,26 @@ export function planMetadata(plan: PlanRecord): GgufKv[] {
   ];
   if (plan.scores) kv.push({ key: 'layerquant.block_scores', type: GgufType.ARRAY, value: { itemType: GgufType.FLOAT32, items: plan.scores } });
   if (plan.seed !== null) kv.push({ key: 'layerquant.seed', type: GgufType.UINT32, value: plan.seed >>> 0 });
+  if (plan.imatrix) kv.push(...imatrixMetadata(plan.imatrix));
+  return kv;
+}
+
+/** llama-quantize copies its strings into 128-byte fields: at most 127 bytes survive (cut at a character). */
+function field127(s: string): string {
+  const b = Buffer.from(s, 'utf8');
+  if (b.length <= 127) return s;
+  let n = 127;
+  while (n > 0 && (b[n]! & 0xc0) === 0x80) n--;
+  return b.subarray(0, n).toString('utf8');
+}
+
+/** The keys llama-quantize writes for its --imatrix, with its types (strings, u32; the chunk count when > 0). */
+export function imatrixMetadata(im: PlanImatrix): GgufKv[] {
+  const kv: GgufKv[] = [];
+  if (im.file !== null) kv.push({ key: 'quantize.imatrix.file', type: GgufType.STRING, value: field127(im.file) });
+  if (im.datasets.length > 0) kv.push({ key: 'quantize.imatrix.dataset', type: GgufType.STRING, value: field127(im.datasets[0]!) });
+  kv.push({ key: 'quantize.imatrix.entries_count', type: GgufType.UINT32, value: im.entries });
+  if (im.chunks > 0) kv.push({ key: 'quantize.imatrix.chunks_count', type: GgufType.UINT32, value: im.chunks });
   return kv;
 }
 

@@ -158,6 +158,20 @@ export interface Plan {
   };
   /** What the planner wants the user to know (e.g. a budget above every plan, met by the largest). */
   notes?: string[];
+  /** The importance matrix the tensors are quantized with (none: uniform weights). */
+  imatrix?: PlanImatrix;
+}
+
+/** An imatrix as llama-quantize records it in the GGUF (`quantize.imatrix.*`). */
+export interface PlanImatrix {
+  /** The file(s) as named (`quantize.imatrix.file`), or null when collected in the calibration pass. */
+  file: string | null;
+  /** Calibration texts (`quantize.imatrix.dataset` holds the first). */
+  datasets: string[];
+  /** Entries (`quantize.imatrix.entries_count`). */
+  entries: number;
+  /** Chunks it was computed on (`quantize.imatrix.chunks_count`, written when > 0). */
+  chunks: number;
 }
 
 /** Options of {@link makePlan}. */

@@ -21,7 +21,10 @@ export type MaterialSource = Pick<TensorRef, 'name' | 'dims' | 'format' | 'data'
 export interface MaterialiseOptions {
   /** Row order of the result: `source` (default) as stored; `gguf` with HF q/k rows permuted into GGUF's order. */
   rows?: 'source' | 'gguf';
-  /** Per-column importance weights (an imatrix row for this tensor) handed to the quantizer. */
+  /**
+   * Per-column importance weights handed to the quantizer: dims[0] floats, or for a stack of
+   * dims[2] matrices (MoE experts) dims[0] per matrix, each matrix quantized with its own.
+   */
   importance?: Float32Array;
   threads?: number;
   signal?: AbortSignal;
@@ -39,11 +42,22 @@ export async function materialise<T extends MaterialSource>(t: T, format: string
   let data: Uint8Array = t.data;
   if (target !== formatInfo(t.format).name) {
     const out = Buffer.allocUnsafe(quantizedBytes(target, t.dims));
-    await quantizeTensorInto({ data: t.data, format: t.format, dims: [...t.dims], name: t.name }, target, out, {
-      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
-      ...(opts.importance !== undefined ? { importance: opts.importance } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
+    const common = { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const nMat = t.dims.length === 3 ? t.dims[2]! : 1;
+    const imp = opts.importance;
+    if (imp !== undefined && nMat > 1 && imp.length === t.dims[0]! * nMat) {
+      // llama-quantize: matrix m of the stack gets importance row m (its expert's tokens only).
+      const dims = [t.dims[0]!, t.dims[1]!];
+      const inBytes = t.data.byteLength / nMat, outBytes = out.byteLength / nMat;
+      for (let m = 0; m < nMat; m++) {
+        await quantizeTensorInto({ data: t.data.subarray(m * inBytes, (m + 1) * inBytes), format: t.format, dims, name: t.name },
+          target, out.subarray(m * outBytes, (m + 1) * outBytes), { ...common, importance: imp.subarray(m * dims[0]!, (m + 1) * dims[0]!) });
+      }
+    } else {
+      await quantizeTensorInto({ data: t.data, format: t.format, dims: [...t.dims], name: t.name }, target, out, {
+        ...common, ...(imp !== undefined ? { importance: imp } : {}),
+      });
+    }
     data = out;
   } else if (!permute) {
     return t;

@@ -9,15 +9,24 @@
  *    (lib/quantize/plan-model.ts), the pure planner (lib/plan) — or the `plan` given, checked;
  * 4. write (when `output` is given): every tensor materialised at its level into the GGUF.
  *
- * Progress is one event stream (`onProgress`: stages rank, sensitivity, quantize…), cancellation
- * one AbortSignal. Later options slot into these stages: an imatrix (per-tensor importance handed
- * to the quantizers in stage 4, `importance`), other methods and presets (stage 2/3), `device`.
+ * An imatrix (`imatrix`: files, one in memory, or collected in stage 2's calibration pass) gives
+ * every quantizer in stage 4 its tensor's importance as llama-quantize does
+ * (lib/quantize/tensor-importance.ts) and is recorded in the plan and the GGUF.
+ *
+ * Progress is one event stream (`onProgress`: stages rank, sensitivity, imatrix, quantize…),
+ * cancellation one AbortSignal. Later options slot into these stages: other methods and presets
+ * (stage 2/3), `device`.
  */
 import { LayerquantError } from '../errors.js';
 import { refuseOutputOverInput } from '../io/gguf-write.js';
+import { lim } from '../importance/lim.js';
 import { blockImportance, rank, type RankMethod } from '../importance/rank.js';
 import { sensitivity, sensitivityBlockScores, sensitivityErrors, type SensitivityResult } from '../importance/sensitivity.js';
 import type { ImportanceResult } from '../importance/types.js';
+import { computeImatrix } from '../imatrix/compute.js';
+import type { Imatrix } from '../imatrix/types.js';
+import { imatrixRecord, readImatrices } from '../imatrix/use.js';
+import { checkImatrixFits } from '../imatrix/validate.js';
 import { loadModel } from '../model/load.js';
 import type { ModelDescription } from '../model/types.js';
 import { describeBudget, parseBudget, type Budget, type BudgetArgs } from '../plan/budget.js';
@@ -26,11 +35,13 @@ import { validatePlan } from '../plan/plan-file.js';
 import type { GlobalsPolicy, Plan } from '../plan/plan.js';
 import type { StrategyName } from '../plan/solve.js';
 import type { Granularity } from '../plan/units.js';
-import type { ProgressListener } from '../progress.js';
+import { startStage, type ProgressListener, type StageProgress } from '../progress.js';
 import type { UnknownCharPolicy } from '../tokenize/tokenizer.js';
 import { predictFileSize } from './gguf-out.js';
 import { systemMemory } from './memory.js';
 import { planModel, registryFormats, type PlanModelOptions } from './plan-model.js';
+import { formatInfo } from './formats.js';
+import { planImportance } from './tensor-importance.js';
 import { writePlan, type WrittenFile } from './write.js';
 
 /** Default levels: llama.cpp's k-quants and Q8_0 (rows they cannot hold fall back, counted). */
@@ -49,6 +60,8 @@ export interface CalibrationOptions {
   context?: number;
   /** Characters outside the vocabulary (default error). */
   unknown?: UnknownCharPolicy;
+  /** The text's name, recorded as a collected imatrix's dataset (the CLI: the --calib path; default `calibration`). */
+  name?: string;
 }
 
 /** Options of {@link quantizeModel}. */
@@ -73,8 +86,15 @@ export interface QuantizeModelOptions {
   /** Seed of `random`. */
   seed?: number;
   /**
-   * Per-column importance weights of a tensor (an imatrix row), by GGUF tensor name, handed to its
-   * quantizer when the file is written.
+   * The importance matrix (llama.cpp's imatrix) the quantizers get, as llama-quantize passes it:
+   * files (GGUF or legacy .dat; several are combined as llama-imatrix --in-file does), one in
+   * memory, or `calibrate`: collected from the calibration text in the pass LIM or sensitivity
+   * runs (with the other methods, in a pass of its own), the text cut as llama-imatrix does.
+   */
+  imatrix?: string | readonly string[] | Imatrix | 'calibrate';
+  /**
+   * Per-column importance weights of a tensor, by GGUF tensor name, handed to its quantizer when
+   * the file is written (instead of an imatrix).
    */
   importance?: (tensor: string) => Float32Array | undefined;
   threads?: number;
@@ -96,6 +116,10 @@ export interface QuantizeReport {
   ranking?: ImportanceResult;
   /** The measurements used (`sensitivity`). */
   sensitivity?: SensitivityResult;
+  /** The imatrix the quantizers got. */
+  imatrix?: Imatrix;
+  /** Lines for people about what fell back (a quantized tensor without an imatrix entry). */
+  warnings: string[];
 }
 
 /** Result of {@link quantizeModel}. */
@@ -129,10 +153,17 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
   // Before minutes of work: never write over the model being read.
   if (o.output) refuseOutputOverInput(o.output, [model.path, ...[...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => t.file)]);
   const table = o.formats ?? registryFormats();
-  const report: QuantizeReport = { notes: [], seconds: { plan: 0, total: 0 } };
+  const report: QuantizeReport = { notes: [], warnings: [], seconds: { plan: 0, total: 0 } };
+  if (o.imatrix !== undefined && o.importance) throw new LayerquantError('E_BAD_ARGUMENT', 'Give an imatrix or importance weights, not both');
+  const given = givenImatrix(model, o.imatrix);
+  let imatrix = given?.imatrix;
   let plan: Plan;
   if (o.plan) {
     plan = validatePlan(structuredClone(o.plan), model, table);
+    if (o.imatrix === 'calibrate') imatrix = await collectImatrix(model, o);
+    // The plan records the imatrix this file is quantized with, whatever the plan file said.
+    if (imatrix) plan.imatrix = imatrixRecord(imatrix, given?.file ?? null);
+    else delete plan.imatrix;
     plan.totals.fileBytes = predictFileSize(model, plan);
     report.seconds.plan = seconds(t0);
   } else {
@@ -141,10 +172,12 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
     if (budget.kind === 'fit') report.notes.push(describeBudget(budget));
     const levels = o.levels ?? DEFAULT_LEVELS;
     const tScores = performance.now();
-    const scored = await scores(model, levels, table, o, report);
+    const { collected, ...scored } = await scores(model, levels, table, o, report);
+    imatrix ??= collected;
     report.seconds.scores = seconds(tScores);
     const tPlan = performance.now();
     const opts: PlanModelOptions = { levels, budget, formats: table, ...scored };
+    if (imatrix) opts.imatrix = imatrixRecord(imatrix, given?.file ?? null);
     if (o.strategy) opts.strategy = o.strategy;
     if (o.granularity) opts.granularity = o.granularity;
     if (o.globals) opts.globals = o.globals;
@@ -153,6 +186,9 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
     report.notes.push(...(plan.notes ?? []));
     report.seconds.plan = seconds(tPlan);
   }
+  if (imatrix) report.imatrix = imatrix;
+  const use = o.output ? planImportance(model, plan, imatrix, (f) => formatInfo(f).requiresImportance) : { warnings: [] };
+  report.warnings.push(...use.warnings);
   o.onPlan?.(plan, report);
   let file: WrittenFile | null = null;
   if (o.output) {
@@ -161,7 +197,7 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      ...(o.importance ? { importance: o.importance } : {}),
+      ...(o.importance ? { importance: o.importance } : use.importance ? { importance: use.importance } : {}),
     });
     report.seconds.write = seconds(tWrite);
   }
@@ -176,7 +212,7 @@ async function scores(
   table: FormatTable,
   o: QuantizeModelOptions,
   report: QuantizeReport,
-): Promise<Pick<PlanModelOptions, 'importance' | 'method' | 'errorEstimate'>> {
+): Promise<Pick<PlanModelOptions, 'importance' | 'method' | 'errorEstimate'> & { collected?: Imatrix }> {
   const common = {
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -189,19 +225,61 @@ async function scores(
     ...(cal.context !== undefined ? { context: cal.context } : {}),
     ...(cal.unknown !== undefined ? { unknown: cal.unknown } : {}),
   };
+  // An imatrix to collect rides on the pass LIM or sensitivity makes anyway.
+  const collect = o.imatrix === 'calibrate' ? { imatrix: { dataset: cal.name ?? 'calibration' } } : {};
+  const alone = async (): Promise<{ collected?: Imatrix }> => (o.imatrix === 'calibrate' ? { collected: await collectImatrix(model, o) } : {});
   if (o.scores) {
     if (o.method === 'sensitivity') throw new LayerquantError('E_BAD_ARGUMENT', 'Given scores and the sensitivity method exclude each other');
-    return { importance: [...o.scores], method: o.method && o.method !== 'none' ? o.method : 'given' };
+    return { importance: [...o.scores], method: o.method && o.method !== 'none' ? o.method : 'given', ...(await alone()) };
   }
   const method = o.method ?? 'zd';
-  if (method === 'none') return {};
+  if (method === 'none') return alone();
   if (method === 'sensitivity') {
-    const s = await sensitivity(model, { levels, formats: table, granularity: o.granularity ?? 'block', ...calib, ...common });
+    const s = await sensitivity(model, { levels, formats: table, granularity: o.granularity ?? 'block', ...calib, ...common, ...collect });
     report.sensitivity = s;
     report.notes.push(`sensitivity: ${s.details.measured} measurements on ${s.details.tokens} calibration tokens in ${s.details.seconds.toFixed(2)} s`);
-    return { errorEstimate: sensitivityErrors(s), importance: sensitivityBlockScores(s, model.blocks.map((b) => b.index)), method };
+    return { errorEstimate: sensitivityErrors(s), importance: sensitivityBlockScores(s, model.blocks.map((b) => b.index)), method, ...(s.imatrix ? { collected: s.imatrix } : {}) };
+  }
+  if (method === 'lim') {
+    const { imatrix, ...r } = await lim(model, { ...calib, ...common, ...collect });
+    report.ranking = r;
+    return { importance: blockImportance(r), method, ...(imatrix ? { collected: imatrix } : {}) };
   }
   const r = await rank(model, method, { ...calib, ...common });
   report.ranking = r;
-  return { importance: blockImportance(r), method };
+  return { importance: blockImportance(r), method, ...(await alone()) };
+}
+
+/** The imatrix given as files or in memory, checked against the model; undefined for none or `calibrate`. */
+function givenImatrix(model: ModelDescription, spec: QuantizeModelOptions['imatrix']): { imatrix: Imatrix; file: string | null } | undefined {
+  if (spec === undefined || spec === 'calibrate') return undefined;
+  let imatrix: Imatrix, file: string | null;
+  if (typeof spec === 'string' || Array.isArray(spec)) {
+    const files = typeof spec === 'string' ? [spec] : [...(spec as readonly string[])];
+    if (files.length === 0) throw new LayerquantError('E_BAD_ARGUMENT', 'imatrix: expected at least one file');
+    imatrix = readImatrices(files);
+    file = files.join(',');
+  } else {
+    imatrix = spec as Imatrix;
+    file = 'file' in imatrix && typeof imatrix.file === 'string' ? imatrix.file : null;
+  }
+  checkImatrixFits(imatrix, model, file ?? undefined);
+  return { imatrix, file };
+}
+
+/** The imatrix of the calibration text on a pass of its own (no LIM or sensitivity pass to share). */
+async function collectImatrix(model: ModelDescription, o: QuantizeModelOptions): Promise<Imatrix> {
+  const cal = o.calibration ?? {};
+  if (cal.text === undefined) throw new LayerquantError('E_BAD_ARGUMENT', 'imatrix: calibrate needs a calibration text (--calib FILE)');
+  const context = cal.context ?? Math.min(512, model.hparams.nCtxTrain || 512);
+  // Stage `imatrix`, in block passes (their number is known at the first).
+  let stage: StageProgress | undefined;
+  return computeImatrix(model, cal.text, {
+    context, dataset: cal.name ?? 'calibration',
+    ...(cal.tokens !== undefined ? { chunks: Math.max(1, Math.floor(cal.tokens / context)) } : {}),
+    ...(cal.unknown !== undefined ? { unknown: cal.unknown } : {}),
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onProgress ? { onProgress: (d: number, t: number) => (stage ??= startStage(o.onProgress, 'imatrix', t, 'blocks')).step(d) } : {}),
+  });
 }

@@ -8,7 +8,7 @@
 import { LayerquantError } from '../errors.js';
 import type { ModelDescription } from '../model/types.js';
 import { CARRIED_ROLES, formatTable, resolveLevels, type FormatTable } from '../plan/cost.js';
-import { makePlan, type Plan, type PlanOptions } from '../plan/plan.js';
+import { makePlan, type Plan, type PlanImatrix, type PlanOptions } from '../plan/plan.js';
 import { measureRelMse } from './format-error.js';
 import { formats } from './formats.js';
 import { headerBytes, predictFileSize } from './gguf-out.js';
@@ -23,7 +23,11 @@ export function registryFormats(): FormatTable {
  * to the native registry, `relMse` to every registry format's measured error, and the header size
  * and alignment computed here.
  */
-export type PlanModelOptions = Omit<PlanOptions, 'formats' | 'alignment' | 'headerBytes'> & { formats?: FormatTable };
+export type PlanModelOptions = Omit<PlanOptions, 'formats' | 'alignment' | 'headerBytes'> & {
+  formats?: FormatTable;
+  /** The imatrix the file will be quantized with: recorded in the plan and the header. */
+  imatrix?: PlanImatrix;
+};
 
 const PLAIN = new Set(['f32', 'f16', 'bf16']);
 
@@ -48,6 +52,7 @@ export async function planModel(model: ModelDescription, opts: PlanModelOptions)
     globals: typeof opts.globals === 'object' ? opts.globals.format : (opts.globals ?? 'auto'),
     granularity: opts.granularity ?? 'block',
     scores: opts.importance ? [...opts.importance] : null,
+    ...(opts.imatrix ? { imatrix: opts.imatrix } : {}),
     blocks: model.blocks.map((b) => ({ index: b.index, level: longest, bitsPerWeight: 0 })),
     totals: { bitsPerWeight: 0 },
     tensors: [...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => ({ name: t.name, dims: t.dims })),
@@ -61,6 +66,7 @@ export async function planModel(model: ModelDescription, opts: PlanModelOptions)
     relMse: opts.relMse ?? (await measureRelMse(table.list.map((f) => f.name))),
   };
   const plan = makePlan(model, planOpts);
+  if (opts.imatrix) plan.imatrix = opts.imatrix;
   plan.totals.fileBytes = predictFileSize(model, plan);
   return plan;
 }

@@ -12,7 +12,7 @@ import { DEFAULT_LEVELS, quantizeModel, type QuantizeMethod, type QuantizeModelO
 import { registryFormats } from '../../quantize/plan-model.js';
 import { loadModel } from '../../model/load.js';
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
-import { UsageError, interruptSignal, jsonOption, nonNegativeInt, oneOf, onePositional, positiveInt, progressOption, str, threadsOption, unknownOption, type CommandSpec } from '../command.js';
+import { UsageError, interruptSignal, jsonOption, listOption, nonNegativeInt, oneOf, onePositional, positiveInt, progressOption, str, threadsOption, unknownOption, type CommandSpec } from '../command.js';
 import { progressMode, progressRenderer } from '../progress.js';
 
 const B = 'Budget (exactly one)', P = 'Plan', O = 'Output';
@@ -30,7 +30,8 @@ export const quantizeCommand: CommandSpec = {
     overhead: { type: 'string', value: 'S', group: B, help: '--fit: runtime overhead to reserve (default 256 MiB cpu / 512 MiB cuda + compute buffers)' },
     levels: { type: 'string', value: 'L', group: P, default: DEFAULT_LEVELS, help: 'formats to mix, e.g. Q4_0,Q8_0 or int2,int4' },
     method: { type: 'string', value: 'M', group: P, help: 'block importance: zd (default), lim, sensitivity or none; sensitivity measures each\nunit at each level (KL of the output vs the unquantized model on calibration text)\nand optimal/greedy minimise the summed measured damage; with --scores, recorded as\ngiven unless named' },
-    calib: { type: 'string', value: 'FILE', group: P, help: 'calibration text for --method lim|sensitivity (default: the built-in text)' },
+    calib: { type: 'string', value: 'FILE', group: P, help: 'calibration text for --method lim|sensitivity (default: the built-in text); without\n--imatrix, also the imatrix every quantizer gets, collected in the same pass (a pass\nof its own with zd/none), the text cut into llama-imatrix\'s chunks' },
+    imatrix: { type: 'string', value: 'FILE', group: P, multiple: true, help: 'importance matrix for every quantizer, as llama-quantize --imatrix (GGUF or .dat\nof llama-imatrix or `layerquant imatrix`; repeatable or a comma list: combined)' },
     tokens: { type: 'string', value: 'N', group: P, help: 'calibration tokens (default: lim all of the text, at most 4096; sensitivity 1024)' },
     unknown: { ...unknownOption, group: P },
     scores: { type: 'string', value: 'X', group: P, help: 'importance per block instead: "0.1,0.5,…" or a JSON file (higher = more important)' },
@@ -61,6 +62,7 @@ export const quantizeCommand: CommandSpec = {
     budget.device = oneOf(v.device, 'device', ['cpu', 'cuda'] as const);
     if (v.overhead !== undefined) budget.overhead = String(v.overhead);
     const calib = str(v.calib);
+    const imatrixFiles = listOption(v.imatrix);
     const tokens = positiveInt(v.tokens, 'tokens');
     const threads = positiveInt(v.threads, 'threads');
     const opts: QuantizeModelOptions = {
@@ -72,9 +74,10 @@ export const quantizeCommand: CommandSpec = {
       seed: nonNegativeInt(v.seed, 'seed')!,
       calibration: {
         unknown: oneOf(v.unknown, 'unknown', ['error', 'skip', 'unk'] as const) as UnknownCharPolicy,
-        ...(calib ? { text: readTextFile(calib) } : {}),
+        ...(calib ? { text: readTextFile(calib), name: calib } : {}),
         ...(tokens !== undefined ? { tokens } : {}),
       },
+      ...(imatrixFiles.length > 0 ? { imatrix: imatrixFiles } : calib ? { imatrix: 'calibrate' as const } : {}),
       ...(threads !== undefined ? { threads } : {}),
       ...(output && !planOnly ? { output } : {}),
     };
@@ -89,6 +92,7 @@ export const quantizeCommand: CommandSpec = {
       const savePlan = str(v['save-plan']);
       opts.onPlan = (plan, report) => {
         if (savePlan) writePlanFile(savePlan, plan);
+        for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
         if (v.json) return;
         io.stdout(`${formatPlanTable(plan)}\n`);
         for (const n of report.notes) io.stdout(`note: ${n}\n`);
