@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     if (only && !only.split(',').includes(f.name)) continue;
     if (!f.rowOk(n)) continue;
     const dst = new Uint8Array(f.rowBytes(n) * rw);
-    const view = { data: new Uint8Array(xw.buffer, xw.byteOffset, xw.byteLength), dtype: 'F32' as const, dims: [n, rw] };
+    const view = { data: new Uint8Array(xw.buffer, xw.byteOffset, xw.byteLength), format: 'f32' as const, dims: [n, rw] };
     const t1 = await time(() => quantizeTensorInto(view, f.name, dst, { threads: 1, importance: imp }), Math.max(3, Math.floor(reps / 2)));
     const tCache = nativeBench().benchQuantize(new Uint8Array(small.buffer), n, small.length / n, f.name, reps, imp);
     const ours = await dequantizeTensor(dst, f.name, [n, rw]);

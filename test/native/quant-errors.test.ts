@@ -44,9 +44,9 @@ describe('quantize rejects bad input with typed errors', () => {
       it(`${f.name}: a row no block holds and importance of the wrong length name the tensor`, async () => {
         const n = f.blockSize * 2;
         const x = gaussian((n + 1) * 2, 2);
-        await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n + 1, 2], name: 'blk.0.attn_q.weight' }, f.name), 'E_SHAPE', /blk\.0\.attn_q\.weight/);
+        await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n + 1, 2], name: 'blk.0.attn_q.weight' }, f.name), 'E_SHAPE', /blk\.0\.attn_q\.weight/);
         await expectError(
-          quantizeTensor({ data: bytesOf(x.subarray(0, n * 2)), dtype: 'F32', dims: [n, 2], name: 'blk.1.attn_k.weight' }, f.name, { importance: new Float32Array(n - 1).fill(1) }),
+          quantizeTensor({ data: bytesOf(x.subarray(0, n * 2)), format: 'f32', dims: [n, 2], name: 'blk.1.attn_k.weight' }, f.name, { importance: new Float32Array(n - 1).fill(1) }),
           'E_SHAPE',
           /blk\.1\.attn_k\.weight/,
         );
