@@ -72,6 +72,14 @@ inline sym_result sym_block(const block32<E> & b, E * q) {
         m = -vmn >= vmx ? vmn : vmx;
     }
     float best_num = -1.0f, best_den = 1.0f, best_sxq = 0.0f, best_sqq = 0.0f, best_id = 0.0f;
+    // Keeps the assignment qq (inverse scale id, sums sxq, sqq) as the best one.
+    auto keep = [&](float id, const E * qq, float sxq, float sqq) {
+        best_sxq = sxq;
+        best_sqq = sqq;
+        best_id = id;
+        q[0] = qq[0];
+        q[1] = qq[1];
+    };
     // Levels for the inverse scale id and their sums <wxq>, <wqq>.
     auto assign = [&](float id, E * qq, float & sxq, float & sqq) {
         const E vid = E::set1(id);
@@ -92,11 +100,7 @@ inline sym_result sym_block(const block32<E> & b, E * q) {
         if (best_num < 0.0f || static_cast<double>(num) * best_den > static_cast<double>(best_num) * sqq) {
             best_num = num;
             best_den = sqq;
-            best_sxq = sxq;
-            best_sqq = sqq;
-            best_id = id;
-            q[0] = qt[0];
-            q[1] = qt[1];
+            keep(id, qt, sxq, sqq);
         }
     }
     if (best_num < 0.0f) {
@@ -125,11 +129,7 @@ inline sym_result sym_block(const block32<E> & b, E * q) {
             const float d2 = sxq / sqq;
             if (!(err(lq_f16_round(lq_f16_clamp(d2)), sxq, sqq) < err(dh, best_sxq, best_sqq))) break;
             d = d2;
-            best_sxq = sxq;
-            best_sqq = sqq;
-            best_id = id;
-            q[0] = qr[0];
-            q[1] = qr[1];
+            keep(id, qr, sxq, sqq);
         }
     }
     return {d, best_id};
