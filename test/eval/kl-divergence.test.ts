@@ -16,22 +16,7 @@ import { loadModel } from '../../lib/model/load.js';
 import { getF32, openBaseLogits, rowU16, storeLogProbs } from '../../lib/eval/base-logits.js';
 import { KlAccumulator, klDivergence, saveBaseLogits } from '../../lib/eval/kl-divergence.js';
 import { data, needData } from '../helpers/data.js';
-import { llamaTool } from '../helpers/llama-tools.js';
-
-/** The statistics block of llama-perplexity --kl-divergence. */
-export function parseKl(log: string): Record<string, number> {
-  const num = (re: RegExp): number => { const m = re.exec(log); if (!m) throw new Error(`no ${re} in llama-perplexity output:\n${log.slice(-3000)}`); return Number(m[1]); };
-  return {
-    ppl: num(/Mean PPL\(Q\)\s*:\s*([-\d.e+]+)/),
-    pplBase: num(/Mean PPL\(base\)\s*:\s*([-\d.e+]+)/),
-    lnPplRatio: num(/Mean ln\(PPL\(Q\)\/PPL\(base\)\)\s*:\s*([-\d.e+]+)/),
-    kld: num(/Mean\s+KLD:\s*([-\d.e+]+)/),
-    kld99: num(/99\.0%\s+KLD:\s*([-\d.e+]+)/),
-    kldMax: num(/Maximum KLD:\s*([-\d.e+]+)/),
-    rmsDeltaP: num(/RMS Δp\s*:\s*([-\d.e+]+)/) / 100,
-    sameTop: num(/Same top p:\s*([-\d.e+]+)/) / 100,
-  };
-}
+import { llamaTool, parseKl } from '../helpers/llama-tools.js';
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
 

@@ -23,6 +23,13 @@ export async function cli(...argv: string[]): Promise<CliRun> {
   return { code, stdout, stderr };
 }
 
+/** Runs the CLI in this process and throws with its stderr unless it exits 0. */
+export async function cliOk(...argv: string[]): Promise<CliRun> {
+  const r = await cli(...argv);
+  if (r.code !== 0) throw new Error(`layerquant ${argv.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r;
+}
+
 /** Compiles lib/ with tsconfig.json into a fresh folder `<repo>/.lq-tmp-dist-*` (gitignored); returns it and a cleanup. */
 export function buildCli(): { dir: string; main: string; cleanup(): void } {
   const dir = mkdtempSync(join(repoRoot, '.lq-tmp-dist-'));

@@ -43,3 +43,18 @@ export function llamaTool(tool: 'llama-imatrix' | 'llama-perplexity' | 'llama-qu
   if (r.code !== 0) throw new Error(`${tool} ${args.join(' ')} exited ${r.code}:\n${r.output.slice(-4000)}`);
   return r.output;
 }
+
+/** The statistics block of llama-perplexity --kl-divergence. */
+export function parseKl(log: string): Record<string, number> {
+  const num = (re: RegExp): number => { const m = re.exec(log); if (!m) throw new Error(`no ${re} in llama-perplexity output:\n${log.slice(-3000)}`); return Number(m[1]); };
+  return {
+    ppl: num(/Mean PPL\(Q\)\s*:\s*([-\d.e+]+)/),
+    pplBase: num(/Mean PPL\(base\)\s*:\s*([-\d.e+]+)/),
+    lnPplRatio: num(/Mean ln\(PPL\(Q\)\/PPL\(base\)\)\s*:\s*([-\d.e+]+)/),
+    kld: num(/Mean\s+KLD:\s*([-\d.e+]+)/),
+    kld99: num(/99\.0%\s+KLD:\s*([-\d.e+]+)/),
+    kldMax: num(/Maximum KLD:\s*([-\d.e+]+)/),
+    rmsDeltaP: num(/RMS Δp\s*:\s*([-\d.e+]+)/) / 100,
+    sameTop: num(/Same top p:\s*([-\d.e+]+)/) / 100,
+  };
+}

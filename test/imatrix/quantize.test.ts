@@ -12,7 +12,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../lib/cli/run.js';
 import { computeImatrix, imatrixImportance, readImatrix, writeImatrix, type Imatrix } from '../../lib/imatrix/index.js';
 import { ggmlTypeInfo } from '../../lib/io/ggml-types.js';
 import { openGguf } from '../../lib/io/gguf-read.js';
@@ -23,19 +22,12 @@ import { materialise } from '../../lib/quantize/materialise.js';
 import { quantizeModel } from '../../lib/quantize/pipeline.js';
 import { dequantizeTensor } from '../../lib/quantize/tensor.js';
 import { planImportance } from '../../lib/quantize/tensor-importance.js';
+import { cliOk } from '../helpers/cli.js';
 import { data, needData } from '../helpers/data.js';
 import { llamaTool } from '../helpers/llama-tools.js';
 
 const S8 = data.stories8L256.gguf;
 const S260 = data.stories260K.gguf;
-
-async function cli(args: string[]): Promise<{ out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(args, { stdout: (t) => void (out += t), stderr: (t) => void (err += t) });
-  if (code !== 0) throw new Error(`layerquant ${args.join(' ')} exited ${code}: ${err}`);
-  return { out, err };
-}
 
 /** Σ over rows and columns of imp[col] · (w − q)², in float64. */
 function weightedError(w: Float32Array, q: Float32Array, imp: Float32Array): number {
@@ -126,8 +118,8 @@ describe.skipIf(needData(S8, S260, data.text.tinystories))('quantize with an ima
   it('quantize --imatrix: every tensor with an entry has a lower weighted error than without; the keys are llama-quantize\'s', async () => {
     const withIt = join(dir, 'with.gguf'), without = join(dir, 'without.gguf');
     const recipe = ['--bits', '8', '--levels', 'Q4_K', '--method', 'none', '--globals', 'Q8_0'];
-    await cli(['quantize', S8, ...recipe, '--imatrix', ref, '-o', withIt]);
-    await cli(['quantize', S8, ...recipe, '-o', without]);
+    await cliOk('quantize', S8, ...recipe, '--imatrix', ref, '-o', withIt);
+    await cliOk('quantize', S8, ...recipe, '-o', without);
     const a = await tensorsOf(withIt), b = await tensorsOf(without);
     const im = readImatrix(ref);
     let compared = 0;
@@ -152,7 +144,7 @@ describe.skipIf(needData(S8, S260, data.text.tinystories))('quantize with an ima
 
   it('--calib collects in the LIM pass (and in sensitivity\'s) exactly the imatrix `layerquant imatrix` computes; one pass', async () => {
     const file = join(dir, 'ours.gguf');
-    await cli(['imatrix', S8, '--calib', calib, '-c', '256', '--chunks', '4', '-o', file]);
+    await cliOk('imatrix', S8, '--calib', calib, '-c', '256', '--chunks', '4', '-o', file);
     const standalone = readImatrix(file);
     const stages: string[] = [];
     const r = await quantizeModel(model, { bits: '4.5' }, {
@@ -185,11 +177,11 @@ describe.skipIf(needData(S8, S260, data.text.tinystories))('quantize with an ima
     await writeImatrix(partial, im);
     const recipe = ['--bits', '8', '--levels', 'Q4_K', '--method', 'none', '--globals', 'Q8_0'];
     const out = join(dir, 'partial-out.gguf');
-    const { err } = await cli(['quantize', S8, ...recipe, '--imatrix', partial, '-o', out]);
+    const { stderr: err } = await cliOk('quantize', S8, ...recipe, '--imatrix', partial, '-o', out);
     expect(err.split(gone).length - 1, err).toBe(1);
     expect(err).toMatch(new RegExp(`warning: imatrix: no entry for ${gone.replace(/\./g, '\\.')}; .*uniform weights`));
     const none = join(dir, 'none-out.gguf');
-    await cli(['quantize', S8, ...recipe, '-o', none]);
+    await cliOk('quantize', S8, ...recipe, '-o', none);
     const a = await tensorsOf(out), b = await tensorsOf(none);
     expect(Buffer.from(a.get(gone)!.bytes).equals(Buffer.from(b.get(gone)!.bytes))).toBe(true);
     expect(Buffer.from(a.get('blk.2.ffn_up.weight')!.bytes).equals(Buffer.from(b.get('blk.2.ffn_up.weight')!.bytes))).toBe(false);
@@ -235,13 +227,13 @@ describe.skipIf(needData(S8, S260, data.text.tinystories))('quantize with an ima
   it('the plan records the imatrix; a saved plan written later records the imatrix it is written with, or none', async () => {
     const recipe = ['--bits', '8', '--levels', 'Q4_K', '--method', 'none', '--globals', 'Q8_0'];
     const planFile = join(dir, 'plan.json');
-    await cli(['quantize', S8, ...recipe, '--imatrix', ref, '--plan-only', '--save-plan', planFile]);
+    await cliOk('quantize', S8, ...recipe, '--imatrix', ref, '--plan-only', '--save-plan', planFile);
     const entries = readImatrix(ref).entries.size;
     expect(JSON.parse(readFileSync(planFile, 'utf8')).imatrix).toEqual({ file: ref, datasets: [calib], entries, chunks: 8 });
     const bare = join(dir, 'plan-bare.gguf'), again = join(dir, 'plan-again.gguf');
-    await cli(['quantize', S8, '--plan', planFile, '-o', bare]);
+    await cliOk('quantize', S8, '--plan', planFile, '-o', bare);
     expect(imatrixKeys(bare)).toEqual({});
-    await cli(['quantize', S8, '--plan', planFile, '--imatrix', `${ref},${ref}`, '-o', again]);
+    await cliOk('quantize', S8, '--plan', planFile, '--imatrix', `${ref},${ref}`, '-o', again);
     const keys = imatrixKeys(again);
     expect(keys['quantize.imatrix.file']!.value).toBe(`${ref},${ref}`);
     // Two copies combined: the same entries, twice the chunks.
