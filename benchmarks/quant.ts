@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const small = gaussian(256 * 1024, 43); // 1 MiB of f32: L2-resident on this class of CPU
   // Input in the requested dtype (the f16/bf16 "formats" convert with round-to-nearest-even).
   const asDtype = async (v: Float32Array, dims: number[]): Promise<Uint8Array> =>
-    dtype === 'F32' ? new Uint8Array(v.buffer) : new Uint8Array(await quantizeTensor({ data: new Uint8Array(v.buffer), dtype: 'F32', dims }, dtype.toLowerCase()));
+    dtype === 'F32' ? new Uint8Array(v.buffer) : new Uint8Array(await quantizeTensor({ data: v, format: 'f32', dims }, dtype.toLowerCase()));
   const bytes = await asDtype(x, [n, rows]);
   const threadsAll = native().getThreads();
   const triad = native().benchTriad(8 << 20, 5); // 3 × 32 MiB arrays: main memory
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     if (only && !only.split(',').includes(f.name)) continue;
     if (!f.rowOk(n)) continue;
     const dst = new Uint8Array(f.rowBytes(n) * rows);
-    const view = { data: bytes, dtype, dims: [n, rows] };
+    const view = { data: bytes, format: dtype, dims: [n, rows] };
     const t1 = await time(() => quantizeTensorInto(view, f.name, dst, { threads: 1 }), reps);
     const tAll = await time(() => quantizeTensorInto(view, f.name, dst, { threads: threadsAll }), reps);
     // In-cache rate of the driver itself (NaN/Inf screen + kernel, one thread, no promise round trip).

@@ -13,7 +13,7 @@ export { mapFile, type MappedFile } from './io/mmap.js';
 // model
 export * from './model/index.js';
 // tensor dtype conversion and backend report (infra)
-export { convertTensor, findNonFinite, floatDtypeSize, type FloatDtype, type ConvertOptions } from './tensor/convert.js';
+export { convertTensor, findNonFinite, plainFormatSize, type PlainFormat, type ConvertOptions } from './tensor/convert.js';
 export { nativeBackend, type BackendChoice } from './native.js';
 // forward pass, tokenization, perplexity, importance (forward)
 export { Decoder, supportedArchitectures, type DecoderModel, type DecoderTensor, type DecoderOptions, type BlockCosines } from './eval/decoder.js';

@@ -30,9 +30,9 @@
  */
 import { LayerquantError } from '../errors.js';
 import { Decoder, type DecoderModel, type DecoderTensor } from '../eval/decoder.js';
-import { GgmlType } from '../io/ggml-types.js';
 import { type FormatLike, type FormatTable, resolveLevels, tensorCost } from '../plan/cost.js';
-import { quantizeTensorInto } from '../quantize/tensor.js';
+import { planUnits, type UnitSpec } from '../plan/units.js';
+import { materialise } from '../quantize/materialise.js';
 import { loadTokenizer, type TokenizerSource, type UnknownCharPolicy } from '../tokenize/tokenizer.js';
 import { builtinCalibrationText } from './calibration.js';
 import { calibrationBatch } from './lim.js';
@@ -85,20 +85,11 @@ export interface SensitivityResult {
   details: { tokens: number; sequences: number; context: number; text: string; seconds: number; measured: number; cached: number };
 }
 
-const DTYPE: Record<number, 'F32' | 'F16' | 'BF16'> = { [GgmlType.F32]: 'F32', [GgmlType.F16]: 'F16', [GgmlType.BF16]: 'BF16' };
-
-const isCovered = (t: DecoderTensor): boolean => t.dims.length >= 2;
-
-/** The units the planner builds for a model (same ids, same tensors, same order). */
+/** The units the planner builds for a model (lib/plan/units.ts), by tensor name; globals optional. */
 export function sensitivityUnits(model: DecoderModel, granularity: 'block' | 'tensor', globals = true): Omit<SensitivityUnit, 'formats' | 'kl'>[] {
-  const out: Omit<SensitivityUnit, 'formats' | 'kl'>[] = [];
-  for (const b of model.blocks) {
-    const mats = b.tensors.filter(isCovered);
-    if (granularity === 'block') out.push({ id: `blk.${b.index}`, kind: 'block', block: b.index, tensors: mats.map((t) => t.name) });
-    else for (const t of mats) out.push({ id: t.name, kind: 'tensor', block: b.index, tensors: [t.name] });
-  }
-  if (globals) for (const t of model.globals) if (isCovered(t) && t.role !== 'rope_freqs' && t.role !== 'other') out.push({ id: t.name, kind: 'global', block: null, tensors: [t.name] });
-  return out;
+  return planUnits(model, granularity)
+    .filter((u) => globals || u.kind !== 'global')
+    .map((u: UnitSpec<DecoderTensor>) => ({ id: u.id, kind: u.kind, block: u.block, tensors: u.tensors.map((t) => t.name) }));
 }
 
 /** Per-row softmax of logits [rows × V]: probabilities and Σ p log p per row. */
@@ -189,21 +180,13 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
     const repl = new Map<string, DecoderTensor>();
     for (let k = 0; k < unit.tensors.length; k++) {
       const src = byName.get(unit.tensors[k]!)!;
-      const fmt = table.get(formats[k]!)!;
-      const dtype = DTYPE[src.type];
-      if (!dtype) throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor but it is ggml type ${src.type}`, { tensor: src.name });
-      if (fmt.name === dtype.toLowerCase()) continue;
-      const out = new Uint8Array(tensorCost(fmt, src.dims, table).bytes);
-      await quantizeTensorInto({ data: src.data, dtype, dims: [...src.dims], name: src.name }, fmt.name, out, { ...threads, ...sig });
-      const q: DecoderTensor = { ...src, data: out, type: fmt.ggmlType };
-      if (fmt.ggmlType < 0) q.format = fmt.name;
-      repl.set(src.name, q);
+      repl.set(src.name, await materialise(src, formats[k]!, { ...threads, ...sig }));
     }
     const pick = (t: DecoderTensor): DecoderTensor => repl.get(t.name) ?? t;
     return { ...model, blocks: model.blocks.map((b) => ({ index: b.index, tensors: b.tensors.map(pick) })), globals: model.globals.map(pick) };
   };
   const unchanged = (unit: SensitivityUnit, formats: string[]): boolean =>
-    unit.tensors.every((n, k) => DTYPE[byName.get(n)!.type]?.toLowerCase() === formats[k]);
+    unit.tensors.every((n, k) => table.get(byName.get(n)!.format)?.name === formats[k]);
 
   // Measures every level of `unit`; `run` gives the final logits under a quantized decoder.
   const measure = async (unit: SensitivityUnit, refLp: { p: Float32Array; plogp: Float64Array } | undefined, run: (dec: Decoder) => Promise<Float32Array>): Promise<void> => {

@@ -88,7 +88,10 @@ export function validatePlan(data: unknown, model?: PlanModel, formats?: FormatT
     for (const t of plan.tensors) {
       const f = formats.get(t.format);
       if (!f) bad(`Unknown format "${t.format}"`, file, t.name);
-      if (t.ggmlType !== f.ggmlType) bad(`ggmlType ${t.ggmlType} does not match format ${t.format} (${f.ggmlType})`, file, t.name);
+      // Format names are case-insensitive; the plan keeps the canonical spelling. (Plans written
+      // before format names were the only key also carry a ggml type id: it is dropped.)
+      t.format = f.name;
+      delete (t as { ggmlType?: unknown }).ggmlType;
       if (!f.rowOk(t.dims[0] ?? 1)) bad(`Format ${t.format} cannot hold rows of ${t.dims[0]}`, file, t.name);
       if (tensorBytes(f, t.dims) !== t.bytes) bad(`Expected ${tensorBytes(f, t.dims)} bytes at ${t.format} but the plan says ${t.bytes}`, file, t.name);
     }

@@ -37,8 +37,9 @@
  */
 import { LayerquantError } from '../errors.js';
 import { type Budget, formatBytes } from './budget.js';
-import { CARRIED_ROLES, type FormatLike, type FormatTable, alignUp, formatOfType, numel, resolveFormat, resolveLevels, sourceFormatName, tensorCost } from './cost.js';
+import { CARRIED_ROLES, type FormatLike, type FormatTable, alignUp, numel, resolveFormat, resolveLevels, storedFormatOf, tensorCost } from './cost.js';
 import { type SolveUnit, type StrategyName, feasibleRange, solve } from './solve.js';
+import { planUnits } from './units.js';
 
 /** A tensor as the planner sees it (structurally a subset of lib/model's TensorRef). */
 export interface PlanTensorRef {
@@ -46,8 +47,8 @@ export interface PlanTensorRef {
   role: string;
   /** ggml order: dims[0] = row length. */
   dims: readonly number[];
-  /** Source ggml type id. */
-  type: number;
+  /** Source storage format (`f32`, `f16`, `bf16`, …). */
+  format: string;
 }
 
 /** A model as the planner sees it (structurally a subset of lib/model's ModelDescription). */
@@ -104,8 +105,6 @@ export interface PlannedTensor {
   requested: string;
   /** Format stored (differs from `requested` on fallback). */
   format: string;
-  /** ggml type id of `format` (-1 for our own formats). */
-  ggmlType: number;
   /** Exact stored bytes, without alignment padding. */
   bytes: number;
   /** Counted in bits per weight. */
@@ -167,7 +166,7 @@ export interface Plan {
 export interface SizedTensor {
   name: string;
   dims: number[];
-  type: number;
+  format: string;
   byteLength: number;
 }
 
@@ -260,38 +259,30 @@ function buildUnits(model: PlanModel, levels: FormatLike[], opts: PlanOptions, p
     const c = tensorCost(format, t.dims, table);
     fixed.push({ t, block, requested: format.name, format: table.get(c.format)!, bytes: c.bytes, covered });
   };
-  model.blocks.forEach((b, pos) => {
-    const score = scores?.[pos];
-    const mats = b.tensors.filter(isCovered);
-    for (const t of b.tensors) if (!isCovered(t)) addFixed(t, b.index, f32, false);
-    const mk = (id: string, kind: PlanUnit['kind'], tensors: PlanTensorRef[]): PlanUnit => ({
-      id,
-      kind,
-      block: b.index,
-      tensors,
-      weights: tensors.reduce((s, t) => s + numel(t.dims), 0),
-      importance: score ?? 0,
-      weight: weightOf(score),
-    });
-    if (granularity === 'block') units.push(mk(`blk.${b.index}`, 'block', mats));
-    else for (const t of mats) units.push(mk(t.name, 'tensor', [t]));
-  });
+  // Everything outside the units: 1-D tensors as f32, carried ones as stored.
+  for (const b of model.blocks) for (const t of b.tensors) if (!isCovered(t)) addFixed(t, b.index, f32, false);
+  for (const t of model.globals) {
+    if (CARRIED_ROLES.has(t.role)) addFixed(t, null, storedFormatOf(t.format, table, t.name), false);
+    else if (!isCovered(t)) addFixed(t, null, f32, false);
+  }
+  const scoreOf = new Map(model.blocks.map((b, pos) => [b.index, scores?.[pos]]));
   const highest = levels[levels.length - 1]!;
-  // Globals: token_embd before output, so ordering strategies lower the embeddings first.
-  const globals = [...model.globals].sort((a, b) => Number(a.role === 'output') - Number(b.role === 'output'));
   const head = headTensor(model);
-  globals.forEach((t, k) => {
-    if (CARRIED_ROLES.has(t.role)) return addFixed(t, null, formatOfType(t.type, table, t.name), false);
-    if (!isCovered(t)) return addFixed(t, null, f32, false);
-    if (policy === 'auto') {
-      const weight = opts.errorEstimate ? 1 : t === head ? AUTO_HEAD_WEIGHT : AUTO_EMBD_WEIGHT;
-      units.push({ id: t.name, kind: 'global', block: null, tensors: [t], weights: numel(t.dims), importance: k, weight });
-    } else if (policy === 'last') {
-      units.push({ id: t.name, kind: 'global', block: null, tensors: [t], weights: numel(t.dims), importance: k, weight: 1 });
-    } else if (policy === 'highest') addFixed(t, null, highest, true);
-    else if (policy === 'source') addFixed(t, null, table.get(sourceFormatName(t.type)) ?? f32, false);
+  for (const spec of planUnits(model, granularity)) {
+    const weights = spec.tensors.reduce((s, t) => s + numel(t.dims), 0);
+    if (spec.kind !== 'global') {
+      const score = scoreOf.get(spec.block!);
+      units.push({ ...spec, weights, importance: score ?? 0, weight: weightOf(score) });
+      continue;
+    }
+    const t = spec.tensors[0]!;
+    const unit = (weight: number): void => void units.push({ id: spec.id, kind: 'global', block: null, tensors: spec.tensors, weights, importance: spec.rank!, weight });
+    if (policy === 'auto') unit(opts.errorEstimate ? 1 : t === head ? AUTO_HEAD_WEIGHT : AUTO_EMBD_WEIGHT);
+    else if (policy === 'last') unit(1);
+    else if (policy === 'highest') addFixed(t, null, highest, true);
+    else if (policy === 'source') addFixed(t, null, table.get(t.format) ?? f32, false);
     else if ('format' in policy) addFixed(t, null, resolveFormat(policy.format, table), true);
-  });
+  }
   const costs = units.map((u) => levels.map((l) => u.tensors.map((t) => tensorCost(l, t.dims, table))));
   return { units, costs, fixed };
 }
@@ -355,7 +346,7 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
   const range = feasibleRange(solveUnits);
 
   // Everything outside the units, for size budgets: header + fixed tensors (padded).
-  const sizedAll = (choice: readonly number[]): SizedTensor[] => planTensors(model, units, costs, fixed, levels, choice, table).map((t) => ({ name: t.name, dims: t.dims, type: t.ggmlType, byteLength: t.bytes }));
+  const sizedAll = (choice: readonly number[]): SizedTensor[] => planTensors(model, units, costs, fixed, levels, choice).map((t) => ({ name: t.name, dims: t.dims, format: t.format, byteLength: t.bytes }));
   let outside = 0;
   if (sizeMode) {
     // Header bytes = file size of any placement minus its padded tensor data.
@@ -422,7 +413,7 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
   }
   if (opts.lowerCount === undefined && sizeMode && fileBytes! > target) throw new LayerquantError('E_BUDGET_IMPOSSIBLE', `No plan keeps the file within ${target} bytes: ${rangeText()}`);
 
-  const tensors = planTensors(model, units, costs, fixed, levels, res.choice, table);
+  const tensors = planTensors(model, units, costs, fixed, levels, res.choice);
   const coveredBytes = tensors.filter((t) => t.covered).reduce((s, t) => s + t.bytes, 0);
   const blocks: PlannedBlock[] = model.blocks.map((b, pos) => {
     const mine = units.map((u, i) => ({ u, i })).filter((x) => x.u.block === b.index && x.u.kind !== 'global');
@@ -489,7 +480,6 @@ function planTensors(
   fixed: Built['fixed'],
   levels: FormatLike[],
   choice: readonly number[],
-  table: FormatTable,
 ): PlannedTensor[] {
   const byName = new Map<string, PlannedTensor>();
   const pruned = new Set<number>();
@@ -508,7 +498,6 @@ function planTensors(
         dims: [...t.dims],
         requested: levels[c]!.name,
         format: tc.format,
-        ggmlType: table.get(tc.format)!.ggmlType,
         bytes: tc.bytes,
         covered: true,
       });
@@ -522,7 +511,6 @@ function planTensors(
       dims: [...f.t.dims],
       requested: f.requested,
       format: f.format.name,
-      ggmlType: f.format.ggmlType,
       bytes: f.bytes,
       covered: f.covered,
     });

@@ -10,9 +10,9 @@ import type { IsaName } from '../native-types.js';
 
 /** What a quantization format costs and which rows it holds. */
 export interface FormatInfo {
-  /** 'q4_K', 'q8_0', 'int4_g64', 'int3_row', also 'f32', 'f16', 'bf16'. */
+  /** Canonical name (ggml's spelling): 'q4_K', 'q8_0', 'int4_g64', 'int3_row', also 'f32', 'f16', 'bf16'. */
   name: string;
-  /** ggml type id, or -1 for formats GGUF readers do not know (intN). */
+  /** The registry's ggml type id (for comparisons with ggml), or -1 for formats GGUF readers do not know (intN). */
   ggmlType: number;
   /** Weights per block or group; 0 = one group per row. */
   blockSize: number;
@@ -34,6 +34,7 @@ export interface FormatInfo {
 }
 
 let cache: FormatInfo[] | undefined;
+let byName: Map<string, FormatInfo> | undefined;
 
 function build(): FormatInfo[] {
   return native().formats().map((r) => {
@@ -76,10 +77,14 @@ export function formats(): FormatInfo[] {
   return cache.slice();
 }
 
-/** The format called `name`; E_BAD_ARGUMENT for unknown names. */
+/**
+ * The format called `name`, in any case (`Q4_K`, `q4_k`, `F16`); its `name` is the canonical
+ * spelling. E_BAD_ARGUMENT for unknown names.
+ */
 export function formatInfo(name: string): FormatInfo {
   cache ??= build();
-  const f = cache.find((x) => x.name === name);
+  byName ??= new Map(cache.map((x) => [x.name.toLowerCase(), x]));
+  const f = typeof name === 'string' ? byName.get(name.toLowerCase()) : undefined;
   if (!f) {
     throw new LayerquantError(
       'E_BAD_ARGUMENT',

@@ -104,6 +104,12 @@ lq_status lq_block_check(const lq_forward_config & c, const lq_block_weights & w
         lq_status s = lq_weight_check(*e.w, e.in, e.out, -1, e.name);
         if (!s.ok()) return s;
     }
+    if (w.rope_freqs.data) {
+        lq_status s = lq_weight_check(w.rope_freqs, c.head_dim / 2, 1, -1, "rope_freqs");
+        if (!s.ok()) return s;
+    }
+    if (c.rope_ext_factor != 0 && (c.rope_n_ctx_orig <= 0 || !(c.rope_freq_scale > 0)))
+        return lq_status::fail(LQ_E_BAD_ARGUMENT, "YaRN RoPE needs the original context length and a positive frequency scale");
     return lq_status::success();
 }
 
@@ -123,7 +129,12 @@ lq_status lq_forward_block(float * x, const lq_batch & b, const lq_forward_confi
     lq_matmul(a->q.data(), a->xb.data(), n, w.attn_q, th);
     lq_matmul(a->k.data(), a->xb.data(), n, w.attn_k, th);
     lq_matmul(a->v.data(), a->xb.data(), n, w.attn_v, th);
-    lq_rope(a->q.data(), a->k.data(), b, c);
+    std::vector<float> freq_factors;
+    if (w.rope_freqs.data) {
+        freq_factors.resize(static_cast<size_t>(c.head_dim / 2));
+        lq_weight_rows_f32(w.rope_freqs, 0, 1, freq_factors.data());
+    }
+    lq_rope(a->q.data(), a->k.data(), b, c, freq_factors.empty() ? nullptr : freq_factors.data());
     st = lq_attention(a->att.data(), a->q.data(), a->k.data(), a->v.data(), b, c);
     if (!st.ok()) return st;
     lq_sumsq_columns(acc.attn_out, a->att.data(), n, c.n_head * c.head_dim, th);

@@ -10,13 +10,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/dtype.h"
 #include "common/status.h"
 
-// Weight storage types read without a format registry (ggml type ids).
+// Weight storage: a plain dtype read directly, or a registry format widened row by row.
 enum lq_weight_kind {
-    LQ_WEIGHT_F32 = 0,
-    LQ_WEIGHT_F16 = 1,
-    LQ_WEIGHT_BF16 = 30,
+    LQ_WEIGHT_F32 = LQ_DTYPE_F32,
+    LQ_WEIGHT_F16 = LQ_DTYPE_F16,
+    LQ_WEIGHT_BF16 = LQ_DTYPE_BF16,
     LQ_WEIGHT_QUANT = -1,  // dequantized through lq_weight::dequantize_row
 };
 
@@ -46,6 +47,16 @@ struct lq_forward_config {
     float rms_eps = 1e-5f;  // RMSNorm epsilon
     float rope_theta = 10000.0f;  // RoPE base frequency
     int rope_mode = LQ_ROPE_NORM; // lq_rope_mode
+    // RoPE scaling as ggml's rope_ext computes it: angle = pos · theta^(−2i/head_dim) / freq_factor[i];
+    // linear and YaRN interpolate it by freq_scale (1/factor); YaRN (ext_factor 1) blends the
+    // interpolated and extrapolated angle by a ramp over the dims between the beta_fast and
+    // beta_slow correction dims of n_ctx_orig, and scales cos/sin by mscale.
+    float rope_freq_scale = 1.0f;
+    float rope_ext_factor = 0.0f;
+    float rope_mscale = 1.0f;
+    float rope_beta_fast = 32.0f;
+    float rope_beta_slow = 1.0f;
+    int64_t rope_n_ctx_orig = 0;
     int n_threads = 0;      // 0 = pool size
 };
 
@@ -60,6 +71,7 @@ struct lq_block_weights {
     lq_weight ffn_gate;     // [n_ff × n_embd]
     lq_weight ffn_up;       // [n_ff × n_embd]
     lq_weight ffn_down;     // [n_embd × n_ff]
+    lq_weight rope_freqs;   // optional [1 × head_dim/2] F32: per-dimension RoPE frequency divisors (Llama 3)
 };
 
 // The batch: sequences laid end to end; token t of sequence s sits at row seq_start[s] + t and has
@@ -123,8 +135,10 @@ inline int64_t lq_rows_grain(int64_t row_elems, int64_t min_rows) {
 void lq_weight_rows_f32(const lq_weight & w, int64_t r0, int64_t n, float * dst);
 // rmsnorm.cpp: out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ weight, for n_tok rows of width n.
 void lq_rmsnorm(float * out, const float * x, const float * weight, int64_t n_tok, int64_t n, float eps, int n_threads);
+// rope.cpp: cos/sin of the head_dim/2 rotation angles at position pos (freq_factors may be null).
+void lq_rope_cache(const lq_forward_config & c, const float * freq_factors, int32_t pos, float * cs, float * sn);
 // rope.cpp: rotates q [n_tok × n_head·hd] and k [n_tok × n_head_kv·hd] in place by token positions.
-void lq_rope(float * q, float * k, const lq_batch & b, const lq_forward_config & c);
+void lq_rope(float * q, float * k, const lq_batch & b, const lq_forward_config & c, const float * freq_factors);
 // attention.cpp: att [n_tok × n_head·hd] = causal softmax(q·kᵀ/√hd)·v per sequence and head.
 lq_status lq_attention(float * att, const float * q, const float * k, const float * v, const lq_batch & b,
                        const lq_forward_config & c);

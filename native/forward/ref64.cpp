@@ -31,13 +31,30 @@ void matvec(double * out, const std::vector<double> & w, const double * x, int64
     }
 }
 
-void rope(double * h, int64_t hd, int64_t pos, double theta, bool neox) {
+// RoPE as ggml's rope_ext: extrapolated angle pos·θ^(−2i/hd)/ff_i, interpolated by the frequency
+// scale, YaRN's ramp between the correction dims and its magnitude factor.
+void rope(double * h, int64_t hd, int64_t pos, const lq_forward_config & c, const std::vector<double> & ff, bool neox) {
+    const double pi = 3.14159265358979323846;
+    const auto corr = [&](double beta) {
+        return static_cast<double>(hd) * std::log(static_cast<double>(c.rope_n_ctx_orig) / (beta * 2 * pi)) /
+               (2 * std::log(static_cast<double>(c.rope_theta)));
+    };
+    const bool yarn = c.rope_ext_factor != 0;
+    const double lo = yarn ? std::max(0.0, std::floor(corr(c.rope_beta_fast))) : 0.0;
+    const double hi = yarn ? std::min(static_cast<double>(hd - 1), std::ceil(corr(c.rope_beta_slow))) : 0.0;
+    const double m = c.rope_mscale * (yarn ? 1.0 + 0.1 * std::log(1.0 / c.rope_freq_scale) : 1.0);
     for (int64_t i = 0; i < hd / 2; ++i) {
-        const double a = static_cast<double>(pos) * std::pow(theta, -2.0 * static_cast<double>(i) / static_cast<double>(hd));
+        const double f = ff.empty() ? 1.0 : ff[static_cast<size_t>(i)];
+        const double extrap = static_cast<double>(pos) * std::pow(static_cast<double>(c.rope_theta), -2.0 * static_cast<double>(i) / static_cast<double>(hd)) / f;
+        double a = c.rope_freq_scale * extrap;
+        if (yarn) {
+            const double ramp = 1 - std::min(1.0, std::max(0.0, (static_cast<double>(i) - lo) / std::max(0.001, hi - lo)));
+            a = a * (1 - ramp * c.rope_ext_factor) + extrap * ramp * c.rope_ext_factor;
+        }
         const int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + hd / 2 : 2 * i + 1;
         const double x0 = h[i0], x1 = h[i1];
-        h[i0] = x0 * std::cos(a) - x1 * std::sin(a);
-        h[i1] = x0 * std::sin(a) + x1 * std::cos(a);
+        h[i0] = (x0 * std::cos(a) - x1 * std::sin(a)) * m;
+        h[i1] = (x0 * std::sin(a) + x1 * std::cos(a)) * m;
     }
 }
 
@@ -51,6 +68,7 @@ lq_status lq_ref64_block(double * x, const lq_batch & b, const lq_forward_config
                wo = widen(w.attn_output), fn = widen(w.ffn_norm), wg = widen(w.ffn_gate), wu = widen(w.ffn_up),
                wd = widen(w.ffn_down);
     const bool neox = c.rope_mode == LQ_ROPE_NEOX;
+    const std::vector<double> rf = w.rope_freqs.data ? widen(w.rope_freqs) : std::vector<double>();
     std::vector<double> xb(e), q(b.n_tok * nq), k(b.n_tok * nkv), v(b.n_tok * nkv), att(nq), o(e), g(ff), u(ff);
     std::vector<double> xmid(b.n_tok * e);
     for (int64_t t = 0; t < b.n_tok; ++t) {
@@ -58,8 +76,8 @@ lq_status lq_ref64_block(double * x, const lq_batch & b, const lq_forward_config
         matvec(&q[t * nq], wq, xb.data(), e, nq);
         matvec(&k[t * nkv], wk, xb.data(), e, nkv);
         matvec(&v[t * nkv], wv, xb.data(), e, nkv);
-        for (int64_t h = 0; h < c.n_head; ++h) rope(&q[t * nq + h * hd], hd, b.pos[t], c.rope_theta, neox);
-        for (int64_t h = 0; h < c.n_head_kv; ++h) rope(&k[t * nkv + h * hd], hd, b.pos[t], c.rope_theta, neox);
+        for (int64_t h = 0; h < c.n_head; ++h) rope(&q[t * nq + h * hd], hd, b.pos[t], c, rf, neox);
+        for (int64_t h = 0; h < c.n_head_kv; ++h) rope(&k[t * nkv + h * hd], hd, b.pos[t], c, rf, neox);
     }
     for (size_t s = 0; s < b.seq_len.size(); ++s) {
         const int64_t s0 = b.seq_start[s];

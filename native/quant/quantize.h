@@ -12,9 +12,6 @@
 #include "cpu/features.h"
 #include "quant/registry.h"
 
-// lq_dtype and lq_dtype_size come from convert/convert.h. Parses 'F32' | 'F16' | 'BF16'.
-bool lq_dtype_parse(const char * name, lq_dtype * out);
-
 struct lq_quantize_args {
     const lq_format * format;
     const void * src;          // nrows rows of n elements of src_type

@@ -21,8 +21,8 @@ constexpr int64_t chunk = 1 << 16;
 
 inline float load(const lq_stats_tensor & t, int64_t i) {
     switch (t.kind) {
-        case LQ_STATS_F16: return lq_f16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
-        case LQ_STATS_BF16: return lq_bf16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
+        case LQ_DTYPE_F16: return lq_f16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
+        case LQ_DTYPE_BF16: return lq_bf16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
         default: return static_cast<const float *>(t.data)[i];
     }
 }
@@ -163,12 +163,12 @@ void band_edges(const lq_stats_moments * est, float * lo, float * hi) {
 }  // namespace
 
 lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, int n_threads,
-                          const volatile int32_t * abort_flag, lq_stats_zd * out, int mode) {
+                          const std::atomic<int32_t> * abort_flag, lq_stats_zd * out, int mode) {
     std::vector<piece> pieces;
     int64_t total = 0;
     for (int64_t i = 0; i < n_tensors; ++i) {
         const lq_stats_tensor & t = tensors[i];
-        if (t.kind != LQ_STATS_F32 && t.kind != LQ_STATS_F16 && t.kind != LQ_STATS_BF16)
+        if (t.kind != LQ_DTYPE_F32 && t.kind != LQ_DTYPE_F16 && t.kind != LQ_DTYPE_BF16)
             return lq_status::fail(LQ_E_UNSUPPORTED, "ZD reads F32, F16 or BF16 weights only (tensor " +
                                                          std::to_string(i) + " has type " + std::to_string(t.kind) + ")");
         if (t.n <= 0 || !t.data) return lq_status::fail(LQ_E_SHAPE, "empty tensor in ZD group");
@@ -178,7 +178,7 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
     const int64_t np = static_cast<int64_t>(pieces.size());
     std::vector<double> psum(np), psq(np);
     std::vector<int64_t> pc1(np), pc2(np);
-    auto aborted = [&] { return abort_flag && *abort_flag != 0; };
+    auto aborted = [&] { return abort_flag && abort_flag->load(std::memory_order_relaxed) != 0; };
     const size_t nt = static_cast<size_t>(n_tensors);
     out->tensor.assign(nt, lq_stats_moments());
     out->tensor_above.assign(nt, 0);

@@ -2,11 +2,11 @@
 import type { PlanModel, PlanTensorRef } from '../../lib/plan/plan.js';
 
 /** A llama-shaped model description with the given sizes (ggml dims: dims[0] = row length). */
-export function llamaShape(o: { nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; nVocab: number; tied?: boolean; type?: number }): PlanModel {
+export function llamaShape(o: { nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; nVocab: number; tied?: boolean; format?: string }): PlanModel {
   const headDim = o.nEmbd / o.nHead;
   const kv = o.nHeadKv * headDim;
-  const type = o.type ?? 0;
-  const t = (name: string, role: string, dims: number[]): PlanTensorRef => ({ name, role, dims, type });
+  const format = o.format ?? 'f32';
+  const t = (name: string, role: string, dims: number[]): PlanTensorRef => ({ name, role, dims, format });
   const blocks = Array.from({ length: o.nLayer }, (_, i) => ({
     index: i,
     tensors: [

@@ -143,7 +143,13 @@ describe('plan file', () => {
     expect(mutate((x) => (x.tensors[1].bytes += 1))).toThrow(/covered bytes|Expected/);
     expect(mutate((x) => ((x.tensors[1].bytes += 2), (x.totals.coveredBytes += 2), (x.totals.bitsPerWeight = (x.totals.coveredBytes * 8) / x.totals.weights)))).toThrow(/Expected 2304 bytes/);
     expect(mutate((x) => (x.tensors[1].format = 'q9'))).toThrow(/Unknown format/);
-    expect(mutate((x) => (x.tensors[1].ggmlType = 8))).toThrow(/ggmlType 8 does not match/);
+    // Format names are case-insensitive and come back canonical; a ggml id from an older plan is dropped.
+    const upper = structuredClone(p);
+    upper.tensors[1].format = upper.tensors[1].format.toUpperCase();
+    upper.tensors[1].ggmlType = 8;
+    const canonical = validatePlan(upper, model, formats).tensors[1]!;
+    expect(canonical.format).toBe(p.tensors[1].format);
+    expect('ggmlType' in canonical).toBe(false);
     expect(mutate((x) => x.tensors.pop())).toThrow(expect.objectContaining({ code: 'E_BAD_PLAN' }));
     expect(mutate((x) => (x.tensors[1].dims = [64, 32]))).toThrow(/Shape|bytes/);
     expect(mutate((x) => (x.strategy = 'magic'))).toThrow(/Unknown strategy/);

@@ -88,7 +88,7 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('measure
     expect(best.totals.coveredBytes).toBeLessThanOrEqual(budgetBytes);
     // Damage measured on other text than the calibration (the built-in text): the whole quantized
     // model's KL from the unquantized one on the first 2048 tokens of the tinystories text.
-    const measured = async (p: ReturnType<typeof plan>) => outputKl(model, await quantizedModel(model, p, cache, table), { text, tokens: 2048 });
+    const measured = async (p: ReturnType<typeof plan>) => outputKl(model, await quantizedModel(model, p, cache), { text, tokens: 2048 });
     const ours = await measured(best);
     for (const other of [plan('uniform'), plan('random', 1), plan('random', 2), plan('random', 3)]) {
       expect(other.totals.coveredBytes).toBeLessThanOrEqual(budgetBytes);
@@ -129,7 +129,7 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('measure
     });
     expect(p.globals).toBe('auto');
     expect(p.totals.coveredBytes).toBeLessThanOrEqual(LLAMA_Q4_0.coveredBytes);
-    expect(await ppl(await quantizedModel(model, p, cache, table), 100)).toBeLessThan(LLAMA_Q4_0.ppl);
+    expect(await ppl(await quantizedModel(model, p, cache), 100)).toBeLessThan(LLAMA_Q4_0.ppl);
   });
 
   it('the sensitivity plan (tensor granularity) at llama.cpp Q4_0\'s bytes beats llama.cpp Q4_0 by more than 2%', async () => {
@@ -139,6 +139,6 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('measure
       errorEstimate: sensitivityErrors(r), importance: sensitivityBlockScores(r, [0, 1, 2, 3, 4]), method: 'sensitivity',
     });
     expect(p.totals.coveredBytes).toBeLessThanOrEqual(LLAMA_Q4_0.coveredBytes);
-    expect(await ppl(await quantizedModel(model, p, cache, table), 100)).toBeLessThan(LLAMA_Q4_0.ppl * 0.98);
+    expect(await ppl(await quantizedModel(model, p, cache), 100)).toBeLessThan(LLAMA_Q4_0.ppl * 0.98);
   });
 });

@@ -2,7 +2,6 @@
  * `layerquant inspect <model> [--json]`: architecture, hyper-parameters, every tensor with its
  * type, dims and bytes, per-block and overall totals. Works on a GGUF file or a HF folder.
  */
-import { ggmlTypeInfo } from '../../io/ggml-types.js';
 import { loadModel } from '../../model/load.js';
 import { tensorElements } from '../../model/sizes.js';
 import type { HfTokenizerSource, Hparams, ModelDescription, TensorRef } from '../../model/types.js';
@@ -14,8 +13,8 @@ export interface InspectTensor {
   name: string;
   hfName?: string;
   role: string;
-  /** ggml type name (`F32`, `Q4_K`, …). */
-  type: string;
+  /** Storage format (`f32`, `q4_K`, …). */
+  format: string;
   /** ggml order: dims[0] is the row length. */
   dims: number[];
   elements: number;
@@ -36,13 +35,8 @@ export interface InspectReport {
   totals: { blocks: number; tensors: number; elements: number; bytes: number; bitsPerWeight: number };
 }
 
-/** ggml type name of a type id (`F32`, `Q4_K`), or `type<id>` when unknown. */
-export function typeName(type: number): string {
-  return ggmlTypeInfo(type)?.name ?? `type${type}`;
-}
-
 function tensorReport(t: TensorRef): InspectTensor {
-  const r: InspectTensor = { name: t.name, role: t.role, type: typeName(t.type), dims: [...t.dims], elements: tensorElements(t), bytes: t.data.byteLength };
+  const r: InspectTensor = { name: t.name, role: t.role, format: t.format, dims: [...t.dims], elements: tensorElements(t), bytes: t.data.byteLength };
   if (t.hfName !== undefined) r.hfName = t.hfName;
   if (t.permuteHeads !== undefined) r.permuteHeads = t.permuteHeads;
   return r;
@@ -95,14 +89,14 @@ export function renderInspect(r: InspectReport): string {
   out.push('');
   const rows: string[][] = [];
   const add = (t: InspectTensor, indent: string): void => {
-    rows.push([indent + t.name, t.type, t.dims.join(' × '), fmtInt(t.elements), fmtInt(t.bytes)]);
+    rows.push([indent + t.name, t.format, t.dims.join(' × '), fmtInt(t.elements), fmtInt(t.bytes)]);
   };
   for (const t of r.globals) add(t, '');
   for (const b of r.blocks) {
     rows.push([`blk.${b.index}`, '', `${b.tensors.length} tensors`, fmtInt(b.elements), fmtInt(b.bytes)]);
     for (const t of b.tensors) add(t, '  ');
   }
-  out.push(table(['tensor', 'type', 'dims (ggml)', 'elements', 'bytes'], rows, new Set([3, 4])));
+  out.push(table(['tensor', 'format', 'dims (ggml)', 'elements', 'bytes'], rows, new Set([3, 4])));
   const t = r.totals;
   out.push(
     `total         ${t.blocks} blocks, ${t.tensors} tensors, ${fmtInt(t.elements)} elements, ${fmtInt(t.bytes)} bytes (${fmtBytes(t.bytes)}), ${t.bitsPerWeight.toFixed(2)} bits per weight`,

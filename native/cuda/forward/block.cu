@@ -71,13 +71,29 @@ lq_status lq_cuda_forward_block(float * x_host, const lq_batch & b, const lq_for
     LQ_CUDA_TRY(cudaMemcpy(x.p, x_host, n * e * F, cudaMemcpyHostToDevice));
     LQ_CUDA_TRY(cudaMemcpy(pos.p, b.pos.data(), n * sizeof(int32_t), cudaMemcpyHostToDevice));
     LQ_CUDA_TRY(cudaMemcpy(sst.p, start.data(), n * sizeof(int64_t), cudaMemcpyHostToDevice));
+    // RoPE tables on the host (the CPU's lq_rope_cache), uploaded once per block.
+    const int64_t half = hd / 2;
+    int32_t max_pos = 0;
+    for (int32_t p : b.pos) max_pos = std::max(max_pos, p);
+    std::vector<float> ff, cs_h(static_cast<size_t>((max_pos + 1) * half)), sn_h(cs_h.size());
+    if (w.rope_freqs.data) {
+        ff.resize(static_cast<size_t>(half));
+        lq_weight_rows_f32(w.rope_freqs, 0, 1, ff.data());
+    }
+    for (int32_t p = 0; p <= max_pos; ++p)
+        lq_rope_cache(c, ff.empty() ? nullptr : ff.data(), p, cs_h.data() + p * half, sn_h.data() + p * half);
+    dev_buf rcs, rsn;
+    LQ_CUDA_TRY(cudaMalloc(&rcs.p, cs_h.size() * F));
+    LQ_CUDA_TRY(cudaMalloc(&rsn.p, sn_h.size() * F));
+    LQ_CUDA_TRY(cudaMemcpy(rcs.p, cs_h.data(), cs_h.size() * F, cudaMemcpyHostToDevice));
+    LQ_CUDA_TRY(cudaMemcpy(rsn.p, sn_h.data(), sn_h.size() * F, cudaMemcpyHostToDevice));
 
     // attention sub-layer
     lq_cuda_rmsnorm(xb.f(), x.f(), an.f(), n, e, c.rms_eps);
     lq_cuda_matmul(q.f(), xb.f(), wq.f(), n, nq, e);
     lq_cuda_matmul(k.f(), xb.f(), wk.f(), n, nkv, e);
     lq_cuda_matmul(v.f(), xb.f(), wv.f(), n, nkv, e);
-    lq_cuda_rope(q.f(), k.f(), static_cast<const int32_t *>(pos.p), n, c.n_head, c.n_head_kv, hd, c.rope_theta,
+    lq_cuda_rope(q.f(), k.f(), static_cast<const int32_t *>(pos.p), rcs.f(), rsn.f(), n, c.n_head, c.n_head_kv, hd,
                  c.rope_mode == LQ_ROPE_NEOX);
     lq_cuda_attention(att.f(), q.f(), k.f(), v.f(), static_cast<const int64_t *>(sst.p), static_cast<const int32_t *>(pos.p),
                       n, c.n_head, c.n_head_kv, hd, max_len);
