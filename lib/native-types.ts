@@ -90,6 +90,12 @@ export interface NativeQuantizeOptions extends NativeRunOptions {
   importance?: Float32Array;
   isa?: IsaName;
   name?: string;
+  /**
+   * Error mode: rows 0, rowStep, 2·rowStep, … are quantized and decoded, dst is not written, and
+   * error[0] = Σ w (x − x̂)², error[1] = Σ w x² over those rows (w = importance, or 1).
+   */
+  error?: Float64Array;
+  rowStep?: number;
 }
 
 /** Quantization exports (merged into NativeAddon). */
@@ -241,6 +247,20 @@ export interface NativeAddon {
     logprobs?: Float64Array;
     /** [nEmbd]: Σ over the rows of the normed hidden state squared is added (the output head's imatrix). */
     sumsq?: Float64Array;
+  }): Promise<void>;
+  /**
+   * kl[r] = KL(p_ref ‖ p) of row r of hidden through norm and output, against reference row
+   * r mod (reference rows) through norm and outputRef (default output); hidden holds whole copies
+   * of the reference rows. No rows × vocabulary array leaves native code.
+   */
+  forwardKl(opts: NativeRunOptions & {
+    reference: Float32Array;
+    hidden: Float32Array;
+    norm: NativeWeight;
+    output: NativeWeight;
+    outputRef?: NativeWeight;
+    rmsEps: number;
+    kl: Float64Array;
   }): Promise<void>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */
   forwardBlockRef64(opts: { config: NativeForwardConfig; weights: NativeBlockWeights; hidden: Float64Array; seqLens: Int32Array }): void;

@@ -176,6 +176,21 @@ export class Decoder {
     return logprobs ? { logits, logprobs } : { logits };
   }
 
+  /**
+   * KL(p_ref ‖ p) per row of `hidden`, whose rows are whole copies of `reference`'s (row r is
+   * compared with reference row r mod its rows), both through the final norm and the output head;
+   * `head` (a quantized copy of the output head) replaces it for `hidden`'s rows only. Computed
+   * natively: no rows × vocabulary array on the JS heap.
+   */
+  async kl(reference: Float32Array, hidden: Float32Array, opts: { head?: DecoderTensor; signal?: AbortSignal } = {}): Promise<Float64Array> {
+    const kl = new Float64Array(hidden.length / this.nEmbd);
+    await nativeAsync((abort) => native().forwardKl({
+      reference, hidden, norm: this.outputNorm, output: opts.head ? weight(opts.head) : this.output, outputRef: this.output,
+      rmsEps: this.config.rmsEps, kl, ...this.threads, ...(abort ? { abort } : {}),
+    }), { file: this.model.path }, opts.signal);
+    return kl;
+  }
+
   /** Embeds, runs every block and returns the final hidden states. */
   async forward(tokens: Int32Array, seqLens: Int32Array, opts: { signal?: AbortSignal; onBlock?(i: number, hidden: Float32Array): void } = {}): Promise<Float32Array> {
     const hidden = await this.embed(tokens);

@@ -161,6 +161,8 @@ export interface QuantizeProgress {
 /** Options of {@link quantizeModel}. */
 export interface QuantizeModelOptions {
   threads?: number;
+  /** Per-column importance (an imatrix row) of a tensor, handed to its quantizer. */
+  importance?: (tensor: string) => Float32Array | undefined;
   signal?: AbortSignal;
   onProgress?(p: QuantizeProgress): void;
 }
@@ -219,8 +221,10 @@ export async function quantizeModel(model: ModelDescription, plan: Plan, output:
         releasePending();
         current = pt.name;
         report();
+        const importance = opts.importance?.(pt.name);
         const m = await materialise(ref, pt.format, {
           rows: 'gguf',
+          ...(importance ? { importance } : {}),
           ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
           ...(opts.signal ? { signal: opts.signal } : {}),
         });

@@ -279,6 +279,52 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
     });
 }
 
+class kl_worker : public lq_promise_worker {
+  public:
+    using lq_promise_worker::lq_promise_worker;
+    lq_weight norm, output_ref, output;
+    const float * x_ref = nullptr;
+    const float * x = nullptr;
+    int64_t n_ref = 0, n_rows = 0;
+    double * kl = nullptr;
+    float eps = 1e-5f;
+
+  protected:
+    lq_status run() override {
+        return lq_forward_kl(kl, x_ref, n_ref, x, n_rows, norm, output_ref, output, eps, threads(), abort_flag());
+    }
+};
+
+// forwardKl({ reference, hidden, norm, output, outputRef?, rmsEps, kl }): KL per row of hidden
+// against the reference rows (hidden holds whole copies of them), through the final norm and head.
+Napi::Value forward_kl(const Napi::CallbackInfo & info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = arg_object(info, "forwardKl");
+    return lq_queue_worker<kl_worker>(env, [&](kl_worker * w) {
+        w->set_run_options(o);
+        w->eps = static_cast<float>(lq_arg_number(env, o.Get("rmsEps"), "rmsEps", 1e-5));
+        w->norm = parse_weight(env, o.Get("norm"), "output_norm", w);
+        w->output = parse_weight(env, o.Get("output"), "output", w);
+        w->output_ref = o.Get("outputRef").IsUndefined() ? w->output : parse_weight(env, o.Get("outputRef"), "outputRef", w);
+        const int64_t e = w->output.n_in;
+        if (w->norm.n_in != e || w->output_ref.n_in != e || w->output_ref.n_out != w->output.n_out)
+            lq_throw(env, LQ_E_SHAPE, "output_norm, output and outputRef disagree on their shapes");
+        Napi::Float32Array ref = lq_arg_typed<Napi::Float32Array>(env, o.Get("reference"), napi_float32_array, "reference");
+        Napi::Float32Array hid = lq_arg_typed<Napi::Float32Array>(env, o.Get("hidden"), napi_float32_array, "hidden");
+        if (ref.ElementLength() == 0 || ref.ElementLength() % static_cast<size_t>(e) != 0)
+            lq_throw(env, LQ_E_SHAPE, "reference: expected a positive whole number of rows of " + std::to_string(e));
+        w->n_ref = static_cast<int64_t>(ref.ElementLength()) / e;
+        if (hid.ElementLength() % ref.ElementLength() != 0)
+            lq_throw(env, LQ_E_SHAPE, "hidden: expected whole copies of the " + std::to_string(w->n_ref) + " reference rows");
+        w->n_rows = static_cast<int64_t>(hid.ElementLength()) / e;
+        w->x_ref = ref.Data();
+        w->x = hid.Data();
+        w->keep(ref);
+        w->keep(hid);
+        w->kl = typed_data<double, Napi::Float64Array>(env, o.Get("kl"), napi_float64_array, "kl", static_cast<size_t>(w->n_rows), w);
+    });
+}
+
 // Synchronous float64 oracle (tests only; small models).
 Napi::Value forward_block_ref64(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
@@ -318,6 +364,7 @@ void lq_binding_forward_init(Napi::Env env, Napi::Object exports) {
     exports.Set("forwardEmbed", Napi::Function::New(env, forward_embed, "forwardEmbed"));
     exports.Set("forwardBlock", Napi::Function::New(env, forward_block, "forwardBlock"));
     exports.Set("forwardLogits", Napi::Function::New(env, forward_logits, "forwardLogits"));
+    exports.Set("forwardKl", Napi::Function::New(env, forward_kl, "forwardKl"));
     exports.Set("forwardBlockRef64", Napi::Function::New(env, forward_block_ref64, "forwardBlockRef64"));
     exports.Set("forwardLogitsRef64", Napi::Function::New(env, forward_logits_ref64, "forwardLogitsRef64"));
 }

@@ -7,6 +7,7 @@
 // panel of rows at a time inside the matrix product; every sum accumulates in f32.
 // Shapes use [rows × cols] with cols contiguous; "n_tok" is the number of tokens in the batch.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -167,6 +168,12 @@ lq_status lq_forward_embed(float * x, const int32_t * tokens, int64_t n_tok, con
 lq_status lq_forward_logits(float * logits, const float * x, const int32_t * rows, int64_t n_rows,
                             const lq_weight & norm, const lq_weight & output, float eps, int n_threads,
                             double * sumsq = nullptr);
+// kl.cpp: kl[r] = KL(p_ref ‖ p) of row r of x [n_rows × n_embd] through norm and `output` against
+// reference row r mod n_ref of x_ref through norm and `output_ref` (n_rows a multiple of n_ref).
+// The reference logits are computed once; the rows go through the head in chunks.
+lq_status lq_forward_kl(double * kl, const float * x_ref, int64_t n_ref, const float * x, int64_t n_rows,
+                        const lq_weight & norm, const lq_weight & output_ref, const lq_weight & output, float eps,
+                        int n_threads, const std::atomic<int32_t> * abort_flag);
 // log p(target[i]) from logits rows (f64 log-sum-exp), for perplexity.
 void lq_forward_logprobs(double * out, const float * logits, const int32_t * targets, int64_t n_rows, int64_t n_vocab,
                          int n_threads);

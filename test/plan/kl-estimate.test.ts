@@ -1,0 +1,81 @@
+/**
+ * The scalable error estimate against the end-to-end measurement it stands for (sensitivity at
+ * tensor granularity: each tensor quantized alone, the whole model rerun), on stories260K with
+ * the same tokens and no imatrix on either side: the rank correlation over every (tensor, level)
+ * is high, the output head's value is the exact head KL, the last block's downstream factor is 1,
+ * and a given importance replaces the pass's own imatrix. Bad input is typed.
+ */
+import { describe, expect, it } from 'vitest';
+import { isLayerquantError } from '../../lib/errors.js';
+import { klEstimate } from '../../lib/importance/kl-estimate.js';
+import { sensitivity } from '../../lib/importance/sensitivity.js';
+import { loadModel } from '../../lib/model/load.js';
+import { registryFormats } from '../../lib/quantize/run.js';
+import { data, needData } from '../helpers/data.js';
+
+function spearman(a: number[], b: number[]): number {
+  const rank = (x: number[]): number[] => {
+    const idx = x.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
+    const r = new Array<number>(x.length);
+    for (let i = 0; i < idx.length; ) {
+      let j = i;
+      while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
+      for (let k = i; k <= j; k++) r[idx[k]![1]] = (i + j) / 2;
+      i = j + 1;
+    }
+    return r;
+  };
+  const ra = rank(a), rb = rank(b), n = a.length, m = (n - 1) / 2;
+  let num = 0, da = 0, db = 0;
+  for (let i = 0; i < n; i++) {
+    num += (ra[i]! - m) * (rb[i]! - m);
+    da += (ra[i]! - m) ** 2;
+    db += (rb[i]! - m) ** 2;
+  }
+  return num / Math.sqrt(da * db);
+}
+
+describe.skipIf(needData(data.stories260K.gguf))('klEstimate on stories260K', () => {
+  const levels = 'Q4_0,Q5_0,Q8_0';
+  it('ranks (tensor, level) pairs as the end-to-end KL does; the head is exact', async () => {
+    const model = loadModel(data.stories260K.gguf);
+    try {
+      const formats = registryFormats();
+      const none = (): undefined => undefined;
+      const est = await klEstimate(model, { levels, formats, tokens: 512, probeTokens: 512, importance: none });
+      const e2e = await sensitivity(model, { levels, formats, granularity: 'tensor', tokens: 512 });
+      const a: number[] = [], b: number[] = [];
+      for (const u of e2e.units) {
+        const mine = est.units.find((x) => x.id === u.id)!;
+        expect(mine.formats).toEqual(u.formats);
+        u.kl.forEach((v, k) => { a.push(mine.kl[k]!); b.push(v); });
+      }
+      expect(a.length).toBe(37 * 3);
+      expect(spearman(a, b)).toBeGreaterThan(0.97);
+      // output: the same head pass over the same rows.
+      const out = (r: { units: { id: string; kl: number[] }[] }) => r.units.find((u) => u.id === 'output.weight')!.kl;
+      out(est).forEach((v, k) => expect(v).toBeCloseTo(out(e2e)[k]!, 5));
+      expect(est.details.downstream[model.blocks.length - 1]).toBe(1);
+      expect(est.details.downstream.every((c) => c > 0)).toBe(true);
+      expect(est.imatrix.size).toBe(0);
+      // Without a given importance the pass collects its own imatrix, one entry per matrix.
+      const own = await klEstimate(model, { levels, formats, tokens: 128, probeTokens: 32, levelBlocks: 1, tails: 2 });
+      expect(own.imatrix.size).toBe(model.blocks.length * 7);
+      expect(own.details.tails).toBe(2 + 3);
+    } finally {
+      model.close();
+    }
+  }, 120_000);
+
+  it('rejects bad input with typed errors', async () => {
+    const model = loadModel(data.stories260K.gguf);
+    try {
+      const formats = registryFormats();
+      await expect(klEstimate(model, { levels, formats, text: '   ' })).rejects.toSatisfy((e) => isLayerquantError(e, 'E_BAD_TEXT'));
+      await expect(klEstimate(model, { levels, formats, tokens: 1 })).rejects.toSatisfy((e) => isLayerquantError(e, 'E_BAD_ARGUMENT'));
+      await expect(klEstimate(model, { levels, formats, probeTokens: 0 })).rejects.toSatisfy((e) => isLayerquantError(e, 'E_BAD_ARGUMENT'));
+    } finally {
+      model.close();
+    }
+  });
+});
