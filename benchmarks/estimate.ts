@@ -15,15 +15,16 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Decoder, type DecoderModel, type DecoderTensor } from '../lib/eval/decoder.js';
-import { calibrationBatch } from '../lib/importance/lim.js';
+import { calibrationBatch } from '../lib/importance/calibrate.js';
 import { klEstimate } from '../lib/importance/kl-estimate.js';
+import { meanKl } from '../lib/importance/sensitivity.js';
 import { loadModel } from '../lib/model/load.js';
 import type { ModelDescription } from '../lib/model/types.js';
 import type { NativeBlockSumsq } from '../lib/native-types.js';
 import { resolveLevels, tensorCost } from '../lib/plan/cost.js';
 import type { Plan } from '../lib/plan/plan.js';
 import { materialise } from '../lib/quantize/materialise.js';
-import { planModel, registryFormats } from '../lib/quantize/run.js';
+import { planModel, registryFormats } from '../lib/quantize/plan-model.js';
 import { dequantizeTensor } from '../lib/quantize/tensor.js';
 import { loadTokenizer } from '../lib/tokenize/tokenizer.js';
 
@@ -80,7 +81,6 @@ const MATMUL_INPUT: Record<string, keyof NativeBlockSumsq> = {
 
 interface PairRow { tensor: string; role: string; block: number | null; level: string; format: string; werr: number; local: number; skip: number; e2e: number }
 
-const mean = (v: Float64Array): number => v.reduce((s, x) => s + x, 0) / v.length;
 
 /** The end-to-end KL of every (tensor, level) and the cheap candidates, on `tokens` calibration tokens. */
 async function measurePairs(model: ModelDescription, spec: (typeof MODELS)[string], tokens: number): Promise<PairRow[]> {
@@ -103,7 +103,6 @@ async function measurePairs(model: ModelDescription, spec: (typeof MODELS)[strin
   }
   xs.push(hidden.slice());
   const final = hidden;
-  const output = model.globals.find((t) => t.role === 'output');
   const swapped = (q: DecoderTensor): DecoderModel => {
     const pick = (t: DecoderTensor): DecoderTensor => (t.name === q.name ? q : t);
     return { ...model, blocks: model.blocks.map((b) => ({ index: b.index, tensors: b.tensors.map(pick) })), globals: model.globals.map(pick) };
@@ -128,18 +127,17 @@ async function measurePairs(model: ModelDescription, spec: (typeof MODELS)[strin
       for (let k = 0; k < w.length; k++) werr += (w[k]! - deq[k]!) ** 2 * (imp ? imp[k % t.dims[0]!]! : 1);
       const dec = new Decoder(swapped(q));
       let local = 0, skip: number, e2e: number;
-      const tiedHead = t.role === 'token_embd' && !output;
       if (t.role === 'output') {
-        e2e = skip = mean(await ref.kl(final, final, { head: q }));
+        e2e = skip = await meanKl(ref, final, dec, final, {});
       } else {
         let from: number;
         if (t.role === 'token_embd') { work.set(await dec.embed(batch.tokens)); from = 0; } else { work.set(xs[block!]!); await dec.runBlock(block!, work, batch.seqLens); from = block! + 1; }
         const before = xs[from]!;
         for (let k = 0; k < work.length; k++) local += (work[k]! - before[k]!) ** 2;
         local /= n;
-        skip = mean(await ref.kl(final, final.map((v, k) => v + work[k]! - before[k]!), tiedHead ? { head: q } : {}));
+        skip = await meanKl(ref, final, dec, final.map((v, k) => v + work[k]! - before[k]!), {});
         for (let j = from; j < dec.nLayer; j++) await dec.runBlock(j, work, batch.seqLens);
-        e2e = mean(await ref.kl(final, work, tiedHead ? { head: q } : {}));
+        e2e = await meanKl(ref, final, dec, work, {});
       }
       const row: PairRow = { tensor: t.name, role: t.role, block, level: level.name, format: f, werr, local, skip, e2e };
       seen.set(f, row);
@@ -164,17 +162,17 @@ async function evaluator(model: ModelDescription, spec: (typeof MODELS)[string],
     for (let j = 0; j < per; j++) rows[k * per + j] = k * c + first + j;
   }
   const seqLens = new Int32Array(chunks).fill(c);
-  const scored = async (m: DecoderModel): Promise<Float32Array> => {
-    const h = await new Decoder(m).forward(tokens, seqLens);
+  const scored = async (dec: Decoder): Promise<Float32Array> => {
+    const h = await dec.forward(tokens, seqLens);
     const out = new Float32Array(rows.length * model.hparams.nEmbd);
     rows.forEach((r, i) => out.set(h.subarray(r * model.hparams.nEmbd, (r + 1) * model.hparams.nEmbd), i * model.hparams.nEmbd));
     return out;
   };
   const ref = new Decoder(model);
-  const base = await scored(model);
+  const base = await scored(ref);
   return async (m) => {
-    const head = m.globals.find((t) => t.role === 'output') ?? m.globals.find((t) => t.role === 'token_embd')!;
-    return mean(await ref.kl(base, await scored(m), { head }));
+    const dec = new Decoder(m);
+    return meanKl(ref, base, dec, await scored(dec), {});
   };
 }
 
@@ -223,7 +221,7 @@ async function main(): Promise<void> {
     for (const [label, tab] of [['end-to-end', e2eTable], ['estimate', table]] as const) {
       const cells: string[] = [];
       for (const bytes of Object.values(TARGETS[name]!)) {
-        const plan = planModel(model, { levels: LEVELS, budget: { kind: 'size', bytes }, granularity: 'tensor', errorEstimate: (u, l) => tab.get(`${u.id}|${l.name}`)! });
+        const plan = await planModel(model, { levels: LEVELS, budget: { kind: 'size', bytes }, granularity: 'tensor', errorEstimate: (u, l) => tab.get(`${u.id}|${l.name}`)! });
         cells.push((await evaluate(await planned(model, plan, imp))).toFixed(5));
       }
       console.log(`| ${label} | ${cells.join(' | ')} |`);

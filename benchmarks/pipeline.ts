@@ -1,93 +1,119 @@
 /**
- * The default quantize run at full size against llama.cpp's, in one invocation: a synthetic F16
- * model with Llama-2-7B shapes (32 blocks, hidden 4096, MLP 11008, 32 heads, vocab 32000),
+ * End-to-end quantization time and peak memory: layerquant's pipeline (plan + stream, K levels at
+ * --bits 4.5) against llama.cpp's `llama_model_quantize` to Q4_K_M (libllama from node-llama-cpp,
+ * through koffi), on the same synthetic F16 model with Llama-2-7B shapes (32 blocks, hidden 4096,
+ * MLP 11008, vocab 32000) written to a temporary folder.
  *
- * - llama.cpp: `llama-imatrix` on the calibration tokens, then `llama-quantize Q4_K_M` with that
- *   imatrix (the tools from scripts/llama-tools.sh);
- * - layerquant's default (`quantize <model> --size <llama.cpp's file size> --calib <text>`): its
- *   measuring pass (imatrix and the scalable error estimate on the same calibration tokens), the
- *   plan, then quantization and writing, each stage timed.
+ *   npx node-gyp build && npx vite-node benchmarks/pipeline.ts [--blocks 32] [--threads 2] [--only ours|llama] [--keep]
  *
- *   npx vite-node benchmarks/pipeline.ts -- [--blocks 32] [--threads 2] [--tokens 512] [--dir /tmp]
- *     [--model existing.gguf] [--keep] [--llama-bin DIR]
- *
- * Each program runs in its own child; the parent samples /proc/<pid>/status every 50 ms for VmHWM
- * (peak resident set, mapped input pages included) and the peak of RssAnon (memory the program
- * allocated). The synthetic weights tile a random pool (speed and memory only, never quality);
- * the tokenizer is stories260K's, padded to 32000 entries so llama.cpp's loader accepts the tables.
- * The calibration text is the TinyStories head's last ~200 KB; both sides read its first `tokens`
- * tokens (llama-imatrix: `-c tokens --chunks 1`).
+ * --blocks N scales the model down (same tensor shapes, fewer blocks) for a quick run; --only runs
+ * one side (a quick check; the ratios need both).
+ * Each side runs in its own child process; the parent samples /proc/<pid>/status every 50 ms and
+ * reports VmHWM (peak resident set, file-backed pages of the memory-mapped input included) and the
+ * peak of RssAnon (anonymous memory: buffers the program allocated), plus wall time and the output
+ * size. The synthetic weights tile a random pool (speed and memory only, never quality).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const shared = join(root, '../shared/data');
+const LIBLLAMA = join(root, 'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so');
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 
-/** Child: layerquant's default run, stage by stage. */
-async function childOurs(src: string, out: string, calib: string, tokens: number, bytes: number, threads: number): Promise<void> {
+/** Child: our pipeline. */
+async function childOurs(src: string, out: string, threads: number): Promise<void> {
   const { loadModel } = await import('../lib/model/load.js');
-  const { klEstimate } = await import('../lib/importance/kl-estimate.js');
-  const { sensitivityErrors } = await import('../lib/importance/sensitivity.js');
-  const { planModel, quantizeModel, registryFormats } = await import('../lib/quantize/run.js');
-  const levels = 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0';
+  const { quantizeModel } = await import('../lib/quantize/pipeline.js');
   const t0 = performance.now();
   const model = loadModel(src);
   try {
-    const est = await klEstimate(model, { levels, formats: registryFormats(), text: readFileSync(calib, 'utf8'), tokens, threads });
-    const t1 = performance.now();
-    const plan = planModel(model, { levels, budget: { kind: 'size', bytes }, granularity: 'tensor', errorEstimate: sensitivityErrors(est) });
-    const t2 = performance.now();
-    const imp = (name: string): Float32Array | undefined => {
-      const e = est.imatrix.get(name);
-      return e ? Float32Array.from(e.sums, (v) => v / e.count) : undefined;
-    };
-    const r = await quantizeModel(model, plan, out, { threads, importance: imp });
-    const t3 = performance.now();
-    process.stdout.write(`@@RESULT${JSON.stringify({
-      stages: { 'calibration + estimate': (t1 - t0) / 1000, plan: (t2 - t1) / 1000, 'quantize + write': (t3 - t2) / 1000 },
-      bytes: r.bytes, bitsPerWeight: plan.totals.bitsPerWeight, details: est.details,
-    })}\n`);
+    const { plan, file } = await quantizeModel(model, { kind: 'bits', bits: 4.5 }, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'none', output: out, threads });
+    const r = file!;
+    process.stdout.write(`@@RESULT${JSON.stringify({ seconds: (performance.now() - t0) / 1000, bytes: r.bytes, bitsPerWeight: plan.totals.bitsPerWeight })}\n`);
   } finally {
     model.close();
   }
 }
 
-interface Measured { seconds: number; vmHwm: number; peakAnon: number; stdout: string }
+/** Child: llama.cpp's quantizer, Q4_K_M (ftype 15). Struct as in the bundled include/llama.h. */
+async function childLlama(src: string, out: string, threads: number): Promise<void> {
+  const { createRequire } = await import('node:module');
+  const koffi = createRequire(import.meta.url)('koffi');
+  const lib = koffi.load(LIBLLAMA);
+  const Params = koffi.struct('llama_model_quantize_params', {
+    nthread: 'int32_t',
+    ftype: 'int',
+    output_tensor_type: 'int',
+    token_embedding_type: 'int',
+    allow_requantize: 'bool',
+    quantize_output_tensor: 'bool',
+    only_copy: 'bool',
+    pure: 'bool',
+    keep_split: 'bool',
+    dry_run: 'bool',
+    imatrix: 'void *',
+    kv_overrides: 'void *',
+    tt_overrides: 'void *',
+    prune_layers: 'void *',
+    max_buf_size: 'size_t',
+  });
+  const defaults = lib.func('llama_model_quantize_default_params', Params, []);
+  const quantize = lib.func('uint32_t llama_model_quantize(const char *, const char *, const llama_model_quantize_params *)');
+  lib.func('void llama_backend_init(void)')();
+  const p = defaults();
+  p.nthread = threads;
+  p.ftype = 15;
+  const t0 = performance.now();
+  const rc = quantize(src, out, p);
+  if (rc !== 0) throw new Error(`llama_model_quantize returned ${rc}`);
+  process.stdout.write(`@@RESULT${JSON.stringify({ seconds: (performance.now() - t0) / 1000, bytes: statSync(out).size })}\n`);
+}
 
-/** Runs a program and samples its memory. */
-function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Measured> {
+interface Measured {
+  seconds: number;
+  bytes: number;
+  bitsPerWeight?: number;
+  vmHwm: number;
+  peakAnon: number;
+  peakFile: number;
+  wall: number;
+}
+
+/** Runs this script as a child and samples its memory. */
+function measure(mode: string, src: string, out: string, threads: number): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // Same runner (vite-node) and script; the child's arguments travel in the environment.
+    const env = { ...process.env, LQ_BENCH_CHILD: JSON.stringify({ mode, src, out, threads }) };
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, fileURLToPath(import.meta.url)], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let stdout = '';
-    let stderr = '';
     let vmHwm = 0;
     let peakAnon = 0;
+    let peakFile = 0;
     const kb = (s: string, key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(s)?.[1] ?? 0) * 1024;
     const timer = setInterval(() => {
       try {
         const s = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         vmHwm = Math.max(vmHwm, kb(s, 'VmHWM'));
         peakAnon = Math.max(peakAnon, kb(s, 'RssAnon'));
+        peakFile = Math.max(peakFile, kb(s, 'RssFile'));
       } catch {
         // exited
       }
     }, 50);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     child.on('close', (code) => {
       clearInterval(timer);
-      if (code !== 0) return reject(new Error(`${cmd} exited with ${code}: ${stderr}`));
-      resolve({ seconds: (performance.now() - t0) / 1000, vmHwm, peakAnon, stdout });
+      const line = stdout.split('\n').find((l) => l.startsWith('@@RESULT'));
+      if (code !== 0 || !line) return reject(new Error(`${mode} child exited with ${code}: ${stdout.slice(-2000)}`));
+      resolve({ ...JSON.parse(line.slice(8)), vmHwm, peakAnon, peakFile, wall: (performance.now() - t0) / 1000 });
     });
   });
 }
@@ -95,55 +121,53 @@ function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.e
 async function main(): Promise<void> {
   const child = process.env.LQ_BENCH_CHILD;
   if (child) {
-    const a = JSON.parse(child) as { src: string; out: string; calib: string; tokens: number; bytes: number; threads: number };
-    return childOurs(a.src, a.out, a.calib, a.tokens, a.bytes, a.threads);
+    const { mode, src, out, threads } = JSON.parse(child) as { mode: string; src: string; out: string; threads: number };
+    if (mode === 'ours') await childOurs(src, out, threads);
+    else await childLlama(src, out, threads);
+    return;
   }
   const blocks = Number(arg('blocks', '32'));
   const threads = Number(arg('threads', '2'));
-  const tokens = Number(arg('tokens', '512'));
-  const bin = process.argv.includes('--llama-bin') ? arg('llama-bin', '') : execFileSync('bash', [join(root, 'scripts/llama-tools.sh')], { encoding: 'utf8' }).trim();
-  const dir = mkdtempSync(join(arg('dir', tmpdir()), 'lq-bench-pipeline-'));
-  const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
+  const { writeSyntheticLlama } = await import('../test/plan/synthetic.js');
+  const tokenizer = join(root, '../shared/data/models/stories260K/stories260K-f32.gguf');
+  if (!existsSync(tokenizer)) throw new Error(`needs ${tokenizer} for the tokenizer`);
+  const dir = mkdtempSync(join(tmpdir(), 'lq-bench-pipeline-'));
   try {
-    let src = arg('model', '');
-    if (!src) {
-      src = join(dir, `synthetic-7b-${blocks}b-f16.gguf`);
-      const { writeSyntheticLlama } = await import('../test/plan/synthetic.js');
-      const t0 = performance.now();
-      await writeSyntheticLlama(src, join(shared, 'models/stories260K/stories260K-f32.gguf'), {
-        nLayer: blocks, nEmbd: 4096, nFf: 11008, nHead: 32, nHeadKv: 32, dtype: 'F16', tiled: true, nVocab: 32000, padVocab: true,
-      });
-      console.log(`synthetic model: ${blocks} blocks, 4096/11008, F16, ${gib(statSync(src).size)} GiB, written in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    const src = join(dir, 'synthetic-7b-f16.gguf');
+    const t0 = performance.now();
+    // The shared tokenizer has 512 tokens; the embedding/output tables get Llama-2's 32000 rows
+    // (token ids beyond the vocabulary are never used: this model only has to be quantized).
+    const size = await writeSyntheticLlama(src, tokenizer, { nLayer: blocks, nEmbd: 4096, nFf: 11008, nHead: 32, nHeadKv: 32, dtype: 'F16', tiled: true, nVocab: 32000 });
+    const gen = (performance.now() - t0) / 1000;
+    const gib = (b: number): string => (b / 2 ** 30).toFixed(2);
+    console.log(`synthetic model: ${blocks} blocks, 4096/11008, F16, ${gib(size)} GiB, written in ${gen.toFixed(1)} s; threads ${threads}`);
+    const only = arg('only', 'both');
+    const load0 = loadavg()[0]!;
+    let ours: Measured | undefined;
+    let llama: Measured | undefined;
+    if (only !== 'llama') {
+      ours = await measure('ours', src, join(dir, 'ours.gguf'), threads);
+      rmSync(join(dir, 'ours.gguf'), { force: true });
     }
-    const head = readFileSync(join(shared, 'text/tinystories/tinystories-valid-head.txt'));
-    const calib = join(dir, 'calib.txt');
-    writeFileSync(calib, head.subarray(head.indexOf('\n\n', head.length - 200_000) + 2));
-    const load0 = loadavg();
-    const imatrixFile = join(dir, 'imatrix.gguf');
-    const im = await measure(join(bin, 'llama-imatrix'), ['-m', src, '-f', calib, '-c', String(tokens), '--chunks', '1', '-o', imatrixFile, '--no-ppl', '-t', String(threads)]);
-    const llamaOut = join(dir, 'llama-q4km.gguf');
-    const qz = await measure(join(bin, 'llama-quantize'), ['--imatrix', imatrixFile, src, llamaOut, 'Q4_K_M', String(threads)]);
-    const llamaBytes = statSync(llamaOut).size;
-    rmSync(llamaOut);
-    const oursOut = join(dir, 'ours.gguf');
-    const env = { ...process.env, LQ_BENCH_CHILD: JSON.stringify({ src, out: oursOut, calib, tokens, bytes: llamaBytes, threads }) };
-    const ours = await measure(process.execPath, [...process.execArgv, process.argv[1]!, fileURLToPath(import.meta.url)], env);
-    const r = JSON.parse(ours.stdout.split('\n').find((l) => l.startsWith('@@RESULT'))!.slice(8)) as { stages: Record<string, number>; bytes: number; bitsPerWeight: number; details: Record<string, unknown> };
-    rmSync(oursOut, { force: true });
-    const load1 = loadavg();
+    if (only !== 'ours') {
+      llama = await measure('llama', src, join(dir, 'llama.gguf'), threads);
+      rmSync(join(dir, 'llama.gguf'), { force: true });
+    }
+    const load1 = loadavg()[0]!;
     const blockBytes = (4 * 4096 * 4096 + 3 * 4096 * 11008) * 2;
-    const llamaSeconds = im.seconds + qz.seconds;
-    console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}; load average ${load0.map((x) => x.toFixed(1)).join(' ')} before, ${load1.map((x) => x.toFixed(1)).join(' ')} after; ${threads} threads; ${tokens} calibration tokens`);
-    console.log('| program | stage | seconds | output bytes | peak RSS GiB (VmHWM) | peak anon RSS GiB |');
-    console.log('| --- | --- | ---: | ---: | ---: | ---: |');
-    console.log(`| llama-imatrix | imatrix, ${tokens} tokens | ${im.seconds.toFixed(1)} | | ${gib(im.vmHwm)} | ${gib(im.peakAnon)} |`);
-    console.log(`| llama-quantize | Q4_K_M with that imatrix | ${qz.seconds.toFixed(1)} | ${llamaBytes} | ${gib(qz.vmHwm)} | ${gib(qz.peakAnon)} |`);
-    for (const [k, v] of Object.entries(r.stages)) console.log(`| layerquant (default) | ${k} | ${v.toFixed(1)} | | | |`);
-    console.log(`| layerquant (default) | whole run (process) | ${ours.seconds.toFixed(1)} | ${r.bytes} | ${gib(ours.vmHwm)} | ${gib(ours.peakAnon)} |`);
-    console.log(`estimate: ${JSON.stringify(r.details)}`);
-    const limit = 2 * blockBytes + 256 * 2 ** 20;
-    console.log(`time: llama.cpp ${llamaSeconds.toFixed(1)} s (imatrix + quantize) vs layerquant ${ours.seconds.toFixed(1)} s: ${(llamaSeconds / ours.seconds).toFixed(2)}× (target > 1: ${ours.seconds < llamaSeconds ? 'met' : 'NOT met'})`);
-    console.log(`memory: layerquant peak anon ${gib(ours.peakAnon)} GiB vs two F16 blocks + 256 MiB = ${gib(limit)} GiB (${ours.peakAnon <= limit ? 'met' : 'NOT met'})`);
+    console.log(`machine: ${cpus()[0]?.model ?? '?'} × ${cpus().length}; load average ${load0.toFixed(2)} before, ${load1.toFixed(2)} after`);
+    console.log('| quantizer | target | seconds | output GiB | bits/weight | peak RSS GiB (VmHWM) | peak anon RSS GiB | peak file RSS GiB |');
+    console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const row = (name: string, target: string, m: Measured): string =>
+      `| ${name} | ${target} | ${m.seconds.toFixed(1)} | ${gib(m.bytes)} | ${m.bitsPerWeight?.toFixed(3) ?? (((m.bytes * 8) / (size / 2)).toFixed(3) + ' (file)')} | ${gib(m.vmHwm)} | ${gib(m.peakAnon)} | ${gib(m.peakFile)} |`;
+    if (ours) console.log(row('layerquant', '--bits 4.5, Q2_K…Q8_0', ours));
+    if (llama) console.log(row('llama_model_quantize', 'Q4_K_M', llama));
+    console.log(`model ${gib(size)} GiB F16; one F16 block ${gib(blockBytes)} GiB`);
+    if (ours) console.log(`ours: peak RSS ${gib(ours.vmHwm)} GiB = ${(ours.vmHwm / size).toFixed(3)} × model size, ${(ours.vmHwm / blockBytes).toFixed(2)} × one block`);
+    if (llama) console.log(`llama.cpp: peak RSS ${gib(llama.vmHwm)} GiB = ${(llama.vmHwm / size).toFixed(3)} × model size, ${(llama.vmHwm / blockBytes).toFixed(2)} × one block`);
+    if (ours && llama) {
+      console.log(`ratios (llama.cpp / ours): time ${(llama.seconds / ours.seconds).toFixed(2)}×, peak RSS ${(llama.vmHwm / ours.vmHwm).toFixed(2)}×, peak anon RSS ${(llama.peakAnon / ours.peakAnon).toFixed(2)}×`);
+    }
   } finally {
     if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
     else console.log(`kept ${dir}`);

@@ -86,13 +86,14 @@ async function main(): Promise<void> {
   if (child) return childLlamaQuantize(child[1]!, child[2]!, Number(child[3]));
   const dist = (p: string) => import(join(root, 'dist', p));
   const { loadModel } = await dist('model/load.js');
-  const { planModel, registryFormats, quantizeModel, measureRelMse } = await dist('quantize/run.js');
+  const { planModel, registryFormats } = await dist('quantize/plan-model.js');
+  const { quantizeModel } = await dist('quantize/pipeline.js');
   const { QuantCache, quantizedModel } = await dist('quantize/compare.js');
   const { perplexityOfTokens } = await dist('eval/perplexity.js');
   const { Decoder } = await dist('eval/decoder.js');
   const { loadTokenizer } = await dist('tokenize/tokenizer.js');
   const { sensitivity, sensitivityErrors, sensitivityBlockScores } = await dist('importance/sensitivity.js');
-  const { blockScores } = await dist('plan/scores.js');
+  const { rank, blockImportance } = await dist('importance/rank.js');
   const { makePlan } = await dist('plan/plan.js');
   const { tensorCost } = await dist('plan/cost.js');
   // A stock mix as a plan: start from all-Q8_0 (every tensor covered) and restate each tensor.
@@ -187,18 +188,16 @@ async function main(): Promise<void> {
             opts.errorEstimate = sensitivityErrors(s);
             opts.importance = sensitivityBlockScores(s, model.blocks.map((b: { index: number }) => b.index));
           } else {
-            opts.importance = await blockScores(model, c.method);
-            const names = [...new Set(['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'q8_0', 'q4_0', 'q5_0', 'f16', 'bf16', 'f32'])];
-            opts.relMse = await measureRelMse(names, table);
+            opts.importance = blockImportance(await rank(model, c.method));
           }
           const planSec = (performance.now() - t0) / 1000;
-          const plan = planModel(model, opts);
+          const plan = await planModel(model, opts);
           const qm = await quantizedModel(model, plan, cache);
           const out = plan.tensors.filter((t: { role: string }) => t.role === 'output' || t.role === 'token_embd').map((t: { role: string; format: string }) => `${t.role} ${t.format}`).join(', ');
           row(`ours: ${c.label} @ ${target.name}`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(qm), `${out}; plan ${planSec.toFixed(2)} s`);
           if (process.argv.includes('--llama') && which === 'stories' && (c.label.startsWith('default') || c.label === 'k-quant levels sensitivity, tensor')) {
             const file = join(tmp, `ours-${target.name}-${c.method}.gguf`);
-            await quantizeModel(model, plan, file, {});
+            await quantizeModel(model, undefined, { plan, output: file });
             const { llamaPerplexity } = await import(join(root, 'test/helpers/llama.ts'));
             const r = await llamaPerplexity(file, textFile, ctx, chunks);
             console.log(`  llama.cpp perplexity of our written file (${c.label} @ ${target.name}): ${r.ok ? r.value.ppl.toFixed(4) : r.error}`);

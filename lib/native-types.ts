@@ -72,16 +72,24 @@ export interface NativeAddon extends NativeQuantAddon {
 
 // ---- quant (native/binding/quant.cpp) ----------------------------------------------------------
 
-/** One row of the native format registry. */
+/** One row of the native format registry (native/quant/registry.h). */
 export interface NativeFormatRow {
+  /** Canonical name (ggml's spelling): 'q4_K', 'q8_0', 'int4_g64', 'int3_row', also 'f32', 'f16', 'bf16'. */
   name: string;
+  /** The registry's ggml type id (for comparisons with ggml), or -1 for formats GGUF readers do not know (intN). */
   ggmlType: number;
+  /** Weights per block or group; 0 = one group per row. */
   blockSize: number;
+  /** Bytes per full block (0 for per-row groups). */
   blockBytes: number;
+  /** Bits per weight of full blocks; for per-row formats, measured on a 4096-wide row. */
   bitsPerWeight: number;
-  /** llama.cpp refuses this type without an imatrix (token_embd and output excepted). */
+  /**
+   * llama.cpp refuses to quantize to this type without an imatrix (IQ3_XXS, IQ2_*, IQ1_*), except
+   * token_embd and output (llama-quant.cpp `tensor_requires_imatrix`).
+   */
   requiresImportance: boolean;
-  /** ISA variants with their own kernel ('scalar' always). */
+  /** SIMD variants with their own kernel ('scalar' always; others fall back to the nearest lower one). */
   isas: IsaName[];
 }
 
@@ -111,10 +119,8 @@ export interface NativeQuantAddon {
   ): Promise<void>;
   dequantize(src: Uint8Array, format: FormatName, n: number, nrows: number, dst: Float32Array,
     opts?: NativeRunOptions & { name?: string }): Promise<void>;
-  /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
-  benchTriad(n: number, reps: number): number;
-  /** Best seconds of one 1-thread call of the quantize driver on F32 rows, run on the calling thread (benchmarks only; synchronous). */
-  benchQuantize(src: Uint8Array, n: number, nrows: number, format: string, reps: number): number;
+  /** Squared relative RMS error of `format` on 32 seeded rows of 4096 N(0,1) weights (native/quant/format-error.cpp). */
+  formatRelMse(format: FormatName): Promise<number>;
   /** CUDA build only: quantize F32 rows on the GPU (q8_0, q4_0, q5_0, intN; no importance). */
   quantizeCuda?(src: Uint8Array, n: number, nrows: number, format: string, dst: Uint8Array): Promise<void>;
 }
@@ -178,19 +184,56 @@ export interface NativeForwardConfig {
   ropeBetaSlow?: number;
   /** YaRN: the context length the model was trained with before scaling. */
   ropeNCtxOrig?: number;
+  /** Attention score scale (default 1/√headDim). */
+  attnScale?: number;
+  /** > 0: attention scores soft-capped to cap·tanh(s/cap) (Gemma 2). */
+  attnSoftcap?: number;
+  /** > 0: sliding-window attention over this many positions (this block). */
+  slidingWindow?: number;
+  /** MLP activation (default silu). */
+  ffnAct?: 'silu' | 'gelu';
+  /** HF Gemma: RMSNorm weights are applied as 1 + w. */
+  normAddOne?: boolean;
+  /** Mixture of experts: count, used per token, inner sizes, router weights renormalized (default true). */
+  nExpert?: number;
+  nExpertUsed?: number;
+  nFfExp?: number;
+  nFfShexp?: number;
+  expertNorm?: boolean;
 }
 
-/** The nine weights of a Llama block, by GGUF role. */
+/**
+ * One block's weights by GGUF role (which ones a block needs depends on its config: fused
+ * attn_qkv instead of q/k/v, ffn_up alone with 2·nFf rows, experts instead of the dense MLP).
+ */
 export interface NativeBlockWeights {
   attn_norm: NativeWeight;
-  attn_q: NativeWeight;
-  attn_k: NativeWeight;
-  attn_v: NativeWeight;
+  attn_q?: NativeWeight;
+  attn_k?: NativeWeight;
+  attn_v?: NativeWeight;
+  attn_qkv?: NativeWeight;
+  attn_q_bias?: NativeWeight;
+  attn_k_bias?: NativeWeight;
+  attn_v_bias?: NativeWeight;
+  attn_q_norm?: NativeWeight;
+  attn_k_norm?: NativeWeight;
   attn_output: NativeWeight;
+  attn_output_bias?: NativeWeight;
+  post_attention_norm?: NativeWeight;
   ffn_norm: NativeWeight;
-  ffn_gate: NativeWeight;
-  ffn_up: NativeWeight;
-  ffn_down: NativeWeight;
+  ffn_gate?: NativeWeight;
+  ffn_up?: NativeWeight;
+  ffn_down?: NativeWeight;
+  post_ffw_norm?: NativeWeight;
+  ffn_gate_inp?: NativeWeight;
+  /** One 2-D weight per expert. */
+  ffn_gate_exps?: NativeWeight[];
+  ffn_up_exps?: NativeWeight[];
+  ffn_down_exps?: NativeWeight[];
+  ffn_gate_inp_shexp?: NativeWeight;
+  ffn_gate_shexp?: NativeWeight;
+  ffn_up_shexp?: NativeWeight;
+  ffn_down_shexp?: NativeWeight;
   /** Llama 3 rope_freqs: head_dim/2 divisors of the RoPE frequencies (optional). */
   rope_freqs?: NativeWeight;
 }
@@ -206,8 +249,16 @@ export interface NativeBlockSumsq {
   attnOut?: Float64Array;
   /** [nEmbd] rmsnorm(x_mid): the input of ffn_gate, ffn_up. */
   ffnIn?: Float64Array;
-  /** [nFf] silu(gate) ⊙ up: the input of ffn_down. */
+  /** [nFf] act(gate) ⊙ up: the input of ffn_down (dense MLP). */
   ffnDown?: Float64Array;
+  /** MoE [nExpert × nEmbd]: per expert, its tokens' inputs of ffn_gate_exps/ffn_up_exps. */
+  expIn?: Float64Array;
+  /** MoE [nExpert × nFfExp]: per expert, the input of its ffn_down_exps slice. */
+  expDown?: Float64Array;
+  /** MoE [nExpert]: tokens routed to each expert (added). */
+  expTokens?: Float64Array;
+  /** MoE [nFfShexp]: the input of ffn_down_shexp. */
+  shexpDown?: Float64Array;
 }
 
 /** Moments and z > 1 count of a tensor or a group. */
@@ -222,7 +273,7 @@ export interface NativeZdMoments {
 
 export interface NativeAddon {
   /** hidden [nTok × nEmbd] (f32) = rows `tokens` of the embedding matrix. */
-  forwardEmbed(opts: NativeRunOptions & { tokens: Int32Array; weight: NativeWeight; out: Float32Array }): Promise<void>;
+  forwardEmbed(opts: NativeRunOptions & { tokens: Int32Array; weight: NativeWeight; out: Float32Array; scale?: number }): Promise<void>;
   /** Runs one block in place on `hidden` over sequences of `seqLens` laid end to end; optional LIM cosines per token. */
   forwardBlock(opts: NativeRunOptions & {
     config: NativeForwardConfig;
@@ -242,6 +293,12 @@ export interface NativeAddon {
     norm: NativeWeight;
     output: NativeWeight;
     rmsEps: number;
+    /** HF Gemma: the norm weight is applied as 1 + w. */
+    normAddOne?: boolean;
+    /** > 0: logits soft-capped to cap·tanh(l/cap). */
+    softcap?: number;
+    /** output.bias [nVocab]. */
+    bias?: NativeWeight;
     logits: Float32Array;
     targets?: Int32Array;
     logprobs?: Float64Array;
@@ -249,23 +306,26 @@ export interface NativeAddon {
     sumsq?: Float64Array;
   }): Promise<void>;
   /**
-   * kl[r] = KL(p_ref ‖ p) of row r of hidden through norm and output, against reference row
-   * r mod (reference rows) through norm and outputRef (default output); hidden holds whole copies
-   * of the reference rows. No rows × vocabulary array leaves native code.
+   * Mean over rows of KL(p_ref ‖ p) in nats: `reference` and `hidden` (final hidden states, rows ×
+   * nEmbd) each through its own final norm and output head (native/forward/kl.h).
    */
   forwardKl(opts: NativeRunOptions & {
-    reference: Float32Array;
     hidden: Float32Array;
+    reference: Float32Array;
     norm: NativeWeight;
     output: NativeWeight;
-    outputRef?: NativeWeight;
+    refNorm: NativeWeight;
+    refOutput: NativeWeight;
     rmsEps: number;
-    kl: Float64Array;
-  }): Promise<void>;
+    normAddOne?: boolean;
+    softcap?: number;
+    bias?: NativeWeight;
+    refBias?: NativeWeight;
+  }): Promise<number>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */
   forwardBlockRef64(opts: { config: NativeForwardConfig; weights: NativeBlockWeights; hidden: Float64Array; seqLens: Int32Array }): void;
   /** Float64 oracle of forwardLogits over every row of hidden. */
-  forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; logits: Float64Array }): void;
+  forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; normAddOne?: boolean; softcap?: number; bias?: NativeWeight; logits: Float64Array }): void;
   /** ZD of a group of f32/f16/bf16 tensors: streaming passes, per tensor and for the group. */
   zdGroup(opts: NativeRunOptions & { tensors: { data: Uint8Array; format: FormatName }[]; mode?: 'auto' | 'one-pass' | 'two-pass'; device?: 'cpu' | 'cuda' }): Promise<{
     tensors: NativeZdMoments[];
@@ -273,7 +333,3 @@ export interface NativeAddon {
   }>;
 }
 
-export interface NativeAddon {
-  /** Best streaming-read GB/s over a fresh buffer of `bytes` on `threads` pool threads (benchmarks only; synchronous). */
-  benchRead(bytes?: number, reps?: number, threads?: number): number;
-}

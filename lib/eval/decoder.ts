@@ -8,13 +8,11 @@ import { LayerquantError } from '../errors.js';
 import { native, nativeAsync, threadsOption } from '../native.js';
 import type { NativeBlockSumsq, NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
 import { FORWARD_ROPE_TYPES } from '../model/rope.js';
-import type { RopeScaling } from '../model/types.js';
+import { architectures } from '../model/arch.js';
+import type { RopeScaling, TensorRole } from '../model/types.js';
 
-/** Tensor roles of a Llama-family model (GGUF names). */
-export type DecoderRole =
-  | 'attn_q' | 'attn_k' | 'attn_v' | 'attn_output' | 'attn_norm'
-  | 'ffn_gate' | 'ffn_up' | 'ffn_down' | 'ffn_norm'
-  | 'token_embd' | 'output_norm' | 'output' | 'rope_freqs' | 'other';
+/** Tensor roles (GGUF base names, lib/model's TensorRole). */
+export type DecoderRole = TensorRole;
 
 /** The part of lib/model's TensorRef the decoder reads. */
 export interface DecoderTensor {
@@ -46,10 +44,15 @@ export interface DecoderModel {
   close(): void;
 }
 
-/** Architectures whose blocks are the Llama block this decoder runs. */
-export const supportedArchitectures = new Set(['llama', 'mistral']);
+/** Architectures whose blocks this decoder runs (lib/model's registry). */
+export const supportedArchitectures = new Set(['mistral', ...architectures().map((a) => a.name)]);
 
-const blockRoles = ['attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+/** Block roles the native block takes, by the name it takes them under (the GGUF role). */
+const nativeBlockRoles: ReadonlySet<string> = new Set([
+  'attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_qkv', 'attn_q_bias', 'attn_k_bias', 'attn_v_bias', 'attn_q_norm',
+  'attn_k_norm', 'attn_output', 'attn_output_bias', 'post_attention_norm', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down',
+  'post_ffw_norm', 'ffn_gate_inp', 'ffn_gate_inp_shexp', 'ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp',
+]);
 
 /** The native RoPE scaling fields for a scaling (llama.cpp's rope_ext parameters). */
 function ropeConfig(s: RopeScaling | undefined, nCtxTrain: number): Partial<NativeForwardConfig> {
@@ -105,15 +108,15 @@ export class Decoder {
       throw new LayerquantError('E_UNSUPPORTED', 'the forward pass cannot honour this tensor (its role in the model is unknown)', { file: model.path, tensor: carried.name });
     this.threads = threadsOption(opts.threads, { file: model.path });
     this.blocks = model.blocks.map((b) => {
-      const byRole = new Map(b.tensors.map((t) => [t.role, t]));
-      const out: Partial<NativeBlockWeights> = {};
-      for (const r of blockRoles) {
-        const t = byRole.get(r);
-        if (!t) throw new LayerquantError('E_BAD_CONFIG', `block ${b.index} has no ${r} tensor`, { file: model.path });
-        out[r] = weight(t);
+      const out: Record<string, NativeWeight> = {};
+      for (const t of b.tensors) {
+        if (!nativeBlockRoles.has(t.role)) throw new LayerquantError('E_UNSUPPORTED', `the forward pass has no place for a ${t.role} tensor`, { file: t.file, tensor: t.name });
+        out[t.role] = weight(t);
       }
+      for (const r of ['attn_norm', 'attn_output', 'ffn_norm'])
+        if (!out[r]) throw new LayerquantError('E_BAD_CONFIG', `block ${b.index} has no ${r} tensor`, { file: model.path });
       if (ropeFreqs) out.rope_freqs = weight(ropeFreqs);
-      return out as NativeBlockWeights;
+      return out as unknown as NativeBlockWeights;
     });
     const g = new Map(model.globals.map((t) => [t.role, t]));
     const embd = g.get('token_embd');
@@ -122,10 +125,12 @@ export class Decoder {
     this.tokenEmbd = weight(embd);
     this.outputNorm = weight(norm);
     this.output = weight(g.get('output') ?? embd);
+    // Rotate-half RoPE: HF q/k rows left unpermuted, or an architecture whose GGUF rotates halves.
     const q = model.blocks[0]?.tensors.find((t) => t.role === 'attn_q');
+    const neox = q?.permuteHeads !== undefined || architectures().find((a) => a.name === model.architecture)?.ropeNeox === true;
     this.config = {
       nEmbd: hp.nEmbd, nFf: hp.nFf, nHead: hp.nHead, nHeadKv: hp.nHeadKv, headDim: hp.headDim,
-      rmsEps: hp.rmsEps, ropeTheta: hp.ropeTheta, ropeNeox: q?.permuteHeads !== undefined,
+      rmsEps: hp.rmsEps, ropeTheta: hp.ropeTheta, ropeNeox: neox,
       ...ropeConfig(rs, hp.nCtxTrain),
     };
   }
@@ -174,21 +179,6 @@ export class Decoder {
       ...(sumsq ? { sumsq } : {}),
     }), { file: this.model.path });
     return logprobs ? { logits, logprobs } : { logits };
-  }
-
-  /**
-   * KL(p_ref ‖ p) per row of `hidden`, whose rows are whole copies of `reference`'s (row r is
-   * compared with reference row r mod its rows), both through the final norm and the output head;
-   * `head` (a quantized copy of the output head) replaces it for `hidden`'s rows only. Computed
-   * natively: no rows × vocabulary array on the JS heap.
-   */
-  async kl(reference: Float32Array, hidden: Float32Array, opts: { head?: DecoderTensor; signal?: AbortSignal } = {}): Promise<Float64Array> {
-    const kl = new Float64Array(hidden.length / this.nEmbd);
-    await nativeAsync((abort) => native().forwardKl({
-      reference, hidden, norm: this.outputNorm, output: opts.head ? weight(opts.head) : this.output, outputRef: this.output,
-      rmsEps: this.config.rmsEps, kl, ...this.threads, ...(abort ? { abort } : {}),
-    }), { file: this.model.path }, opts.signal);
-    return kl;
   }
 
   /** Embeds, runs every block and returns the final hidden states. */

@@ -42,12 +42,12 @@ import { Decoder, type DecoderModel, type DecoderTensor } from '../eval/decoder.
 import type { NativeBlockSumsq } from '../native-types.js';
 import { type FormatLike, type FormatTable, resolveLevels, tensorCost } from '../plan/cost.js';
 import { planUnits } from '../plan/units.js';
+import { startStage, type ProgressListener } from '../progress.js';
 import { materialise } from '../quantize/materialise.js';
 import { quantizationError } from '../quantize/tensor.js';
-import { loadTokenizer, type TokenizerSource, type UnknownCharPolicy } from '../tokenize/tokenizer.js';
-import { builtinCalibrationText } from './calibration.js';
-import { calibrationBatch } from './lim.js';
-import type { SensitivityUnit } from './sensitivity.js';
+import type { TokenizerSource, UnknownCharPolicy } from '../tokenize/tokenizer.js';
+import { calibrationTokens } from './calibrate.js';
+import { meanKl, type SensitivityUnit } from './sensitivity.js';
 
 /** Options of {@link klEstimate}. */
 export interface KlEstimateOptions {
@@ -78,7 +78,8 @@ export interface KlEstimateOptions {
   threads?: number;
   unknown?: UnknownCharPolicy;
   signal?: AbortSignal;
-  onProgress?(done: number, total: number, what: string): void;
+  /** Stage `estimate`, in steps (two per block, one per level block). */
+  onProgress?: ProgressListener;
 }
 
 /** Result of {@link klEstimate}: the planner's table, in the shape sensitivity's has. */
@@ -109,7 +110,7 @@ export interface KlEstimateResult {
   };
 }
 
-const MATMUL_INPUT: Readonly<Record<string, keyof NativeBlockSumsq>> = {
+const MATMUL_INPUT: Readonly<Record<string, 'attnIn' | 'attnOut' | 'ffnIn' | 'ffnDown'>> = {
   attn_q: 'attnIn', attn_k: 'attnIn', attn_v: 'attnIn', attn_output: 'attnOut',
   ffn_gate: 'ffnIn', ffn_up: 'ffnIn', ffn_down: 'ffnDown',
 };
@@ -135,19 +136,11 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
   const levels = resolveLevels(opts.levels, table);
   const sig = opts.signal ? { signal: opts.signal } : {};
   const threads = opts.threads !== undefined ? { threads: opts.threads } : {};
-  const text = opts.text ?? builtinCalibrationText;
-  if (text.trim().length === 0) throw new LayerquantError('E_BAD_TEXT', 'the calibration text is empty');
-  const limit = opts.tokens ?? 512;
-  if (!Number.isInteger(limit) || limit < 2) throw new LayerquantError('E_BAD_ARGUMENT', `tokens must be an integer >= 2 but received ${limit}`);
-  const context = opts.context ?? Math.min(512, model.hparams.nCtxTrain || 512);
-  if (!Number.isInteger(context) || context < 2) throw new LayerquantError('E_BAD_ARGUMENT', `context must be an integer >= 2 but received ${context}`);
+  const batch = calibrationTokens(model, opts, 512);
   const weights = [...model.blocks.flatMap((b) => b.tensors), ...model.globals].reduce((s, t) => s + (t.dims.length >= 2 ? t.dims[0]! * t.dims[1]! : 0), 0);
   const probeWanted = opts.probeTokens ?? (weights < 1e9 ? 256 : 64);
   if (!Number.isInteger(probeWanted) || probeWanted < 1) throw new LayerquantError('E_BAD_ARGUMENT', `probeTokens must be a positive integer but received ${probeWanted}`);
-  const tok = loadTokenizer(model.tokenizer, { unknown: opts.unknown ?? 'error', file: model.path });
-  const batch = calibrationBatch(tok.encode(text, { addBos: true }), context, limit, tok.addBos ? tok.bosId : undefined);
   const T = batch.tokens.length;
-  if (T < 2) throw new LayerquantError('E_BAD_TEXT', 'the calibration text gives fewer than 2 tokens');
 
   const ref = new Decoder(model, threads);
   const d = ref.nEmbd;
@@ -180,10 +173,15 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
   const embd = model.globals.find((t) => t.role === 'token_embd' && t.dims.length >= 2);
   const output = model.globals.find((t) => t.role === 'output' && t.dims.length >= 2);
   if (!embd) throw new LayerquantError('E_BAD_CONFIG', 'model has no token_embd tensor', { file: model.path });
+  // The probes swap one matrix of the dense Llama block; other block matrices (fused qkv, experts)
+  // would get no estimate.
+  const other = model.blocks.flatMap((b) => b.tensors).find((t) => t.dims.length >= 2 && MATMUL_INPUT[t.role] === undefined);
+  if (other) throw new LayerquantError('E_UNSUPPORTED', `the error estimate covers the dense block's seven matrices; ${other.name} (${other.role}) is not one of them`, { file: model.path, tensor: other.name });
   let blockPasses = 0;
   let headRows = 0;
   let done = 0;
-  const progress = (what: string): void => opts.onProgress?.(++done, 2 * L + levelBlocks.size, what);
+  const stage = startStage(opts.onProgress, 'estimate', 2 * L + levelBlocks.size, 'steps');
+  const progress = (what: string): void => stage.step(++done, what);
 
   // Stored format of a tensor at each level, and its probe format: the level nearest the probe
   // that stores something other than the source (null when every level keeps the source).
@@ -215,11 +213,7 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
     return { ...model, blocks: model.blocks.map((b) => ({ index: b.index, tensors: b.tensors.map(pick) })), globals: model.globals.map(pick) };
   };
   const imatrix = new Map<string, { sums: Float64Array; count: number }>();
-  const importanceOf = (name: string): Float32Array | undefined => {
-    if (opts.importance) return opts.importance(name);
-    const e = imatrix.get(name);
-    return e ? Float32Array.from(e.sums, (v) => v / e.count) : undefined;
-  };
+  const importanceOf = opts.importance ?? estimateImportance({ imatrix });
   // The change of block i's output (probe rows) when t is stored in `format`.
   const blockDelta = async (i: number, t: DecoderTensor, format: string, x: Float32Array, y: Float32Array): Promise<Float32Array> => {
     const imp = importanceOf(t.name);
@@ -242,18 +236,19 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
   const hidden = await ref.embed(batch.tokens);
   const x0 = gather(hidden);
   const embdFormats = storedFormats(embd);
-  const embdHeads = new Map<string, DecoderTensor>();
+  const embdHeads = new Map<string, Decoder>();
   for (const f of new Set(embdFormats)) {
     if (f === source(embd)) continue;
     const q = await materialise(embd, f, { ...threads, ...sig });
-    const h = gather(await new Decoder(swapped(q), threads).embed(batch.tokens));
+    const dec = new Decoder(swapped(q), threads);
+    const h = gather(await dec.embed(batch.tokens));
     open.push({ block: -1, format: f, h, sum: h.map((v, k) => v - x0[k]!) });
-    if (!output) embdHeads.set(f, q); // tied: the same table is the head
+    if (!output) embdHeads.set(f, dec); // tied: the same table is the head
   }
 
   for (let i = 0; i < L; i++) {
     const x = gather(hidden);
-    const sumsq: Required<NativeBlockSumsq> = {
+    const sumsq: NativeBlockSumsq & Record<'attnIn' | 'attnOut' | 'ffnIn' | 'ffnDown', Float64Array> = {
       attnIn: new Float64Array(d), attnOut: new Float64Array(hp.nHead * hp.headDim), ffnIn: new Float64Array(d), ffnDown: new Float64Array(hp.nFf),
     };
     await ref.runBlock(i, hidden, batch.seqLens, opts.importance ? sig : { ...sig, sumsq });
@@ -285,27 +280,21 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
 
   // Head passes: everything against the reference's final hidden state on the probe rows.
   const final = gather(hidden);
-  const meanKl = async (rows: Float32Array[], head?: DecoderTensor): Promise<number[]> => {
+  // Mean KL per row set against the reference's final state, through `dec`'s head (a quantized
+  // head for token_embd of a tied model and for output) or the reference's.
+  // Rows given as thunks are made one at a time (the probes' injected copies).
+  const klOf = async (rows: (Float32Array | (() => Float32Array))[], dec: Decoder = ref): Promise<number[]> => {
     const out: number[] = [];
-    const group = Math.max(1, Math.floor((4 << 20) / (P * d))); // about 16 MiB of rows per call
-    for (let g = 0; g < rows.length; g += group) {
-      const part = rows.slice(g, g + group);
-      const all = new Float32Array(part.length * P * d);
-      part.forEach((r, k) => all.set(r, k * P * d));
-      const kl = await ref.kl(final, all, { ...sig, ...(head ? { head } : {}) });
-      headRows += all.length / d + P;
-      for (let k = 0; k < part.length; k++) {
-        let s = 0;
-        for (let r = 0; r < P; r++) s += kl[k * P + r]!;
-        out.push(s / P);
-      }
+    for (const r of rows) {
+      out.push(await meanKl(ref, final, dec, typeof r === 'function' ? r() : r, { ...threads, ...sig }));
+      headRows += 2 * P;
     }
     return out;
   };
   const inject = (delta: Float32Array): Float32Array => final.map((v, k) => v + delta[k]!);
   const blockTails = open.filter((tl) => tl.block >= 0);
-  const e2e = await meanKl(blockTails.map((tl) => tl.h));
-  const skipOfTails = await meanKl(blockTails.map((tl) => inject(tl.sum)));
+  const e2e = await klOf(blockTails.map((tl) => tl.h));
+  const skipOfTails = await klOf(blockTails.map((tl) => () => inject(tl.sum)));
   const cAt = new Map<number, number>([[L - 1, 1]]);
   blockTails.forEach((tl, k) => cAt.set(tl.block, skipOfTails[k]! > 0 ? e2e[k]! / skipOfTails[k]! : 1));
   const known = [...cAt.keys()].sort((a, b) => a - b);
@@ -319,10 +308,10 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
   });
   const withDelta = probes.filter((p) => p.delta);
   const skip = new Map<string, Map<string, number>>(); // tensor → format → skip KL
-  (await meanKl(withDelta.map((p) => inject(p.delta!)))).forEach((v, k) => skip.set(withDelta[k]!.t.name, new Map([[withDelta[k]!.probe!, v]])));
+  (await klOf(withDelta.map((p) => () => inject(p.delta!)))).forEach((v, k) => skip.set(withDelta[k]!.t.name, new Map([[withDelta[k]!.probe!, v]])));
   for (const p of withDelta) p.delta = null;
   const embdKl = new Map<string, number>([[source(embd), 0]]);
-  for (const tl of open.filter((x) => x.block === -1)) embdKl.set(tl.format, (await meanKl([tl.h], embdHeads.get(tl.format)))[0]!);
+  for (const tl of open.filter((x) => x.block === -1)) embdKl.set(tl.format, (await klOf([tl.h], embdHeads.get(tl.format)))[0]!);
 
   // Second pass over the level blocks: every tensor at every other stored format.
   for (const [i, { x, y }] of kept) {
@@ -330,7 +319,7 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
       const others = [...new Set(p.formats)].filter((f) => f !== p.probe && f !== source(p.t));
       const deltas: Float32Array[] = [];
       for (const f of others) deltas.push(await blockDelta(i, p.t, f, x, y));
-      const kl = await meanKl(deltas.map(inject));
+      const kl = await klOf(deltas.map((dl) => () => inject(dl)));
       others.forEach((f, k) => skip.get(p.t.name)!.set(f, kl[k]!));
     }
     progress(`blk.${i} levels`);
@@ -374,7 +363,7 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
     for (const f of new Set(formats)) {
       if (f === source(output)) { exact.set(f, 0); continue; }
       const q = await materialise(output, f, { ...threads, ...sig, ...(imp ? { importance: imp } : {}) });
-      exact.set(f, (await meanKl([final], q))[0]!);
+      exact.set(f, (await klOf([final], new Decoder(swapped(q), threads)))[0]!);
     }
     byName.set(output.name, formats.map((f) => exact.get(f)!));
   }
@@ -391,5 +380,17 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
     units,
     imatrix,
     details: { tokens: T, probeTokens: P, probeLevel: probeLevel.name, tails: open.length, levelBlocks: [...kept.keys()], blockPasses, headRows, downstream, seconds: (performance.now() - t0) / 1000 },
+  };
+}
+
+/** The imatrix an estimate collected, as the quantizers take it (Σ x² / tokens per column), by tensor name. */
+export function estimateImportance(res: Pick<KlEstimateResult, 'imatrix'>): (tensor: string) => Float32Array | undefined {
+  const cache = new Map<string, Float32Array>();
+  return (name) => {
+    const e = res.imatrix.get(name);
+    if (!e) return undefined;
+    let v = cache.get(name);
+    if (!v) cache.set(name, (v = Float32Array.from(e.sums, (x) => x / e.count)));
+    return v;
   };
 }

@@ -8,6 +8,7 @@
  */
 import { LayerquantError } from '../errors.js';
 import { native, nativeAsync, threadsOption } from '../native.js';
+import { startStage, type ProgressListener } from '../progress.js';
 import { plainFormat } from '../tensor/convert.js';
 import type { DecoderModel } from '../eval/decoder.js';
 import { rankBlocks, type BlockScore, type ImportanceResult } from './types.js';
@@ -21,13 +22,15 @@ export interface ZdOptions {
   /** Native sweep: one pass (reads once, more work per weight), two passes, or auto (one pass on AVX-512 for groups of 4 Mi weights and more, else two). */
   mode?: 'auto' | 'one-pass' | 'two-pass';
   signal?: AbortSignal;
-  onProgress?(blocksDone: number, blocks: number): void;
+  /** Stage `rank`, in blocks. */
+  onProgress?: ProgressListener;
 }
 
 /** ZD scores of every block (and each block's tensors). */
 export async function zd(model: DecoderModel, opts: ZdOptions = {}): Promise<ImportanceResult> {
   const blocks: BlockScore[] = [];
   const threads = threadsOption(opts.threads, { file: model.path });
+  const stage = startStage(opts.onProgress, 'rank', model.blocks.length, 'blocks');
   let weights = 0;
   for (const b of model.blocks) {
     if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'ZD aborted');
@@ -52,7 +55,7 @@ export async function zd(model: DecoderModel, opts: ZdOptions = {}): Promise<Imp
         return { name: t.name, importance: -m.above / m.count, measure: m.above / m.count };
       }),
     });
-    opts.onProgress?.(blocks.length, model.blocks.length);
+    stage.step(blocks.length, `blk.${b.index}`);
   }
   return { method: 'zd', model: model.path, blocks, ranking: rankBlocks(blocks), details: { weights } };
 }

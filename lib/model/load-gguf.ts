@@ -8,7 +8,7 @@ import { openGguf, type GgufFile } from '../io/gguf-read.js';
 import type { GgufValue } from '../io/gguf-types.js';
 import { architectureFromGguf } from './arch.js';
 import { ggufRopeScaling } from './rope.js';
-import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
+import { ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
@@ -77,7 +77,12 @@ export function loadGgufModel(path: string): ModelDescription {
     };
     const blocks: BlockDescription[] = [];
     for (let i = 0; i < hp.nLayer; i++) {
-      blocks.push({ index: i, tensors: BLOCK_ROLES.map((role) => ref(ggufBlockName(i, role), role, true)!) });
+      const tensors = arch.blockRoles.map((role) => ref(ggufBlockName(i, role), role, true)!);
+      for (const role of arch.optionalRoles) {
+        const t = ref(ggufBlockName(i, role), role, false);
+        if (t) tensors.push(t);
+      }
+      blocks.push({ index: i, tensors });
     }
     const globals: TensorRef[] = [];
     for (const role of ['token_embd', 'output_norm', 'output'] as GlobalRole[]) {

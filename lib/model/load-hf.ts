@@ -11,7 +11,7 @@ import type { GgufKv } from '../io/gguf-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
 import { hfRope, llama3RopeFactors } from './rope.js';
-import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
+import { GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type BlockRole, type GlobalRole } from './names.js';
 import { llamaGgufKv } from './gguf-kv.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, HfTokenizerSource, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
@@ -108,8 +108,9 @@ export function loadHfModel(folder: string): ModelDescription {
   const config = readHfConfig(folder);
   const arch = architectureFromHf(config, configFile);
   const hp = hfHparams(config, configFile);
+  // qwen2's q/k/v biases are part of its architecture; optional biases elsewhere are not mapped.
   for (const key of ['attention_bias', 'mlp_bias'] as const) {
-    if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
+    if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported for ${arch.name}`, { file: configFile });
   }
   const tokenizer = hfTokenizerSource(folder);
   const st: SafetensorsModel = openSafetensors(folder);
@@ -128,15 +129,17 @@ export function loadHfModel(folder: string): ModelDescription {
       if (permuteHeads !== undefined) r.permuteHeads = permuteHeads;
       return r;
     };
+    // HF q/k rows rotate halves; only architectures whose GGUF rotates pairs permute them.
+    const permute = (role: BlockRole): number | undefined => (arch.ropeNeox ? undefined : role === 'attn_q' ? hp.nHead : role === 'attn_k' ? hp.nHeadKv : undefined);
     const blocks: BlockDescription[] = [];
     for (let i = 0; i < hp.nLayer; i++) {
-      blocks.push({
-        index: i,
-        tensors: BLOCK_ROLES.map(
-          (role) =>
-            ref(hfBlockName(i, role), ggufBlockName(i, role), role, true, role === 'attn_q' ? hp.nHead : role === 'attn_k' ? hp.nHeadKv : undefined)!,
-        ),
-      });
+      const tensors: TensorRef[] = [];
+      for (const role of arch.blockRoles) tensors.push(ref(hfBlockName(i, role), ggufBlockName(i, role), role, true, permute(role))!);
+      for (const role of arch.optionalRoles) {
+        const t = ref(hfBlockName(i, role), ggufBlockName(i, role), role, false, permute(role));
+        if (t) tensors.push(t);
+      }
+      blocks.push({ index: i, tensors });
     }
     // Every weight must be one we map: silently dropping one would give a wrong model.
     const known = new Set<string>(GLOBAL_ROLES.map(hfGlobalName));

@@ -16,6 +16,24 @@ export type TensorRole =
   | 'ffn_up'
   | 'ffn_down'
   | 'ffn_norm'
+  // other architectures' block tensors (names.ts ALL_BLOCK_ROLES)
+  | 'attn_qkv'
+  | 'attn_q_bias'
+  | 'attn_k_bias'
+  | 'attn_v_bias'
+  | 'attn_output_bias'
+  | 'attn_q_norm'
+  | 'attn_k_norm'
+  | 'post_attention_norm'
+  | 'post_ffw_norm'
+  | 'ffn_gate_inp'
+  | 'ffn_gate_exps'
+  | 'ffn_up_exps'
+  | 'ffn_down_exps'
+  | 'ffn_gate_inp_shexp'
+  | 'ffn_gate_shexp'
+  | 'ffn_up_shexp'
+  | 'ffn_down_shexp'
   | 'token_embd'
   | 'output_norm'
   | 'output'
@@ -77,6 +95,11 @@ export interface Hparams {
   rmsEps: number;
   /** True when the output head reuses the token embedding (no separate `output.weight`). */
   tiedEmbeddings: boolean;
+  /** Mixture of experts: experts per block, experts each token uses, their inner size, the shared expert's. */
+  nExpert?: number;
+  nExpertUsed?: number;
+  nFfExp?: number;
+  nFfShexp?: number;
   /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`, config `rope_scaling`), when there is one. */
   ropeScaling?: RopeScaling;
 }

@@ -121,8 +121,14 @@ export function validatePlan(data: unknown, model?: PlanModel, formats?: FormatT
   return plan;
 }
 
+/** What the `layerquant.*` metadata records: a plan's settings and each block's level and bits. */
+export type PlanRecord = Pick<Plan, 'version' | 'strategy' | 'method' | 'budget' | 'levels' | 'globals' | 'granularity' | 'scores' | 'seed'> & {
+  blocks: readonly Pick<Plan['blocks'][number], 'index' | 'level' | 'bitsPerWeight'>[];
+  totals: Pick<Plan['totals'], 'bitsPerWeight'>;
+};
+
 /** `layerquant.*` metadata recording the plan in the output GGUF. */
-export function planMetadata(plan: Plan): GgufKv[] {
+export function planMetadata(plan: PlanRecord): GgufKv[] {
   const strArr = (items: string[]): GgufKv['value'] => ({ itemType: GgufType.STRING, items });
   const kv: GgufKv[] = [
     { key: 'layerquant.version', type: GgufType.UINT32, value: plan.version },

@@ -13,8 +13,12 @@ import { LayerquantError } from '../errors.js';
 import type { ModelDescription, TensorRef } from '../model/types.js';
 import { makePlan, type Plan } from '../plan/plan.js';
 import type { FormatTable } from '../plan/cost.js';
+import { blockImportance, rank, type RankMethod } from '../importance/rank.js';
+import { loadModel } from '../model/load.js';
+import { startStage, type ProgressListener } from '../progress.js';
+import { perplexityEvaluator, type EvaluatorOptions } from './eval-adapter.js';
 import { materialise } from './materialise.js';
-import { registryFormats } from './run.js';
+import { registryFormats } from './plan-model.js';
 
 /** A model description whose tensors hold quantized data (what the evaluator receives). */
 export type QuantizedModel = ModelDescription;
@@ -54,7 +58,8 @@ export interface CompareOptions {
   formats?: FormatTable;
   threads?: number;
   signal?: AbortSignal;
-  onProgress?(done: number, total: number, what: string): void;
+  /** Stage `compare`, in plans evaluated. */
+  onProgress?: ProgressListener;
 }
 
 /** Materialises tensors on demand and keeps every (tensor, format) result. */
@@ -127,6 +132,7 @@ export async function compareOrders(model: ModelDescription, opts: CompareOption
   }
   const rows: CompareRow[] = [];
   let done = 0;
+  const stage = startStage(opts.onProgress, 'compare', jobs.length, 'plans');
   for (const job of jobs) {
     if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'compare aborted');
     const plan = makePlan(model, {
@@ -147,9 +153,41 @@ export async function compareOrders(model: ModelDescription, opts: CompareOption
       memo.set(key, ppl);
     }
     rows.push({ fraction: job.fraction, moved: job.moved, order: job.order, seed: job.seed, bitsPerWeight: plan.totals.bitsPerWeight, perplexity: ppl, blockLevels });
-    opts.onProgress?.(++done, jobs.length, `${Math.round(job.fraction * 100)}% ${job.order}${job.seed !== null ? ` seed ${job.seed}` : ''}`);
+    stage.step(++done, `${Math.round(job.fraction * 100)}% ${job.order}${job.seed !== null ? ` seed ${job.seed}` : ''}`);
   }
   return rows;
+}
+
+/** Options of {@link compareModel}: the experiment's, with the orders given by ranking methods. */
+export interface CompareModelOptions extends Omit<CompareOptions, 'scores' | 'evaluate'>, Omit<EvaluatorOptions, 'signal' | 'threads'> {
+  /** Ranking methods whose orders are compared (default lim, zd); the first also gives the reverse order. */
+  methods?: readonly RankMethod[];
+  /** Block scores given instead (the order "given"). */
+  scores?: readonly number[];
+}
+
+/**
+ * The paper's experiment on a model (a path, or a loaded model the caller keeps open), perplexity
+ * on `text`: blocks ranked by each method (lib/importance/rank.ts, stage `rank`), every plan's
+ * tensors materialised in memory and evaluated with our forward pass (stage `compare`).
+ */
+export async function compareModel(source: string | ModelDescription, text: string, opts: CompareModelOptions = {}): Promise<{ rows: CompareRow[]; summary: CompareSummary }> {
+  const model = typeof source === 'string' ? loadModel(source) : source;
+  try {
+    const run = { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const scores: Record<string, number[]> = {};
+    if (opts.scores) scores.given = [...opts.scores];
+    else for (const m of opts.methods ?? ['lim', 'zd']) scores[m] = blockImportance(await rank(model, m, { ...run, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
+    const ev: EvaluatorOptions = { ...run };
+    if (opts.context !== undefined) ev.context = opts.context;
+    if (opts.chunks !== undefined) ev.chunks = opts.chunks;
+    if (opts.unknown !== undefined) ev.unknown = opts.unknown;
+    const { evaluate } = await perplexityEvaluator(model, text, ev);
+    const rows = await compareOrders(model, { ...opts, scores, evaluate });
+    return { rows, summary: summarize(rows) };
+  } finally {
+    if (typeof source === 'string') model.close();
+  }
 }
 
 /** One line per fraction: bits per weight, then perplexity per order (random: mean ± spread). */

@@ -6,27 +6,10 @@
  */
 import { LayerquantError } from '../errors.js';
 import { native } from '../native.js';
-import type { IsaName } from '../native-types.js';
+import type { NativeFormatRow } from '../native-types.js';
 
-/** What a quantization format costs and which rows it holds. */
-export interface FormatInfo {
-  /** Canonical name (ggml's spelling): 'q4_K', 'q8_0', 'int4_g64', 'int3_row', also 'f32', 'f16', 'bf16'. */
-  name: string;
-  /** The registry's ggml type id (for comparisons with ggml), or -1 for formats GGUF readers do not know (intN). */
-  ggmlType: number;
-  /** Weights per block or group; 0 = one group per row. */
-  blockSize: number;
-  /** Bytes per full block (0 for per-row groups). */
-  blockBytes: number;
-  /** Bits per weight of full blocks; for per-row formats, measured on a 4096-wide row. */
-  bitsPerWeight: number;
-  /**
-   * llama.cpp refuses to quantize to this type without an imatrix (IQ3_XXS, IQ2_*, IQ1_*), except
-   * token_embd and output (llama-quant.cpp `tensor_requires_imatrix`).
-   */
-  requiresImportance: boolean;
-  /** SIMD variants with their own kernel ('scalar' always; others fall back to the nearest lower one). */
-  isas: IsaName[];
+/** What a quantization format costs and which rows it holds: its registry row, and row sizes. */
+export interface FormatInfo extends NativeFormatRow {
   /** Bytes of one quantized row of n weights (throws E_SHAPE when !rowOk(n)). */
   rowBytes(n: number): number;
   /** Whether a row of n weights is representable (ggml block formats: n divisible by blockSize). */

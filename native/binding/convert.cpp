@@ -76,6 +76,8 @@ Napi::Value find_non_finite(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_convert_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("convert", Napi::Function::New(env, convert));
-    exports.Set("findNonFinite", Napi::Function::New(env, find_non_finite));
+    lq_exports(env, exports, {
+        {"convert", convert},
+        {"findNonFinite", find_non_finite},
+    });
 }

@@ -9,6 +9,7 @@
 #include "binding/binding.h"
 #include "binding/worker.h"
 #include "forward/config.h"
+#include "forward/kl.h"
 #include "quant/registry.h"
 #ifdef LQ_CUDA
 #include "cuda/forward/forward.h"
@@ -62,6 +63,17 @@ T * typed_data(Napi::Env env, Napi::Value v, napi_typedarray_type t, const char 
     return a.Data();
 }
 
+// An optional non-negative integer key of a config object (0 when absent).
+int64_t opt_int(Napi::Env env, Napi::Object o, const char * key, int64_t hi) {
+    Napi::Value v = o.Get(key);
+    return v.IsUndefined() ? 0 : lq_arg_int(env, v, std::string("config.") + key, 0, hi);
+}
+
+bool opt_bool(Napi::Object o, const char * key, bool def) {
+    Napi::Value v = o.Get(key);
+    return v.IsBoolean() ? v.As<Napi::Boolean>().Value() : def;
+}
+
 lq_forward_config parse_config(Napi::Env env, Napi::Value v, int threads) {
     if (!v.IsObject()) lq_throw(env, LQ_E_BAD_ARGUMENT, "config must be an object");
     Napi::Object o = v.As<Napi::Object>();
@@ -81,7 +93,22 @@ lq_forward_config parse_config(Napi::Env env, Napi::Value v, int threads) {
     c.rope_mscale = static_cast<float>(lq_arg_number(env, o.Get("ropeMscale"), "config.ropeMscale", 1.0));
     c.rope_beta_fast = static_cast<float>(lq_arg_number(env, o.Get("ropeBetaFast"), "config.ropeBetaFast", 32.0));
     c.rope_beta_slow = static_cast<float>(lq_arg_number(env, o.Get("ropeBetaSlow"), "config.ropeBetaSlow", 1.0));
-    c.rope_n_ctx_orig = o.Get("ropeNCtxOrig").IsUndefined() ? 0 : lq_arg_int(env, o.Get("ropeNCtxOrig"), "config.ropeNCtxOrig", 0, big);
+    c.rope_n_ctx_orig = opt_int(env, o, "ropeNCtxOrig", big);
+    c.attn_scale = static_cast<float>(lq_arg_number(env, o.Get("attnScale"), "config.attnScale", 0.0));
+    c.attn_softcap = static_cast<float>(lq_arg_number(env, o.Get("attnSoftcap"), "config.attnSoftcap", 0.0));
+    c.n_swa = opt_int(env, o, "slidingWindow", big);
+    Napi::Value act = o.Get("ffnAct");
+    if (!act.IsUndefined()) {
+        const std::string a = lq_arg_string(env, act, "config.ffnAct");
+        if (a == "gelu") c.ffn_act = LQ_ACT_GELU;
+        else if (a != "silu") lq_throw(env, LQ_E_BAD_ARGUMENT, "config.ffnAct must be 'silu' or 'gelu'");
+    }
+    c.norm_add_one = opt_bool(o, "normAddOne", false);
+    c.n_expert = opt_int(env, o, "nExpert", 4096);
+    c.n_expert_used = opt_int(env, o, "nExpertUsed", 4096);
+    c.n_ff_exp = opt_int(env, o, "nFfExp", big);
+    c.n_ff_shexp = opt_int(env, o, "nFfShexp", big);
+    c.expert_norm = opt_bool(o, "expertNorm", true);
     c.n_threads = threads;
     return c;
 }
@@ -90,17 +117,47 @@ lq_block_weights parse_block(Napi::Env env, Napi::Value v, lq_promise_worker * k
     if (!v.IsObject()) lq_throw(env, LQ_E_BAD_ARGUMENT, "weights must be an object");
     Napi::Object o = v.As<Napi::Object>();
     lq_block_weights w;
-    w.attn_norm = parse_weight(env, o.Get("attn_norm"), "attn_norm", keeper);
-    w.attn_q = parse_weight(env, o.Get("attn_q"), "attn_q", keeper);
-    w.attn_k = parse_weight(env, o.Get("attn_k"), "attn_k", keeper);
-    w.attn_v = parse_weight(env, o.Get("attn_v"), "attn_v", keeper);
-    w.attn_output = parse_weight(env, o.Get("attn_output"), "attn_output", keeper);
-    w.ffn_norm = parse_weight(env, o.Get("ffn_norm"), "ffn_norm", keeper);
-    w.ffn_gate = parse_weight(env, o.Get("ffn_gate"), "ffn_gate", keeper);
-    w.ffn_up = parse_weight(env, o.Get("ffn_up"), "ffn_up", keeper);
-    w.ffn_down = parse_weight(env, o.Get("ffn_down"), "ffn_down", keeper);
-    if (!o.Get("rope_freqs").IsUndefined()) w.rope_freqs = parse_weight(env, o.Get("rope_freqs"), "rope_freqs", keeper);
+    // Every weight is optional here; lq_block_check says which ones the config needs.
+    const struct { lq_weight * w; const char * key; } list[] = {
+        {&w.attn_norm, "attn_norm"}, {&w.attn_q, "attn_q"}, {&w.attn_k, "attn_k"}, {&w.attn_v, "attn_v"},
+        {&w.attn_qkv, "attn_qkv"}, {&w.attn_q_bias, "attn_q_bias"}, {&w.attn_k_bias, "attn_k_bias"},
+        {&w.attn_v_bias, "attn_v_bias"}, {&w.attn_q_norm, "attn_q_norm"}, {&w.attn_k_norm, "attn_k_norm"},
+        {&w.attn_output, "attn_output"}, {&w.attn_output_bias, "attn_output_bias"},
+        {&w.attn_post_norm, "post_attention_norm"}, {&w.ffn_norm, "ffn_norm"}, {&w.ffn_gate, "ffn_gate"},
+        {&w.ffn_up, "ffn_up"}, {&w.ffn_down, "ffn_down"}, {&w.ffn_post_norm, "post_ffw_norm"},
+        {&w.ffn_gate_inp, "ffn_gate_inp"}, {&w.ffn_gate_inp_shexp, "ffn_gate_inp_shexp"},
+        {&w.ffn_gate_shexp, "ffn_gate_shexp"}, {&w.ffn_up_shexp, "ffn_up_shexp"},
+        {&w.ffn_down_shexp, "ffn_down_shexp"}, {&w.rope_freqs, "rope_freqs"},
+    };
+    for (const auto & e : list) {
+        Napi::Value x = o.Get(e.key);
+        if (!x.IsUndefined()) *e.w = parse_weight(env, x, e.key, keeper);
+    }
+    // Experts: an array of per-expert weights each ({data, type, dims: [n_in, n_out]}).
+    const struct { std::vector<lq_weight> * v; const char * key; } experts[] = {
+        {&w.ffn_gate_exps, "ffn_gate_exps"}, {&w.ffn_up_exps, "ffn_up_exps"}, {&w.ffn_down_exps, "ffn_down_exps"}};
+    for (const auto & e : experts) {
+        Napi::Value x = o.Get(e.key);
+        if (x.IsUndefined()) continue;
+        if (!x.IsArray()) lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(e.key) + ": expected an array of expert weights");
+        Napi::Array arr = x.As<Napi::Array>();
+        for (uint32_t i = 0; i < arr.Length(); ++i)
+            e.v->push_back(parse_weight(env, arr.Get(i), std::string(e.key) + "[" + std::to_string(i) + "]", keeper));
+    }
     return w;
+}
+
+// The output head's options: norm epsilon, Gemma's (1 + w) norm, logit soft cap, output bias (key `bias_key`).
+lq_head_config parse_head_config(Napi::Env env, Napi::Object o, const char * bias_key, lq_weight * bias, lq_promise_worker * keeper) {
+    lq_head_config h;
+    h.eps = static_cast<float>(lq_arg_number(env, o.Get("rmsEps"), "rmsEps", 1e-5));
+    h.softcap = static_cast<float>(lq_arg_number(env, o.Get("softcap"), "softcap", 0.0));
+    h.norm_add_one = opt_bool(o, "normAddOne", false);
+    if (!o.Get(bias_key).IsUndefined()) {
+        *bias = parse_weight(env, o.Get(bias_key), "output.bias", keeper);
+        h.bias = bias;
+    }
+    return h;
 }
 
 void parse_batch(Napi::Env env, Napi::Value v, lq_batch * b) {
@@ -109,6 +166,14 @@ void parse_batch(Napi::Env env, Napi::Value v, lq_batch * b) {
     if (lens.empty()) lq_throw(env, LQ_E_BAD_ARGUMENT, "seqLens is empty");
     lq_status s = lq_batch_init(b, lens.data(), static_cast<int64_t>(lens.size()));
     if (!s.ok()) lq_throw(env, s.code, s.message);
+}
+
+// A model's final norm and output head (E_SHAPE when they disagree on n_embd).
+void parse_head(Napi::Env env, Napi::Object o, const char * norm_key, const char * output_key, const std::string & label,
+                lq_promise_worker * keeper, lq_weight * norm, lq_weight * output) {
+    *norm = parse_weight(env, o.Get(norm_key), label + "output_norm", keeper);
+    *output = parse_weight(env, o.Get(output_key), label + "output", keeper);
+    if (norm->n_in != output->n_in) lq_throw(env, LQ_E_SHAPE, label + "output_norm and output disagree on n_embd");
 }
 
 Napi::Object arg_object(const Napi::CallbackInfo & info, const char * fn) {
@@ -134,7 +199,11 @@ class block_worker : public lq_promise_worker {
     lq_status run() override {
 #ifdef LQ_CUDA
         // The CUDA block has no imatrix accumulators yet: a pass that collects them runs on the CPU.
-        if (use_cuda && !want_sumsq) return lq_cuda_forward_block(hidden, batch, config, weights, want_cos ? &cos : nullptr);
+        if (use_cuda && !want_sumsq) {
+            // The CUDA mirror runs Llama-style blocks; it refuses others up front, and they run here.
+            lq_status cs = lq_cuda_forward_block(hidden, batch, config, weights, want_cos ? &cos : nullptr);
+            if (cs.code != LQ_E_UNSUPPORTED) return cs;
+        }
 #endif
         lq_activations a;
         lq_status s = lq_activations_init(&a, config, batch.n_tok);
@@ -175,6 +244,10 @@ Napi::Value forward_block(const Napi::CallbackInfo & info) {
                 {"attnOut", &w->sumsq.attn_out, c.n_head * c.head_dim},
                 {"ffnIn", &w->sumsq.ffn_in, c.n_embd},
                 {"ffnDown", &w->sumsq.ffn_down, c.n_ff},
+                {"expIn", &w->sumsq.exp_in, c.n_expert * c.n_embd},
+                {"expDown", &w->sumsq.exp_down, c.n_expert * c.n_ff_exp},
+                {"expTokens", &w->sumsq.exp_tokens, c.n_expert},
+                {"shexpDown", &w->sumsq.shexp_down, c.n_ff_shexp},
             };
             for (const auto & e : acc) {
                 Napi::Value av = so.Get(e.key);
@@ -195,9 +268,10 @@ class embed_worker : public lq_promise_worker {
     const int32_t * tokens = nullptr;
     int64_t n_tok = 0;
     float * out = nullptr;
+    float scale = 1.0f;
 
   protected:
-    lq_status run() override { return lq_forward_embed(out, tokens, n_tok, weight, threads()); }
+    lq_status run() override { return lq_forward_embed(out, tokens, n_tok, weight, scale, threads()); }
 };
 
 Napi::Value forward_embed(const Napi::CallbackInfo & info) {
@@ -205,6 +279,7 @@ Napi::Value forward_embed(const Napi::CallbackInfo & info) {
     Napi::Object o = arg_object(info, "forwardEmbed");
     return lq_queue_worker<embed_worker>(env, [&](embed_worker * w) {
         w->set_run_options(o);
+        w->scale = static_cast<float>(lq_arg_number(env, o.Get("scale"), "scale", 1.0));
         w->weight = parse_weight(env, o.Get("weight"), "token_embd", w);
         Napi::Int32Array tokens = lq_arg_typed<Napi::Int32Array>(env, o.Get("tokens"), napi_int32_array, "tokens");
         w->n_tok = static_cast<int64_t>(tokens.ElementLength());
@@ -218,7 +293,8 @@ Napi::Value forward_embed(const Napi::CallbackInfo & info) {
 class logits_worker : public lq_promise_worker {
   public:
     using lq_promise_worker::lq_promise_worker;
-    lq_weight norm, output;
+    lq_weight norm, output, bias;
+    lq_head_config head;
     const float * hidden = nullptr;
     const int32_t * rows = nullptr;
     int64_t n_rows = 0;
@@ -226,11 +302,10 @@ class logits_worker : public lq_promise_worker {
     const int32_t * targets = nullptr;
     double * logprobs = nullptr;
     double * sumsq = nullptr;
-    float eps = 1e-5f;
 
   protected:
     lq_status run() override {
-        lq_status s = lq_forward_logits(logits, hidden, rows, n_rows, norm, output, eps, threads(), sumsq);
+        lq_status s = lq_forward_logits(logits, hidden, rows, n_rows, norm, output, head, threads(), sumsq);
         if (!s.ok()) return s;
         if (targets) lq_forward_logprobs(logprobs, logits, targets, n_rows, output.n_out, threads());
         return s;
@@ -242,10 +317,8 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
     Napi::Object o = arg_object(info, "forwardLogits");
     return lq_queue_worker<logits_worker>(env, [&](logits_worker * w) {
         w->set_run_options(o);
-        w->eps = static_cast<float>(lq_arg_number(env, o.Get("rmsEps"), "rmsEps", 1e-5));
-        w->norm = parse_weight(env, o.Get("norm"), "output_norm", w);
-        w->output = parse_weight(env, o.Get("output"), "output", w);
-        if (w->norm.n_in != w->output.n_in) lq_throw(env, LQ_E_SHAPE, "output_norm and output disagree on n_embd");
+        parse_head(env, o, "norm", "output", "", w, &w->norm, &w->output);
+        w->head = parse_head_config(env, o, "bias", &w->bias, w);
         const int64_t e = w->output.n_in;
         Napi::Float32Array hidden = lq_arg_typed<Napi::Float32Array>(env, o.Get("hidden"), napi_float32_array, "hidden");
         const int64_t n_hidden = static_cast<int64_t>(hidden.ElementLength()) / e;
@@ -282,46 +355,43 @@ Napi::Value forward_logits(const Napi::CallbackInfo & info) {
 class kl_worker : public lq_promise_worker {
   public:
     using lq_promise_worker::lq_promise_worker;
-    lq_weight norm, output_ref, output;
-    const float * x_ref = nullptr;
-    const float * x = nullptr;
-    int64_t n_ref = 0, n_rows = 0;
-    double * kl = nullptr;
-    float eps = 1e-5f;
+    lq_weight ref_norm, ref_output, ref_bias, norm, output, bias;
+    lq_head_config ref_head, head;
+    const float * reference = nullptr;
+    const float * hidden = nullptr;
+    int64_t n_rows = 0;
+    double kl = 0;
 
   protected:
     lq_status run() override {
-        return lq_forward_kl(kl, x_ref, n_ref, x, n_rows, norm, output_ref, output, eps, threads(), abort_flag());
+        return lq_forward_kl(&kl, reference, hidden, n_rows, ref_norm, ref_output, ref_head, norm, output, head, threads());
     }
+    Napi::Value result(Napi::Env env) override { return Napi::Number::New(env, kl); }
 };
 
-// forwardKl({ reference, hidden, norm, output, outputRef?, rmsEps, kl }): KL per row of hidden
-// against the reference rows (hidden holds whole copies of them), through the final norm and head.
+// forwardKl({ hidden, reference, norm, output, refNorm, refOutput, rmsEps, softcap?, normAddOne?, bias?, refBias?, threads?, abort? }) →
+// Promise<number>: mean over rows of KL(p_ref ‖ p), each model's final hidden through its own head.
 Napi::Value forward_kl(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = arg_object(info, "forwardKl");
     return lq_queue_worker<kl_worker>(env, [&](kl_worker * w) {
         w->set_run_options(o);
-        w->eps = static_cast<float>(lq_arg_number(env, o.Get("rmsEps"), "rmsEps", 1e-5));
-        w->norm = parse_weight(env, o.Get("norm"), "output_norm", w);
-        w->output = parse_weight(env, o.Get("output"), "output", w);
-        w->output_ref = o.Get("outputRef").IsUndefined() ? w->output : parse_weight(env, o.Get("outputRef"), "outputRef", w);
+        parse_head(env, o, "norm", "output", "", w, &w->norm, &w->output);
+        parse_head(env, o, "refNorm", "refOutput", "reference ", w, &w->ref_norm, &w->ref_output);
+        w->head = parse_head_config(env, o, "bias", &w->bias, w);
+        w->ref_head = parse_head_config(env, o, "refBias", &w->ref_bias, w);
         const int64_t e = w->output.n_in;
-        if (w->norm.n_in != e || w->output_ref.n_in != e || w->output_ref.n_out != w->output.n_out)
-            lq_throw(env, LQ_E_SHAPE, "output_norm, output and outputRef disagree on their shapes");
-        Napi::Float32Array ref = lq_arg_typed<Napi::Float32Array>(env, o.Get("reference"), napi_float32_array, "reference");
-        Napi::Float32Array hid = lq_arg_typed<Napi::Float32Array>(env, o.Get("hidden"), napi_float32_array, "hidden");
-        if (ref.ElementLength() == 0 || ref.ElementLength() % static_cast<size_t>(e) != 0)
-            lq_throw(env, LQ_E_SHAPE, "reference: expected a positive whole number of rows of " + std::to_string(e));
-        w->n_ref = static_cast<int64_t>(ref.ElementLength()) / e;
-        if (hid.ElementLength() % ref.ElementLength() != 0)
-            lq_throw(env, LQ_E_SHAPE, "hidden: expected whole copies of the " + std::to_string(w->n_ref) + " reference rows");
-        w->n_rows = static_cast<int64_t>(hid.ElementLength()) / e;
-        w->x_ref = ref.Data();
-        w->x = hid.Data();
-        w->keep(ref);
-        w->keep(hid);
-        w->kl = typed_data<double, Napi::Float64Array>(env, o.Get("kl"), napi_float64_array, "kl", static_cast<size_t>(w->n_rows), w);
+        if (w->ref_output.n_in != e || w->ref_output.n_out != w->output.n_out)
+            lq_throw(env, LQ_E_SHAPE, "the two models' output heads differ in shape");
+        Napi::Float32Array h = lq_arg_typed<Napi::Float32Array>(env, o.Get("hidden"), napi_float32_array, "hidden", static_cast<size_t>(e));
+        Napi::Float32Array r = lq_arg_typed<Napi::Float32Array>(env, o.Get("reference"), napi_float32_array, "reference", static_cast<size_t>(e));
+        if (h.ElementLength() != r.ElementLength() || h.ElementLength() % static_cast<size_t>(e) != 0)
+            lq_throw(env, LQ_E_SHAPE, "hidden and reference must both hold the same whole number of rows of " + std::to_string(e));
+        w->n_rows = static_cast<int64_t>(h.ElementLength()) / e;
+        w->hidden = h.Data();
+        w->reference = r.Data();
+        w->keep(h);
+        w->keep(r);
     });
 }
 
@@ -345,15 +415,16 @@ Napi::Value forward_block_ref64(const Napi::CallbackInfo & info) {
 Napi::Value forward_logits_ref64(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     Napi::Object o = arg_object(info, "forwardLogitsRef64");
-    lq_weight norm = parse_weight(env, o.Get("norm"), "output_norm", nullptr);
-    lq_weight output = parse_weight(env, o.Get("output"), "output", nullptr);
-    if (norm.n_in != output.n_in) lq_throw(env, LQ_E_SHAPE, "output_norm and output disagree on n_embd");
+    lq_weight norm, output;
+    parse_head(env, o, "norm", "output", "", nullptr, &norm, &output);
     const int64_t e = output.n_in;
     Napi::Float64Array hidden = lq_arg_typed<Napi::Float64Array>(env, o.Get("hidden"), napi_float64_array, "hidden");
     const int64_t n_tok = static_cast<int64_t>(hidden.ElementLength()) / e;
     double * l = typed_data<double, Napi::Float64Array>(env, o.Get("logits"), napi_float64_array, "logits",
                                                         static_cast<size_t>(n_tok * output.n_out), nullptr);
-    lq_status s = lq_ref64_logits(l, hidden.Data(), n_tok, norm, output, lq_arg_number(env, o.Get("rmsEps"), "rmsEps", 1e-5));
+    lq_weight bias;
+    const lq_head_config h = parse_head_config(env, o, "bias", &bias, nullptr);
+    lq_status s = lq_ref64_logits(l, hidden.Data(), n_tok, norm, output, h);
     if (!s.ok()) lq_throw(env, s.code, s.message);
     return env.Undefined();
 }
@@ -361,10 +432,12 @@ Napi::Value forward_logits_ref64(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_forward_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("forwardEmbed", Napi::Function::New(env, forward_embed, "forwardEmbed"));
-    exports.Set("forwardBlock", Napi::Function::New(env, forward_block, "forwardBlock"));
-    exports.Set("forwardLogits", Napi::Function::New(env, forward_logits, "forwardLogits"));
-    exports.Set("forwardKl", Napi::Function::New(env, forward_kl, "forwardKl"));
-    exports.Set("forwardBlockRef64", Napi::Function::New(env, forward_block_ref64, "forwardBlockRef64"));
-    exports.Set("forwardLogitsRef64", Napi::Function::New(env, forward_logits_ref64, "forwardLogitsRef64"));
+    lq_exports(env, exports, {
+        {"forwardEmbed", forward_embed},
+        {"forwardBlock", forward_block},
+        {"forwardLogits", forward_logits},
+        {"forwardKl", forward_kl},
+        {"forwardBlockRef64", forward_block_ref64},
+        {"forwardLogitsRef64", forward_logits_ref64},
+    });
 }

@@ -62,9 +62,11 @@ Napi::Value set_threads(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_info_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("buildInfo", Napi::Function::New(env, build_info));
-    exports.Set("cpuFeatures", Napi::Function::New(env, cpu_features));
-    exports.Set("setIsa", Napi::Function::New(env, set_isa));
-    exports.Set("getThreads", Napi::Function::New(env, get_threads));
-    exports.Set("setThreads", Napi::Function::New(env, set_threads));
+    lq_exports(env, exports, {
+        {"buildInfo", build_info},
+        {"cpuFeatures", cpu_features},
+        {"setIsa", set_isa},
+        {"getThreads", get_threads},
+        {"setThreads", set_threads},
+    });
 }

@@ -4,8 +4,8 @@
 //   quantize(src, srcFormat: 'f32'|'f16'|'bf16', n, nrows, format, dst: Uint8Array,
 //            opts?: { threads?, importance?: Float32Array, isa?, name?, abort?: Int32Array }) → Promise<void>
 //   dequantize(src, format, n, nrows, dst: Float32Array, opts?: { threads?, name?, abort? }) → Promise<void>
+//   formatRelMse(format) → Promise<number> (the planner's modelled error of a format)
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -42,8 +42,8 @@ Napi::Value formats(const Napi::CallbackInfo & info) {
         Napi::Array isas = Napi::Array::New(env);
         uint32_t k = 0;
         isas.Set(k++, "scalar");
-        for (lq_isa isa : {LQ_ISA_AVX2, LQ_ISA_AVX512, LQ_ISA_NEON})
-            if (f->quantize_isa[isa]) isas.Set(k++, lq_isa_name(isa));
+        for (lq_isa isa : {LQ_ISA_AVX2, LQ_ISA_AVX512})
+            if (lq_format_has_isa(f, isa)) isas.Set(k++, lq_isa_name(isa));
         o.Set("isas", isas);
         out.Set(static_cast<uint32_t>(i), o);
     }
@@ -153,61 +153,26 @@ Napi::Value dequantize(const Napi::CallbackInfo & info) {
     });
 }
 
-// benchTriad(n, reps) → best single-thread GB/s of a[i] = b[i] + s * c[i] over n floats (12 bytes
-// per element moved), for benchmarks/quant.ts's bandwidth column. Synchronous: benchmarks only.
-Napi::Value bench_triad(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    const int64_t n = lq_arg_int(env, info[0], "n", 1, int64_t(1) << 30);
-    const int64_t reps = lq_arg_int(env, info[1], "reps", 1, 1 << 20);
-    std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n), 1.0f), c(static_cast<size_t>(n), 2.0f);
-    double best = 0;
-    for (int64_t r = 0; r < reps; ++r) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const float s = 0.5f + static_cast<float>(r);
-        float * pa = a.data();
-        const float * pb = b.data();
-        const float * pc = c.data();
-        for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
-        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        best = std::max(best, 12.0 * static_cast<double>(n) / dt / 1e9);
-    }
-    volatile float sink = a[static_cast<size_t>(n / 2)];
-    (void)sink;
-    return Napi::Number::New(env, best);
-}
+class rel_mse_worker : public lq_promise_worker {
+  public:
+    using lq_promise_worker::lq_promise_worker;
+    const lq_format * f = nullptr;
+    lq_isa isa = LQ_ISA_SCALAR;
+    double value = 0;
 
-// benchQuantize(src, n, nrows, format, reps) → best seconds of one call of the tensor driver
-// (NaN/Inf screen + kernel) on F32 rows, on the calling thread with one worker: the kernel rate
-// without the promise/worker round trip, for benchmarks/quant.ts's cache column. Synchronous:
-// benchmarks only.
-Napi::Value bench_quantize(const Napi::CallbackInfo & info) {
+  protected:
+    lq_status run() override { return lq_format_rel_mse(f, isa, &value); }
+    Napi::Value result(Napi::Env env) override { return Napi::Number::New(env, value); }
+};
+
+// formatRelMse(format) → Promise<number>: the format's squared relative RMS error on seeded
+// Gaussian rows (native/quant/format-error.cpp).
+Napi::Value format_rel_mse(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize expects (src, n, nrows, format, reps)");
-    const lq_bytes src = lq_arg_bytes(env, info[0], "src");
-    lq_quantize_args a{};
-    a.format = lq_arg_format(env, info[3], "format");
-    a.src = src.data;
-    a.src_bytes = src.size;
-    a.src_type = LQ_DTYPE_F32;
-    a.n = lq_arg_dim(env, info[1], "row length");
-    a.nrows = lq_arg_dim(env, info[2], "row count");
-    const int64_t reps = lq_arg_int(env, info[4], "reps", 1, 1 << 20);
-    if (a.n < 1 || a.nrows < 1 || !a.format->row_ok(a.n) || static_cast<double>(a.n) * static_cast<double>(a.nrows) * 4 != static_cast<double>(src.size))
-        lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize: bad shape for the source");
-    std::vector<uint8_t> dst(static_cast<size_t>(a.format->row_bytes(a.n) * a.nrows));
-    a.dst = dst.data();
-    a.dst_bytes = dst.size();
-    a.isa = lq_isa_active();
-    a.threads = 1;
-    a.name = "benchQuantize";
-    double best = 1e30;
-    for (int64_t r = 0; r < reps; ++r) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const lq_status st = lq_quantize_tensor(a);
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        if (!st.ok()) lq_throw(env, st.code, st.message);
-    }
-    return Napi::Number::New(env, best);
+    return lq_queue_worker<rel_mse_worker>(env, [&](rel_mse_worker * w) {
+        w->f = lq_arg_format(env, info[0], "format");
+        w->isa = lq_isa_active();
+    });
 }
 
 #ifdef LQ_CUDA
@@ -257,13 +222,14 @@ Napi::Value quantize_cuda(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("formats", Napi::Function::New(env, formats));
-    exports.Set("formatRowBytes", Napi::Function::New(env, format_row_bytes));
-    exports.Set("quantize", Napi::Function::New(env, quantize));
-    exports.Set("dequantize", Napi::Function::New(env, dequantize));
-    exports.Set("benchTriad", Napi::Function::New(env, bench_triad));
-    exports.Set("benchQuantize", Napi::Function::New(env, bench_quantize));
+    lq_exports(env, exports, {
+        {"formats", formats},
+        {"formatRowBytes", format_row_bytes},
+        {"quantize", quantize},
+        {"dequantize", dequantize},
+        {"formatRelMse", format_rel_mse},
+    });
 #ifdef LQ_CUDA
-    exports.Set("quantizeCuda", Napi::Function::New(env, quantize_cuda));
+    lq_exports(env, exports, {{"quantizeCuda", quantize_cuda}});
 #endif
 }

@@ -82,19 +82,8 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
     });
 }
 
-// Best multi-threaded read bandwidth (GB/s) over a fresh buffer of `bytes` (benchmarks only; sync):
-// the ceiling the ZD passes are measured against, with the same pool and thread count.
-Napi::Value bench_read(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    const int64_t bytes = info[0].IsUndefined() ? (256 << 20) : lq_arg_int(env, info[0], "bytes", 1 << 20, int64_t(1) << 36);
-    const int reps = info[1].IsUndefined() ? 5 : static_cast<int>(lq_arg_int(env, info[1], "reps", 1, 1 << 20));
-    const int threads = lq_arg_threads(env, info[2]);
-    return Napi::Number::New(env, lq_stats_read_bandwidth(bytes, reps, threads));
-}
-
 }  // namespace
 
 void lq_binding_stats_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("zdGroup", Napi::Function::New(env, zd_group, "zdGroup"));
-    exports.Set("benchRead", Napi::Function::New(env, bench_read, "benchRead"));
+    lq_exports(env, exports, {{"zdGroup", zd_group}});
 }

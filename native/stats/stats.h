@@ -52,9 +52,6 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
 // Largest float not greater than the double x.
 float lq_stats_float_below(double x);
 
-// Best GB/s of a streaming read of `bytes` over the pool (benchmarks).
-double lq_stats_read_bandwidth(int64_t bytes, int reps, int n_threads);
-
 // One-pass kernel: moments of [begin, end), counts of weights above hi[k], and the weights in the
 // band (lo[k], hi[k]] appended to band[k] (room for end − begin + 16 values each), for k = 0, 1.
 typedef void (*lq_stats_band_fn)(const lq_stats_tensor & t, int64_t begin, int64_t end, const float lo[2],

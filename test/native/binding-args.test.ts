@@ -119,6 +119,12 @@ const cases: Case[] = [
       [[0, 'output', 'dims', 1], NUMBERS], [[0, 'logits'], [new Float32Array(2)]], [[0, 'rmsEps'], ['x']], ...runOptions(0)],
   },
   {
+    name: 'forwardKl', call: (...a) => (native().forwardKl as (...x: Args) => unknown)(...a),
+    args: () => [{ hidden: new Float32Array(N * E).fill(0.5), reference: new Float32Array(N * E).fill(0.25), norm: w(E, 1), output: w(E, 4), refNorm: w(E, 1), refOutput: w(E, 4), rmsEps: 1e-5 }],
+    bad: [[[0, 'hidden'], [...BUFFERS, new Float32Array(N * E + 1), new Float64Array(N * E)]], [[0, 'reference'], [...BUFFERS, new Float32Array(E)]], [[0, 'refOutput', 'dims', 1], [...NUMBERS, 5]],
+      [[0, 'output', 'format'], FORMATS], [[0, 'rmsEps'], ['x', NaN]], ...runOptions(0)],
+  },
+  {
     name: 'forwardBlockRef64', call: (...a) => (native().forwardBlockRef64 as (...x: Args) => unknown)(...a),
     args: () => [{ config, weights, hidden: new Float64Array(N * E).fill(0.25), seqLens: Int32Array.from([N]) }],
     bad: [[[0, 'config', 'nFf'], NUMBERS], [[0, 'weights', 'ffn_up', 'dims', 0], NUMBERS], [[0, 'hidden'], [...BUFFERS, new Float32Array(N * E), new Float64Array(2)]], [[0, 'seqLens'], BUFFERS]],
@@ -128,6 +134,7 @@ const cases: Case[] = [
     args: () => [{ hidden: new Float64Array(N * E).fill(0.5), norm: w(E, 1), output: w(E, 4), rmsEps: 1e-5, logits: new Float64Array(N * 4) }],
     bad: [[[0, 'hidden'], BUFFERS], [[0, 'norm', 'dims', 0], NUMBERS], [[0, 'logits'], [...BUFFERS, new Float64Array(1)]], [[0, 'rmsEps'], ['x']]],
   },
+  { name: 'formatRelMse', call: (...a) => (native().formatRelMse as (...x: Args) => unknown)(...a), args: () => ['q8_0'], bad: [[[0], FORMATS]] },
   { name: 'setThreads', call: (...a) => (native().setThreads as (...x: Args) => unknown)(...a), args: () => [native().getThreads()], bad: [[[0], [...NUMBERS, 0, 5000]]] },
   { name: 'setIsa', call: (...a) => (native().setIsa as (...x: Args) => unknown)(...a), args: () => [native().cpuFeatures().active], bad: [[[0], ['sse9', 5, null, {}]]] },
   { name: 'mapFile', call: (...a) => (native().mapFile as (...x: Args) => unknown)(...a), args: () => [mapped], bad: [[[0], [5, null, {}, join(dir, 'missing')]]] },
@@ -137,12 +144,6 @@ const cases: Case[] = [
     args: () => [native().mapFile(mapped), 0, 4096], bad: [[[0], ['x', 5]], [[1], NUMBERS], [[2], NUMBERS]],
   },
   { name: 'unmapFile', call: (...a) => (native().unmapFile as (...x: Args) => unknown)(...a), args: () => [native().mapFile(mapped)], bad: [[[0], ['x', 5, ['x']]]] },
-  { name: 'benchTriad', call: (...a) => (native().benchTriad as (...x: Args) => unknown)(...a), args: () => [1024, 1], bad: [[[0], NUMBERS], [[1], NUMBERS]] },
-  {
-    name: 'benchQuantize', call: (...a) => (native().benchQuantize as (...x: Args) => unknown)(...a),
-    args: () => [f32(256 * 2), 256, 2, 'q4_K', 1], bad: [[[0], [...BUFFERS, new Uint8Array(8)]], [[1], NUMBERS], [[2], NUMBERS], [[3], FORMATS], [[4], NUMBERS]],
-  },
-  { name: 'benchRead', call: (...a) => (native().benchRead as (...x: Args) => unknown)(...a), args: () => [1 << 20, 1, 1], bad: [[[0], NUMBERS], [[1], NUMBERS], [[2], THREADS]] },
 ];
 
 describe('every native entry validates its arguments with typed errors', () => {

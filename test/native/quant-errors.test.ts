@@ -119,14 +119,9 @@ describe('quantize rejects bad input with typed errors', () => {
   });
 });
 
-describe('benchQuantize (benchmark binding)', () => {
-  it('times the driver on F32 rows and refuses shapes the format cannot hold', () => {
-    const x = gaussian(256 * 8, 7);
-    const s = native().benchQuantize(bytesOf(x), 256, 8, 'q4_K', 2);
-    expect(s).toBeGreaterThan(0);
-    expect(s).toBeLessThan(1);
-    expect(() => native().benchQuantize(bytesOf(x), 100, 8, 'q4_K', 1)).toThrow(/bad shape/);
-    x[300] = NaN;
-    expect(() => native().benchQuantize(bytesOf(x), 256, 8, 'q4_K', 1)).toThrow(/row 1 column 44 holds NaN/);
+describe('the production addon', () => {
+  it('has no benchmark exports (they live in the benchmark build, test/native/bench-build.test.ts)', () => {
+    const addon = native() as unknown as Record<string, unknown>;
+    expect(Object.keys(addon).filter((k) => k.startsWith('bench'))).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@
 // E_BAD_ARGUMENT naming the tensor; names come back in their canonical spelling.
 import { describe, expect, it } from 'vitest';
 import { LayerquantError } from '../../lib/errors.js';
-import { formatInfo } from '../../lib/quantize/formats.js';
+import { ggmlTypeInfo, ggmlTypeOf } from '../../lib/io/ggml-types.js';
+import { formatInfo, formats } from '../../lib/quantize/formats.js';
 import { dequantizeTensor, quantizeTensor } from '../../lib/quantize/tensor.js';
 import { convertTensor, findNonFinite } from '../../lib/tensor/convert.js';
 import { gaussian } from '../cases/quant.js';
@@ -73,5 +74,18 @@ describe('format names are case-insensitive, canonical in output', () => {
     await convertTensor(x, 'F32', a, 'BF16');
     await convertTensor(x, 'f32', b, 'bf16');
     expect(Buffer.compare(a, b)).toBe(0);
+  });
+});
+
+describe('format names map to GGUF type ids in one place', () => {
+  it('the registry and lib/io agree on every id', () => {
+    for (const f of formats()) {
+      if (f.ggmlType < 0) expect(ggmlTypeOf(f.name), f.name).toBeUndefined();
+      else {
+        expect(ggmlTypeOf(f.name), f.name).toBe(f.ggmlType);
+        expect(ggmlTypeOf(f.name.toUpperCase()), f.name).toBe(f.ggmlType);
+        expect(ggmlTypeInfo(f.ggmlType)!.name, f.name).toBe(f.name);
+      }
+    }
   });
 });

@@ -1,16 +1,21 @@
 /**
  * The scalable error estimate against the end-to-end measurement it stands for (sensitivity at
- * tensor granularity: each tensor quantized alone, the whole model rerun), on stories260K with
- * the same tokens and no imatrix on either side: the rank correlation over every (tensor, level)
+ * tensor granularity: each tensor quantized alone, the whole model rerun), with the same tokens
+ * and no imatrix on either side. On stories260K: the rank correlation over every (tensor, level)
  * is high, the output head's value is the exact head KL, the last block's downstream factor is 1,
- * and a given importance replaces the pass's own imatrix. Bad input is typed.
+ * and a given importance replaces the pass's own imatrix. On stories8L256 (8 blocks, k-quant
+ * levels): the rank correlation, and the plan the estimate gives is about as good (output KL on
+ * held-out text) as the plan the end-to-end table gives, at the same byte budget. Bad input is typed.
  */
 import { describe, expect, it } from 'vitest';
 import { isLayerquantError } from '../../lib/errors.js';
 import { klEstimate } from '../../lib/importance/kl-estimate.js';
-import { sensitivity } from '../../lib/importance/sensitivity.js';
+import { outputKl, sensitivity, sensitivityErrors, type KlTable } from '../../lib/importance/sensitivity.js';
 import { loadModel } from '../../lib/model/load.js';
-import { registryFormats } from '../../lib/quantize/run.js';
+import type { ModelDescription } from '../../lib/model/types.js';
+import { QuantCache, quantizedModel } from '../../lib/quantize/compare.js';
+import { planModel, registryFormats } from '../../lib/quantize/plan-model.js';
+import { readFileSync } from 'node:fs';
 import { data, needData } from '../helpers/data.js';
 
 function spearman(a: number[], b: number[]): number {
@@ -79,3 +84,51 @@ describe.skipIf(needData(data.stories260K.gguf))('klEstimate on stories260K', ()
     }
   });
 });
+
+/** Every (unit, level) value of `a` beside `b`'s (same units, same levels). */
+function pairs(a: KlTable, b: KlTable): [number[], number[]] {
+  const x: number[] = [], y: number[] = [];
+  for (const u of b.units) {
+    const mine = a.units.find((v) => v.id === u.id)!;
+    expect(mine.formats).toEqual(u.formats);
+    u.kl.forEach((v, k) => { x.push(mine.kl[k]!); y.push(v); });
+  }
+  return [x, y];
+}
+
+describe.skipIf(needData(data.stories8L256.gguf) || needData(data.text.tinystories))('klEstimate on stories8L256', () => {
+  const levels = 'Q2_K,Q4_K,Q6_K';
+  it('ranks (tensor, level) as end-to-end KL does, and plans about as well', async () => {
+    const model = loadModel(data.stories8L256.gguf);
+    try {
+      const formats = registryFormats();
+      const none = (): undefined => undefined;
+      const text = readFileSync(data.text.tinystories, 'utf8');
+      // Calibration from the text's second half, judged on its first 512 tokens.
+      const calib = text.slice(text.length >> 1);
+      const est = await klEstimate(model, { levels, formats, text: calib, tokens: 256, importance: none });
+      const e2e = await sensitivity(model, { levels, formats, granularity: 'tensor', text: calib, tokens: 256 });
+      const [a, b] = pairs(est, e2e);
+      expect(a.length).toBe((8 * 7 + 2) * 3);
+      expect(spearman(a, b)).toBeGreaterThan(0.9);
+      // Linear in depth: 8 reference block passes plus probes and tails over the probe tokens.
+      expect(est.details.blockPasses).toBeLessThan(8 * (1 + 7 * 3) + 8 * 8);
+
+      // The plans each table gives at one budget (between Q2_K and Q4_K everywhere).
+      const kld = async (table: KlTable): Promise<number> => {
+        const plan = await planModel(model, { levels, budget: { kind: 'bits', bits: 3.5 }, granularity: 'tensor', errorEstimate: sensitivityErrors(table) });
+        const q = await quantizedModel(model, plan, new QuantCache(refs(model)));
+        return outputKl(model, q, { text, tokens: 512 });
+      };
+      const [kEst, kE2e] = [await kld(est), await kld(e2e)];
+      expect(kEst).toBeGreaterThan(0);
+      expect(kEst).toBeLessThan(kE2e * 1.15);
+    } finally {
+      model.close();
+    }
+  }, 600_000);
+});
+
+function refs(model: ModelDescription): Map<string, ModelDescription['globals'][number]> {
+  return new Map([...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => [t.name, t]));
+}

@@ -30,6 +30,8 @@ export interface SyntheticShape {
    * loader) accept the model.
    */
   padVocab?: boolean;
+  /** No output.weight: the head reuses token_embd. */
+  tied?: boolean;
 }
 
 /** The tokenizer keys with tokens, scores and types extended to `n` entries of unused tokens. */
@@ -128,7 +130,8 @@ export async function writeSyntheticLlama(path: string, tokenizerGguf: string, s
       tensor(`blk.${i}.ffn_up.weight`, [s.nEmbd, s.nFf]),
     );
   }
-  tensors.push(tensor('output_norm.weight', [s.nEmbd], true), tensor('output.weight', [s.nEmbd, nVocab]));
+  tensors.push(tensor('output_norm.weight', [s.nEmbd], true));
+  if (!s.tied) tensors.push(tensor('output.weight', [s.nEmbd, nVocab]));
   const { bytes } = await writeGguf(path, kv, tensors);
   return bytes;
 }

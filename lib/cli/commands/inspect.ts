@@ -5,7 +5,7 @@
 import { loadModel } from '../../model/load.js';
 import { tensorElements } from '../../model/sizes.js';
 import type { HfTokenizerSource, Hparams, ModelDescription, TensorRef } from '../../model/types.js';
-import { UsageError, type CommandSpec } from '../command.js';
+import { jsonOption, onePositional, type CommandSpec } from '../command.js';
 import { fmtBytes, fmtFloat, fmtInt, table } from '../format.js';
 
 /** One tensor in the inspect report. */
@@ -108,21 +108,13 @@ export const inspectCommand: CommandSpec = {
   name: 'inspect',
   summary: 'Show a model\'s architecture, hyper-parameters, tensors and sizes',
   usage: 'inspect <model> [--json]',
-  help: [
-    'Arguments:',
-    '  <model>      a .gguf file or a Hugging Face folder (config.json, *.safetensors, tokenizer.json)',
-    '',
-    'Options:',
-    '  --json       print the report as JSON',
-    '  -h, --help   show this help',
-    '',
-    'Example:',
-    '  layerquant inspect ../shared/data/models/stories260K/stories260K-f32.gguf',
-  ].join('\n'),
-  options: { json: { type: 'boolean' } },
+  options: { json: jsonOption },
+  epilog: [
+    'Arguments:', '  <model>  a .gguf file or a Hugging Face folder (config.json, *.safetensors, tokenizer.json)', '',
+    'Example:', '  layerquant inspect ../shared/data/models/stories260K/stories260K-f32.gguf',
+  ],
   async run({ values, positionals }, io) {
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <model>' : `expected one <model>, got ${positionals.length}`);
-    const model = loadModel(positionals[0]!);
+    const model = loadModel(onePositional(positionals));
     try {
       const report = inspectModel(model);
       io.stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report));
