@@ -9,13 +9,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { isLayerquantError } from '../../lib/errors.js';
-import { klEstimate } from '../../lib/importance/kl-estimate.js';
+import { estimateImportance, klEstimate } from '../../lib/importance/kl-estimate.js';
 import { outputKl, sensitivity, sensitivityErrors, type KlTable } from '../../lib/importance/sensitivity.js';
 import { loadModel } from '../../lib/model/load.js';
 import type { ModelDescription } from '../../lib/model/types.js';
 import { QuantCache, quantizedModel } from '../../lib/quantize/compare.js';
 import { planModel, registryFormats } from '../../lib/quantize/plan-model.js';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../lib/cli/run.js';
+import { openGguf } from '../../lib/io/gguf-read.js';
+import { quantizeModel } from '../../lib/quantize/pipeline.js';
+import { quantizeTensor } from '../../lib/quantize/tensor.js';
 import { data, needData } from '../helpers/data.js';
 
 function spearman(a: number[], b: number[]): number {
@@ -69,6 +75,45 @@ describe.skipIf(needData(data.stories260K.gguf))('klEstimate on stories260K', ()
       expect(own.details.tails).toBe(2 + 3);
     } finally {
       model.close();
+    }
+  }, 120_000);
+
+  it('--method estimate plans from the table and writes with the imatrix it collected', async () => {
+    const model = loadModel(data.stories260K.gguf);
+    const dir = mkdtempSync(join(tmpdir(), 'lq-estimate-'));
+    try {
+      const output = join(dir, 'est.gguf');
+      const r = await quantizeModel(model, { kind: 'bits', bits: 7 }, { levels, method: 'estimate', granularity: 'tensor', calibration: { tokens: 128 }, output });
+      expect(r.plan.method).toBe('estimate');
+      const est = r.report.estimate!;
+      expect(est.imatrix.size).toBe(model.blocks.length * 7);
+      expect(r.report.notes.some((n) => n.startsWith('estimate: '))).toBe(true);
+      // A block matrix in the file is its source quantized with the estimate's imatrix row.
+      const pt = r.plan.tensors.find((t) => t.name.startsWith('blk.') && /^q[45]_0$/.test(t.format))!;
+      const src = model.blocks.flatMap((bl) => bl.tensors).find((t) => t.name === pt.name)!;
+      const imp = estimateImportance(est)(pt.name)!;
+      const want = await quantizeTensor({ data: src.data, format: src.format, dims: src.dims }, pt.format, { importance: imp });
+      const plain = await quantizeTensor({ data: src.data, format: src.format, dims: src.dims }, pt.format);
+      const f = openGguf(output);
+      try {
+        const got = Buffer.from(f.tensorData(f.tensor(pt.name)!));
+        expect(Buffer.compare(got, want)).toBe(0);
+        expect(Buffer.compare(got, plain)).not.toBe(0);
+      } finally {
+        f.close();
+      }
+      // Block granularity sums the tensors' estimates; a given importance replaces the pass's own.
+      const given = (n: string): Float32Array | undefined => estimateImportance(est)(n);
+      const b = await quantizeModel(model, { kind: 'bits', bits: 7 }, { levels, method: 'estimate', calibration: { tokens: 128 }, importance: given });
+      expect(b.plan.method).toBe('estimate');
+      expect(b.report.estimate!.imatrix.size).toBe(0);
+      let out = '';
+      const code = await runCli(['quantize', data.stories260K.gguf, '--bits', '7', '--levels', levels, '--method', 'estimate', '--tokens', '128', '--plan-only', '--json'], { stdout: (t) => void (out += t), stderr: () => {} });
+      expect(code).toBe(0);
+      expect(JSON.parse(out).method).toBe('estimate');
+    } finally {
+      model.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
 
