@@ -27,6 +27,7 @@ import { materialise } from '../lib/quantize/materialise.js';
 import { planModel, registryFormats } from '../lib/quantize/plan-model.js';
 import { dequantizeTensor } from '../lib/quantize/tensor.js';
 import { loadTokenizer } from '../lib/tokenize/tokenizer.js';
+import { spearman } from '../test/helpers/rank-correlation.js';
 
 const DATA = new URL('../../shared/data/', import.meta.url).pathname;
 const MODELS: Record<string, { gguf: string; context: number; unknown: 'error' | 'skip' }> = {
@@ -49,30 +50,6 @@ function calibrationText(): string {
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
-}
-
-/** Spearman rank correlation (average ranks for ties). */
-function spearman(a: readonly number[], b: readonly number[]): number {
-  const rank = (x: readonly number[]): number[] => {
-    const idx = x.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
-    const r = new Array<number>(x.length);
-    for (let i = 0; i < idx.length; ) {
-      let j = i;
-      while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
-      for (let k = i; k <= j; k++) r[idx[k]![1]] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const ra = rank(a), rb = rank(b), n = a.length;
-  const ma = ra.reduce((s, v) => s + v, 0) / n, mb = rb.reduce((s, v) => s + v, 0) / n;
-  let num = 0, da = 0, db = 0;
-  for (let i = 0; i < n; i++) {
-    num += (ra[i]! - ma) * (rb[i]! - mb);
-    da += (ra[i]! - ma) ** 2;
-    db += (rb[i]! - mb) ** 2;
-  }
-  return num / Math.sqrt(da * db);
 }
 
 const MATMUL_INPUT: Record<string, keyof NativeBlockSumsq> = {

@@ -23,28 +23,27 @@ import { openGguf } from '../../lib/io/gguf-read.js';
 import { quantizeModel } from '../../lib/quantize/pipeline.js';
 import { quantizeTensor } from '../../lib/quantize/tensor.js';
 import { data, needData } from '../helpers/data.js';
+import { spearman } from '../helpers/rank-correlation.js';
 
-function spearman(a: number[], b: number[]): number {
-  const rank = (x: number[]): number[] => {
-    const idx = x.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
-    const r = new Array<number>(x.length);
-    for (let i = 0; i < idx.length; ) {
-      let j = i;
-      while (j + 1 < idx.length && idx[j + 1]![0] === idx[i]![0]) j++;
-      for (let k = i; k <= j; k++) r[idx[k]![1]] = (i + j) / 2;
-      i = j + 1;
-    }
-    return r;
-  };
-  const ra = rank(a), rb = rank(b), n = a.length, m = (n - 1) / 2;
-  let num = 0, da = 0, db = 0;
-  for (let i = 0; i < n; i++) {
-    num += (ra[i]! - m) * (rb[i]! - m);
-    da += (ra[i]! - m) ** 2;
-    db += (rb[i]! - m) ** 2;
+/** Every (unit, level) value of `a` beside `b`'s (same units, same levels). */
+function pairs(a: KlTable, b: KlTable): [number[], number[]] {
+  const x: number[] = [], y: number[] = [];
+  for (const u of b.units) {
+    const mine = a.units.find((v) => v.id === u.id)!;
+    expect(mine.formats).toEqual(u.formats);
+    u.kl.forEach((v, k) => { x.push(mine.kl[k]!); y.push(v); });
   }
-  return num / Math.sqrt(da * db);
+  return [x, y];
 }
+
+describe('spearman (the measure of agreement)', () => {
+  it('is ±1 on monotone pairs and averages tied ranks (hand-computed)', () => {
+    expect(spearman([1, 2, 3], [10, 20, 30])).toBeCloseTo(1, 12);
+    expect(spearman([1, 2, 3], [3, 2, 1])).toBeCloseTo(-1, 12);
+    // ranks 0, 1.5, 1.5, 3 against 0, 2, 1, 3: 4.5 / √(4.5 · 5)
+    expect(spearman([1, 2, 2, 3], [1, 3, 2, 4])).toBeCloseTo(4.5 / Math.sqrt(22.5), 12);
+  });
+});
 
 describe.skipIf(needData(data.stories260K.gguf))('klEstimate on stories260K', () => {
   const levels = 'Q4_0,Q5_0,Q8_0';
@@ -55,12 +54,7 @@ describe.skipIf(needData(data.stories260K.gguf))('klEstimate on stories260K', ()
       const none = (): undefined => undefined;
       const est = await klEstimate(model, { levels, formats, tokens: 512, probeTokens: 512, importance: none });
       const e2e = await sensitivity(model, { levels, formats, granularity: 'tensor', tokens: 512 });
-      const a: number[] = [], b: number[] = [];
-      for (const u of e2e.units) {
-        const mine = est.units.find((x) => x.id === u.id)!;
-        expect(mine.formats).toEqual(u.formats);
-        u.kl.forEach((v, k) => { a.push(mine.kl[k]!); b.push(v); });
-      }
+      const [a, b] = pairs(est, e2e);
       expect(a.length).toBe(37 * 3);
       expect(spearman(a, b)).toBeGreaterThan(0.97);
       // output: the same head pass over the same rows.
@@ -130,16 +124,6 @@ describe.skipIf(needData(data.stories260K.gguf))('klEstimate on stories260K', ()
   });
 });
 
-/** Every (unit, level) value of `a` beside `b`'s (same units, same levels). */
-function pairs(a: KlTable, b: KlTable): [number[], number[]] {
-  const x: number[] = [], y: number[] = [];
-  for (const u of b.units) {
-    const mine = a.units.find((v) => v.id === u.id)!;
-    expect(mine.formats).toEqual(u.formats);
-    u.kl.forEach((v, k) => { x.push(mine.kl[k]!); y.push(v); });
-  }
-  return [x, y];
-}
 
 describe.skipIf(needData(data.stories8L256.gguf) || needData(data.text.tinystories))('klEstimate on stories8L256', () => {
   const levels = 'Q2_K,Q4_K,Q6_K';
