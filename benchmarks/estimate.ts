@@ -20,7 +20,6 @@ import { klEstimate } from '../lib/importance/kl-estimate.js';
 import { meanKl } from '../lib/importance/sensitivity.js';
 import { loadModel } from '../lib/model/load.js';
 import type { ModelDescription } from '../lib/model/types.js';
-import type { NativeBlockSumsq } from '../lib/native-types.js';
 import { resolveLevels, tensorCost } from '../lib/plan/cost.js';
 import type { Plan } from '../lib/plan/plan.js';
 import { materialise } from '../lib/quantize/materialise.js';
@@ -52,7 +51,7 @@ function arg(name: string, def: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 
-const MATMUL_INPUT: Record<string, keyof NativeBlockSumsq> = {
+const MATMUL_INPUT: Record<string, 'attnIn' | 'attnOut' | 'ffnIn' | 'ffnDown'> = {
   attn_q: 'attnIn', attn_k: 'attnIn', attn_v: 'attnIn', attn_output: 'attnOut', ffn_gate: 'ffnIn', ffn_up: 'ffnIn', ffn_down: 'ffnDown',
 };
 
@@ -74,7 +73,7 @@ async function measurePairs(model: ModelDescription, spec: (typeof MODELS)[strin
   const hidden = await ref.embed(batch.tokens);
   for (let i = 0; i < ref.nLayer; i++) {
     xs.push(hidden.slice());
-    const sumsq: Required<NativeBlockSumsq> = { attnIn: new Float64Array(d), attnOut: new Float64Array(hp.nHead * hp.headDim), ffnIn: new Float64Array(d), ffnDown: new Float64Array(hp.nFf) };
+    const sumsq: Record<'attnIn' | 'attnOut' | 'ffnIn' | 'ffnDown', Float64Array> = { attnIn: new Float64Array(d), attnOut: new Float64Array(hp.nHead * hp.headDim), ffnIn: new Float64Array(d), ffnDown: new Float64Array(hp.nFf) };
     await ref.runBlock(i, hidden, batch.seqLens, { sumsq });
     for (const t of model.blocks[i]!.tensors) if (MATMUL_INPUT[t.role]) imatrix.set(t.name, Float32Array.from(sumsq[MATMUL_INPUT[t.role]!], (v) => v / n));
   }
