@@ -20,10 +20,12 @@
 import { LayerquantError } from '../errors.js';
 import { refuseOutputOverInput } from '../io/gguf-write.js';
 import { lim } from '../importance/lim.js';
+import { klEstimate, estimateImportance, type KlEstimateResult } from '../importance/kl-estimate.js';
 import { blockImportance, rank, type RankMethod } from '../importance/rank.js';
 import { sensitivity, sensitivityBlockScores, sensitivityErrors, type SensitivityResult } from '../importance/sensitivity.js';
 import type { ImportanceResult } from '../importance/types.js';
 import { computeImatrix } from '../imatrix/compute.js';
+import { imatrixImportance } from '../imatrix/importance.js';
 import type { Imatrix } from '../imatrix/types.js';
 import { imatrixRecord, readImatrices } from '../imatrix/use.js';
 import { checkImatrixFits } from '../imatrix/validate.js';
@@ -48,7 +50,7 @@ import { writePlan, type WrittenFile } from './write.js';
 export const DEFAULT_LEVELS = 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0';
 
 /** How block importance (and, for `sensitivity`, each unit's error per level) is found. */
-export type QuantizeMethod = RankMethod | 'sensitivity' | 'none';
+export type QuantizeMethod = RankMethod | 'sensitivity' | 'estimate' | 'none';
 
 /** Calibration text for the methods that run the model (`lim`, `sensitivity`). */
 export interface CalibrationOptions {
@@ -120,6 +122,8 @@ export interface QuantizeReport {
   imatrix?: Imatrix;
   /** Lines for people about what fell back (a quantized tensor without an imatrix entry). */
   warnings: string[];
+  /** The estimated table used (`estimate`). */
+  estimate?: KlEstimateResult;
 }
 
 /** Result of {@link quantizeModel}. */
@@ -158,6 +162,8 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
   const given = givenImatrix(model, o.imatrix);
   let imatrix = given?.imatrix;
   let plan: Plan;
+  // The quantizers' importance: given, or the imatrix the estimate collected (its table assumes it).
+  let importance = o.importance;
   if (o.plan) {
     plan = validatePlan(structuredClone(o.plan), model, table);
     if (o.imatrix === 'calibrate') imatrix = await collectImatrix(model, o);
@@ -172,8 +178,9 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
     if (budget.kind === 'fit') report.notes.push(describeBudget(budget));
     const levels = o.levels ?? DEFAULT_LEVELS;
     const tScores = performance.now();
-    const { collected, ...scored } = await scores(model, levels, table, o, report);
+    const { collected, writeImportance, ...scored } = await scores(model, levels, table, o, report, imatrix);
     imatrix ??= collected;
+    if (writeImportance && !importance) importance = writeImportance;
     report.seconds.scores = seconds(tScores);
     const tPlan = performance.now();
     const opts: PlanModelOptions = { levels, budget, formats: table, ...scored };
@@ -197,7 +204,7 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      ...(o.importance ? { importance: o.importance } : use.importance ? { importance: use.importance } : {}),
+      ...(importance ? { importance } : use.importance ? { importance: use.importance } : {}),
     });
     report.seconds.write = seconds(tWrite);
   }
@@ -212,7 +219,8 @@ async function scores(
   table: FormatTable,
   o: QuantizeModelOptions,
   report: QuantizeReport,
-): Promise<Pick<PlanModelOptions, 'importance' | 'method' | 'errorEstimate'> & { collected?: Imatrix }> {
+  given: Imatrix | undefined,
+): Promise<Pick<PlanModelOptions, 'importance' | 'method' | 'errorEstimate'> & { collected?: Imatrix; writeImportance?: (tensor: string) => Float32Array | undefined }> {
   const common = {
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -245,9 +253,30 @@ async function scores(
     report.ranking = r;
     return { importance: blockImportance(r), method, ...(imatrix ? { collected: imatrix } : {}) };
   }
+  if (method === 'estimate') {
+    // A given imatrix is the importance the estimate assumes; otherwise it collects its own in its pass.
+    const known = o.importance ?? (given ? (name: string) => imatrixImportance(given, name) : undefined);
+    const e = await klEstimate(model, { levels, formats: table, ...calib, ...common, ...(known ? { importance: known } : {}) });
+    report.estimate = e;
+    const d = e.details;
+    report.notes.push(`estimate: ${d.blockPasses.toFixed(1)} block passes of ${d.tokens} tokens (${d.probeTokens} probe tokens), ${d.headRows} head rows, in ${d.seconds.toFixed(2)} s`);
+    return {
+      errorEstimate: sensitivityErrors(e),
+      importance: sensitivityBlockScores(e, model.blocks.map((b) => b.index)),
+      method,
+      ...(known ? {} : { writeImportance: estimateImportance(e), collected: estimateImatrix(e, cal.name ?? 'calibration') }),
+    };
+  }
   const r = await rank(model, method, { ...calib, ...common });
   report.ranking = r;
   return { importance: blockImportance(r), method, ...(await alone()) };
+}
+
+/** The imatrix the estimate collected in its pass, as an imatrix (for the plan's record and the missing-entry checks). */
+function estimateImatrix(e: KlEstimateResult, dataset: string): Imatrix {
+  const entries = new Map([...e.imatrix].map(([name, x]) => [name, { sums: x.sums, counts: Float64Array.of(x.count) }] as const));
+  // Its tokens are not llama-imatrix's chunks: no chunk count is recorded.
+  return { entries, datasets: [dataset], chunkCount: 0, chunkSize: 0 };
 }
 
 /** The imatrix given as files or in memory, checked against the model; undefined for none or `calibrate`. */
