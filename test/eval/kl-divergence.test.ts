@@ -81,7 +81,7 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('KL dive
     } finally {
       m.close();
     }
-  });
+  }, 600_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Largest difference of stored log-probabilities (above −10 nats) between two base files. */
