@@ -139,9 +139,13 @@ inline int16_t bits_at_or_below(float v) {
 // because this library is built for F/BW/VL/DQ only: the caller checks the CPU at run time, and a
 // target("avx512vbmi2") function could not be inlined into the sweep's loop.
 inline __m512i compress_epi16(__mmask32 keep, __m512i r) {
+#if defined(LQ_EMULATE_AVX512)
+    return lq_emu_compress_epi16(keep, r);  // test build on AVX2 hardware (test/avx512-emu)
+#else
     __m512i out;
     __asm__("vpcompressw %1, %0%{%2%}%{z%}" : "=v"(out) : "v"(r), "Yk"(keep));
     return out;
+#endif
 }
 
 // One-pass sweep for F16/BF16 with non-negative band edges: the band tests run on the raw 16-bit
@@ -292,7 +296,11 @@ void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, const
                           int64_t * n1) {
     const bool nonneg = lo[0] >= 0.0f && lo[1] >= 0.0f && hi[0] >= 0.0f && hi[1] >= 0.0f;
     // LAYERQUANT_NO_VBMI2 forces the float-compress path that CPUs without VBMI2 take (tests).
+#if defined(LQ_EMULATE_AVX512)
+    static const bool vbmi2 = !std::getenv("LAYERQUANT_NO_VBMI2");  // emulated: both paths testable
+#else
     static const bool vbmi2 = __builtin_cpu_supports("avx512vbmi2") && !std::getenv("LAYERQUANT_NO_VBMI2");
+#endif
     if (t.kind == LQ_DTYPE_F16)
         return (!nonneg ? band<LQ_DTYPE_F16> : vbmi2 ? band16<LQ_DTYPE_F16, true> : band16<LQ_DTYPE_F16, false>)(
             t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
