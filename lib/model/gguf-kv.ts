@@ -29,13 +29,13 @@ export function hfGgufKv(m: ModelDescription, fileType: number, name: string): G
     u32(`${arch}.embedding_length`, hp.nEmbd),
     u32(`${arch}.block_count`, hp.nLayer),
     u32(`${arch}.feed_forward_length`, hp.nFf),
+    // gemma3's converter (TextModel's keys) writes no rope dimension count; llama's and phi3's do.
+    ...(arch === 'gemma3' ? [] : [u32(`${arch}.rope.dimension_count`, hp.headDim)]),
     u32(`${arch}.attention.head_count`, hp.nHead),
     u32(`${arch}.attention.head_count_kv`, hp.nHeadKv),
     f32(`${arch}.attention.layer_norm_rms_epsilon`, hp.rmsEps),
     f32(`${arch}.rope.freq_base`, hp.ropeTheta),
   ];
-  // gemma3's converter (TextModel's keys) writes no rope dimension count; llama's and phi3's do.
-  if (arch !== 'gemma3') kv.push(u32(`${arch}.rope.dimension_count`, hp.headDim));
   kv.push(...ropeScalingKv(arch, hp.ropeScaling, configFile));
   kv.push(...attentionKv(info, hp, configFile));
   // gemma3 always names its head size; the others when it is not n_embd / n_head.
