@@ -16,6 +16,24 @@ export type TensorRole =
   | 'ffn_up'
   | 'ffn_down'
   | 'ffn_norm'
+  // other architectures' block tensors (names.ts ALL_BLOCK_ROLES)
+  | 'attn_qkv'
+  | 'attn_q_bias'
+  | 'attn_k_bias'
+  | 'attn_v_bias'
+  | 'attn_output_bias'
+  | 'attn_q_norm'
+  | 'attn_k_norm'
+  | 'post_attention_norm'
+  | 'post_ffw_norm'
+  | 'ffn_gate_inp'
+  | 'ffn_gate_exps'
+  | 'ffn_up_exps'
+  | 'ffn_down_exps'
+  | 'ffn_gate_inp_shexp'
+  | 'ffn_gate_shexp'
+  | 'ffn_up_shexp'
+  | 'ffn_down_shexp'
   | 'token_embd'
   | 'output_norm'
   | 'output'
@@ -77,6 +95,11 @@ export interface Hparams {
   rmsEps: number;
   /** True when the output head reuses the token embedding (no separate `output.weight`). */
   tiedEmbeddings: boolean;
+  /** Mixture of experts: experts per block, experts each token uses, their inner size, the shared expert's. */
+  nExpert?: number;
+  nExpertUsed?: number;
+  nFfExp?: number;
+  nFfShexp?: number;
   /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`, config `rope_scaling`), when there is one. */
   ropeScaling?: RopeScaling;
 }
@@ -91,8 +114,12 @@ export interface TensorRef {
   role: TensorRole;
   /** Dimensions in ggml order: `dims[0]` is the row length. */
   dims: number[];
-  /** ggml type id (GgmlType). */
-  type: number;
+  /**
+   * Storage format of `data`: the format registry's name in ggml's spelling (`f32`, `f16`,
+   * `bf16`, `q4_K`, `q8_0`, … or our `int4_g64`). The one key of a tensor's encoding; ggml type
+   * ids appear only where GGUF files are read and written (lib/io).
+   */
+  format: string;
   /**
    * The data, a view of the memory-mapped file. For HF sources the q/k rows stay in HF
    * (rotate-half) order: see {@link permuteHeads}.
@@ -148,6 +175,12 @@ export interface ModelDescription {
   globals: TensorRef[];
   /** Where the tokenizer comes from. */
   tokenizer: TokenizerSource;
+  /**
+   * The source's metadata as GGUF keys: a GGUF file's own header keys, kept at load; for a HF
+   * folder the keys llama.cpp's converter writes (hyper-parameters, `general.*`, tokenizer;
+   * without `general.file_type`), derived once on the first call.
+   */
+  metadata(): GgufKv[];
   /** Unmaps the files; tensor data views become empty. Safe to call twice. */
   close(): void;
 }

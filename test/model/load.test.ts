@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLayerquantError, type ErrorCode } from '../../lib/errors.js';
-import { GgmlType } from '../../lib/io/ggml-types.js';
 import { openGguf } from '../../lib/io/gguf-read.js';
 import { writeGguf } from '../../lib/io/gguf-write.js';
 import { loadModel } from '../../lib/model/load.js';
@@ -94,7 +93,7 @@ describe.skipIf(skip)('loadModel: stories260K', () => {
       expect(m.blocks[2]!.tensors.map((t) => t.name)).toContain('blk.2.ffn_down.weight');
       expect(m.globals.map((t) => t.name)).toEqual(['token_embd.weight', 'output_norm.weight', 'output.weight']);
       const q = m.blocks[0]!.tensors[0]!;
-      expect(q).toMatchObject({ name: 'blk.0.attn_q.weight', dims: [64, 64], type: GgmlType.F32, file: data.stories260K.gguf });
+      expect(q).toMatchObject({ name: 'blk.0.attn_q.weight', dims: [64, 64], format: 'f32', file: data.stories260K.gguf });
       expect(q.permuteHeads).toBeUndefined();
       expect(q.data.byteLength).toBe(64 * 64 * 4);
       expect(m.tokenizer.kind).toBe('gguf');

@@ -17,10 +17,10 @@ import { convertHfToGguf } from '../../lib/model/convert.js';
 import { llama3RopeFactors } from '../../lib/model/rope.js';
 import { Decoder } from '../../lib/eval/decoder.js';
 import { native } from '../../lib/native.js';
-import { planModel, quantizeModel } from '../../lib/quantize/run.js';
+import { quantizeModel } from '../../lib/quantize/pipeline.js';
 import { loadTokenizer } from '../../lib/tokenize/tokenizer.js';
 import { data, needData } from '../helpers/data.js';
-import { runLlama } from '../helpers/llama.js';
+import { compareLogits, llamaLogitsOf, maxAbsDiff, ourLogits } from '../helpers/logits-compare.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lq-rope-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -57,47 +57,6 @@ function tokens(model: ReturnType<typeof loadModel>, n: number): Int32Array {
   const ids = loadTokenizer(model.tokenizer).encode(readFileSync(data.text.tinystories, 'utf8').slice(0, 3000));
   return Int32Array.from([1, ...ids.subarray(0, n - 1)]);
 }
-
-/** Our logits [n × vocab] for `ids` as one sequence. */
-async function ourLogits(path: string, ids: Int32Array): Promise<Float32Array> {
-  const m = loadModel(path);
-  try {
-    const dec = new Decoder(m);
-    const hidden = await dec.forward(ids, Int32Array.from([ids.length]));
-    return (await dec.logits(hidden)).logits;
-  } finally {
-    m.close();
-  }
-}
-
-async function llamaLogits(path: string, ids: Int32Array): Promise<Float32Array> {
-  const run = await runLlama<[number[][]]>(path, [{ op: 'logitsAll', tokens: Array.from(ids) }]);
-  if (!run.ok) throw new Error(`node-llama-cpp failed: ${run.error}\n${run.stderr}`);
-  return Float32Array.from(run.results[0].flat());
-}
-
-function compare(ours: Float32Array, theirs: Float32Array, nVocab: number): { maxAbs: number; sameArgmax: number; n: number } {
-  let maxAbs = 0;
-  let same = 0;
-  const n = ours.length / nVocab;
-  for (let t = 0; t < n; t++) {
-    let a = 0, b = 0;
-    for (let i = 0; i < nVocab; i++) {
-      const k = t * nVocab + i;
-      maxAbs = Math.max(maxAbs, Math.abs(ours[k]! - theirs[k]!));
-      if (ours[k]! > ours[t * nVocab + a]!) a = i;
-      if (theirs[k]! > theirs[t * nVocab + b]!) b = i;
-    }
-    if (a === b) same++;
-  }
-  return { maxAbs, sameArgmax: same / n, n };
-}
-
-const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-};
 
 const N = 160; // tokens: past the llama3 original context (64), well inside the trained one (256)
 
@@ -147,14 +106,14 @@ describe.skipIf(needData(data.stories8L256.gguf, data.stories8L256.hf, data.text
         m.close();
       }
       const ours = await ourLogits(path, ids);
-      const theirs = await llamaLogits(path, ids);
-      const cmp = compare(ours, theirs, 512);
+      const theirs = await llamaLogitsOf(path, ids);
+      const cmp = compareLogits(ours, theirs, 512);
       console.info(`${c.name}: ours vs llama.cpp over ${cmp.n} positions: max |Δlogit| ${cmp.maxAbs.toExponential(3)}, same argmax ${(100 * cmp.sameArgmax).toFixed(1)}%`);
       expect(cmp.sameArgmax).toBeGreaterThanOrEqual(0.99);
       expect(cmp.maxAbs).toBeLessThan(0.02);
       // the scaling matters: unscaled logits are far from llama.cpp's scaled ones
       const plain = await ourLogits(data.stories8L256.gguf, ids);
-      expect(maxDiff(plain, theirs)).toBeGreaterThan(20 * cmp.maxAbs);
+      expect(maxAbsDiff(plain, theirs)).toBeGreaterThan(20 * cmp.maxAbs);
     });
   }
 
@@ -165,8 +124,7 @@ describe.skipIf(needData(data.stories8L256.gguf, data.stories8L256.hf, data.text
     let ids: Int32Array;
     try {
       ids = tokens(m, 64);
-      const plan = planModel(m, { levels: ['f32'], budget: { kind: 'bits', bits: 32 }, globals: 'source', strategy: 'uniform' });
-      await quantizeModel(m, plan, out);
+      await quantizeModel(m, { kind: 'bits', bits: 32 }, { levels: ['f32'], globals: 'source', strategy: 'uniform', method: 'none', output: out });
     } finally {
       m.close();
     }
@@ -176,9 +134,9 @@ describe.skipIf(needData(data.stories8L256.gguf, data.stories8L256.hf, data.text
     } finally {
       q.close();
     }
-    const a = await llamaLogits(path, ids);
-    const b = await llamaLogits(out, ids);
-    expect(maxDiff(a, b)).toBe(0);
+    const a = await llamaLogitsOf(path, ids);
+    const b = await llamaLogitsOf(out, ids);
+    expect(maxAbsDiff(a, b)).toBe(0);
   });
 
   it('HF folder with llama3 rope_scaling: rope_freqs is synthesized, convert writes it, llama.cpp agrees with our HF forward', async () => {
@@ -203,7 +161,7 @@ describe.skipIf(needData(data.stories8L256.gguf, data.stories8L256.hf, data.text
       conv.close();
     }
     const ours = await ourLogits(folder, ids);
-    const cmp = compare(ours, await llamaLogits(gguf, ids), 512);
+    const cmp = compareLogits(ours, await llamaLogitsOf(gguf, ids), 512);
     console.info(`HF llama3: ours (HF folder) vs llama.cpp (converted GGUF): max |Δlogit| ${cmp.maxAbs.toExponential(3)}, same argmax ${(100 * cmp.sameArgmax).toFixed(1)}%`);
     expect(cmp.sameArgmax).toBeGreaterThanOrEqual(0.99);
     expect(cmp.maxAbs).toBeLessThan(0.02);
@@ -228,7 +186,7 @@ describe.skipIf(needData(data.stories8L256.gguf, data.stories8L256.hf, data.text
     } finally {
       m.close();
     }
-    const cmp = compare(await ourLogits(folder, ids), await llamaLogits(gguf, ids), 512);
+    const cmp = compareLogits(await ourLogits(folder, ids), await llamaLogitsOf(gguf, ids), 512);
     expect(cmp.sameArgmax).toBeGreaterThanOrEqual(0.99);
     expect(cmp.maxAbs).toBeLessThan(0.02);
   });

@@ -13,7 +13,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLayerquantError } from '../../lib/errors.js';
-import { ggmlTypeInfo } from '../../lib/io/ggml-types.js';
 import { loadModel } from '../../lib/model/load.js';
 import type { ModelDescription } from '../../lib/model/types.js';
 import { LLAMA_FTYPES, fileTypeOf, parseFtype, presetTensorTypes, type LlamaFtype } from '../../lib/plan/presets.js';
@@ -57,7 +56,7 @@ type Ours = { ok: true; types: Map<string, string> } | { ok: false; code: string
 
 /** The model's tensors with their storage format names. */
 function tensorsOf(m: ModelDescription): { name: string; dims: number[]; format: string }[] {
-  return [...m.blocks.flatMap((b) => b.tensors), ...m.globals].map((t) => ({ name: t.name, dims: t.dims, format: ggmlTypeInfo(t.type)!.name }));
+  return [...m.blocks.flatMap((b) => b.tensors), ...m.globals].map((t) => ({ name: t.name, dims: t.dims, format: t.format }));
 }
 
 function ours(path: string, f: LlamaFtype, hasImatrix: boolean): Ours {

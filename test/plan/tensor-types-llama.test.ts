@@ -9,13 +9,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ggmlTypeInfo } from '../../lib/io/ggml-types.js';
 import { loadModel } from '../../lib/model/load.js';
 import type { ModelDescription } from '../../lib/model/types.js';
 import { parseBudget } from '../../lib/plan/budget.js';
 import { parseFtype, presetTensorTypes, type PresetModel } from '../../lib/plan/presets.js';
 import { parseTensorTypeFile, tensorTypeFileText, tensorTypesFromOverrides, type TypedTensor } from '../../lib/plan/tensor-types.js';
-import { planModel, registryFormats } from '../../lib/quantize/run.js';
+import { planModel, registryFormats } from '../../lib/quantize/plan-model.js';
 import { data, dataPath } from '../helpers/data.js';
 import { llamaQuantize } from '../helpers/llama-quantize.js';
 
@@ -30,7 +29,7 @@ afterAll(() => {
 });
 
 function presetModel(m: ModelDescription): PresetModel {
-  const fmt = (t: { type: number }): string => ggmlTypeInfo(t.type)!.name;
+  const fmt = (t: { format: string }): string => t.format;
   return {
     architecture: m.architecture,
     hparams: m.hparams,
@@ -55,7 +54,7 @@ describe('tensor-type files replayed by llama-quantize', () => {
   it('stories8L256: a tensor-granularity k-quant mix comes back tensor for tensor', async () => {
     const m = loadModel(stories8L256);
     try {
-      const plan = planModel(m, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', budget: await parseBudget({ bits: '4.9' }, m.hparams), granularity: 'tensor', importance: [8, 1, 5, 3, 7, 2, 6, 4], formats: registryFormats() });
+      const plan = await planModel(m, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', budget: await parseBudget({ bits: '4.9' }, m.hparams), granularity: 'tensor', importance: [8, 1, 5, 3, 7, 2, 6, 4], formats: registryFormats() });
       expect(new Set(plan.tensors.filter((t) => t.covered).map((t) => t.format)).size).toBeGreaterThanOrEqual(3);
       const pm = presetModel(m);
       const r = replay(stories8L256, pm, plan.tensors, 'mix8L');
@@ -73,7 +72,7 @@ describe('tensor-type files replayed by llama-quantize', () => {
   it('stories260K: q4_0/q5_0/q8_0 with F16 fallbacks (172-wide rows), tied embeddings', async () => {
     const m = loadModel(data.stories260K.gguf);
     try {
-      const plan = planModel(m, { levels: 'Q4_0,Q5_0,Q8_0', budget: await parseBudget({ bits: '7.6' }, m.hparams), granularity: 'tensor', importance: [5, 1, 4, 2, 3], formats: registryFormats() });
+      const plan = await planModel(m, { levels: 'Q4_0,Q5_0,Q8_0', budget: await parseBudget({ bits: '7.6' }, m.hparams), granularity: 'tensor', importance: [5, 1, 4, 2, 3], formats: registryFormats() });
       expect(plan.tensors.some((t) => t.format === 'f16')).toBe(true);
       const pm = presetModel(m);
       const r = replay(data.stories260K.gguf, pm, plan.tensors, 'mix260K');

@@ -36,6 +36,14 @@ lq_status lq_cuda_forward_block(float * x_host, const lq_batch & b, const lq_for
                                 const lq_block_weights & w, lq_block_cos * cos) {
     lq_status st = lq_block_check(c, w);
     if (!st.ok()) return st;
+    // This mirror runs the Llama block; the other architectures' parts are CPU-only for now.
+    const bool llama_block = !w.attn_qkv.data && !w.attn_q_bias.data && !w.attn_k_bias.data && !w.attn_v_bias.data &&
+                             !w.attn_output_bias.data && !w.attn_q_norm.data && !w.attn_k_norm.data &&
+                             !w.attn_post_norm.data && !w.ffn_post_norm.data && w.ffn_gate.data && c.n_expert == 0 &&
+                             c.ffn_act == LQ_ACT_SILU && c.attn_softcap == 0 && c.attn_scale == 0 && c.n_swa == 0 &&
+                             !c.norm_add_one;
+    if (!llama_block)
+        return lq_status::fail(LQ_E_UNSUPPORTED, "the CUDA forward pass runs Llama-style blocks only (this architecture runs on the CPU)");
     const int64_t n = b.n_tok, e = c.n_embd, hd = c.head_dim, nq = c.n_head * hd, nkv = c.n_head_kv * hd, ff = c.n_ff;
     const size_t F = sizeof(float);
     dev_buf an, wq, wk, wv, wo, fn, wg, wu, wd;
@@ -75,13 +83,13 @@ lq_status lq_cuda_forward_block(float * x_host, const lq_batch & b, const lq_for
     const int64_t half = hd / 2;
     int32_t max_pos = 0;
     for (int32_t p : b.pos) max_pos = std::max(max_pos, p);
-    std::vector<float> ff, cs_h(static_cast<size_t>((max_pos + 1) * half)), sn_h(cs_h.size());
+    std::vector<float> freq, cs_h(static_cast<size_t>((max_pos + 1) * half)), sn_h(cs_h.size());
     if (w.rope_freqs.data) {
-        ff.resize(static_cast<size_t>(half));
-        lq_weight_rows_f32(w.rope_freqs, 0, 1, ff.data());
+        freq.resize(static_cast<size_t>(half));
+        lq_weight_rows_f32(w.rope_freqs, 0, 1, freq.data());
     }
     for (int32_t p = 0; p <= max_pos; ++p)
-        lq_rope_cache(c, ff.empty() ? nullptr : ff.data(), p, cs_h.data() + p * half, sn_h.data() + p * half);
+        lq_rope_cache(c, freq.empty() ? nullptr : freq.data(), p, cs_h.data() + p * half, sn_h.data() + p * half);
     dev_buf rcs, rsn;
     LQ_CUDA_TRY(cudaMalloc(&rcs.p, cs_h.size() * F));
     LQ_CUDA_TRY(cudaMalloc(&rsn.p, sn_h.size() * F));

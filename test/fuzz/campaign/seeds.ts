@@ -14,8 +14,7 @@ import { BLOCK_ROLES, hfBlockName, hfGlobalName, type BlockRole } from '../../..
 import { parseBudget } from '../../../lib/plan/budget.js';
 import { planToJson } from '../../../lib/plan/plan-file.js';
 import { tensorTypeFileText } from '../../../lib/plan/tensor-types.js';
-import { planModel, registryFormats } from '../../../lib/quantize/run.js';
-import { ggmlTypeInfo } from '../../../lib/io/ggml-types.js';
+import { planModel, registryFormats } from '../../../lib/quantize/plan-model.js';
 import { data } from '../../helpers/data.js';
 import { Rng } from '../fuzz-helpers.js';
 
@@ -113,10 +112,10 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
   let plan: string;
   let tensorTypes: string;
   try {
-    const p = planModel(model, { levels: 'Q4_0,Q8_0', budget: await parseBudget({ bits: '6.5' }, model.hparams), granularity: 'tensor', formats: registryFormats() });
+    const p = await planModel(model, { levels: 'Q4_0,Q8_0', budget: await parseBudget({ bits: '6.5' }, model.hparams), granularity: 'tensor', formats: registryFormats() });
     plan = join(dir, 'plan.json');
     writeFileSync(plan, planToJson(p));
-    const source = new Map([...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => [t.name, ggmlTypeInfo(t.type)!.name]));
+    const source = new Map([...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => [t.name, t.format]));
     tensorTypes = join(dir, 'types.txt');
     writeFileSync(tensorTypes, tensorTypeFileText(p.tensors, (n) => source.get(n)).text);
   } finally {
