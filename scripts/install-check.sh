@@ -58,6 +58,7 @@ echo "::: npx layerquant --version; quantize stories260K"
   [[ "$version" == *"prebuilds/linux-x64/"* ]] || { echo "--version does not name the prebuilt binary" >&2; exit 1; }
   npx --no-install layerquant quantize "$model" --bits 8 --levels Q4_0,Q8_0 --method none -o out.gguf >"$work/quantize.log" 2>&1 || { cat "$work/quantize.log" >&2; exit 1; }
   npx --no-install layerquant inspect out.gguf >/dev/null
-  echo "    $(tail -1 "$work/quantize.log")"
+  last=""; while IFS= read -r line; do last="$line"; done <"$work/quantize.log"  # no coreutils on this PATH
+  echo "    $last"
 ) || fail "the installed package did not run"
 echo "::: install-check passed"
