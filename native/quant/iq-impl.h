@@ -75,6 +75,11 @@ inline m8s gt(const v8s & a, const v8s & b) {
     for (int i = 0; i < 8; ++i) r.m[i] = a.v[i] > b.v[i];
     return r;
 }
+inline m8s eq(const v8s & a, const v8s & b) {
+    m8s r;
+    for (int i = 0; i < 8; ++i) r.m[i] = a.v[i] == b.v[i];
+    return r;
+}
 // m ? a : b per lane.
 inline v8s sel(const m8s & m, const v8s & a, const v8s & b) {
     v8s r;
@@ -148,169 +153,119 @@ enum sign_mode { SIGN_FREE, SIGN_PARITY8, SIGN_PARITY_PAIR, SIGN_IQ1 };
 constexpr int kMaxCand = 64;  // candidates kept per group (lists are unioned until this many)
 constexpr float kBig = 1e30f;  // B of padding lanes: never the minimum
 
-// Per super-block work state. T: the format's traits (see iq2_xxs.cpp).
+// Per super-block work state. T: the format's traits (iq-formats.h). Groups (grid entries' worth of
+// weights) are handled in batches of 8, one group per lane: batch b holds groups 8b..8b+7, and
+// its candidates' sums are stored candidate-major (B[b][v][k][lane]) so that one vector operation
+// scores candidate k of 8 groups at once, each at its own sub-block's scale.
 template <class T>
 struct state {
-    static constexpr int K = T::K, NG = T::NG, GPS = T::GPS, NSUB = NG / GPS, NV = T::NV;
-    const lq_iq_grid * g;       // the format's grid tables
-    alignas(32) float a[264];   // targets: |x| (signed x for IQ1), group-major
-    alignas(32) float w[256];   // weights
-    alignas(32) float u[264];   // w * a (8 padding lanes: K = 4 loads read past the last group)
-    uint8_t odd[NG];            // sign parity of the group (PARITY8) or pair (PARITY_PAIR, on both halves)
-    uint16_t cand[NG][kMaxCand];
+    static constexpr int K = T::K, NG = T::NG, GPS = T::GPS, NSUB = NG / GPS, NV = T::NV, NB = NG / 8;
+    const lq_iq_grid * g;        // the format's grid tables
+    alignas(32) float a[256];    // targets: |x| (signed x for IQ1), group-major
+    alignas(32) float w[256];    // weights
+    alignas(32) float u[256];    // w * a
+    alignas(32) float aT[K][NG]; // a, u transposed: [coordinate][group]
+    alignas(32) float uT[K][NG];
+    uint8_t odd[NG];             // sign parity of the group (PARITY8) or pair (PARITY_PAIR, on both halves)
+    uint16_t cand[NG][kMaxCand]; // candidate entries per group
     int ncand[NG];
-    alignas(32) float nA2[NG][NV][kMaxCand];  // -2 A' per candidate and variant
-    alignas(32) float B[NG][NV][kMaxCand];
-    float sx[NG], sw[NG];       // IQ1: sum w x, sum w per group
-    float amax[NSUB];           // largest |x| per sub-block
-    float lev[2][8], mid[2][8]; // level values and midpoints between them, per delta variant (IQ1: +-delta)
-    alignas(32) float pw[8];    // nlevels^j for the group's coordinates, 0 beyond
-    float Dunc[NSUB][2];        // step A (per delta variant for IQ1)
-    float Dbest[NSUB], Ebest[NSUB], curv[NSUB];
-    // the choice: per group entry index into cand, variant; per sub-block code
+    int kmax[NB];                // candidates of the batch's largest list (others padded)
+    alignas(32) float nA2[NB][NV][kMaxCand][8];  // -2 A' per candidate, variant and lane
+    alignas(32) float B[NB][NV][kMaxCand][8];
+    float sx[NG], sw[NG];        // IQ1: sum w x, sum w per group
+    float amax[NSUB];            // largest |x| per sub-block
+    float lev[2][8], mid[2][8];  // level values and midpoints between them, per delta variant (IQ1: +-delta)
+    float pw[8];                 // nlevels^j for the group's coordinates
+    float Dunc[NSUB][2];         // step A (per delta variant for IQ1)
+    float Dbest[NSUB], curv[NSUB];
+    // the choice: per group the candidate (index into cand) and variant; per sub-block the code
     int pick[NG], pickv[NG];
     int code[NSUB];
     uint16_t dh;
 };
 
-// Error of one group at scale D, variant v: D * min_k (D B_k - 2 A'_k); *k_out = argmin.
+// Per-lane scale of batch b from per-sub-block scales.
 template <class V, class T>
-inline float group_err(const state<T> & st, int p, int v, float D, int * k_out) {
-    const int nc = st.ncand[p];
-    const V vd = V::set1(D);
-    V m = V::set1(kBig);
-    for (int k = 0; k < nc; k += 8) m = vmin(m, add(mul(vd, V::load(&st.B[p][v][k])), V::load(&st.nA2[p][v][k])));
-    const float mn = hmin(m);
-    if (k_out) {
-        int k = 0;
-        for (;; k += 8) {
-            const int l = first_le(add(mul(vd, V::load(&st.B[p][v][k])), V::load(&st.nA2[p][v][k])), mn);
-            if (l >= 0) {
-                k += l;
-                break;
-            }
-        }
-        *k_out = k;
-    }
-    return D * mn;
+inline V lane_scales(int b, const float * Dsb) {
+    alignas(32) float d[8];
+    for (int l = 0; l < 8; ++l) d[l] = Dsb[(8 * b + l) / T::GPS];
+    return V::load(d);
 }
 
-// Error of sub-block sb at scale D (without the constant sum w a^2), with the per-group choices.
+// t_i[lane] = min over the lane's candidates of D_i B + (-2 A') for variant v, nd scale vectors.
 template <class V, class T>
-inline float sub_err(const state<T> & st, int sb, float D, int * pick, int * pickv) {
-    constexpr int GPS = T::GPS;
-    const int p0 = sb * GPS;
-    if (T::SM == SIGN_FREE || T::SM == SIGN_PARITY8) {
-        float e = 0.0f;
-        for (int g = 0; g < GPS; ++g) {
-            e += group_err<V>(st, p0 + g, 0, D, pick ? &pick[p0 + g] : nullptr);
-            if (pickv) pickv[p0 + g] = 0;
+inline void batch_mins(const state<T> & st, int b, int v, const V * D, int nd, V * t) {
+    for (int i = 0; i < nd; ++i) t[i] = V::set1(kBig);
+    for (int k = 0; k < st.kmax[b]; ++k) {
+        const V bk = V::load(st.B[b][v][k]), ak = V::load(st.nA2[b][v][k]);
+        for (int i = 0; i < nd; ++i) t[i] = vmin(t[i], add(mul(D[i], bk), ak));
+    }
+}
+
+// Per lane the lowest candidate index whose value at D equals t (the minimum batch_mins found).
+template <class V, class T>
+inline void batch_argmin(const state<T> & st, int b, int v, const V & D, const V & t, int * k_out) {
+    V idx = V::set1(0.0f);
+    for (int k = st.kmax[b] - 1; k >= 0; --k)
+        idx = sel(eq(add(mul(D, V::load(st.B[b][v][k])), V::load(st.nA2[b][v][k])), t), V::set1(static_cast<float>(k)), idx);
+    alignas(32) float f[8];
+    idx.store(f);
+    for (int l = 0; l < 8; ++l) k_out[l] = static_cast<int>(f[l]);
+}
+
+// Errors (without the constant sum w a^2) of every sub-block at nd <= 6 sets of per-sub-block
+// scales D[i][sb]; with pick (nd = 1), the choices that reach them.
+template <class V, class T>
+inline void eval_subs(const state<T> & st, const float (*D)[state<T>::NSUB], int nd, float (*E)[state<T>::NSUB], int * pick, int * pickv) {
+    constexpr int NSUB = state<T>::NSUB, GPS = T::GPS, NV = T::NV;
+    for (int i = 0; i < nd; ++i)
+        for (int sb = 0; sb < NSUB; ++sb) E[i][sb] = 0.0f;
+    for (int b = 0; b < state<T>::NB; ++b) {
+        V Dv[6], t[NV][6];
+        alignas(32) float c[NV][6][8];
+        for (int i = 0; i < nd; ++i) Dv[i] = lane_scales<V, T>(b, D[i]);
+        for (int v = 0; v < NV; ++v) {
+            batch_mins<V>(st, b, v, Dv, nd, t[v]);
+            for (int i = 0; i < nd; ++i) mul(Dv[i], t[v][i]).store(c[v][i]);
         }
-        return e;
-    } else if (T::SM == SIGN_PARITY_PAIR) {
-        float e = 0.0f;
-        for (int g = 0; g < GPS; g += 2) {
-            const int p = p0 + g;
-            int kn0, kn1, kf0, kf1;
-            const float n0 = group_err<V>(st, p, 0, D, &kn0), n1 = group_err<V>(st, p + 1, 0, D, &kn1);
-            if (!st.odd[p]) {
-                e += n0 + n1;
-                if (pick) pick[p] = kn0, pick[p + 1] = kn1, pickv[p] = 0, pickv[p + 1] = 0;
-                continue;
-            }
-            const float f0 = group_err<V>(st, p, 1, D, &kf0), f1 = group_err<V>(st, p + 1, 1, D, &kf1);
-            const float a = f0 + n1, b = n0 + f1;
-            if (a <= b) {
-                e += a;
-                if (pick) pick[p] = kf0, pick[p + 1] = kn1, pickv[p] = 1, pickv[p + 1] = 0;
-            } else {
-                e += b;
-                if (pick) pick[p] = kn0, pick[p + 1] = kf1, pickv[p] = 0, pickv[p + 1] = 1;
-            }
-        }
-        return e;
-    } else if (T::DELTA_PER_GROUP) {  // IQ1_M: each group picks its delta
-        float e = 0.0f;
-        for (int g = 0; g < GPS; ++g) {
-            int k0, k1;
-            const float e0 = group_err<V>(st, p0 + g, 0, D, &k0), e1 = group_err<V>(st, p0 + g, 1, D, &k1);
-            if (e0 <= e1) {
-                e += e0;
-                if (pick) pick[p0 + g] = k0, pickv[p0 + g] = 0;
-            } else {
-                e += e1;
-                if (pick) pick[p0 + g] = k1, pickv[p0 + g] = 1;
-            }
-        }
-        return e;
-    } else {  // IQ1_S: one delta for the sub-block
-        float e[2] = {0.0f, 0.0f};
-        int kk[2][GPS];
-        for (int v = 0; v < 2; ++v)
-            for (int g = 0; g < GPS; ++g) e[v] += group_err<V>(st, p0 + g, v, D, &kk[v][g]);
-        const int v = e[0] <= e[1] ? 0 : 1;
+        int kk[NV][8];
         if (pick)
-            for (int g = 0; g < GPS; ++g) pick[p0 + g] = kk[v][g], pickv[p0 + g] = v;
-        return e[v];
-    }
-}
-
-// Minimum over group p's candidates of D_i B + (-2 A') for variant v, for nd <= 8 scales at once.
-template <class V, class T>
-inline void group_mins(const state<T> & st, int p, int v, const float * D, int nd, float * out) {
-    const int nc = st.ncand[p];
-    V m[8], vd[8];
-    for (int i = 0; i < nd; ++i) m[i] = V::set1(kBig), vd[i] = V::set1(D[i]);
-    for (int k = 0; k < nc; k += 8) {
-        const V b = V::load(&st.B[p][v][k]), a = V::load(&st.nA2[p][v][k]);
-        for (int i = 0; i < nd; ++i) m[i] = vmin(m[i], add(mul(vd[i], b), a));
-    }
-    for (int i = 0; i < nd; ++i) out[i] = D[i] * hmin(m[i]);
-}
-
-// Errors of sub-block sb at nd <= 8 scales (the choices as sub_err makes them).
-template <class V, class T>
-inline void sub_errs(const state<T> & st, int sb, const float * D, int nd, float * E) {
-    constexpr int GPS = T::GPS;
-    const int p0 = sb * GPS;
-    float e0[8], e1[8];
-    for (int i = 0; i < nd; ++i) E[i] = 0.0f;
-    if (T::SM == SIGN_FREE || T::SM == SIGN_PARITY8) {
-        for (int g = 0; g < GPS; ++g) {
-            group_mins<V>(st, p0 + g, 0, D, nd, e0);
-            for (int i = 0; i < nd; ++i) E[i] += e0[i];
-        }
-    } else if (T::SM == SIGN_PARITY_PAIR) {
-        float f0[8], f1[8];
-        for (int g = 0; g < GPS; g += 2) {
-            const int p = p0 + g;
-            group_mins<V>(st, p, 0, D, nd, e0);
-            group_mins<V>(st, p + 1, 0, D, nd, e1);
-            if (!st.odd[p]) {
-                for (int i = 0; i < nd; ++i) E[i] += e0[i] + e1[i];
-                continue;
+            for (int v = 0; v < NV; ++v) batch_argmin<V>(st, b, v, Dv[0], t[v][0], kk[v]);
+        for (int i = 0; i < nd; ++i) {
+            for (int l = 0; l < 8; ++l) {
+                const int p = 8 * b + l, sb = p / GPS;
+                if (T::SM == SIGN_FREE || T::SM == SIGN_PARITY8) {
+                    E[i][sb] += c[0][i][l];
+                    if (pick) pick[p] = kk[0][l], pickv[p] = 0;
+                } else if (T::SM == SIGN_PARITY_PAIR) {
+                    if (l & 1) continue;
+                    const float n0 = c[0][i][l], n1 = c[0][i][l + 1], f0 = c[1][i][l], f1 = c[1][i][l + 1];
+                    int v0 = 0, v1 = 0;
+                    float e = n0 + n1;
+                    if (st.odd[p]) {
+                        const float x0 = f0 + n1, x1 = n0 + f1;
+                        e = x0 <= x1 ? x0 : x1;
+                        (x0 <= x1 ? v0 : v1) = 1;
+                    }
+                    E[i][sb] += e;
+                    if (pick) pick[p] = kk[v0][l], pickv[p] = v0, pick[p + 1] = kk[v1][l + 1], pickv[p + 1] = v1;
+                } else if (T::DELTA_PER_GROUP) {
+                    const int v = c[0][i][l] <= c[1][i][l] ? 0 : 1;
+                    E[i][sb] += c[v][i][l];
+                    if (pick) pick[p] = kk[v][l], pickv[p] = v;
+                }
             }
-            group_mins<V>(st, p, 1, D, nd, f0);
-            group_mins<V>(st, p + 1, 1, D, nd, f1);
-            for (int i = 0; i < nd; ++i) {
-                const float a = f0[i] + e1[i], b = e0[i] + f1[i];
-                E[i] += a <= b ? a : b;
+            if (T::SM == SIGN_IQ1 && !T::DELTA_PER_GROUP) {  // IQ1_S: one delta per sub-block
+                for (int l0 = 0; l0 < 8; l0 += GPS) {
+                    float e0 = 0.0f, e1 = 0.0f;
+                    for (int l = l0; l < l0 + GPS; ++l) e0 += c[0][i][l], e1 += c[1][i][l];
+                    const int v = e0 <= e1 ? 0 : 1;
+                    E[i][(8 * b + l0) / GPS] = v ? e1 : e0;
+                    if (pick)
+                        for (int l = l0; l < l0 + GPS; ++l) pick[8 * b + l] = kk[v][l], pickv[8 * b + l] = v;
+                }
             }
         }
-    } else if (T::DELTA_PER_GROUP) {
-        for (int g = 0; g < GPS; ++g) {
-            group_mins<V>(st, p0 + g, 0, D, nd, e0);
-            group_mins<V>(st, p0 + g, 1, D, nd, e1);
-            for (int i = 0; i < nd; ++i) E[i] += e0[i] <= e1[i] ? e0[i] : e1[i];
-        }
-    } else {
-        float s0[8] = {}, s1[8] = {};
-        for (int g = 0; g < GPS; ++g) {
-            group_mins<V>(st, p0 + g, 0, D, nd, e0);
-            group_mins<V>(st, p0 + g, 1, D, nd, e1);
-            for (int i = 0; i < nd; ++i) s0[i] += e0[i], s1[i] += e1[i];
-        }
-        for (int i = 0; i < nd; ++i) E[i] = s0[i] <= s1[i] ? s0[i] : s1[i];
     }
 }
 
@@ -320,8 +275,8 @@ inline void sub_sums(const state<T> & st, int sb, const int * pick, const int * 
     float na = 0.0f, b = 0.0f;
     for (int g = 0; g < T::GPS; ++g) {
         const int p = sb * T::GPS + g;
-        na += st.nA2[p][pickv[p]][pick[p]];
-        b += st.B[p][pickv[p]][pick[p]];
+        na += st.nA2[p / 8][pickv[p]][pick[p]][p % 8];
+        b += st.B[p / 8][pickv[p]][pick[p]][p % 8];
     }
     *asum = -0.5f * na;
     *bsum = b;
@@ -330,14 +285,14 @@ inline void sub_sums(const state<T> & st, int sb, const int * pick, const int * 
 inline float ls_scale(float a, float b) { return b > 0.0f && a > 0.0f ? a / b : 0.0f; }
 
 // ---- step A: the unconstrained lattice --------------------------------------------------------------
-// Error and LS sums of elements [e0, e0 + 8 * nch) at scale D, each at its nearest level (levels:
-// T::level(), IQ1: level + delta).
+// Error and LS sums of elements [e0, e0 + 8 * nch) at scale D, each at its nearest level of
+// variant v (IQ1: level + delta).
 template <class V, class T>
 inline float lattice_err(const state<T> & st, int e0, int nch, float D, int v, float * sxq, float * sqq) {
     constexpr int nl = T::NL;
     V ea = V::set1(0.0f), xq = V::set1(0.0f), qq = V::set1(0.0f);
     const V vd = V::set1(D);
-    V th[7], lv[8];
+    V th[nl - 1], lv[nl];
     for (int t = 0; t + 1 < nl; ++t) th[t] = V::set1(D * st.mid[v][t]);
     for (int t = 0; t < nl; ++t) lv[t] = V::set1(st.lev[v][t]);
     for (int c = 0; c < nch; ++c) {
@@ -358,8 +313,8 @@ inline float lattice_err(const state<T> & st, int e0, int nch, float D, int v, f
 // Best unconstrained scale of sub-block sb for delta variant v (0 for an all-zero sub-block).
 template <class V, class T>
 inline float lattice_scale(const state<T> & st, int sb, int v) {
-    constexpr int n = T::GPS * T::K;
-    const int e0 = sb * n, nl = T::NL;
+    constexpr int n = T::GPS * T::K, nl = T::NL;
+    const int e0 = sb * n;
     const float amax = st.amax[sb];
     if (!(amax > 1e-30f)) return 0.0f;
     const float top = fmaxs(fabss(st.lev[v][0]), fabss(st.lev[v][nl - 1]));
@@ -385,30 +340,41 @@ inline float lattice_scale(const state<T> & st, int sb, int v) {
 }
 
 // ---- step B: candidates ------------------------------------------------------------------------------
-// Lattice point of group p at scale D: per coordinate the nearest level (of level + delta); with
-// flip, the coordinate whose sign flip is cheapest (smallest w|x| at its level) is set to the lowest
-// level instead (where an odd group's flipped weight lands). K = 4: the group is lanes 0-3.
+// Lattice points of the 8 groups of batch b at per-lane scales D (variant v): per coordinate the
+// nearest level. fcode (parity types): the same with the coordinate whose sign flip is cheapest
+// (smallest w|x| times its level, lowest coordinate on ties) set to the lowest level, where an odd
+// group's flipped weight lands.
 template <class V, class T>
-inline int lattice_code(const state<T> & st, int p, float D, int v, bool flip) {
+inline void batch_codes(const state<T> & st, int b, const V & D, int v, int * code, int * fcode) {
     constexpr int K = T::K, nl = T::NL;
-    const V a = V::load(&st.a[p * K]);
     const V one = V::set1(1.0f), zero = V::set1(0.0f);
-    V lvl = zero;
-    for (int t = 0; t + 1 < nl; ++t) lvl = add(lvl, sel(gt(a, V::set1(D * st.mid[v][t])), one, zero));
-    const V pw = V::load(st.pw);
-    int code = static_cast<int>(hsum(mul(lvl, pw)));
-    if (flip) {
-        // the level values at lvl, times u: the flip cost up to the common factor 4 D
-        V q = V::set1(st.lev[v][0]);
-        for (int t = 0; t + 1 < nl; ++t) q = sel(gt(lvl, V::set1(static_cast<float>(t) + 0.5f)), V::set1(st.lev[v][t + 1]), q);
-        V c = mul(V::load(&st.u[p * K]), q);
-        if (K < 8) c = sel(gt(pw, zero), c, V::set1(kBig));
-        const int j = first_le(c, hmin(c));
-        alignas(32) float l[8];
-        lvl.store(l);
-        code -= static_cast<int>(l[j]) * static_cast<int>(st.pw[j]);
+    V th[nl - 1];
+    for (int t = 0; t + 1 < nl; ++t) th[t] = mul(D, V::set1(st.mid[v][t]));
+    V cv = zero, cm = V::set1(kBig), cl = zero;
+    for (int j = 0; j < K; ++j) {
+        const V a = V::load(&st.aT[j][8 * b]);
+        V lvl = zero, q = V::set1(st.lev[v][0]);
+        for (int t = 0; t + 1 < nl; ++t) {
+            const auto m = gt(a, th[t]);
+            lvl = add(lvl, sel(m, one, zero));
+            q = sel(m, V::set1(st.lev[v][t + 1]), q);
+        }
+        const V lp = mul(lvl, V::set1(st.pw[j]));
+        cv = add(cv, lp);
+        if (fcode) {
+            const V c = mul(V::load(&st.uT[j][8 * b]), q);
+            const auto lt = gt(cm, c);
+            cm = sel(lt, c, cm);
+            cl = sel(lt, lp, cl);
+        }
     }
-    return code;
+    alignas(32) float f[8], fl[8];
+    cv.store(f);
+    for (int l = 0; l < 8; ++l) code[l] = static_cast<int>(f[l]);
+    if (fcode) {
+        sub(cv, cl).store(fl);
+        for (int l = 0; l < 8; ++l) fcode[l] = static_cast<int>(fl[l]);
+    }
 }
 
 template <class T>
@@ -426,22 +392,24 @@ inline void add_list(state<T> & st, int p, int code, uint32_t * stamp, uint32_t 
 }
 
 // ---- step C: candidate sums ------------------------------------------------------------------------
+// A = sum u c, B = sum w c^2 (and the cheapest flip product, or for IQ1 sum w c) of every candidate
+// of group p, into lane p % 8 of its batch, per variant; lanes beyond ncand padded to never win.
 template <class V, class T>
 inline void candidate_sums(state<T> & st, int p) {
     const lq_iq_grid & g = *st.g;
     constexpr int K = T::K;
-    int nc = st.ncand[p];
-    // Pad to a multiple of 8 with the first candidate (duplicates never win: ties go to the lower index).
+    const int nc = st.ncand[p], b = p / 8, lane = p % 8;
     const int np = (nc + 7) & ~7;
     for (int k = nc; k < np; ++k) st.cand[p][k] = st.cand[p][0];
     const float * u = &st.u[p * K];
     const float * w = &st.w[p * K];
+    alignas(32) float ta[T::NV][8], tb[T::NV][8];
     for (int k = 0; k < np; k += 8) {
         V c[8];
         load_cols(g.rows, &st.cand[p][k], K, c);
         V A = mul(V::set1(u[0]), c[0]);
         V Bv = mul(mul(V::set1(w[0]), c[0]), c[0]);
-        V M = mul(V::set1(u[0]), c[0]);
+        V M = A;
         V R = mul(V::set1(w[0]), c[0]);
         for (int j = 1; j < K; ++j) {
             const V uc = mul(V::set1(u[j]), c[j]);
@@ -452,129 +420,167 @@ inline void candidate_sums(state<T> & st, int p) {
         }
         const V m2 = V::set1(-2.0f), p4 = V::set1(4.0f);
         if (T::SM == SIGN_FREE) {
-            mul(m2, A).store(&st.nA2[p][0][k]);
-            Bv.store(&st.B[p][0][k]);
+            mul(m2, A).store(ta[0]);
+            Bv.store(tb[0]);
         } else if (T::SM == SIGN_PARITY8) {
-            (st.odd[p] ? add(mul(p4, M), mul(m2, A)) : mul(m2, A)).store(&st.nA2[p][0][k]);
-            Bv.store(&st.B[p][0][k]);
+            (st.odd[p] ? add(mul(p4, M), mul(m2, A)) : mul(m2, A)).store(ta[0]);
+            Bv.store(tb[0]);
         } else if (T::SM == SIGN_PARITY_PAIR) {
-            mul(m2, A).store(&st.nA2[p][0][k]);
-            add(mul(p4, M), mul(m2, A)).store(&st.nA2[p][1][k]);
-            Bv.store(&st.B[p][0][k]);
-            Bv.store(&st.B[p][1][k]);
+            mul(m2, A).store(ta[0]);
+            add(mul(p4, M), mul(m2, A)).store(ta[T::NV - 1]);
+            Bv.store(tb[0]);
+            Bv.store(tb[T::NV - 1]);
         } else {  // IQ1: A_d = P + d SX, B_d = Q + 2 d R + d^2 SW
-            for (int v = 0; v < 2; ++v) {
+            for (int v = 0; v < T::NV; ++v) {
                 const float dl = v ? -st.g->delta : st.g->delta;
                 const V Ad = add(A, V::set1(dl * st.sx[p]));
                 const V Bd = add(add(Bv, mul(V::set1(2.0f * dl), R)), V::set1(dl * dl * st.sw[p]));
-                mul(m2, Ad).store(&st.nA2[p][v][k]);
-                Bd.store(&st.B[p][v][k]);
+                mul(m2, Ad).store(ta[v]);
+                Bd.store(tb[v]);
             }
         }
+        for (int v = 0; v < T::NV; ++v)
+            for (int i = 0; i < 8 && k + i < nc; ++i) st.nA2[b][v][k + i][lane] = ta[v][i], st.B[b][v][k + i][lane] = tb[v][i];
     }
     for (int v = 0; v < T::NV; ++v)
-        for (int k = nc; k < np; ++k) st.B[p][v][k] = kBig, st.nA2[p][v][k] = 0.0f;
-    st.ncand[p] = np;
+        for (int k = nc; k < st.kmax[b]; ++k) st.B[b][v][k][lane] = kBig, st.nA2[b][v][k][lane] = 0.0f;
 }
 
 // ---- steps D-F --------------------------------------------------------------------------------------
 // Exact error of all sub-blocks for fp16 super-scale dh, each at the better of the two codes around
-// its best continuous scale; codes and choices written when out is true.
+// its best continuous scale; codes (and with out, the choices) written.
 template <class V, class T>
 inline float total_err(state<T> & st, uint16_t dh, bool out, int * codes) {
     constexpr int NSUB = state<T>::NSUB;
     const float d = f16_val(dh);
-    float e = 0.0f;
+    float Ds[2][NSUB], Es[2][NSUB];
+    int s0[NSUB];
     for (int sb = 0; sb < NSUB; ++sb) {
-        int s0 = T::code_below(st.Dbest[sb] / d);
-        s0 = s0 < 0 ? 0 : s0 > T::NS - 2 ? T::NS - 2 : s0;
-        const float Ds[2] = {T::scale(d, s0), T::scale(d, s0 + 1)};
-        float Es[2];
-        sub_errs<V>(st, sb, Ds, 2, Es);
-        const int bs = Es[1] < Es[0] ? s0 + 1 : s0;
-        const float be = Es[1] < Es[0] ? Es[1] : Es[0];
-        codes[sb] = bs;
-        if (out) sub_err<V>(st, sb, T::scale(d, bs), st.pick, st.pickv);
-        e += be;
+        int s = T::code_below(st.Dbest[sb] / d);
+        s = s < 0 ? 0 : s > T::NS - 2 ? T::NS - 2 : s;
+        s0[sb] = s;
+        Ds[0][sb] = T::scale(d, s), Ds[1][sb] = T::scale(d, s + 1);
+    }
+    eval_subs<V>(st, Ds, 2, Es, nullptr, nullptr);
+    float e = 0.0f, Dc[1][NSUB];
+    for (int sb = 0; sb < NSUB; ++sb) {
+        const int up = Es[1][sb] < Es[0][sb] ? 1 : 0;
+        codes[sb] = s0[sb] + up;
+        Dc[0][sb] = Ds[up][sb];
+        e += Es[up][sb];
+    }
+    if (out) {
+        float Ec[1][NSUB];
+        eval_subs<V>(st, Dc, 1, Ec, st.pick, st.pickv);
     }
     return e;
 }
 
 template <class V, class T>
 inline void search(state<T> & st, uint32_t * stamp, uint32_t & mark) {
-    constexpr int K = T::K, NG = T::NG, GPS = T::GPS, NSUB = state<T>::NSUB;
+    constexpr int NG = T::NG, NSUB = state<T>::NSUB, NB = state<T>::NB;
+    constexpr bool parity = T::SM == SIGN_PARITY8 || T::SM == SIGN_PARITY_PAIR;
     // A. unconstrained scales
     for (int sb = 0; sb < NSUB; ++sb) {
         st.Dunc[sb][0] = lattice_scale<V>(st, sb, 0);
         st.Dunc[sb][1] = T::SM == SIGN_IQ1 ? lattice_scale<V>(st, sb, 1) : st.Dunc[sb][0];
     }
-    // B + C. candidates and their sums
+    // B + C. candidates and their sums, batch by batch
     static const float rs[3] = {1.0f, 0.87f, 1.15f};
-    for (int p = 0; p < NG; ++p) {
-        const int sb = p / GPS;
-        st.ncand[p] = 0;
-        ++mark;
-        int codes[2 * 2 * 3 + 2], ncodes = 0;
-        auto push = [&](int c) {
-            for (int i = 0; i < ncodes; ++i)
-                if (codes[i] == c) return;
-            codes[ncodes++] = c;
-        };
-        for (int v = 0; v < (T::SM == SIGN_IQ1 ? 2 : 1); ++v) {
-            const float D0 = st.Dunc[sb][v];
-            if (!(D0 > 0.0f)) {
-                push(lattice_code<V>(st, p, 1.0f, v, false));
-                continue;
-            }
+    constexpr int nvar = T::SM == SIGN_IQ1 ? 2 : 1;
+    for (int b = 0; b < NB; ++b) {
+        int codes[8][2 * nvar * 3], ncodes[8] = {};
+        for (int v = 0; v < nvar; ++v) {
+            float Dsb[NSUB];
+            for (int sb = 0; sb < NSUB; ++sb) Dsb[sb] = st.Dunc[sb][v];
+            const V D0 = lane_scales<V, T>(b, Dsb);
+            // all-zero sub-blocks: any positive scale gives the all-lowest (IQ1: all-zero) point
+            const V base = sel(gt(D0, V::set1(0.0f)), D0, V::set1(1.0f));
             for (int ri = 0; ri < 3; ++ri) {
-                const float D = D0 * rs[ri];
-                push(lattice_code<V>(st, p, D, v, false));
-                if ((T::SM == SIGN_PARITY8 || T::SM == SIGN_PARITY_PAIR) && st.odd[p]) push(lattice_code<V>(st, p, D, 0, true));
+                int c[8], fc[8];
+                batch_codes<V>(st, b, mul(base, V::set1(rs[ri])), v, c, parity ? fc : nullptr);
+                for (int l = 0; l < 8; ++l) {
+                    const int p = 8 * b + l;
+                    const int n = parity && st.odd[p] ? 2 : 1;
+                    for (int q = 0; q < n; ++q) {
+                        const int cc = q ? fc[l] : c[l];
+                        bool seen = false;
+                        for (int i = 0; i < ncodes[l]; ++i) seen = seen || codes[l][i] == cc;
+                        if (!seen) codes[l][ncodes[l]++] = cc;
+                    }
+                }
             }
         }
-        for (int i = 0; i < ncodes; ++i) add_list(st, p, codes[i], stamp, mark);
-        if (st.ncand[p] == 0) st.cand[p][st.ncand[p]++] = 0;
-        candidate_sums<V>(st, p);
+        int kmax = 0;
+        for (int l = 0; l < 8; ++l) {
+            const int p = 8 * b + l;
+            st.ncand[p] = 0;
+            ++mark;
+            for (int i = 0; i < ncodes[l]; ++i) add_list(st, p, codes[l][i], stamp, mark);
+            if (st.ncand[p] == 0) st.cand[p][st.ncand[p]++] = 0;
+            kmax = st.ncand[p] > kmax ? st.ncand[p] : kmax;
+        }
+        st.kmax[b] = kmax;
+        for (int l = 0; l < 8; ++l) candidate_sums<V>(st, 8 * b + l);
     }
-    // D. per sub-block constrained scale
-    int pk[NG], pv[NG];
-    float Dmax = 0.0f;
-    for (int sb = 0; sb < NSUB; ++sb) {
-        const float D0 = T::SM == SIGN_IQ1 ? fmaxs(st.Dunc[sb][0], st.Dunc[sb][1]) : st.Dunc[sb][0];
-        st.Dbest[sb] = 0.0f, st.Ebest[sb] = 0.0f, st.curv[sb] = 0.0f;
-        if (!(D0 > 0.0f)) continue;
-        float bD = 0.0f, bE = 0.0f;
-        {
-            float Ds[5], Es[5];
-            float r = 0.87f;
-            for (int t = 0; t < 5; ++t, r *= 1.075f) Ds[t] = D0 * r;
-            sub_errs<V>(st, sb, Ds, 5, Es);
-            for (int t = 0; t < 5; ++t)
-                if (t == 0 || Es[t] < bE) bE = Es[t], bD = Ds[t];
+    // D. per sub-block constrained scale: a 5-point scan around step A's scale, then up to two
+    // least-squares refits, all sub-blocks in step
+    float D0[NSUB], Dmax = 0.0f;
+    for (int sb = 0; sb < NSUB; ++sb) D0[sb] = T::SM == SIGN_IQ1 ? fmaxs(st.Dunc[sb][0], st.Dunc[sb][1]) : st.Dunc[sb][0];
+    float bE[NSUB];
+    {
+        float Ds[5][NSUB], Es[5][NSUB];
+        float r = 0.87f;
+        for (int t = 0; t < 5; ++t, r *= 1.075f)
+            for (int sb = 0; sb < NSUB; ++sb) Ds[t][sb] = D0[sb] * r;
+        eval_subs<V>(st, Ds, 5, Es, nullptr, nullptr);
+        for (int sb = 0; sb < NSUB; ++sb) {
+            st.Dbest[sb] = Ds[0][sb], bE[sb] = Es[0][sb];
+            for (int t = 1; t < 5; ++t)
+                if (Es[t][sb] < bE[sb]) bE[sb] = Es[t][sb], st.Dbest[sb] = Ds[t][sb];
         }
-        for (int it = 0; it < 2; ++it) {
-            sub_err<V>(st, sb, bD, pk, pv);
+    }
+    bool active[NSUB];
+    for (int sb = 0; sb < NSUB; ++sb) active[sb] = D0[sb] > 0.0f;
+    for (int it = 0; it < 2; ++it) {
+        float Dc[1][NSUB], Ec[1][NSUB], Dl[1][NSUB], El[1][NSUB];
+        for (int sb = 0; sb < NSUB; ++sb) Dc[0][sb] = st.Dbest[sb];
+        eval_subs<V>(st, Dc, 1, Ec, st.pick, st.pickv);
+        bool any = false;
+        for (int sb = 0; sb < NSUB; ++sb) {
             float sa, sbb;
-            sub_sums(st, sb, pk, pv, &sa, &sbb);
-            const float D = ls_scale(sa, sbb);
-            if (!(D > 0.0f)) break;
-            float e;
-            sub_errs<V>(st, sb, &D, 1, &e);
-            if (!(e < bE)) break;
-            bE = e, bD = D;
+            sub_sums(st, sb, st.pick, st.pickv, &sa, &sbb);
+            Dl[0][sb] = ls_scale(sa, sbb);
+            if (!(Dl[0][sb] > 0.0f)) active[sb] = false;
+            if (!active[sb]) Dl[0][sb] = st.Dbest[sb];
+            any = any || active[sb];
         }
-        float sa, bs;
-        sub_err<V>(st, sb, bD, pk, pv);
-        sub_sums(st, sb, pk, pv, &sa, &bs);
-        st.Dbest[sb] = bD, st.Ebest[sb] = bE, st.curv[sb] = bs;
-        Dmax = fmaxs(Dmax, bD);
+        if (!any) break;
+        eval_subs<V>(st, Dl, 1, El, nullptr, nullptr);
+        for (int sb = 0; sb < NSUB; ++sb) {
+            if (!active[sb]) continue;
+            if (El[0][sb] < bE[sb]) bE[sb] = El[0][sb], st.Dbest[sb] = Dl[0][sb];
+            else active[sb] = false;
+        }
+    }
+    {
+        float Dc[1][NSUB], Ec[1][NSUB];
+        for (int sb = 0; sb < NSUB; ++sb) Dc[0][sb] = st.Dbest[sb];
+        eval_subs<V>(st, Dc, 1, Ec, st.pick, st.pickv);
+        for (int sb = 0; sb < NSUB; ++sb) {
+            if (!(D0[sb] > 0.0f)) st.Dbest[sb] = 0.0f;
+            float sa, bs;
+            sub_sums(st, sb, st.pick, st.pickv, &sa, &bs);
+            st.curv[sb] = bs;
+            Dmax = fmaxs(Dmax, st.Dbest[sb]);
+        }
     }
     if (!(Dmax > 0.0f)) {
         st.dh = 0;
         return;
     }
     // E. super-scale: candidates d = Dbest[sb] / mult(s) within [0.7, 1.15] x the no-clip scale,
-    // ranked by the quadratic model sum_sb Ebest + curv (D_s - Dbest)^2, then the best 3 exactly.
+    // ranked by the quadratic model sum_sb curv (D_s - Dbest)^2, then the best 3 exactly.
     const float top = T::scale(1.0f, T::NS - 1);
     const float d0 = Dmax / top;
     constexpr int kMaxD = 3;
@@ -592,13 +598,9 @@ inline void search(state<T> & st, uint32_t * stamp, uint32_t & mark) {
             if (!(st.Dbest[sb] > 0.0f)) continue;
             int s0 = T::code_below(st.Dbest[sb] / d);
             s0 = s0 < 0 ? 0 : s0 > T::NS - 2 ? T::NS - 2 : s0;
-            float bm = 0.0f;
-            for (int s = s0; s <= s0 + 1; ++s) {
-                const float dd = T::scale(d, s) - st.Dbest[sb];
-                const float q = st.curv[sb] * dd * dd;
-                if (s == s0 || q < bm) bm = q;
-            }
-            m += bm;
+            const float e0 = T::scale(d, s0) - st.Dbest[sb], e1 = T::scale(d, s0 + 1) - st.Dbest[sb];
+            const float q0 = e0 * e0, q1 = e1 * e1;
+            m += st.curv[sb] * (q1 < q0 ? q1 : q0);
         }
         // keep the kMaxD lowest, in order (ties: the earlier candidate)
         int pos = ncd;
@@ -649,7 +651,7 @@ inline void search(state<T> & st, uint32_t * stamp, uint32_t & mark) {
         }
     }
     st.dh = bestH;
-    (void)K;
+    (void)NG;
 }
 
 // Loads super-block x (256 weights) and weights (importance or 1) into st; returns false when the
@@ -672,17 +674,15 @@ inline bool load_block(state<T> & st, const float * x, const float * imp) {
         st.a[i] = T::SM == SIGN_IQ1 ? x[i] : fabss(x[i]);
         st.u[i] = st.w[i] * st.a[i];
     }
-    for (int i = 256; i < 264; ++i) st.a[i] = st.u[i] = 0.0f;
+    for (int p = 0; p < T::NG; ++p)
+        for (int j = 0; j < K; ++j) st.aT[j][p] = st.a[p * K + j], st.uT[j][p] = st.u[p * K + j];
     const lq_iq_grid & g = *st.g;
     for (int v = 0; v < 2; ++v) {
-        const float delta = T::SM == SIGN_IQ1 ? (v ? -st.g->delta : st.g->delta) : 0.0f;
-        for (int t = 0; t < g.nlevels; ++t) st.lev[v][t] = g.level[t] + delta;
-        for (int t = 0; t + 1 < g.nlevels; ++t) st.mid[v][t] = 0.5f * (g.level[t] + g.level[t + 1]) + delta;
+        const float delta = T::SM == SIGN_IQ1 ? (v ? -g.delta : g.delta) : 0.0f;
+        for (int t = 0; t < T::NL; ++t) st.lev[v][t] = g.level[t] + delta;
+        for (int t = 0; t + 1 < T::NL; ++t) st.mid[v][t] = 0.5f * (g.level[t] + g.level[t + 1]) + delta;
     }
-    for (int j = 0, q = 1; j < 8; ++j) {
-        st.pw[j] = j < K ? static_cast<float>(q) : 0.0f;
-        q *= g.nlevels;
-    }
+    for (int j = 0, q = 1; j < 8; ++j, q *= T::NL) st.pw[j] = static_cast<float>(q);
     constexpr int n = T::GPS * T::K;
     for (int sb = 0; sb < state<T>::NSUB; ++sb) {
         float m = 0.0f;

@@ -25,6 +25,7 @@ inline v8a mul(const v8a & a, const v8a & b) { return {_mm256_mul_ps(a.v, b.v)};
 inline v8a vmin(const v8a & a, const v8a & b) { return {_mm256_min_ps(a.v, b.v)}; }
 inline v8a vmax(const v8a & a, const v8a & b) { return {_mm256_max_ps(a.v, b.v)}; }
 inline m8a gt(const v8a & a, const v8a & b) { return {_mm256_cmp_ps(a.v, b.v, _CMP_GT_OQ)}; }
+inline m8a eq(const v8a & a, const v8a & b) { return {_mm256_cmp_ps(a.v, b.v, _CMP_EQ_OQ)}; }
 inline v8a sel(const m8a & m, const v8a & a, const v8a & b) { return {_mm256_blendv_ps(b.v, a.v, m.m)}; }
 inline float hsum(const v8a & a) {
     const __m128 s = _mm_add_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));  // v0+v4 .. v3+v7
