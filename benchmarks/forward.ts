@@ -2,7 +2,7 @@
  * Forward-pass throughput, ours vs llama.cpp (node-llama-cpp) on the same model, thread count and
  * batch; and ZD's weight-reading rate vs the machine's streaming-read bandwidth.
  *
- *   npx node-gyp build && npx vite-node benchmarks/forward.ts [--model file.gguf] [--threads 2]
+ *   npm run build:bench && npx vite-node benchmarks/forward.ts [--model file.gguf] [--threads 2]
  *       [--seqs 4] [--ctx 512] [--reps 3] [--zd file.gguf] [--no-llama]
  *
  * Forward: `seqs` sequences of `ctx` tokens (real text tokens), each evaluated as one batch of ctx
@@ -13,6 +13,7 @@
  * as weight bytes ÷ time against a multi-threaded streaming read of 1 GiB with the same threads.
  * Synthetic models: scripts/synthetic-gguf.ts (bench preset) and scripts/synthetic-7b.ts.
  */
+import { nativeBench } from './native-bench.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../lib/native.js';
@@ -102,7 +103,7 @@ async function zdBench(): Promise<void> {
   native().setThreads(threads);
   const model = loadModel(zdPath);
   const bytes = model.blocks.flatMap((b) => b.tensors.filter((t) => zdRoles.has(t.role))).reduce((s, t) => s + t.data.byteLength, 0);
-  const bw = native().benchRead(1 << 30, 3, threads);
+  const bw = nativeBench().benchRead(1 << 30, 3, threads);
   console.log(`ZD on ${zdPath}: ${(bytes / 2 ** 30).toFixed(2)} GiB of linear weights (${model.blocks.length} blocks), ${threads} threads; streaming read ${bw.toFixed(1)} GB/s`);
   for (const mode of ['two-pass', 'one-pass'] as const) {
     const t = await time(async () => { await zd(model, { threads, mode }); }, reps);

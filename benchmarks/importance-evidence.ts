@@ -54,8 +54,8 @@ for (const b of model.blocks) {
     index: bb.index,
     tensors: await Promise.all(bb.tensors.map(async (t): Promise<DecoderTensor> => {
       if (!zdRoles.has(t.role)) return t;
-      const q = await quantizeTensor({ data: t.data, dtype: 'F32', dims: t.dims, name: t.name }, fmt);
-      return info.ggmlType >= 0 ? { ...t, data: q, type: info.ggmlType } : { ...t, data: q, type: -1, format: fmt };
+      const q = await quantizeTensor({ data: t.data, format: 'f32', dims: t.dims, name: t.name }, fmt);
+      return { ...t, data: q, format: info.name };
     })),
   }));
   const m: DecoderModel = { ...model, blocks };

@@ -30,12 +30,12 @@ function arg(name: string, def: string): string {
 /** Child: our pipeline. */
 async function childOurs(src: string, out: string, threads: number): Promise<void> {
   const { loadModel } = await import('../lib/model/load.js');
-  const { planModel, quantizeModel } = await import('../lib/quantize/run.js');
+  const { quantizeModel } = await import('../lib/quantize/pipeline.js');
   const t0 = performance.now();
   const model = loadModel(src);
   try {
-    const plan = planModel(model, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', budget: { kind: 'bits', bits: 4.5 } });
-    const r = await quantizeModel(model, plan, out, { threads });
+    const { plan, file } = await quantizeModel(model, { kind: 'bits', bits: 4.5 }, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', method: 'none', output: out, threads });
+    const r = file!;
     process.stdout.write(`@@RESULT${JSON.stringify({ seconds: (performance.now() - t0) / 1000, bytes: r.bytes, bitsPerWeight: plan.totals.bitsPerWeight })}\n`);
   } finally {
     model.close();

@@ -86,13 +86,14 @@ async function main(): Promise<void> {
   if (child) return childLlamaQuantize(child[1]!, child[2]!, Number(child[3]));
   const dist = (p: string) => import(join(root, 'dist', p));
   const { loadModel } = await dist('model/load.js');
-  const { planModel, registryFormats, quantizeModel, measureRelMse } = await dist('quantize/run.js');
+  const { planModel, registryFormats } = await dist('quantize/plan-model.js');
+  const { quantizeModel } = await dist('quantize/pipeline.js');
   const { QuantCache, quantizedModel } = await dist('quantize/compare.js');
   const { perplexityOfTokens } = await dist('eval/perplexity.js');
   const { Decoder } = await dist('eval/decoder.js');
   const { loadTokenizer } = await dist('tokenize/tokenizer.js');
   const { sensitivity, sensitivityErrors, sensitivityBlockScores } = await dist('importance/sensitivity.js');
-  const { blockScores } = await dist('plan/scores.js');
+  const { rank, blockImportance } = await dist('importance/rank.js');
   const { makePlan } = await dist('plan/plan.js');
   const { tensorCost } = await dist('plan/cost.js');
   // A stock mix as a plan: start from all-Q8_0 (every tensor covered) and restate each tensor.
@@ -103,7 +104,6 @@ async function main(): Promise<void> {
       const c = tensorCost(table.get(recipeFormat(recipe, t.role, t.block, model.blocks.length)), t.dims, table);
       t.format = c.format;
       t.bytes = c.bytes;
-      t.ggmlType = table.get(c.format).ggmlType;
     }
     plan.totals.coveredBytes = plan.tensors.filter((t: { covered: boolean }) => t.covered).reduce((a: number, t: { bytes: number }) => a + t.bytes, 0);
     plan.totals.tensorBytes = plan.tensors.reduce((a: number, t: { bytes: number }) => a + t.bytes, 0);
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   const refs = new Map();
   for (const t of [...model.blocks.flatMap((b: { tensors: unknown[] }) => b.tensors), ...model.globals]) refs.set((t as { name: string }).name, t);
   const cache = new QuantCache(refs);
-  type T = { dims: number[]; data: Uint8Array; type: number };
+  type T = { dims: number[]; data: Uint8Array; format: string };
   const covered = (m: { blocks: { tensors: T[] }[]; globals: T[] }): T[] =>
     [...m.blocks.flatMap((b) => b.tensors), ...m.globals].filter((t) => t.dims.length >= 2);
   const weights = covered(model).reduce((s, t) => s + t.dims.reduce((a, b) => a * b, 1), 0);
@@ -151,8 +151,8 @@ async function main(): Promise<void> {
         try {
           const cb = covered(q).reduce((s: number, t: { data: Uint8Array }) => s + t.data.byteLength, 0);
           const tb = [...q.blocks.flatMap((b: { tensors: { data: Uint8Array }[] }) => b.tensors), ...q.globals].reduce((s: number, t: { data: Uint8Array }) => s + t.data.byteLength, 0);
-          const mix = [...new Set(covered(q).map((t: { type: number }) => t.type))].join(',');
-          row(`llama.cpp ${name}`, cb, tb, await ppl(q), `ggml types ${mix}`);
+          const mix = [...new Set(covered(q).map((t: { format: string }) => t.format))].join(',');
+          row(`llama.cpp ${name}`, cb, tb, await ppl(q), `formats ${mix}`);
           targets.push({ name, coveredBytes: cb });
         } finally {
           q.close();
@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     }
     for (const name of ['Q4_0', 'Q4_K_M', 'Q8_0']) {
       const plan = recipePlan(name);
-      row(`llama.cpp ${name} recipe, re-created (our quantizers)`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(await quantizedModel(model, plan, cache, table)));
+      row(`llama.cpp ${name} recipe, re-created (our quantizers)`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(await quantizedModel(model, plan, cache)));
       if (which !== 'stories') targets.push({ name, coveredBytes: plan.totals.coveredBytes });
     }
     const sens = new Map<string, number>();
@@ -188,18 +188,16 @@ async function main(): Promise<void> {
             opts.errorEstimate = sensitivityErrors(s);
             opts.importance = sensitivityBlockScores(s, model.blocks.map((b: { index: number }) => b.index));
           } else {
-            opts.importance = await blockScores(model, c.method);
-            const names = [...new Set(['q2_K', 'q3_K', 'q4_K', 'q5_K', 'q6_K', 'q8_0', 'q4_0', 'q5_0', 'f16', 'bf16', 'f32'])];
-            opts.relMse = await measureRelMse(names, table);
+            opts.importance = blockImportance(await rank(model, c.method));
           }
           const planSec = (performance.now() - t0) / 1000;
-          const plan = planModel(model, opts);
-          const qm = await quantizedModel(model, plan, cache, table);
+          const plan = await planModel(model, opts);
+          const qm = await quantizedModel(model, plan, cache);
           const out = plan.tensors.filter((t: { role: string }) => t.role === 'output' || t.role === 'token_embd').map((t: { role: string; format: string }) => `${t.role} ${t.format}`).join(', ');
           row(`ours: ${c.label} @ ${target.name}`, plan.totals.coveredBytes, plan.totals.tensorBytes, await ppl(qm), `${out}; plan ${planSec.toFixed(2)} s`);
           if (process.argv.includes('--llama') && which === 'stories' && (c.label.startsWith('default') || c.label === 'k-quant levels sensitivity, tensor')) {
             const file = join(tmp, `ours-${target.name}-${c.method}.gguf`);
-            await quantizeModel(model, plan, file, {});
+            await quantizeModel(model, undefined, { plan, output: file });
             const { llamaPerplexity } = await import(join(root, 'test/helpers/llama.ts'));
             const r = await llamaPerplexity(file, textFile, ctx, chunks);
             console.log(`  llama.cpp perplexity of our written file (${c.label} @ ${target.name}): ${r.ok ? r.value.ppl.toFixed(4) : r.error}`);

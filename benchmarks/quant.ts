@@ -1,7 +1,7 @@
 /**
  * Quantization throughput and error, ours vs ggml, side by side in one run on the same data.
  *
- *   npx node-gyp build && npx vite-node benchmarks/quant.ts [--rows 1024] [--n 4096] [--reps 7] [--formats q8_0,q4_0] [--dtype F32|F16|BF16]
+ *   npm run build:bench && npx vite-node benchmarks/quant.ts [--rows 1024] [--n 4096] [--reps 7] [--formats q8_0,q4_0] [--dtype F32|F16|BF16]
  *
  * (vite-node ships with vitest and runs the TypeScript directly; Node 20 has no type stripping.)
  * Per format: our Melem/s on 1 thread and on all pool threads, ggml_quantize_chunk's Melem/s on
@@ -15,6 +15,7 @@
  * rounded to that dtype (rows are converted one at a time inside the kernel driver); ggml always
  * gets f32.
  */
+import { nativeBench } from './native-bench.js';
 import { cpus } from 'node:os';
 import { native } from '../lib/native.js';
 import { formats } from '../lib/quantize/formats.js';
@@ -53,13 +54,13 @@ async function main(): Promise<void> {
   const small = gaussian(256 * 1024, 43); // 1 MiB of f32: L2-resident on this class of CPU
   // Input in the requested dtype (the f16/bf16 "formats" convert with round-to-nearest-even).
   const asDtype = async (v: Float32Array, dims: number[]): Promise<Uint8Array> =>
-    dtype === 'F32' ? new Uint8Array(v.buffer) : new Uint8Array(await quantizeTensor({ data: new Uint8Array(v.buffer), dtype: 'F32', dims }, dtype.toLowerCase()));
+    dtype === 'F32' ? new Uint8Array(v.buffer) : new Uint8Array(await quantizeTensor({ data: v, format: 'f32', dims }, dtype.toLowerCase()));
   const bytes = await asDtype(x, [n, rows]);
   const threadsAll = native().getThreads();
-  const triad = native().benchTriad(8 << 20, 5); // 3 × 32 MiB arrays: main memory
+  const triad = nativeBench().benchTriad(8 << 20, 5); // 3 × 32 MiB arrays: main memory
   // What one core can read at best (four prefetched streams over 512 MiB): the ceiling for the
   // memory-bound block formats, whose 1-thread read rate the table divides by it.
-  const ceiling = native().benchRead(512 << 20, 3, 1);
+  const ceiling = nativeBench().benchRead(512 << 20, 3, 1);
   const lines: string[] = [];
   lines.push(`| format | bpw | ours 1T Melem/s | ours ${threadsAll}T Melem/s | ours 1T in cache Melem/s | ggml 1T Melem/s | ours/ggml (1T) | read GB/s ÷ 1T read ceiling | RMSE ours | RMSE ggml |`);
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
@@ -68,11 +69,11 @@ async function main(): Promise<void> {
     if (only && !only.split(',').includes(f.name)) continue;
     if (!f.rowOk(n)) continue;
     const dst = new Uint8Array(f.rowBytes(n) * rows);
-    const view = { data: bytes, dtype, dims: [n, rows] };
+    const view = { data: bytes, format: dtype, dims: [n, rows] };
     const t1 = await time(() => quantizeTensorInto(view, f.name, dst, { threads: 1 }), reps);
     const tAll = await time(() => quantizeTensorInto(view, f.name, dst, { threads: threadsAll }), reps);
     // In-cache rate of the driver itself (NaN/Inf screen + kernel, one thread, no promise round trip).
-    const tCache = native().benchQuantize(new Uint8Array(small.buffer), n, small.length / n, f.name, reps * 4);
+    const tCache = nativeBench().benchQuantize(new Uint8Array(small.buffer), n, small.length / n, f.name, reps * 4);
     await quantizeTensorInto(view, f.name, dst);
     const ours = relRmse(x, await dequantizeTensor(dst, f.name, [n, rows]));
     let ggmlRate: number | undefined, ggmlErr: number | undefined;

@@ -1,7 +1,24 @@
 /**
  * The typed surface of the native addon (CPU and CUDA builds export the same names). Each area
  * adds its functions here, next to its binding file in native/binding/.
+ *
+ * Conventions every export keeps (native/binding/args.h): storage is named by format
+ * ({@link FormatName}, any case); long calls take `threads` (absent = the whole pool, else 1…1024)
+ * and `abort` (an Int32Array(1) that lib/ sets to 1 to cancel) in their options object; a wrong
+ * type, a negative, fractional or huge size, or a bad thread count throws E_BAD_ARGUMENT (E_SHAPE
+ * for sizes that do not fit the buffers, E_UNSUPPORTED for a format the call cannot take).
  */
+
+/** A format registry name in ggml's spelling: 'f32', 'f16', 'bf16', 'q4_K', 'q8_0', 'int4_g64'… (any case). */
+export type FormatName = string;
+
+/** Options every long native call takes. */
+export interface NativeRunOptions {
+  /** Threads of our pool (absent: all). */
+  threads?: number;
+  /** Int32Array(1): set element 0 to 1 to cancel (the call rejects with E_ABORTED). */
+  abort?: Int32Array;
+}
 
 /** What the loaded addon is. */
 export interface BuildInfo {
@@ -55,27 +72,32 @@ export interface NativeAddon extends NativeQuantAddon {
 
 // ---- quant (native/binding/quant.cpp) ----------------------------------------------------------
 
-/** One row of the native format registry. */
+/** One row of the native format registry (native/quant/registry.h). */
 export interface NativeFormatRow {
+  /** Canonical name (ggml's spelling): 'q4_K', 'q8_0', 'int4_g64', 'int3_row', also 'f32', 'f16', 'bf16'. */
   name: string;
+  /** The registry's ggml type id (for comparisons with ggml), or -1 for formats GGUF readers do not know (intN). */
   ggmlType: number;
+  /** Weights per block or group; 0 = one group per row. */
   blockSize: number;
+  /** Bytes per full block (0 for per-row groups). */
   blockBytes: number;
+  /** Bits per weight of full blocks; for per-row formats, measured on a 4096-wide row. */
   bitsPerWeight: number;
-  /** llama.cpp refuses this type without an imatrix (token_embd and output excepted). */
+  /**
+   * llama.cpp refuses to quantize to this type without an imatrix (IQ3_XXS, IQ2_*, IQ1_*), except
+   * token_embd and output (llama-quant.cpp `tensor_requires_imatrix`).
+   */
   requiresImportance: boolean;
-  /** ISA variants with their own kernel ('scalar' always). */
+  /** SIMD variants with their own kernel ('scalar' always; others fall back to the nearest lower one). */
   isas: IsaName[];
 }
 
 /** Options of the native quantize call. */
-export interface NativeQuantizeOptions {
-  threads?: number;
+export interface NativeQuantizeOptions extends NativeRunOptions {
   importance?: Float32Array;
   isa?: IsaName;
   name?: string;
-  /** Int32Array(1): set element 0 to 1 to cancel. */
-  abort?: Int32Array;
 }
 
 /** Quantization exports (merged into NativeAddon). */
@@ -83,34 +105,27 @@ export interface NativeQuantAddon {
   /** The format registry, ordered by ggml type id, then ours by name. */
   formats(): NativeFormatRow[];
   /** Bytes of one quantized row of n weights, or -1 when n is not representable. */
-  formatRowBytes(format: string, n: number): number;
+  formatRowBytes(format: FormatName, n: number): number;
+  /** Quantizes nrows rows of n weights stored as `srcFormat` (f32, f16 or bf16) into `dst`. */
   quantize(
-    src: Uint8Array, dtype: 'F32' | 'F16' | 'BF16', n: number, nrows: number, format: string,
+    src: Uint8Array, srcFormat: FormatName, n: number, nrows: number, format: FormatName,
     dst: Uint8Array, opts?: NativeQuantizeOptions,
   ): Promise<void>;
-  dequantize(src: Uint8Array, format: string, n: number, nrows: number, dst: Float32Array,
-    opts?: { threads?: number; name?: string }): Promise<void>;
-  /** Best single-thread GB/s of the triad a = b + s·c over n floats (benchmarks only; synchronous). */
-  benchTriad(n: number, reps: number): number;
-  /** Best seconds of one 1-thread call of the quantize driver on F32 rows, run on the calling thread (benchmarks only; synchronous). */
-  benchQuantize(src: Uint8Array, n: number, nrows: number, format: string, reps: number): number;
+  dequantize(src: Uint8Array, format: FormatName, n: number, nrows: number, dst: Float32Array,
+    opts?: NativeRunOptions & { name?: string }): Promise<void>;
+  /** Squared relative RMS error of `format` on 32 seeded rows of 4096 N(0,1) weights (native/quant/format-error.cpp). */
+  formatRelMse(format: FormatName): Promise<number>;
   /** CUDA build only: quantize F32 rows on the GPU (q8_0, q4_0, q5_0, intN; no importance). */
   quantizeCuda?(src: Uint8Array, n: number, nrows: number, format: string, dst: Uint8Array): Promise<void>;
 }
 
-// ---- infra: dtype conversion (native/binding/convert.cpp) ----
-
-/** Native dtype numbers of the conversion kernels: 0 F32, 1 F16, 2 BF16. */
-export type NativeDtype = 0 | 1 | 2;
+// ---- infra: conversion between f32, f16 and bf16 (native/binding/convert.cpp) ----
 
 export interface NativeAddon {
-  /**
-   * Converts every element of `src` into `dst` (sizes checked natively too). `threads` 0 = pool
-   * size; `abortFlag[0] = 1` cancels (rejects with code E_ABORTED).
-   */
-  convert(src: Uint8Array, srcType: NativeDtype, dst: Uint8Array, dstType: NativeDtype, threads: number, abortFlag?: Int32Array): Promise<void>;
-  /** Index of the first NaN or Inf element of `src`, or -1. */
-  findNonFinite(src: Uint8Array, type: NativeDtype, threads: number, abortFlag?: Int32Array): Promise<number>;
+  /** Converts every element of `src` (f32, f16 or bf16) into `dst` (sizes checked natively too). */
+  convert(src: Uint8Array, srcFormat: FormatName, dst: Uint8Array, dstFormat: FormatName, opts?: NativeRunOptions): Promise<void>;
+  /** Index of the first NaN or Inf element of `src` (f32, f16 or bf16), or -1. */
+  findNonFinite(src: Uint8Array, format: FormatName, opts?: NativeRunOptions): Promise<number>;
 }
 
 // ---- infra: CUDA build only (native/binding/cuda.cpp) ----
@@ -137,11 +152,9 @@ export interface NativeAddon {
 /** A weight matrix for the forward pass: a view of stored bytes, ggml dims (dims[0] = row length). */
 export interface NativeWeight {
   data: Uint8Array;
-  /** ggml type id (F32 0, F16 1, BF16 30, or a quantized type found in the format registry). */
-  type: number;
+  /** Any registry format (f32/f16/bf16 read directly, others through their dequantizer). */
+  format: FormatName;
   dims: number[];
-  /** Our own format name for types GGUF does not know (then `type` is ignored). */
-  format?: string;
 }
 
 /** Hyper-parameters of one decoder block. */
@@ -153,21 +166,70 @@ export interface NativeForwardConfig {
   headDim: number;
   rmsEps: number;
   ropeTheta: number;
-  /** true: HF rotate-half RoPE (q/k rows not permuted); false: GGUF interleaved pairs. */
+  /** true: rotate-half RoPE (HF q/k rows, and GGUF qwen/gemma/phi); false: GGUF llama interleaved pairs. */
   ropeNeox: boolean;
+  /** RoPE scaling as ggml's rope_ext: 1/factor for linear and YaRN (default 1). */
+  ropeFreqScale?: number;
+  /** YaRN: 1 blends extrapolated and interpolated angles (default 0: off). */
+  ropeExtFactor?: number;
+  /** YaRN: cos/sin magnitude before ggml's 1 + 0.1·ln(factor) (llama.cpp's attn_factor; default 1). */
+  ropeMscale?: number;
+  ropeBetaFast?: number;
+  ropeBetaSlow?: number;
+  /** YaRN: the context length the model was trained with before scaling. */
+  ropeNCtxOrig?: number;
+  /** Attention score scale (default 1/√headDim). */
+  attnScale?: number;
+  /** > 0: attention scores soft-capped to cap·tanh(s/cap) (Gemma 2). */
+  attnSoftcap?: number;
+  /** > 0: sliding-window attention over this many positions (this block). */
+  slidingWindow?: number;
+  /** MLP activation (default silu). */
+  ffnAct?: 'silu' | 'gelu';
+  /** HF Gemma: RMSNorm weights are applied as 1 + w. */
+  normAddOne?: boolean;
+  /** Mixture of experts: count, used per token, inner sizes, router weights renormalized (default true). */
+  nExpert?: number;
+  nExpertUsed?: number;
+  nFfExp?: number;
+  nFfShexp?: number;
+  expertNorm?: boolean;
 }
 
-/** The nine weights of a Llama block, by GGUF role. */
+/**
+ * One block's weights by GGUF role (which ones a block needs depends on its config: fused
+ * attn_qkv instead of q/k/v, ffn_up alone with 2·nFf rows, experts instead of the dense MLP).
+ */
 export interface NativeBlockWeights {
   attn_norm: NativeWeight;
-  attn_q: NativeWeight;
-  attn_k: NativeWeight;
-  attn_v: NativeWeight;
+  attn_q?: NativeWeight;
+  attn_k?: NativeWeight;
+  attn_v?: NativeWeight;
+  attn_qkv?: NativeWeight;
+  attn_q_bias?: NativeWeight;
+  attn_k_bias?: NativeWeight;
+  attn_v_bias?: NativeWeight;
+  attn_q_norm?: NativeWeight;
+  attn_k_norm?: NativeWeight;
   attn_output: NativeWeight;
+  attn_output_bias?: NativeWeight;
+  post_attention_norm?: NativeWeight;
   ffn_norm: NativeWeight;
-  ffn_gate: NativeWeight;
-  ffn_up: NativeWeight;
-  ffn_down: NativeWeight;
+  ffn_gate?: NativeWeight;
+  ffn_up?: NativeWeight;
+  ffn_down?: NativeWeight;
+  post_ffw_norm?: NativeWeight;
+  ffn_gate_inp?: NativeWeight;
+  /** One 2-D weight per expert. */
+  ffn_gate_exps?: NativeWeight[];
+  ffn_up_exps?: NativeWeight[];
+  ffn_down_exps?: NativeWeight[];
+  ffn_gate_inp_shexp?: NativeWeight;
+  ffn_gate_shexp?: NativeWeight;
+  ffn_up_shexp?: NativeWeight;
+  ffn_down_shexp?: NativeWeight;
+  /** Llama 3 rope_freqs: head_dim/2 divisors of the RoPE frequencies (optional). */
+  rope_freqs?: NativeWeight;
 }
 
 /**
@@ -181,8 +243,16 @@ export interface NativeBlockSumsq {
   attnOut?: Float64Array;
   /** [nEmbd] rmsnorm(x_mid): the input of ffn_gate, ffn_up. */
   ffnIn?: Float64Array;
-  /** [nFf] silu(gate) ⊙ up: the input of ffn_down. */
+  /** [nFf] act(gate) ⊙ up: the input of ffn_down (dense MLP). */
   ffnDown?: Float64Array;
+  /** MoE [nExpert × nEmbd]: per expert, its tokens' inputs of ffn_gate_exps/ffn_up_exps. */
+  expIn?: Float64Array;
+  /** MoE [nExpert × nFfExp]: per expert, the input of its ffn_down_exps slice. */
+  expDown?: Float64Array;
+  /** MoE [nExpert]: tokens routed to each expert (added). */
+  expTokens?: Float64Array;
+  /** MoE [nFfShexp]: the input of ffn_down_shexp. */
+  shexpDown?: Float64Array;
 }
 
 /** Moments and z > 1 count of a tensor or a group. */
@@ -197,9 +267,9 @@ export interface NativeZdMoments {
 
 export interface NativeAddon {
   /** hidden [nTok × nEmbd] (f32) = rows `tokens` of the embedding matrix. */
-  forwardEmbed(opts: { tokens: Int32Array; weight: NativeWeight; out: Float32Array; threads?: number }): Promise<void>;
+  forwardEmbed(opts: NativeRunOptions & { tokens: Int32Array; weight: NativeWeight; out: Float32Array; scale?: number }): Promise<void>;
   /** Runs one block in place on `hidden` over sequences of `seqLens` laid end to end; optional LIM cosines per token. */
-  forwardBlock(opts: {
+  forwardBlock(opts: NativeRunOptions & {
     config: NativeForwardConfig;
     weights: NativeBlockWeights;
     hidden: Float32Array;
@@ -207,37 +277,53 @@ export interface NativeAddon {
     cos?: { block: Float32Array; attn: Float32Array; mlp: Float32Array };
     /** imatrix accumulators: Σ over tokens of x² per column, added for each matmul input given. */
     sumsq?: NativeBlockSumsq;
-    threads?: number;
-    abort?: Int32Array;
     /** 'cuda': run on the GPU (CUDA build only; E_UNSUPPORTED otherwise). */
     device?: 'cpu' | 'cuda';
   }): Promise<void>;
   /** Final norm + output head for `rows` of hidden (all rows if absent); log p(targets) when given. */
-  forwardLogits(opts: {
+  forwardLogits(opts: NativeRunOptions & {
     hidden: Float32Array;
     rows?: Int32Array;
     norm: NativeWeight;
     output: NativeWeight;
     rmsEps: number;
+    /** HF Gemma: the norm weight is applied as 1 + w. */
+    normAddOne?: boolean;
+    /** > 0: logits soft-capped to cap·tanh(l/cap). */
+    softcap?: number;
+    /** output.bias [nVocab]. */
+    bias?: NativeWeight;
     logits: Float32Array;
     targets?: Int32Array;
     logprobs?: Float64Array;
     /** [nEmbd]: Σ over the rows of the normed hidden state squared is added (the output head's imatrix). */
     sumsq?: Float64Array;
-    threads?: number;
   }): Promise<void>;
+  /**
+   * Mean over rows of KL(p_ref ‖ p) in nats: `reference` and `hidden` (final hidden states, rows ×
+   * nEmbd) each through its own final norm and output head (native/forward/kl.h).
+   */
+  forwardKl(opts: NativeRunOptions & {
+    hidden: Float32Array;
+    reference: Float32Array;
+    norm: NativeWeight;
+    output: NativeWeight;
+    refNorm: NativeWeight;
+    refOutput: NativeWeight;
+    rmsEps: number;
+    normAddOne?: boolean;
+    softcap?: number;
+    bias?: NativeWeight;
+    refBias?: NativeWeight;
+  }): Promise<number>;
   /** Float64 scalar oracle of forwardBlock (synchronous; tests only). */
   forwardBlockRef64(opts: { config: NativeForwardConfig; weights: NativeBlockWeights; hidden: Float64Array; seqLens: Int32Array }): void;
   /** Float64 oracle of forwardLogits over every row of hidden. */
-  forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; logits: Float64Array }): void;
-  /** ZD of a group of F32/F16/BF16 tensors: two streaming passes, per tensor and for the group. */
-  zdGroup(opts: { tensors: { data: Uint8Array; type: number }[]; threads?: number; abort?: Int32Array; mode?: 'auto' | 'one-pass' | 'two-pass'; device?: 'cpu' | 'cuda' }): Promise<{
+  forwardLogitsRef64(opts: { hidden: Float64Array; norm: NativeWeight; output: NativeWeight; rmsEps: number; normAddOne?: boolean; softcap?: number; bias?: NativeWeight; logits: Float64Array }): void;
+  /** ZD of a group of f32/f16/bf16 tensors: streaming passes, per tensor and for the group. */
+  zdGroup(opts: NativeRunOptions & { tensors: { data: Uint8Array; format: FormatName }[]; mode?: 'auto' | 'one-pass' | 'two-pass'; device?: 'cpu' | 'cuda' }): Promise<{
     tensors: NativeZdMoments[];
     group: NativeZdMoments;
   }>;
 }
 
-export interface NativeAddon {
-  /** Best streaming-read GB/s over a fresh buffer of `bytes` on `threads` pool threads (benchmarks only; synchronous). */
-  benchRead(bytes?: number, reps?: number, threads?: number): number;
-}

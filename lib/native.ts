@@ -188,7 +188,7 @@ const knownCodes = new Set<ErrorCode>([
  * Converts an error thrown or rejected by the addon into a LayerquantError with `context`
  * (file, tensor) and the stack of `callSite`, an Error captured when the call was made.
  */
-export function nativeError(err: unknown, callSite: Error, context: { file?: string; tensor?: string } = {}): LayerquantError {
+export function nativeError(err: unknown, callSite: Error, context: NativeContext = {}): LayerquantError {
   if (err instanceof LayerquantError) return err;
   const e = err as { code?: unknown; message?: unknown };
   const code = typeof e?.code === 'string' && knownCodes.has(e.code as ErrorCode) ? (e.code as ErrorCode) : 'E_NATIVE';
@@ -198,7 +198,7 @@ export function nativeError(err: unknown, callSite: Error, context: { file?: str
 }
 
 /** Runs a synchronous native call, converting its errors. */
-export function nativeCall<T>(fn: () => T, context: { file?: string; tensor?: string } = {}): T {
+export function nativeCall<T>(fn: () => T, context: NativeContext = {}): T {
   try {
     return fn();
   } catch (err) {
@@ -206,12 +206,47 @@ export function nativeCall<T>(fn: () => T, context: { file?: string; tensor?: st
   }
 }
 
-/** Awaits a promise-returning native call, converting its rejection with the caller's stack. */
-export async function nativeAsync<T>(start: () => Promise<T>, context: { file?: string; tensor?: string } = {}): Promise<T> {
+/** Where a native call's errors point: the file and tensor named in the LayerquantError. */
+export interface NativeContext {
+  file?: string;
+  tensor?: string;
+}
+
+/** The largest thread count a call may ask for (native/binding/args.h LQ_MAX_THREADS). */
+export const MAX_THREADS = 1024;
+
+/**
+ * The `threads` option every long call takes: absent or 0 = the whole pool, else an integer in
+ * [1, {@link MAX_THREADS}] (E_BAD_ARGUMENT otherwise, before any native work). Returns the
+ * options object to spread into the native call (which itself refuses 0).
+ */
+export function threadsOption(threads: unknown, context: NativeContext = {}): { threads?: number } {
+  if (threads === undefined || threads === 0) return {};
+  if (typeof threads === 'number' && Number.isInteger(threads) && threads >= 1 && threads <= MAX_THREADS) return { threads };
+  throw new LayerquantError('E_BAD_ARGUMENT', `Expected threads to be an integer between 1 and ${MAX_THREADS} but received ${String(threads)}`, context);
+}
+
+/**
+ * Awaits a promise-returning native call, converting its rejection with the caller's stack. With
+ * a `signal`, `start` receives the Int32Array cancellation flag every long native call takes
+ * (`abort`): the signal sets it, and the call rejects with E_ABORTED when the signal fired before
+ * or during the job, even if the native side finished first.
+ */
+export async function nativeAsync<T>(start: (abort: Int32Array | undefined) => Promise<T>, context: NativeContext = {}, signal?: AbortSignal): Promise<T> {
   const callSite = new Error();
+  const aborted = (): LayerquantError => new LayerquantError('E_ABORTED', 'the operation was aborted', { ...context, cause: signal?.reason });
+  if (signal?.aborted) throw aborted();
+  const flag = signal ? new Int32Array(1) : undefined;
+  const onAbort = (): void => void Atomics.store(flag!, 0, 1);
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await start();
+    const out = await start(flag);
+    if (signal?.aborted) throw aborted();
+    return out;
   } catch (err) {
+    if (signal?.aborted && (err as { code?: unknown } | undefined)?.code !== 'E_ABORTED') throw aborted();
     throw nativeError(err, callSite, context);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }

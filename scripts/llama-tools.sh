@@ -12,7 +12,16 @@ bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
 [[ -f "$bundle" ]] || { echo "llama-tools: $bundle is missing (npm install first)" >&2; exit 1; }
 commit="$(git bundle list-heads "$bundle" | awk 'NR==1 {print substr($1, 1, 12)}')"
 cache="${LAYERQUANT_LLAMA_CACHE:-$HOME/.cache/layerquant}/llama.cpp-$commit"
-bin="$cache/build/bin"
+# ggml's x86 ISA flags from this CPU (these VMs differ: some have AVX-512, some only AVX2, and a
+# binary built for the first dies with SIGILL on the second); the build folder is named after them.
+flags=" $(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cut -d: -f2) "
+has() { [[ "$flags" == *" $1 "* ]]; }
+onoff() { if has "$1"; then echo ON; else echo OFF; fi; }
+isa=(-DGGML_AVX="$(onoff avx)" -DGGML_AVX2="$(onoff avx2)" -DGGML_FMA="$(onoff fma)" -DGGML_F16C="$(onoff f16c)"
+  -DGGML_AVX512="$(onoff avx512f)" -DGGML_AVX512_VBMI="$(onoff avx512vbmi)" -DGGML_AVX512_VNNI="$(onoff avx512_vnni)"
+  -DGGML_AVX512_BF16="$(onoff avx512_bf16)")
+tag="$(printf '%s\n' "${isa[@]}" | awk -F'[_=]' '$NF == "ON" {sub(/^-DGGML_/, "", $0); sub(/=ON$/, "", $0); printf "%s%s", sep, tolower($0); sep = "-"}')"
+bin="$cache/build-${tag:-generic}/bin"
 tools=(llama-quantize llama-imatrix llama-perplexity)
 have=1
 for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || have=0; done
@@ -25,10 +34,9 @@ if [[ ! -d "$cache/src/.git" ]]; then
   rm -rf "$cache/src"
   git clone -q "$bundle" "$cache/src" >&2
 fi
-cmake -S "$cache/src" -B "$cache/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
-  -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON \
-  -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON \
-  -DGGML_AVX512_BF16=ON -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF >&2
-cmake --build "$cache/build" -j"${JOBS:-2}" --target "${tools[@]}" >&2
+cmake -S "$cache/src" -B "$(dirname "$bin")" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
+  -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF -DGGML_NATIVE=OFF "${isa[@]}" \
+  -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF >&2
+cmake --build "$(dirname "$bin")" -j"${JOBS:-2}" --target "${tools[@]}" >&2
 for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || { echo "llama-tools: $t did not build" >&2; exit 1; }; done
 echo "$bin"

@@ -4,7 +4,6 @@ set -e
 OUT=${KQ_OUT:-/tmp/kquant-lab}
 mkdir -p "$OUT"
 F="-O3 -std=c++17 -ffp-contract=off -fno-fast-math -Inative"
-g++ $F -c native/quant/kquant-common.cpp -o "$OUT/common.o"
 for f in q2_k q3_k q4_k q5_k q6_k; do
   g++ $F -c native/quant/$f.cpp -o "$OUT/$f.o" &
   g++ $F -mavx2 -mfma -mf16c -mbmi2 -c native/quant/simd/$f-avx2.cpp -o "$OUT/$f-avx2.o" &

@@ -1,13 +1,30 @@
 /**
- * What a CLI subcommand is: its name, help text, util.parseArgs options and a run function.
- * Commands write through {@link CliIo} so tests can call them in-process and capture output.
+ * What a CLI subcommand is: its name, its options (each declared once, with its help line and
+ * default, from which both util.parseArgs' configuration and `--help` are made, so the help lists
+ * every flag and states the default that is used), and a run function that turns the parsed
+ * values into one library call. Commands write through {@link CliIo} so tests can call them
+ * in-process and capture output.
  */
-import type { ParseArgsConfig } from 'node:util';
-
 /** Output streams of a command. */
 export interface CliIo {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
+  /** Whether stderr is a terminal (progress bars); default process.stderr.isTTY. */
+  tty?: boolean;
+}
+
+/** One option. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** Placeholder of the value in help (`N`, `FILE`, `S`); string options only. */
+  value?: string;
+  /** The help text (may span lines with \n). */
+  help: string;
+  /** The default, given to util.parseArgs and printed in help as `(default …)`. */
+  default?: string | boolean;
+  /** Help heading the option is listed under (options without one come first). */
+  group?: string;
 }
 
 /** Parsed arguments handed to a command. */
@@ -22,12 +39,11 @@ export interface CommandSpec {
   name: string;
   /** One line for the command list. */
   summary: string;
-  /** Usage line(s) after `layerquant `, e.g. `inspect <model> [--json]`. */
+  /** Usage after `layerquant `: positionals and required options, e.g. `convert <hf-folder> -o <out.gguf>`. */
   usage: string;
-  /** Longer help: options and examples. */
-  help: string;
-  /** util.parseArgs options (`--help` is added by the runner). */
-  options: NonNullable<ParseArgsConfig['options']>;
+  options: Record<string, OptionSpec>;
+  /** Lines after the options (notes, examples). */
+  epilog?: string[];
   /** Returns the exit code (0 when omitted). Throws LayerquantError or UsageError on failure. */
   run(args: CommandArgs, io: CliIo): Promise<number | void>;
 }
@@ -38,6 +54,78 @@ export class UsageError extends Error {
     super(message);
     this.name = 'UsageError';
   }
+}
+
+/** The `--progress MODE` option every long command takes. */
+export const progressOption: OptionSpec = {
+  type: 'string', value: 'MODE', default: 'auto',
+  help: 'auto: a bar with an ETA on stderr when it is a terminal; json: one JSON line per step on stderr; none',
+};
+
+/** The `--threads N` option. */
+export const threadsOption: OptionSpec = { type: 'string', value: 'N', help: 'threads of the compute pool (default: all cores)' };
+
+/** The `--json` option. */
+export const jsonOption: OptionSpec = { type: 'boolean', help: 'print the result as JSON' };
+
+/** The `--unknown P` option of commands that tokenize text. */
+export const unknownOption: OptionSpec = {
+  type: 'string', value: 'P', default: 'error',
+  help: 'characters outside a vocabulary without byte fallback: error, skip or unk',
+};
+
+/** The options every long command ends its table with: --threads, --progress, --json. */
+export const runOptions: Record<string, OptionSpec> = { threads: threadsOption, progress: progressOption, json: jsonOption };
+
+/** The perplexity options of `eval` and `compare`: the text, the window size, how many windows. */
+export function perplexityOptions(textHelp: string): Record<string, OptionSpec> {
+  return {
+    text: { type: 'string', value: 'FILE', help: `${textHelp} (required)` },
+    context: { type: 'string', short: 'c', value: 'N', default: '512', help: 'window size' },
+    chunks: { type: 'string', value: 'N', help: 'windows to score (default: all)' },
+    unknown: unknownOption,
+  };
+}
+
+/** `v` as a string option's value, or undefined. */
+export function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A positive integer option (`--threads`, `--tokens`…), or undefined when absent. */
+export function positiveInt(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${name} expects a positive integer but received ${String(v)}`);
+  return n;
+}
+
+/** A non-negative integer option (`--seed`), or undefined when absent. */
+export function nonNegativeInt(v: unknown, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`--${name} expects a non-negative integer but received ${String(v)}`);
+  return n;
+}
+
+/** A comma-separated list of numbers, or undefined when absent. */
+export function numberList(v: unknown, name: string): number[] | undefined {
+  if (v === undefined) return undefined;
+  const xs = String(v).split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || !xs.every(Number.isFinite)) throw new UsageError(`--${name} expects a comma-separated list of numbers but received "${String(v)}"`);
+  return xs;
+}
+
+/** One of `choices`, or the usage error naming them. */
+export function oneOf<T extends string>(v: unknown, name: string, choices: readonly T[]): T {
+  if (typeof v === 'string' && (choices as readonly string[]).includes(v)) return v as T;
+  throw new UsageError(`--${name} expects ${choices.join(', ')} but received "${String(v)}"`);
+}
+
+/** Exactly one positional argument (the model), or the usage error. */
+export function onePositional(positionals: string[], what = '<model>'): string {
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? `missing ${what}` : `expected one ${what}, got ${positionals.length}`);
+  return positionals[0]!;
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
- * The CLI runner: picks the subcommand, parses its options with util.parseArgs (strict), prints
- * help, and maps failures to exit codes: 0 success, 1 a LayerquantError (its message, no stack),
- * 2 a usage error (message and usage). Anything else is a bug: its stack goes to stderr, exit 1.
+ * The CLI runner: picks the subcommand, parses its options with util.parseArgs (strict, defaults
+ * from the command's option table), prints help made from that same table, and maps failures to
+ * exit codes: 0 success, 1 a LayerquantError (its message, no stack), 2 a usage error (message and
+ * usage). Anything else is a bug: its stack goes to stderr, exit 1.
  */
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isLayerquantError } from '../errors.js';
-import { UsageError, type CliIo, type CommandSpec } from './command.js';
+import { UsageError, type CliIo, type CommandSpec, type OptionSpec } from './command.js';
 import { commands } from './commands/index.js';
 
 const defaultIo: CliIo = {
@@ -28,8 +29,39 @@ function globalHelp(): string {
   ].join('\n');
 }
 
-function commandHelp(c: CommandSpec): string {
-  return `Usage: layerquant ${c.usage}\n\n${c.summary}\n\n${c.help.trimEnd()}\n`;
+/** The left column of an option's help line: `-o, --output FILE`. */
+function flag(name: string, o: OptionSpec): string {
+  return `${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ` ${o.value ?? 'X'}` : ''}`;
+}
+
+/** `--help` of a command: usage, summary, then every option by group, with its default. */
+export function commandHelp(c: CommandSpec): string {
+  const opts: [string, OptionSpec][] = [...Object.entries(c.options), ['help', { type: 'boolean', short: 'h', help: 'show this help' }]];
+  const width = Math.min(28, Math.max(...opts.map(([n, o]) => flag(n, o).length)));
+  const groups = [...new Set(opts.map(([, o]) => o.group ?? ''))];
+  const lines = [`Usage: layerquant ${c.usage}`, '', c.summary];
+  for (const g of groups) {
+    lines.push('', `${g || 'Options'}:`);
+    for (const [name, o] of opts.filter(([, x]) => (x.group ?? '') === g)) {
+      const left = flag(name, o);
+      const def = o.default === undefined || o.type === 'boolean' ? '' : ` (default ${String(o.default)})`;
+      const text = `${o.help}${def}`.split('\n');
+      lines.push(`  ${left.padEnd(width)}  ${text[0]}`);
+      if (left.length > width) lines.splice(lines.length - 1, 1, `  ${left}`, `  ${''.padEnd(width)}  ${text[0]}`);
+      for (const more of text.slice(1)) lines.push(`  ${''.padEnd(width)}  ${more}`);
+    }
+  }
+  if (c.epilog?.length) lines.push('', ...c.epilog);
+  return `${lines.join('\n')}\n`;
+}
+
+/** util.parseArgs' option configuration of a command. */
+function parseConfig(c: CommandSpec): NonNullable<ParseArgsConfig['options']> {
+  const out: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
+  for (const [name, o] of Object.entries(c.options)) {
+    out[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.default !== undefined ? { default: o.default as never } : {}) };
+  }
+  return out;
 }
 
 /** Runs the CLI on `argv` (without `node` and the script); resolves to the exit code. */
@@ -47,12 +79,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
   }
   let args;
   try {
-    args = parseArgs({
-      args: rest,
-      options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    args = parseArgs({ args: rest, options: parseConfig(command), allowPositionals: true, strict: true });
   } catch (err) {
     io.stderr(`layerquant ${command.name}: ${(err as Error).message}\n\nUsage: layerquant ${command.usage}\n`);
     return 2;
@@ -62,7 +89,7 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     return 0;
   }
   try {
-    const code = await command.run({ values: args.values, positionals: args.positionals }, io);
+    const code = await command.run({ values: args.values, positionals: args.positionals }, { tty: process.stderr.isTTY === true, ...io });
     return code ?? 0;
   } catch (err) {
     if (err instanceof UsageError || isLayerquantError(err, 'E_BAD_ARGUMENT')) {

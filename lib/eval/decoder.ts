@@ -5,14 +5,14 @@
  * at a time (they stay memory-mapped and are read in their stored type).
  */
 import { LayerquantError } from '../errors.js';
-import { native, nativeAsync } from '../native.js';
+import { native, nativeAsync, threadsOption } from '../native.js';
 import type { NativeBlockSumsq, NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
+import { FORWARD_ROPE_TYPES } from '../model/rope.js';
+import { architectures } from '../model/arch.js';
+import type { RopeScaling, TensorRole } from '../model/types.js';
 
-/** Tensor roles of a Llama-family model (GGUF names). */
-export type DecoderRole =
-  | 'attn_q' | 'attn_k' | 'attn_v' | 'attn_output' | 'attn_norm'
-  | 'ffn_gate' | 'ffn_up' | 'ffn_down' | 'ffn_norm'
-  | 'token_embd' | 'output_norm' | 'output' | 'rope_freqs' | 'other';
+/** Tensor roles (GGUF base names, lib/model's TensorRole). */
+export type DecoderRole = TensorRole;
 
 /** The part of lib/model's TensorRef the decoder reads. */
 export interface DecoderTensor {
@@ -21,14 +21,12 @@ export interface DecoderTensor {
   role: DecoderRole;
   /** ggml order: dims[0] is the row length. */
   dims: number[];
-  /** ggml type id. */
-  type: number;
+  /** Storage format of `data` (`f32`, `q4_K`, `int4_g64`, …; lib/model TensorRef's). */
+  format: string;
   data: Uint8Array;
   file: string;
   /** HF q/k rows are in rotate-half order: the forward pass then uses NEOX RoPE. */
   permuteHeads?: number;
-  /** Our own quantized format name, for types GGUF does not know. */
-  format?: string;
 }
 
 /** The part of lib/model's ModelDescription the decoder reads. */
@@ -39,27 +37,40 @@ export interface DecoderModel {
   hparams: {
     nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
     nVocab: number; nCtxTrain: number; ropeTheta: number; rmsEps: number; tiedEmbeddings: boolean;
-    ropeScaling?: { type: string; factor: number };
+    ropeScaling?: RopeScaling;
   };
   blocks: { index: number; tensors: DecoderTensor[] }[];
   globals: DecoderTensor[];
   close(): void;
 }
 
-/** Architectures whose blocks are the Llama block this decoder runs. */
-export const supportedArchitectures = new Set(['llama', 'mistral']);
+/** Architectures whose blocks this decoder runs (lib/model's registry). */
+export const supportedArchitectures = new Set(['mistral', ...architectures().map((a) => a.name)]);
 
-const blockRoles = ['attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down'] as const;
+/** Block roles the native block takes, by the name it takes them under (the GGUF role). */
+const nativeBlockRoles: ReadonlySet<string> = new Set([
+  'attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_qkv', 'attn_q_bias', 'attn_k_bias', 'attn_v_bias', 'attn_q_norm',
+  'attn_k_norm', 'attn_output', 'attn_output_bias', 'post_attention_norm', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down',
+  'post_ffw_norm', 'ffn_gate_inp', 'ffn_gate_inp_shexp', 'ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp',
+]);
+
+/** The native RoPE scaling fields for a scaling (llama.cpp's rope_ext parameters). */
+function ropeConfig(s: RopeScaling | undefined, nCtxTrain: number): Partial<NativeForwardConfig> {
+  if (!s || s.type === 'llama3') return {};
+  if (s.type === 'linear') return { ropeFreqScale: 1 / s.factor };
+  return {
+    ropeFreqScale: 1 / s.factor, ropeExtFactor: 1, ropeMscale: s.attnFactor ?? 1,
+    ropeBetaFast: s.betaFast ?? 32, ropeBetaSlow: s.betaSlow ?? 1, ropeNCtxOrig: s.originalContext ?? nCtxTrain,
+  };
+}
 
 function weight(t: DecoderTensor): NativeWeight {
-  const w: NativeWeight = { data: t.data, type: t.type, dims: t.dims };
-  if (t.format !== undefined) w.format = t.format;
-  return w;
+  return { data: t.data, format: t.format, dims: t.dims };
 }
 
 /** Options of a {@link Decoder}. */
 export interface DecoderOptions {
-  /** Threads of our pool (0 or absent: the pool size). */
+  /** Threads of our pool (absent or 0: the whole pool). */
   threads?: number;
 }
 
@@ -77,28 +88,35 @@ export class Decoder {
   private readonly tokenEmbd: NativeWeight;
   private readonly outputNorm: NativeWeight;
   private readonly output: NativeWeight;
-  private readonly threads: number;
+  private readonly threads: { threads?: number };
 
   constructor(readonly model: DecoderModel, opts: DecoderOptions = {}) {
     if (!supportedArchitectures.has(model.architecture))
       throw new LayerquantError('E_UNSUPPORTED', `architecture '${model.architecture}' is not supported by the forward pass (supported: ${[...supportedArchitectures].join(', ')})`, { file: model.path });
     const hp = model.hparams;
     // Never run a model we would compute wrongly: what the block does not honour is refused.
-    if (hp.ropeScaling)
-      throw new LayerquantError('E_UNSUPPORTED', `rope scaling "${hp.ropeScaling.type}" (factor ${hp.ropeScaling.factor}) is not supported by the forward pass`, { file: model.path });
-    const carried = model.globals.find((t) => t.role === 'rope_freqs' || t.role === 'other');
+    const rs = hp.ropeScaling;
+    if (rs && !FORWARD_ROPE_TYPES.has(rs.type))
+      throw new LayerquantError('E_UNSUPPORTED', `${rs.key} "${rs.type}" (factor ${rs.factor}): this RoPE scaling is not supported by the forward pass`, { file: model.path });
+    const ropeFreqs = model.globals.find((t) => t.role === 'rope_freqs');
+    if (rs?.type === 'llama3' && !ropeFreqs)
+      throw new LayerquantError('E_BAD_CONFIG', `${rs.key} "llama3" needs the rope_freqs.weight tensor`, { file: model.path });
+    if (ropeFreqs && (ropeFreqs.dims.length !== 1 || ropeFreqs.dims[0] !== hp.headDim / 2))
+      throw new LayerquantError('E_SHAPE', `Expected dims [${hp.headDim / 2}] (head_dim/2 RoPE factors) but received [${ropeFreqs.dims.join(', ')}]`, { file: ropeFreqs.file, tensor: ropeFreqs.name });
+    const carried = model.globals.find((t) => t.role === 'other');
     if (carried)
-      throw new LayerquantError('E_UNSUPPORTED', `the forward pass cannot honour this tensor (${carried.role === 'rope_freqs' ? 'RoPE frequency factors' : 'unknown role'})`, { file: model.path, tensor: carried.name });
-    this.threads = opts.threads ?? 0;
+      throw new LayerquantError('E_UNSUPPORTED', 'the forward pass cannot honour this tensor (its role in the model is unknown)', { file: model.path, tensor: carried.name });
+    this.threads = threadsOption(opts.threads, { file: model.path });
     this.blocks = model.blocks.map((b) => {
-      const byRole = new Map(b.tensors.map((t) => [t.role, t]));
-      const out: Partial<NativeBlockWeights> = {};
-      for (const r of blockRoles) {
-        const t = byRole.get(r);
-        if (!t) throw new LayerquantError('E_BAD_CONFIG', `block ${b.index} has no ${r} tensor`, { file: model.path });
-        out[r] = weight(t);
+      const out: Record<string, NativeWeight> = {};
+      for (const t of b.tensors) {
+        if (!nativeBlockRoles.has(t.role)) throw new LayerquantError('E_UNSUPPORTED', `the forward pass has no place for a ${t.role} tensor`, { file: t.file, tensor: t.name });
+        out[t.role] = weight(t);
       }
-      return out as NativeBlockWeights;
+      for (const r of ['attn_norm', 'attn_output', 'ffn_norm'])
+        if (!out[r]) throw new LayerquantError('E_BAD_CONFIG', `block ${b.index} has no ${r} tensor`, { file: model.path });
+      if (ropeFreqs) out.rope_freqs = weight(ropeFreqs);
+      return out as unknown as NativeBlockWeights;
     });
     const g = new Map(model.globals.map((t) => [t.role, t]));
     const embd = g.get('token_embd');
@@ -107,10 +125,13 @@ export class Decoder {
     this.tokenEmbd = weight(embd);
     this.outputNorm = weight(norm);
     this.output = weight(g.get('output') ?? embd);
+    // Rotate-half RoPE: HF q/k rows left unpermuted, or an architecture whose GGUF rotates halves.
     const q = model.blocks[0]?.tensors.find((t) => t.role === 'attn_q');
+    const neox = q?.permuteHeads !== undefined || architectures().find((a) => a.name === model.architecture)?.ropeNeox === true;
     this.config = {
       nEmbd: hp.nEmbd, nFf: hp.nFf, nHead: hp.nHead, nHeadKv: hp.nHeadKv, headDim: hp.headDim,
-      rmsEps: hp.rmsEps, ropeTheta: hp.ropeTheta, ropeNeox: q?.permuteHeads !== undefined,
+      rmsEps: hp.rmsEps, ropeTheta: hp.ropeTheta, ropeNeox: neox,
+      ...ropeConfig(rs, hp.nCtxTrain),
     };
   }
 
@@ -132,25 +153,16 @@ export class Decoder {
   /** hidden [tokens.length × nEmbd] = token embeddings. */
   async embed(tokens: Int32Array): Promise<Float32Array> {
     const out = new Float32Array(tokens.length * this.nEmbd);
-    await nativeAsync(() => native().forwardEmbed({ tokens, weight: this.tokenEmbd, out, threads: this.threads }), { file: this.model.path });
+    await nativeAsync(() => native().forwardEmbed({ tokens, weight: this.tokenEmbd, out, ...this.threads }), { file: this.model.path });
     return out;
   }
 
   /** Runs block `i` in place on `hidden` (sequences of `seqLens` laid end to end). */
   async runBlock(i: number, hidden: Float32Array, seqLens: Int32Array, opts: { cos?: BlockCosines; sumsq?: NativeBlockSumsq; signal?: AbortSignal } = {}): Promise<void> {
-    const abort = new Int32Array(1);
-    const onAbort = () => { abort[0] = 1; };
-    if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'aborted');
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      await nativeAsync(() => native().forwardBlock({
-        config: this.config, weights: this.blockWeights(i), hidden, seqLens, threads: this.threads, abort,
-        ...(opts.cos ? { cos: opts.cos } : {}),
-        ...(opts.sumsq ? { sumsq: opts.sumsq } : {}),
-      }), { file: this.model.path });
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
+    await nativeAsync((abort) => native().forwardBlock({
+      config: this.config, weights: this.blockWeights(i), hidden, seqLens, ...this.threads,
+      ...(abort ? { abort } : {}), ...(opts.cos ? { cos: opts.cos } : {}), ...(opts.sumsq ? { sumsq: opts.sumsq } : {}),
+    }), { file: this.model.path }, opts.signal);
   }
 
   /**
@@ -162,7 +174,7 @@ export class Decoder {
     const logits = new Float32Array(n * this.nVocab);
     const logprobs = targets ? new Float64Array(n) : undefined;
     await nativeAsync(() => native().forwardLogits({
-      hidden, norm: this.outputNorm, output: this.output, rmsEps: this.config.rmsEps, logits, threads: this.threads,
+      hidden, norm: this.outputNorm, output: this.output, rmsEps: this.config.rmsEps, logits, ...this.threads,
       ...(rows ? { rows } : {}), ...(targets && logprobs ? { targets, logprobs } : {}),
       ...(sumsq ? { sumsq } : {}),
     }), { file: this.model.path });

@@ -7,41 +7,32 @@
  * knapsack minimises (a first-order, additive estimate of) the real output damage instead of a
  * weight-space proxy.
  *
- * Procedure (block-streamed): one reference pass embeds the tokens and walks the blocks; before
- * block i runs in the reference pass, each unit of block i is quantized (each level in turn, in
- * memory, discarded afterwards), the reference hidden state entering block i is copied, and blocks
- * i … L−1 and the output head run with that unit quantized. token_embd is measured from the
- * embedding on; output from the reference's final hidden state. Reference probabilities of
- * every position are kept (tokens × vocab floats).
- *
- * Cost: Σ over units and levels of (L − i) block forwards over the calibration tokens plus one
- * output head, i.e. about levels × units-per-block × L²/2 block passes (+ levels × L for
- * token_embd), and one quantization of each (tensor, level). Levels whose stored format equals the
- * source type cost nothing (error 0). Measured on stories260K (5 blocks, 1024 tokens, the shared
- * 2-core machine under load): block granularity, 2 levels: 14 measurements, ≈1.4 s; tensor
- * granularity, 3 levels: ≈100 measurements, ≈8 s. For a 32-block 7B model with 2 levels at block
- * granularity it is about 2 × 32 × 16.5 ≈ 1,056 block passes (≈ 33 full forwards) over the
- * calibration tokens — minutes on a GPU, tens of minutes on a CPU for 512 tokens — and 7× that at
- * tensor granularity (and ×levels/2 for more levels), so use small
- * token budgets (`tokens`) for big models. Memory: two hidden buffers (tokens × nEmbd), the
- * reference probabilities (tokens × vocab floats) and one unit's quantized weights at a time.
- * Results are cached per (unit, stored formats) in `cache` when one is passed, so several plans
- * (budgets, strategies) reuse the measurements.
+ * Procedure (block-streamed): one reference pass gives the final hidden state of every position;
+ * a second walks the blocks, and before block i runs, each unit of block i is quantized (each
+ * level in turn, in memory, through lib/quantize/materialise.ts), the reference hidden state
+ * entering block i is copied, and blocks i … L−1 run with that unit quantized. token_embd is
+ * measured from the embedding on; output from the reference's final hidden state. The KL itself
+ * is native (native/forward/kl.h): each model's final hidden state through its own head, logits a
+ * chunk of rows at a time, so no tokens × vocabulary array reaches the JS heap. Levels whose
+ * stored format equals the source's cost nothing (error 0). Results are cached per (unit, stored
+ * formats) in `cache` when one is passed, so several plans reuse the measurements. The cost (about
+ * levels × units-per-block × L²/2 block passes) and measured times are in benchmarks/RESULTS.md.
  */
 import { LayerquantError } from '../errors.js';
+import { native, nativeAsync, threadsOption } from '../native.js';
 import { Decoder, type DecoderModel, type DecoderTensor } from '../eval/decoder.js';
-import { GgmlType } from '../io/ggml-types.js';
 import { type FormatLike, type FormatTable, resolveLevels, tensorCost } from '../plan/cost.js';
-import { quantizeTensorInto } from '../quantize/tensor.js';
-import { loadTokenizer, type TokenizerSource, type UnknownCharPolicy } from '../tokenize/tokenizer.js';
-import { builtinCalibrationText } from './calibration.js';
-import { calibrationBatch } from './lim.js';
+import { planUnits, type UnitSpec } from '../plan/units.js';
+import { materialise } from '../quantize/materialise.js';
+import { startStage, type ProgressListener } from '../progress.js';
+import type { TokenizerSource, UnknownCharPolicy } from '../tokenize/tokenizer.js';
+import { calibrationTokens } from './calibrate.js';
 
 /** Options of {@link sensitivity}. */
 export interface SensitivityOptions {
   /** Levels, lowest first (e.g. `Q4_0,Q8_0`): the same list the planner gets. */
   levels: string | readonly string[];
-  /** Format table (the native registry in production: lib/quantize/run's registryFormats()). */
+  /** Format table (the native registry in production: lib/quantize/plan-model.ts registryFormats()). */
   formats: FormatTable;
   /** Units: whole blocks (default) or single tensors, as the planner's granularity. */
   granularity?: 'block' | 'tensor';
@@ -58,7 +49,8 @@ export interface SensitivityOptions {
   /** Measurements by `unitId|stored formats`, reused and filled. */
   cache?: Map<string, number>;
   signal?: AbortSignal;
-  onProgress?(done: number, total: number, what: string): void;
+  /** Stage `sensitivity`, in measurements (unit × level). */
+  onProgress?: ProgressListener;
 }
 
 /** One unit's measurements. */
@@ -85,66 +77,25 @@ export interface SensitivityResult {
   details: { tokens: number; sequences: number; context: number; text: string; seconds: number; measured: number; cached: number };
 }
 
-const DTYPE: Record<number, 'F32' | 'F16' | 'BF16'> = { [GgmlType.F32]: 'F32', [GgmlType.F16]: 'F16', [GgmlType.BF16]: 'BF16' };
-
-const isCovered = (t: DecoderTensor): boolean => t.dims.length >= 2;
-
-/** The units the planner builds for a model (same ids, same tensors, same order). */
+/** The units the planner builds for a model (lib/plan/units.ts), by tensor name; globals optional. */
 export function sensitivityUnits(model: DecoderModel, granularity: 'block' | 'tensor', globals = true): Omit<SensitivityUnit, 'formats' | 'kl'>[] {
-  const out: Omit<SensitivityUnit, 'formats' | 'kl'>[] = [];
-  for (const b of model.blocks) {
-    const mats = b.tensors.filter(isCovered);
-    if (granularity === 'block') out.push({ id: `blk.${b.index}`, kind: 'block', block: b.index, tensors: mats.map((t) => t.name) });
-    else for (const t of mats) out.push({ id: t.name, kind: 'tensor', block: b.index, tensors: [t.name] });
-  }
-  if (globals) for (const t of model.globals) if (isCovered(t) && t.role !== 'rope_freqs' && t.role !== 'other') out.push({ id: t.name, kind: 'global', block: null, tensors: [t.name] });
-  return out;
+  return planUnits(model, granularity)
+    .filter((u) => globals || u.kind !== 'global')
+    .map((u: UnitSpec<DecoderTensor>) => ({ id: u.id, kind: u.kind, block: u.block, tensors: u.tensors.map((t) => t.name) }));
 }
 
-/** Per-row softmax of logits [rows × V]: probabilities and Σ p log p per row. */
-function referenceDist(logits: Float32Array, V: number): { p: Float32Array; plogp: Float64Array } {
-  const rows = logits.length / V;
-  const p = new Float32Array(logits.length);
-  const plogp = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const o = r * V;
-    let m = -Infinity;
-    for (let v = 0; v < V; v++) m = Math.max(m, logits[o + v]!);
-    let s = 0;
-    for (let v = 0; v < V; v++) s += Math.exp(logits[o + v]! - m);
-    const lse = m + Math.log(s);
-    let h = 0;
-    for (let v = 0; v < V; v++) {
-      const lp = logits[o + v]! - lse;
-      const pv = Math.exp(lp);
-      p[o + v] = pv;
-      h += pv * lp;
-    }
-    plogp[r] = h;
-  }
-  return { p, plogp };
-}
-
-/** Mean over rows of KL(p_ref ‖ softmax(logits)). */
-function meanKl(ref: { p: Float32Array; plogp: Float64Array }, logits: Float32Array, V: number): number {
-  const rows = logits.length / V;
-  let total = 0;
-  for (let r = 0; r < rows; r++) {
-    const o = r * V;
-    let m = -Infinity;
-    for (let v = 0; v < V; v++) m = Math.max(m, logits[o + v]!);
-    let s = 0;
-    let cross = 0;
-    for (let v = 0; v < V; v++) {
-      const z = logits[o + v]!;
-      s += Math.exp(z - m);
-      cross += ref.p[o + v]! * z;
-    }
-    const lse = m + Math.log(s);
-    // Σ p (log p − (z − lse)); Σ p = 1 up to rounding.
-    total += Math.max(0, ref.plogp[r]! - cross + lse);
-  }
-  return total / rows;
+/**
+ * Mean KL(p_ref ‖ p) of `dec`'s next-token distributions on `hidden` (its final hidden state) from
+ * the reference's on `reference`, each through its own final norm and output head; native
+ * (native/forward/kl.h), so no tokens × vocabulary array reaches the JS heap.
+ */
+async function meanKl(ref: Decoder, reference: Float32Array, dec: Decoder, hidden: Float32Array, opts: { threads?: number; signal?: AbortSignal }): Promise<number> {
+  const r = ref.headWeights();
+  const q = dec.headWeights();
+  const threads = threadsOption(opts.threads, { file: ref.model.path });
+  return nativeAsync((abort) => native().forwardKl({
+    hidden, reference, norm: q.norm, output: q.output, refNorm: r.norm, refOutput: r.output, rmsEps: dec.config.rmsEps, ...threads, ...(abort ? { abort } : {}),
+  }), { file: dec.model.path }, opts.signal);
 }
 
 /**
@@ -156,15 +107,8 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
   const table = opts.formats;
   const levels: FormatLike[] = resolveLevels(opts.levels, table);
   const granularity = opts.granularity ?? 'block';
-  const text = opts.text ?? builtinCalibrationText;
-  if (text.trim().length === 0) throw new LayerquantError('E_BAD_TEXT', 'the calibration text is empty');
-  const limit = opts.tokens ?? 1024;
-  if (!Number.isInteger(limit) || limit < 2) throw new LayerquantError('E_BAD_ARGUMENT', `tokens must be an integer >= 2 but received ${limit}`);
-  const context = opts.context ?? Math.min(512, model.hparams.nCtxTrain || 512);
-  if (!Number.isInteger(context) || context < 2) throw new LayerquantError('E_BAD_ARGUMENT', `context must be an integer >= 2 but received ${context}`);
-  const tok = loadTokenizer(model.tokenizer, { unknown: opts.unknown ?? 'error', file: model.path });
-  const batch = calibrationBatch(tok.encode(text, { addBos: true }), context, limit, tok.addBos ? tok.bosId : undefined);
-  if (batch.tokens.length < 2) throw new LayerquantError('E_BAD_TEXT', 'the calibration text gives fewer than 2 tokens');
+  const batch = calibrationTokens(model, opts, 1024);
+  const context = batch.context;
 
   const byName = new Map<string, DecoderTensor>();
   for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) byName.set(t.name, t);
@@ -176,37 +120,28 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
   }));
   const threads = opts.threads !== undefined ? { threads: opts.threads } : {};
   const ref = new Decoder(model, threads);
-  const V = ref.nVocab;
   const sig = opts.signal ? { signal: opts.signal } : {};
   const cache = opts.cache ?? new Map<string, number>();
   let measured = 0;
   let cached = 0;
   let done = 0;
-  const total = units.length * levels.length;
+  const stage = startStage(opts.onProgress, 'sensitivity', units.length * levels.length, 'measurements');
 
   // A model whose unit tensors hold `formats` (quantized now, in memory).
   const swap = async (unit: SensitivityUnit, formats: string[]): Promise<DecoderModel> => {
     const repl = new Map<string, DecoderTensor>();
     for (let k = 0; k < unit.tensors.length; k++) {
       const src = byName.get(unit.tensors[k]!)!;
-      const fmt = table.get(formats[k]!)!;
-      const dtype = DTYPE[src.type];
-      if (!dtype) throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor but it is ggml type ${src.type}`, { tensor: src.name });
-      if (fmt.name === dtype.toLowerCase()) continue;
-      const out = new Uint8Array(tensorCost(fmt, src.dims, table).bytes);
-      await quantizeTensorInto({ data: src.data, dtype, dims: [...src.dims], name: src.name }, fmt.name, out, { ...threads, ...sig });
-      const q: DecoderTensor = { ...src, data: out, type: fmt.ggmlType };
-      if (fmt.ggmlType < 0) q.format = fmt.name;
-      repl.set(src.name, q);
+      repl.set(src.name, await materialise(src, formats[k]!, { ...threads, ...sig }));
     }
     const pick = (t: DecoderTensor): DecoderTensor => repl.get(t.name) ?? t;
     return { ...model, blocks: model.blocks.map((b) => ({ index: b.index, tensors: b.tensors.map(pick) })), globals: model.globals.map(pick) };
   };
   const unchanged = (unit: SensitivityUnit, formats: string[]): boolean =>
-    unit.tensors.every((n, k) => DTYPE[byName.get(n)!.type]?.toLowerCase() === formats[k]);
+    unit.tensors.every((n, k) => table.get(byName.get(n)!.format)?.name === formats[k]);
 
-  // Measures every level of `unit`; `run` gives the final logits under a quantized decoder.
-  const measure = async (unit: SensitivityUnit, refLp: { p: Float32Array; plogp: Float64Array } | undefined, run: (dec: Decoder) => Promise<Float32Array>): Promise<void> => {
+  // Measures every level of `unit`; `run` gives the final hidden state under a quantized decoder.
+  const measure = async (unit: SensitivityUnit, run: (dec: Decoder) => Promise<Float32Array>): Promise<void> => {
     for (let li = 0; li < levels.length; li++) {
       if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'sensitivity aborted');
       const formats = unit.formats[li]!;
@@ -218,34 +153,32 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
       } else if (unchanged(unit, formats)) {
         unit.kl[li] = 0;
       } else {
-        if (!refLp) throw new LayerquantError('E_NATIVE', 'sensitivity: reference distribution missing');
         const dec = new Decoder(await swap(unit, formats), threads);
-        const kl = meanKl(refLp, await run(dec), V);
+        const kl = await meanKl(ref, refHidden, dec, await run(dec), { ...threads, ...sig });
         unit.kl[li] = kl;
         cache.set(key, kl);
         measured++;
       }
-      opts.onProgress?.(++done, total, `${unit.id} ${levels[li]!.name}`);
+      stage.step(++done, `${unit.id} ${levels[li]!.name}`);
     }
   };
 
-  // Reference: final logits of every position.
+  // Reference: the final hidden state of every position.
   const refHidden = await ref.forward(batch.tokens, batch.seqLens, sig);
-  const refLp = referenceDist((await ref.logits(refHidden)).logits, V);
   const tail = async (dec: Decoder, hidden: Float32Array, from: number): Promise<Float32Array> => {
     for (let j = from; j < dec.nLayer; j++) await dec.runBlock(j, hidden, batch.seqLens, sig);
-    return (await dec.logits(hidden)).logits;
+    return hidden;
   };
 
   for (const u of units.filter((x) => x.kind === 'global' && byName.get(x.tensors[0]!)!.role === 'token_embd')) {
-    await measure(u, refLp, async (dec) => tail(dec, await dec.embed(batch.tokens), 0));
+    await measure(u, async (dec) => tail(dec, await dec.embed(batch.tokens), 0));
   }
   const hidden = await ref.embed(batch.tokens);
   const work = new Float32Array(hidden.length);
   for (let i = 0; i < ref.nLayer; i++) {
     const index = model.blocks[i]!.index;
     for (const u of units.filter((x) => x.kind !== 'global' && x.block === index)) {
-      await measure(u, refLp, async (dec) => {
+      await measure(u, async (dec) => {
         work.set(hidden);
         return tail(dec, work, i);
       });
@@ -253,7 +186,7 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
     await ref.runBlock(i, hidden, batch.seqLens, sig);
   }
   for (const u of units.filter((x) => x.kind === 'global' && byName.get(x.tensors[0]!)!.role !== 'token_embd')) {
-    await measure(u, refLp, async (dec) => (await dec.logits(refHidden)).logits);
+    await measure(u, async () => refHidden);
   }
 
   return {
@@ -306,15 +239,10 @@ export async function outputKl(
   quantized: DecoderModel,
   opts: { text?: string; tokens?: number; context?: number; threads?: number; unknown?: UnknownCharPolicy } = {},
 ): Promise<number> {
-  const tok = loadTokenizer(reference.tokenizer, { unknown: opts.unknown ?? 'error', file: reference.path });
-  const context = opts.context ?? Math.min(512, reference.hparams.nCtxTrain || 512);
-  const batch = calibrationBatch(tok.encode(opts.text ?? builtinCalibrationText, { addBos: true }), context, opts.tokens ?? 1024, tok.addBos ? tok.bosId : undefined);
+  const batch = calibrationTokens(reference, opts, 1024);
   const threads = opts.threads !== undefined ? { threads: opts.threads } : {};
-  const run = async (m: DecoderModel): Promise<{ logits: Float32Array; V: number }> => {
-    const d = new Decoder(m, threads);
-    return { logits: (await d.logits(await d.forward(batch.tokens, batch.seqLens))).logits, V: d.nVocab };
-  };
-  const r = await run(reference);
-  const q = await run(quantized);
-  return meanKl(referenceDist(r.logits, r.V), q.logits, q.V);
+  const ref = new Decoder(reference, threads);
+  const dec = new Decoder(quantized, threads);
+  const refHidden = await ref.forward(batch.tokens, batch.seqLens);
+  return meanKl(ref, refHidden, dec, await dec.forward(batch.tokens, batch.seqLens), threads);
 }

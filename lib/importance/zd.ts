@@ -7,13 +7,14 @@
  * importance = −ZD. docs/METHOD.md gives the evidence.
  */
 import { LayerquantError } from '../errors.js';
-import { native, nativeAsync } from '../native.js';
+import { native, nativeAsync, threadsOption } from '../native.js';
+import { startStage, type ProgressListener } from '../progress.js';
+import { plainFormat } from '../tensor/convert.js';
 import type { DecoderModel } from '../eval/decoder.js';
 import { rankBlocks, type BlockScore, type ImportanceResult } from './types.js';
 
 /** The linear weight roles ZD reads. */
 export const zdRoles = new Set(['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down']);
-const readable = new Set([0, 1, 30]);
 
 /** Options of {@link zd}. */
 export interface ZdOptions {
@@ -21,40 +22,40 @@ export interface ZdOptions {
   /** Native sweep: one pass (reads once, more work per weight), two passes, or auto (one pass on AVX-512 for groups of 4 Mi weights and more, else two). */
   mode?: 'auto' | 'one-pass' | 'two-pass';
   signal?: AbortSignal;
-  onProgress?(blocksDone: number, blocks: number): void;
+  /** Stage `rank`, in blocks. */
+  onProgress?: ProgressListener;
 }
 
 /** ZD scores of every block (and each block's tensors). */
 export async function zd(model: DecoderModel, opts: ZdOptions = {}): Promise<ImportanceResult> {
   const blocks: BlockScore[] = [];
-  const abort = new Int32Array(1);
-  const onAbort = () => { abort[0] = 1; };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const threads = threadsOption(opts.threads, { file: model.path });
+  const stage = startStage(opts.onProgress, 'rank', model.blocks.length, 'blocks');
   let weights = 0;
-  try {
-    for (const b of model.blocks) {
-      if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'ZD aborted');
-      const ts = b.tensors.filter((t) => zdRoles.has(t.role));
-      if (ts.length === 0) throw new LayerquantError('E_BAD_CONFIG', `block ${b.index} has no linear weights`, { file: model.path });
-      for (const t of ts)
-        if (!readable.has(t.type))
-          throw new LayerquantError('E_UNSUPPORTED', `ZD reads F32/F16/BF16 weights; this tensor has ggml type ${t.type}`, { file: t.file, tensor: t.name });
-      const r = await nativeAsync(() => native().zdGroup({
-        tensors: ts.map((t) => ({ data: t.data, type: t.type })), abort, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.mode ? { mode: opts.mode } : {}),
-      }), { file: model.path });
-      const share = r.group.above / r.group.count;
-      weights += r.group.count;
-      blocks.push({
-        index: b.index, importance: -share, measure: share,
-        parts: ts.map((t, k) => {
-          const m = r.tensors[k]!;
-          return { name: t.name, importance: -m.above / m.count, measure: m.above / m.count };
-        }),
-      });
-      opts.onProgress?.(blocks.length, model.blocks.length);
-    }
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
+  for (const b of model.blocks) {
+    if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'ZD aborted');
+    const ts = b.tensors.filter((t) => zdRoles.has(t.role));
+    if (ts.length === 0) throw new LayerquantError('E_BAD_CONFIG', `block ${b.index} has no linear weights`, { file: model.path });
+    const tensors = ts.map((t) => {
+      try {
+        return { data: t.data, format: plainFormat(t.format, 'ZD') };
+      } catch {
+        throw new LayerquantError('E_UNSUPPORTED', `ZD reads f32/f16/bf16 weights; this tensor is stored as ${t.format}`, { file: t.file, tensor: t.name });
+      }
+    });
+    const r = await nativeAsync((abort) => native().zdGroup({
+      tensors, ...threads, ...(abort ? { abort } : {}), ...(opts.mode ? { mode: opts.mode } : {}),
+    }), { file: model.path }, opts.signal);
+    const share = r.group.above / r.group.count;
+    weights += r.group.count;
+    blocks.push({
+      index: b.index, importance: -share, measure: share,
+      parts: ts.map((t, k) => {
+        const m = r.tensors[k]!;
+        return { name: t.name, importance: -m.above / m.count, measure: m.above / m.count };
+      }),
+    });
+    stage.step(blocks.length, `blk.${b.index}`);
   }
   return { method: 'zd', model: model.path, blocks, ranking: rankBlocks(blocks), details: { weights } };
 }

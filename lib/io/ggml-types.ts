@@ -100,6 +100,17 @@ export function ggmlTypeInfo(type: number): GgmlTypeInfo | undefined {
   return table.get(type);
 }
 
+const byName = new Map([...table].map(([id, info]) => [info.name.toLowerCase(), id]));
+
+/**
+ * The ggml type id of the storage format called `name` (ggml's spelling, any case: `q4_K`, `Q4_K`,
+ * `f16`), or undefined for a format GGUF does not know (our intN). With {@link ggmlTypeInfo}'s
+ * `name`, the one mapping between format names and the ids GGUF files store.
+ */
+export function ggmlTypeOf(name: string): number | undefined {
+  return byName.get(name.toLowerCase());
+}
+
 /** Every known ggml type id, ascending. */
 export function ggmlTypes(): number[] {
   return [...table.keys()].sort((a, b) => a - b);

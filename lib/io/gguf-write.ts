@@ -192,12 +192,8 @@ function checkKv(kv: readonly GgufKv[], context: ErrorContext): number {
   return size;
 }
 
-/**
- * Computes where everything goes, validating the metadata and tensors first (E_BAD_ARGUMENT
- * naming the offending key or tensor). `file` only labels errors.
- */
-export function ggufLayout(kv: readonly GgufKv[], tensors: readonly Omit<GgufTensorSource, 'data'>[], alignment?: number, file?: string): GgufLayout {
-  const context: ErrorContext = file === undefined ? {} : { file };
+/** The alignment the file uses and the metadata it writes (general.alignment appended when needed). */
+function resolveAlignment(kv: readonly GgufKv[], alignment: number | undefined, context: ErrorContext): { align: number; outKv: GgufKv[] } {
   const given = kv.find((e) => e?.key === 'general.alignment');
   let outKv = [...kv];
   let align: number;
@@ -214,6 +210,28 @@ export function ggufLayout(kv: readonly GgufKv[], tensors: readonly Omit<GgufTen
     if (!isPow2(align)) badArg(`alignment ${align} is not a power of two`, context);
     if (align !== GGUF_DEFAULT_ALIGNMENT) outKv = [...outKv, { key: 'general.alignment', type: GgufType.UINT32, value: align }];
   }
+  return { align, outKv };
+}
+
+/**
+ * Where the data section of a GGUF with this metadata and these tensors starts (the header padded
+ * to the alignment), validating the metadata as {@link writeGguf} does. Tensor types and data do
+ * not change it: a file's size is this plus each tensor's bytes padded to the alignment.
+ */
+export function ggufDataOffset(kv: readonly GgufKv[], tensors: readonly { name: string; dims: readonly number[] }[], alignment?: number): { dataOffset: number; alignment: number } {
+  const { align, outKv } = resolveAlignment(kv, alignment, {});
+  let headerSize = 4 + 4 + 8 + 8 + checkKv(outKv, {});
+  for (const t of tensors) headerSize += tensorInfoSize({ name: t.name, dims: [...t.dims], type: 0, offset: 0 });
+  return { dataOffset: pad(headerSize, align), alignment: align };
+}
+
+/**
+ * Computes where everything goes, validating the metadata and tensors first (E_BAD_ARGUMENT
+ * naming the offending key or tensor). `file` only labels errors.
+ */
+export function ggufLayout(kv: readonly GgufKv[], tensors: readonly Omit<GgufTensorSource, 'data'>[], alignment?: number, file?: string): GgufLayout {
+  const context: ErrorContext = file === undefined ? {} : { file };
+  const { align, outKv } = resolveAlignment(kv, alignment, context);
   let headerSize = 4 + 4 + 8 + 8 + checkKv(outKv, context);
 
   const names = new Set<string>();
@@ -251,6 +269,21 @@ export function ggufFileSize(kv: GgufKv[], tensors: Omit<GgufTensorSource, 'data
   return ggufLayout(kv, tensors, alignment).fileSize;
 }
 
+/** How each scalar GGUF type is written (little-endian). */
+const scalarWriters: Partial<Record<GgufType, (b: Buffer, v: GgufValue, pos: number) => void>> = {
+  [GgufType.UINT8]: (b, v, p) => void b.writeUInt8(v as number, p),
+  [GgufType.INT8]: (b, v, p) => void b.writeInt8(v as number, p),
+  [GgufType.BOOL]: (b, v, p) => void b.writeUInt8(v ? 1 : 0, p),
+  [GgufType.UINT16]: (b, v, p) => void b.writeUInt16LE(v as number, p),
+  [GgufType.INT16]: (b, v, p) => void b.writeInt16LE(v as number, p),
+  [GgufType.UINT32]: (b, v, p) => void b.writeUInt32LE(v as number, p),
+  [GgufType.INT32]: (b, v, p) => void b.writeInt32LE(v as number, p),
+  [GgufType.FLOAT32]: (b, v, p) => void b.writeFloatLE(v as number, p),
+  [GgufType.FLOAT64]: (b, v, p) => void b.writeDoubleLE(v as number, p),
+  [GgufType.UINT64]: (b, v, p) => void b.writeBigUInt64LE(BigInt(v as bigint), p),
+  [GgufType.INT64]: (b, v, p) => void b.writeBigInt64LE(BigInt(v as bigint), p),
+};
+
 /** Serializes values into a buffer of known size. */
 class Encoder {
   pos = 0;
@@ -269,41 +302,13 @@ class Encoder {
     this.pos += this.buf.write(s, this.pos, len, 'utf8');
   }
   value(type: GgufType, v: GgufValue): void {
-    const b = this.buf;
+    const scalar = scalarWriters[type];
+    if (scalar) {
+      scalar(this.buf, v, this.pos);
+      this.pos += ggufScalarSize(type)!;
+      return;
+    }
     switch (type) {
-      case GgufType.UINT8:
-        b.writeUInt8(v as number, this.pos);
-        break;
-      case GgufType.INT8:
-        b.writeInt8(v as number, this.pos);
-        break;
-      case GgufType.BOOL:
-        b.writeUInt8(v ? 1 : 0, this.pos);
-        break;
-      case GgufType.UINT16:
-        b.writeUInt16LE(v as number, this.pos);
-        break;
-      case GgufType.INT16:
-        b.writeInt16LE(v as number, this.pos);
-        break;
-      case GgufType.UINT32:
-        b.writeUInt32LE(v as number, this.pos);
-        break;
-      case GgufType.INT32:
-        b.writeInt32LE(v as number, this.pos);
-        break;
-      case GgufType.FLOAT32:
-        b.writeFloatLE(v as number, this.pos);
-        break;
-      case GgufType.FLOAT64:
-        b.writeDoubleLE(v as number, this.pos);
-        break;
-      case GgufType.UINT64:
-        b.writeBigUInt64LE(BigInt(v as bigint), this.pos);
-        break;
-      case GgufType.INT64:
-        b.writeBigInt64LE(BigInt(v as bigint), this.pos);
-        break;
       case GgufType.STRING:
         this.string(v as string);
         return;
@@ -315,7 +320,6 @@ class Encoder {
         return;
       }
     }
-    this.pos += ggufScalarSize(type)!;
   }
 }
 

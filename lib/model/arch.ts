@@ -1,10 +1,15 @@
 /**
  * The architecture registry: which model families layerquant understands, under their GGUF
- * (`general.architecture`) and Hugging Face (`config.json` `architectures` / `model_type`) names.
- * Everything handled today is the llama family (Llama 1/2/3, Mistral without sliding-window use,
- * TinyLlama, llama2.c models): RMSNorm, RoPE, grouped-query attention, SwiGLU MLP.
+ * (`general.architecture`) and Hugging Face (`config.json` `architectures` / `model_type`) names,
+ * and what their blocks hold, as llama.cpp's llama-arch.cpp / llama-model.cpp and its converter
+ * define them. All are pre-norm RMSNorm decoders with RoPE and grouped-query attention:
+ * - llama (Llama 1/2/3, Mistral, TinyLlama, llama2.c models): SwiGLU MLP; HF q/k rows are
+ *   permuted into GGUF's interleaved RoPE layout;
+ * - qwen2: q/k/v biases; qwen3: per-head RMSNorm of q and k; both rotate halves (NEOX RoPE) in
+ *   GGUF too, so their rows are never permuted.
  */
 import { LayerquantError } from '../errors.js';
+import type { BlockRole } from './names.js';
 
 /** One supported architecture. */
 export interface ArchitectureInfo {
@@ -14,10 +19,28 @@ export interface ArchitectureInfo {
   hfArchitectures: readonly string[];
   /** HF `model_type` values that map to it. */
   hfModelTypes: readonly string[];
+  /** RoPE rotates halves (llama.cpp's NEOX type) in GGUF; false: interleaved pairs, HF rows permuted. */
+  ropeNeox: boolean;
+  /** Block tensors every block has, in the order we write them. */
+  blockRoles: readonly BlockRole[];
+  /** Block tensors a block may have. */
+  optionalRoles: readonly BlockRole[];
 }
 
+const LLAMA_ROLES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'attn_norm', 'ffn_gate', 'ffn_down', 'ffn_up', 'ffn_norm'] as const;
+
 const REGISTRY: readonly ArchitectureInfo[] = [
-  { name: 'llama', hfArchitectures: ['LlamaForCausalLM', 'MistralForCausalLM'], hfModelTypes: ['llama', 'mistral'] },
+  { name: 'llama', hfArchitectures: ['LlamaForCausalLM', 'MistralForCausalLM'], hfModelTypes: ['llama', 'mistral'], ropeNeox: false, blockRoles: LLAMA_ROLES, optionalRoles: [] },
+  {
+    name: 'qwen2', hfArchitectures: ['Qwen2ForCausalLM'], hfModelTypes: ['qwen2'], ropeNeox: true,
+    blockRoles: ['attn_q', 'attn_q_bias', 'attn_k', 'attn_k_bias', 'attn_v', 'attn_v_bias', 'attn_output', 'attn_norm', 'ffn_gate', 'ffn_down', 'ffn_up', 'ffn_norm'],
+    optionalRoles: [],
+  },
+  {
+    name: 'qwen3', hfArchitectures: ['Qwen3ForCausalLM'], hfModelTypes: ['qwen3'], ropeNeox: true,
+    blockRoles: ['attn_q', 'attn_q_norm', 'attn_k', 'attn_k_norm', 'attn_v', 'attn_output', 'attn_norm', 'ffn_gate', 'ffn_down', 'ffn_up', 'ffn_norm'],
+    optionalRoles: ['attn_q_bias', 'attn_k_bias', 'attn_v_bias'],
+  },
 ];
 
 /** Every supported architecture. */

@@ -3,10 +3,12 @@
  * views of the mapped file, tokenizer from the `tokenizer.*` keys.
  */
 import { LayerquantError } from '../errors.js';
+import { ggmlTypeInfo } from '../io/ggml-types.js';
 import { openGguf, type GgufFile } from '../io/gguf-read.js';
 import type { GgufValue } from '../io/gguf-types.js';
 import { architectureFromGguf } from './arch.js';
-import { BLOCK_ROLES, ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
+import { ggufRopeScaling } from './rope.js';
+import { ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
@@ -15,6 +17,9 @@ function asNumber(v: GgufValue | undefined): number | undefined {
   if (typeof v === 'bigint') return Number(v);
   return undefined;
 }
+
+/** The storage format name of a ggml type id the reader has already accepted (`f32`, `q4_K`, …). */
+const formatOf = (type: number): string => ggmlTypeInfo(type)!.name;
 
 /** Reads the hyper-parameters of `arch` from a GGUF's metadata. */
 export function ggufHparams(g: GgufFile, arch: string): Hparams {
@@ -47,8 +52,8 @@ export function ggufHparams(g: GgufFile, arch: string): Hparams {
     rmsEps: num('attention.layer_norm_rms_epsilon'),
     tiedEmbeddings: g.tensor('output.weight') === undefined,
   };
-  const scaling = g.get(`${arch}.rope.scaling.type`);
-  if (typeof scaling === 'string' && scaling !== 'none') hp.ropeScaling = { type: scaling, factor: num('rope.scaling.factor', 1) };
+  const scaling = ggufRopeScaling((k) => g.get(k), arch, hp.nCtxTrain, file);
+  if (scaling) hp.ropeScaling = scaling;
   checkHparams(hp, file);
   return hp;
 }
@@ -68,11 +73,16 @@ export function loadGgufModel(path: string): ModelDescription {
         return undefined;
       }
       checkDims(role, t.dims, hp, path, name);
-      return { name, role, dims: [...t.dims], type: t.type, data: g.tensorData(t), file: path };
+      return { name, role, dims: [...t.dims], format: formatOf(t.type), data: g.tensorData(t), file: path };
     };
     const blocks: BlockDescription[] = [];
     for (let i = 0; i < hp.nLayer; i++) {
-      blocks.push({ index: i, tensors: BLOCK_ROLES.map((role) => ref(ggufBlockName(i, role), role, true)!) });
+      const tensors = arch.blockRoles.map((role) => ref(ggufBlockName(i, role), role, true)!);
+      for (const role of arch.optionalRoles) {
+        const t = ref(ggufBlockName(i, role), role, false);
+        if (t) tensors.push(t);
+      }
+      blocks.push({ index: i, tensors });
     }
     const globals: TensorRef[] = [];
     for (const role of ['token_embd', 'output_norm', 'output'] as GlobalRole[]) {
@@ -84,8 +94,9 @@ export function loadGgufModel(path: string): ModelDescription {
     for (const t of g.header.tensors) {
       if (known.has(t.name)) continue;
       const role: TensorRole = t.name === 'rope_freqs.weight' ? 'rope_freqs' : 'other';
-      globals.push({ name: t.name, role, dims: [...t.dims], type: t.type, data: g.tensorData(t), file: path });
+      globals.push({ name: t.name, role, dims: [...t.dims], format: formatOf(t.type), data: g.tensorData(t), file: path });
     }
+    const kv = [...g.header.kv];
     return {
       source: 'gguf',
       path,
@@ -94,6 +105,7 @@ export function loadGgufModel(path: string): ModelDescription {
       blocks,
       globals,
       tokenizer: { kind: 'gguf', kv: g.header.kv.filter((kv) => kv.key.startsWith('tokenizer.')) },
+      metadata: () => kv,
       close: () => g.close(),
     };
   } catch (err) {

@@ -5,16 +5,19 @@
  * Names are mapped to GGUF's; q/k rows stay in HF order and carry `permuteHeads`.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { LayerquantError } from '../errors.js';
-import { GgmlType } from '../io/ggml-types.js';
+import type { GgufKv } from '../io/gguf-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
-import { BLOCK_ROLES, GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type GlobalRole } from './names.js';
+import { hfRope, llama3RopeFactors } from './rope.js';
+import { GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type BlockRole, type GlobalRole } from './names.js';
+import { llamaGgufKv } from './gguf-kv.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, HfTokenizerSource, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
-const DTYPE_TO_GGML = { F32: GgmlType.F32, F16: GgmlType.F16, BF16: GgmlType.BF16 } as const;
+/** Safetensors dtypes layerquant reads, and their storage format names. */
+const FORMAT_OF_DTYPE: Readonly<Record<string, string>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
 
 /** The parts of a HF llama config.json that layerquant reads. */
 export interface HfLlamaConfig {
@@ -67,6 +70,7 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
   };
   const nEmbd = need('hidden_size');
   const nHead = need('num_attention_heads');
+  const rope = hfRope(config, file);
   const hp: Hparams = {
     nLayer: need('num_hidden_layers'),
     nEmbd,
@@ -76,10 +80,11 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
     headDim: opt('head_dim', nHead > 0 && nEmbd % nHead === 0 ? nEmbd / nHead : NaN),
     nVocab: need('vocab_size'),
     nCtxTrain: opt('max_position_embeddings', 2048),
-    ropeTheta: opt('rope_theta', 10000),
+    ropeTheta: rope.theta,
     rmsEps: opt('rms_norm_eps', 1e-6),
     tiedEmbeddings: config.tie_word_embeddings === true,
   };
+  if (rope.scaling) hp.ropeScaling = rope.scaling;
   checkHparams(hp, file);
   return hp;
 }
@@ -103,11 +108,9 @@ export function loadHfModel(folder: string): ModelDescription {
   const config = readHfConfig(folder);
   const arch = architectureFromHf(config, configFile);
   const hp = hfHparams(config, configFile);
+  // qwen2's q/k/v biases are part of its architecture; optional biases elsewhere are not mapped.
   for (const key of ['attention_bias', 'mlp_bias'] as const) {
-    if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported (llama without biases only)`, { file: configFile });
-  }
-  if (config.rope_scaling !== undefined && config.rope_scaling !== null) {
-    throw new LayerquantError('E_UNSUPPORTED', `"rope_scaling" ${JSON.stringify(config.rope_scaling)} is not supported yet`, { file: configFile });
+    if (config[key] === true) throw new LayerquantError('E_UNSUPPORTED', `"${key}": true is not supported for ${arch.name}`, { file: configFile });
   }
   const tokenizer = hfTokenizerSource(folder);
   const st: SafetensorsModel = openSafetensors(folder);
@@ -120,21 +123,23 @@ export function loadHfModel(folder: string): ModelDescription {
       }
       const dims = [...t.shape].reverse();
       checkDims(role, dims, hp, t.file, hfName);
-      const type = DTYPE_TO_GGML[t.dtype];
-      if (type === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${String(t.dtype)} is not supported (F32, F16, BF16)`, { file: t.file, tensor: hfName });
-      const r: TensorRef = { name, hfName, role, dims, type, data: t.data, file: t.file };
+      const format = Object.hasOwn(FORMAT_OF_DTYPE, t.dtype) ? FORMAT_OF_DTYPE[t.dtype] : undefined;
+      if (format === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${String(t.dtype)} is not supported (F32, F16, BF16)`, { file: t.file, tensor: hfName });
+      const r: TensorRef = { name, hfName, role, dims, format, data: t.data, file: t.file };
       if (permuteHeads !== undefined) r.permuteHeads = permuteHeads;
       return r;
     };
+    // HF q/k rows rotate halves; only architectures whose GGUF rotates pairs permute them.
+    const permute = (role: BlockRole): number | undefined => (arch.ropeNeox ? undefined : role === 'attn_q' ? hp.nHead : role === 'attn_k' ? hp.nHeadKv : undefined);
     const blocks: BlockDescription[] = [];
     for (let i = 0; i < hp.nLayer; i++) {
-      blocks.push({
-        index: i,
-        tensors: BLOCK_ROLES.map(
-          (role) =>
-            ref(hfBlockName(i, role), ggufBlockName(i, role), role, true, role === 'attn_q' ? hp.nHead : role === 'attn_k' ? hp.nHeadKv : undefined)!,
-        ),
-      });
+      const tensors: TensorRef[] = [];
+      for (const role of arch.blockRoles) tensors.push(ref(hfBlockName(i, role), ggufBlockName(i, role), role, true, permute(role))!);
+      for (const role of arch.optionalRoles) {
+        const t = ref(hfBlockName(i, role), ggufBlockName(i, role), role, false, permute(role));
+        if (t) tensors.push(t);
+      }
+      blocks.push({ index: i, tensors });
     }
     // Every weight must be one we map: silently dropping one would give a wrong model.
     const known = new Set<string>(GLOBAL_ROLES.map(hfGlobalName));
@@ -148,7 +153,17 @@ export function loadHfModel(folder: string): ModelDescription {
     // A tied model may still ship lm_head.weight (a copy); llama.cpp's converter then drops it.
     const roles: GlobalRole[] = hp.tiedEmbeddings ? ['token_embd', 'output_norm'] : ['token_embd', 'output_norm', 'output'];
     for (const role of roles) globals.push(ref(hfGlobalName(role), ggufGlobalName(role), role, true)!);
-    return {
+    // Llama 3 scaling lives in GGUF as the rope_freqs tensor (written as llama.cpp's converter
+    // does); the HF model gets the same tensor, so convert, quantize and the forward pass treat
+    // both sources alike.
+    if (hp.ropeScaling?.type === 'llama3') {
+      const f = llama3RopeFactors(hp.ropeScaling, hp.headDim, hp.ropeTheta);
+      globals.push({ name: 'rope_freqs.weight', role: 'rope_freqs', dims: [f.length], format: 'f32', data: new Uint8Array(f.buffer), file: configFile });
+    }
+    // The GGUF metadata is derived once, when first asked for (it needs the tokenizer, which
+    // tensor-only commands do without).
+    let kv: GgufKv[] | undefined;
+    const m: ModelDescription = {
       source: 'hf',
       path: folder,
       architecture: arch.name,
@@ -156,8 +171,10 @@ export function loadHfModel(folder: string): ModelDescription {
       blocks,
       globals,
       tokenizer,
+      metadata: () => (kv ??= llamaGgufKv(m, 0, basename(resolve(folder))).filter((e) => e.key !== 'general.file_type')),
       close: () => st.close(),
     };
+    return m;
   } catch (err) {
     st.close();
     throw err;

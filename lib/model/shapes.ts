@@ -15,6 +15,33 @@ export function expectedDims(role: ShapedRole, hp: Hparams): number[] {
     case 'attn_k':
     case 'attn_v':
       return [hp.nEmbd, kv];
+    case 'attn_qkv':
+      return [hp.nEmbd, q + 2 * kv];
+    case 'attn_q_bias':
+      return [q];
+    case 'attn_k_bias':
+    case 'attn_v_bias':
+      return [kv];
+    case 'attn_q_norm':
+    case 'attn_k_norm':
+      return [hp.headDim];
+    case 'attn_output_bias':
+    case 'post_attention_norm':
+    case 'post_ffw_norm':
+    case 'ffn_gate_inp_shexp':
+      return [hp.nEmbd];
+    case 'ffn_gate_inp':
+      return [hp.nEmbd, hp.nExpert ?? 0];
+    case 'ffn_gate_exps':
+    case 'ffn_up_exps':
+      return [hp.nEmbd, hp.nFfExp ?? 0, hp.nExpert ?? 0];
+    case 'ffn_down_exps':
+      return [hp.nFfExp ?? 0, hp.nEmbd, hp.nExpert ?? 0];
+    case 'ffn_gate_shexp':
+    case 'ffn_up_shexp':
+      return [hp.nEmbd, hp.nFfShexp ?? 0];
+    case 'ffn_down_shexp':
+      return [hp.nFfShexp ?? 0, hp.nEmbd];
     case 'attn_output':
       return [q, hp.nEmbd];
     case 'attn_norm':
@@ -32,10 +59,20 @@ export function expectedDims(role: ShapedRole, hp: Hparams): number[] {
   }
 }
 
-/** Throws E_SHAPE naming the file and tensor when `dims` differ from what `hp` implies. */
+/**
+ * Throws E_SHAPE naming the file and tensor when `dims` differ from what `hp` implies (trailing
+ * 1s are ignored, as llama.cpp ignores them: qwen2moe's shared-expert gate is [n_embd, 1] in HF).
+ */
 export function checkDims(role: ShapedRole, dims: readonly number[], hp: Hparams, file: string, tensor: string): void {
   const want = expectedDims(role, hp);
-  if (want.length !== dims.length || want.some((d, i) => d !== dims[i])) {
+  const trim = (d: readonly number[]): number[] => {
+    const t = [...d];
+    while (t.length > 1 && t[t.length - 1] === 1) t.pop();
+    return t;
+  };
+  const a = trim(want);
+  const b = trim(dims);
+  if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
     throw new LayerquantError(
       'E_SHAPE',
       `Expected dims [${want.join(', ')}] (ggml order) from the model's hyper-parameters but received [${dims.join(', ')}]`,

@@ -16,6 +16,24 @@ export type TensorRole =
   | 'ffn_up'
   | 'ffn_down'
   | 'ffn_norm'
+  // other architectures' block tensors (names.ts ALL_BLOCK_ROLES)
+  | 'attn_qkv'
+  | 'attn_q_bias'
+  | 'attn_k_bias'
+  | 'attn_v_bias'
+  | 'attn_output_bias'
+  | 'attn_q_norm'
+  | 'attn_k_norm'
+  | 'post_attention_norm'
+  | 'post_ffw_norm'
+  | 'ffn_gate_inp'
+  | 'ffn_gate_exps'
+  | 'ffn_up_exps'
+  | 'ffn_down_exps'
+  | 'ffn_gate_inp_shexp'
+  | 'ffn_gate_shexp'
+  | 'ffn_up_shexp'
+  | 'ffn_down_shexp'
   | 'token_embd'
   | 'output_norm'
   | 'output'
@@ -28,6 +46,30 @@ export type TensorRole =
 export type CarriedRole = 'rope_freqs' | 'other';
 /** Roles whose shape the hyper-parameters fix. */
 export type ShapedRole = Exclude<TensorRole, CarriedRole>;
+
+/**
+ * RoPE scaling a model asks for, in llama.cpp's terms. The forward pass honours `linear`, `yarn`
+ * and `llama3` (whose per-dimension factors are the `rope_freqs` tensor); any other type is kept
+ * so that commands which need only tensors still run, and the forward pass refuses it.
+ */
+export interface RopeScaling {
+  /** `linear`, `yarn`, `llama3`, or what the source names (`longrope`, `dynamic`, …). */
+  type: string;
+  /** Context scale factor (frequencies are divided by it). */
+  factor: number;
+  /** Where it was read: the GGUF key or config.json field, for messages. */
+  key: string;
+  /** yarn and llama3: the context length before scaling. */
+  originalContext?: number;
+  /** llama3: the wavelength band of the smooth interpolation. */
+  lowFreqFactor?: number;
+  highFreqFactor?: number;
+  /** yarn: magnitude of cos/sin before ggml's 1 + 0.1·ln(factor) (GGUF `rope.scaling.attn_factor`; default 1). */
+  attnFactor?: number;
+  /** yarn: correction-range rotations (llama.cpp: 32 and 1). */
+  betaFast?: number;
+  betaSlow?: number;
+}
 
 /** Hyper-parameters of a llama-family decoder. */
 export interface Hparams {
@@ -53,8 +95,13 @@ export interface Hparams {
   rmsEps: number;
   /** True when the output head reuses the token embedding (no separate `output.weight`). */
   tiedEmbeddings: boolean;
-  /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`), when it is not `none`. */
-  ropeScaling?: { type: string; factor: number };
+  /** Mixture of experts: experts per block, experts each token uses, their inner size, the shared expert's. */
+  nExpert?: number;
+  nExpertUsed?: number;
+  nFfExp?: number;
+  nFfShexp?: number;
+  /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`, config `rope_scaling`), when there is one. */
+  ropeScaling?: RopeScaling;
 }
 
 /** One tensor of the model. */
@@ -67,8 +114,12 @@ export interface TensorRef {
   role: TensorRole;
   /** Dimensions in ggml order: `dims[0]` is the row length. */
   dims: number[];
-  /** ggml type id (GgmlType). */
-  type: number;
+  /**
+   * Storage format of `data`: the format registry's name in ggml's spelling (`f32`, `f16`,
+   * `bf16`, `q4_K`, `q8_0`, … or our `int4_g64`). The one key of a tensor's encoding; ggml type
+   * ids appear only where GGUF files are read and written (lib/io).
+   */
+  format: string;
   /**
    * The data, a view of the memory-mapped file. For HF sources the q/k rows stay in HF
    * (rotate-half) order: see {@link permuteHeads}.
@@ -124,6 +175,12 @@ export interface ModelDescription {
   globals: TensorRef[];
   /** Where the tokenizer comes from. */
   tokenizer: TokenizerSource;
+  /**
+   * The source's metadata as GGUF keys: a GGUF file's own header keys, kept at load; for a HF
+   * folder the keys llama.cpp's converter writes (hyper-parameters, `general.*`, tokenizer;
+   * without `general.file_type`), derived once on the first call.
+   */
+  metadata(): GgufKv[];
   /** Unmaps the files; tensor data views become empty. Safe to call twice. */
   close(): void;
 }

@@ -131,26 +131,14 @@ export function availableRam(): number {
   return freemem();
 }
 
-/** The default provider: RAM from the OS; CUDA from the addon's `cudaDevices()` when it has one. */
-export const defaultMemoryProvider: MemoryProvider = {
+/**
+ * The provider without a GPU: RAM from the OS; CUDA memory is E_NO_BACKEND. The pipeline passes
+ * one that asks the addon's `cudaDevices()` (lib/quantize/memory.ts): the planner never loads it.
+ */
+export const ramOnlyMemoryProvider: MemoryProvider = {
   cpu: availableRam,
-  async cuda() {
-    type Dev = { index: number; name?: string; freeMemory: number; totalMemory?: number };
-    let fn: (() => Dev[]) | undefined;
-    try {
-      const { native } = await import('../native.js');
-      const addon = native() as unknown as { cudaDevices?: () => Dev[] };
-      if (typeof addon.cudaDevices === 'function') fn = addon.cudaDevices.bind(addon);
-    } catch (cause) {
-      throw new LayerquantError('E_NO_BACKEND', '--fit --device cuda needs the native addon, which did not load', { cause });
-    }
-    if (!fn) throw new LayerquantError('E_NO_BACKEND', '--fit --device cuda needs the CUDA build of the addon (cudaDevices() is missing)');
-    return fn().map((d) => {
-      const m: CudaDeviceMemory = { index: d.index, freeBytes: d.freeMemory };
-      if (d.name !== undefined) m.name = d.name;
-      if (d.totalMemory !== undefined) m.totalBytes = d.totalMemory;
-      return m;
-    });
+  cuda() {
+    throw new LayerquantError('E_NO_BACKEND', '--fit --device cuda needs the CUDA device list (pass a memory provider)');
   },
 };
 
@@ -190,7 +178,7 @@ export async function fitBudget(
   if (device !== 'cpu' && device !== 'cuda') throw new LayerquantError('E_BAD_ARGUMENT', `Expected --device cpu or cuda but received "${String(device)}"`);
   const context = opts.context ?? 4096;
   if (!Number.isInteger(context) || context < 1) throw new LayerquantError('E_BAD_ARGUMENT', `Expected --context to be a positive integer but received ${context}`);
-  const memory = opts.memory ?? defaultMemoryProvider;
+  const memory = opts.memory ?? ramOnlyMemoryProvider;
   let availableBytes: number;
   if (device === 'cpu') {
     availableBytes = await memory.cpu();

@@ -12,8 +12,6 @@ import { LayerquantError } from '../errors.js';
 export interface FormatLike {
   /** Registry name: `q4_K`, `q8_0`, `int4_g64`, `f16`, … (ggml spelling). */
   name: string;
-  /** ggml type id, or -1 for our own formats (which llama.cpp cannot load). */
-  ggmlType: number;
   /** Weights per block; 0 = one block per row. */
   blockSize: number;
   /** Bytes per block. */
@@ -30,14 +28,14 @@ export interface FormatLike {
 export interface FormatTable {
   /** Every format, in registry order. */
   list: readonly FormatLike[];
-  /** Exact (case-sensitive) name look-up. */
+  /** Look-up by name, in any case (`Q4_K`, `q4_k`). */
   get(name: string): FormatLike | undefined;
 }
 
 /** Builds a {@link FormatTable} from a list of formats. */
 export function formatTable(list: readonly FormatLike[]): FormatTable {
-  const byName = new Map(list.map((f) => [f.name, f]));
-  return { list, get: (name) => byName.get(name) };
+  const byName = new Map(list.map((f) => [f.name.toLowerCase(), f]));
+  return { list, get: (name) => byName.get(name.toLowerCase()) };
 }
 
 /**
@@ -46,10 +44,9 @@ export function formatTable(list: readonly FormatLike[]): FormatTable {
  * `intN_g128`, `intN_row` the registry has.
  */
 export function resolveFormat(name: string, table: FormatTable): FormatLike {
-  const exact = table.get(name);
-  if (exact) return exact;
   const lower = name.trim().toLowerCase();
-  for (const f of table.list) if (f.name.toLowerCase() === lower) return f;
+  const exact = table.get(lower);
+  if (exact) return exact;
   const m = /^int(\d+)$/.exec(lower);
   if (m) {
     for (const suffix of ['_g64', '_g32', '_g128', '_row']) {
@@ -157,18 +154,11 @@ export function tensorCost(format: FormatLike, dims: readonly number[], table: F
 /** Roles the planner never quantizes: carried in their stored type (lib/model `TensorRole`). */
 export const CARRIED_ROLES: ReadonlySet<string> = new Set(['rope_freqs', 'other']);
 
-/** The registry format of stored ggml type `ggmlType`; E_UNSUPPORTED naming `tensor` when none. */
-export function formatOfType(ggmlType: number, table: FormatTable, tensor?: string): FormatLike {
-  const f = table.list.find((x) => x.ggmlType === ggmlType);
-  if (!f) throw new LayerquantError('E_UNSUPPORTED', `ggml type ${ggmlType} is not one layerquant can store`, tensor === undefined ? {} : { tensor });
+/** The table's format a tensor is stored in; E_UNSUPPORTED naming `tensor` when the table lacks it. */
+export function storedFormatOf(format: string, table: FormatTable, tensor?: string): FormatLike {
+  const f = table.get(format);
+  if (!f) throw new LayerquantError('E_UNSUPPORTED', `format ${format} is not one layerquant can store`, tensor === undefined ? {} : { tensor });
   return f;
-}
-
-/** ggml type id → name of the plain format a source tensor of that type maps to. */
-export function sourceFormatName(ggmlType: number): 'f32' | 'f16' | 'bf16' {
-  if (ggmlType === 1) return 'f16';
-  if (ggmlType === 30) return 'bf16';
-  return 'f32';
 }
 
 /**
@@ -176,9 +166,8 @@ export function sourceFormatName(ggmlType: number): 'f32' | 'f16' | 'bf16' {
  * and for planning without the addon. The pipeline uses the native registry instead.
  */
 export function ggmlFormatTable(): FormatTable {
-  const block = (name: string, ggmlType: number, blockSize: number, blockBytes: number): FormatLike => ({
+  const block = (name: string, blockSize: number, blockBytes: number): FormatLike => ({
     name,
-    ggmlType,
     blockSize,
     blockBytes,
     bitsPerWeight: (blockBytes * 8) / blockSize,
@@ -186,16 +175,16 @@ export function ggmlFormatTable(): FormatTable {
     rowOk: (n) => n > 0 && n % blockSize === 0,
   });
   return formatTable([
-    block('f32', 0, 1, 4),
-    block('f16', 1, 1, 2),
-    block('bf16', 30, 1, 2),
-    block('q4_0', 2, 32, 18),
-    block('q5_0', 6, 32, 22),
-    block('q8_0', 8, 32, 34),
-    block('q2_K', 10, 256, 84),
-    block('q3_K', 11, 256, 110),
-    block('q4_K', 12, 256, 144),
-    block('q5_K', 13, 256, 176),
-    block('q6_K', 14, 256, 210),
+    block('f32', 1, 4),
+    block('f16', 1, 2),
+    block('bf16', 1, 2),
+    block('q4_0', 32, 18),
+    block('q5_0', 32, 22),
+    block('q8_0', 32, 34),
+    block('q2_K', 256, 84),
+    block('q3_K', 256, 110),
+    block('q4_K', 256, 144),
+    block('q5_K', 256, 176),
+    block('q6_K', 256, 210),
   ]);
 }

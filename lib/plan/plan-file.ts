@@ -88,7 +88,10 @@ export function validatePlan(data: unknown, model?: PlanModel, formats?: FormatT
     for (const t of plan.tensors) {
       const f = formats.get(t.format);
       if (!f) bad(`Unknown format "${t.format}"`, file, t.name);
-      if (t.ggmlType !== f.ggmlType) bad(`ggmlType ${t.ggmlType} does not match format ${t.format} (${f.ggmlType})`, file, t.name);
+      // Format names are case-insensitive; the plan keeps the canonical spelling. (Plans written
+      // before format names were the only key also carry a ggml type id: it is dropped.)
+      t.format = f.name;
+      delete (t as { ggmlType?: unknown }).ggmlType;
       if (!f.rowOk(t.dims[0] ?? 1)) bad(`Format ${t.format} cannot hold rows of ${t.dims[0]}`, file, t.name);
       if (tensorBytes(f, t.dims) !== t.bytes) bad(`Expected ${tensorBytes(f, t.dims)} bytes at ${t.format} but the plan says ${t.bytes}`, file, t.name);
     }
@@ -118,8 +121,14 @@ export function validatePlan(data: unknown, model?: PlanModel, formats?: FormatT
   return plan;
 }
 
+/** What the `layerquant.*` metadata records: a plan's settings and each block's level and bits. */
+export type PlanRecord = Pick<Plan, 'version' | 'strategy' | 'method' | 'budget' | 'levels' | 'globals' | 'granularity' | 'scores' | 'seed'> & {
+  blocks: readonly Pick<Plan['blocks'][number], 'index' | 'level' | 'bitsPerWeight'>[];
+  totals: Pick<Plan['totals'], 'bitsPerWeight'>;
+};
+
 /** `layerquant.*` metadata recording the plan in the output GGUF. */
-export function planMetadata(plan: Plan): GgufKv[] {
+export function planMetadata(plan: PlanRecord): GgufKv[] {
   const strArr = (items: string[]): GgufKv['value'] => ({ itemType: GgufType.STRING, items });
   const kv: GgufKv[] = [
     { key: 'layerquant.version', type: GgufType.UINT32, value: plan.version },

@@ -11,13 +11,11 @@
  *   e.g. `--method sensitivity`) nothing else changes: the solver sees what lowering the output
  *   head really costs. With the modelled error (relative MSE × weights) the output head (token_embd
  *   when the embeddings are tied) weighs AUTO_HEAD_WEIGHT (3) times the most important block per
- *   weight; untied embeddings weigh AUTO_EMBD_WEIGHT (1), as under `last`. Why: measured on
- *   stories260K (KL at q4_0 per quantized weight) the output head hurts 1.5–3× the most sensitive
- *   block (llama.cpp keeps output.weight at Q6_K for the same reason), and under `last` the
- *   modelled error tied output with token_embd (same shape), so the solver lowered the head to
- *   q4_0 (PPL 4.2160 vs 4.1658 for llama.cpp's Q4_0 mix at the same bytes; `auto`: 4.1658). The
- *   embeddings are not down-weighted: on BabyLlama (105-character vocabulary) token_embd is among
- *   the most sensitive tensors (benchmarks/RESULTS.md, "Quality at equal size").
+ *   weight; untied embeddings weigh AUTO_EMBD_WEIGHT (1), as under `last`: the modelled error
+ *   alone would tie the head with token_embd (same shape) and lower it first, though measured KL
+ *   puts it above every block (llama.cpp keeps output.weight at Q6_K for the same reason). The
+ *   measurements behind these weights are in benchmarks/RESULTS.md ("Quality at equal size",
+ *   globals policy).
  * - `last`: each is a unit of its own that the solver may lower, but ordering
  *   strategies lower them only after every block (they rank above all blocks), and greedy/optimal
  *   weigh their error like the most important block's.
@@ -29,16 +27,15 @@
  *
  * Error estimate (greedy, optimal): error(unit, level) = w(unit) × Σ_tensors numel × relMSE(stored
  * format), where w maps block importance scores linearly onto [0.1, 1] (all 1 without scores) and
- * relMSE is the squared relative RMS error of the format on Gaussian rows. The CLI measures it with
- * the registry's own quantizers (lib/quantize/run.ts `measureRelMse`, passed as `relMse`); without
- * that, the built-in table holds ggml's figures measured on this project's machines
- * (LLAMA_CPP_REFERENCE.md) and other formats are estimated as (1.915 · 2^-bpw)², the block-32
- * trend. Injectable: `errorEstimate`, or `relMse` per format.
+ * relMSE is the squared relative RMS error of the format on Gaussian rows, given as data (`relMse`,
+ * measured natively by lib/quantize/format-error.ts), or a measured error per unit and level
+ * (`errorEstimate`). The planner imports neither the addon nor the forward pass.
  */
 import { LayerquantError } from '../errors.js';
 import { type Budget, formatBytes } from './budget.js';
-import { CARRIED_ROLES, type FormatLike, type FormatTable, alignUp, formatOfType, numel, resolveFormat, resolveLevels, sourceFormatName, tensorCost } from './cost.js';
+import { CARRIED_ROLES, type FormatLike, type FormatTable, alignUp, numel, resolveFormat, resolveLevels, storedFormatOf, tensorCost } from './cost.js';
 import { type SolveUnit, type StrategyName, feasibleRange, solve } from './solve.js';
+import { planUnits } from './units.js';
 
 /** A tensor as the planner sees it (structurally a subset of lib/model's TensorRef). */
 export interface PlanTensorRef {
@@ -46,8 +43,8 @@ export interface PlanTensorRef {
   role: string;
   /** ggml order: dims[0] = row length. */
   dims: readonly number[];
-  /** Source ggml type id. */
-  type: number;
+  /** Source storage format (`f32`, `f16`, `bf16`, …). */
+  format: string;
 }
 
 /** A model as the planner sees it (structurally a subset of lib/model's ModelDescription). */
@@ -104,8 +101,6 @@ export interface PlannedTensor {
   requested: string;
   /** Format stored (differs from `requested` on fallback). */
   format: string;
-  /** ggml type id of `format` (-1 for our own formats). */
-  ggmlType: number;
   /** Exact stored bytes, without alignment padding. */
   bytes: number;
   /** Counted in bits per weight. */
@@ -161,14 +156,8 @@ export interface Plan {
     /** Summed error estimate (greedy/optimal). */
     error: number | null;
   };
-}
-
-/** What the file-size function receives: the tensors in write order. */
-export interface SizedTensor {
-  name: string;
-  dims: number[];
-  type: number;
-  byteLength: number;
+  /** What the planner wants the user to know (e.g. a budget above every plan, met by the largest). */
+  notes?: string[];
 }
 
 /** Options of {@link makePlan}. */
@@ -188,17 +177,22 @@ export interface PlanOptions {
   granularity?: 'block' | 'tensor';
   /** Seed of `random`. */
   seed?: number;
-  /** GGUF alignment (default 32). */
+  /** GGUF alignment (default 32): every tensor's data is padded to it, as GGUF does. */
   alignment?: number;
   /**
-   * Exact GGUF file size for the given tensors (io's ggufFileSize with the output metadata); the
-   * writer must pad every tensor's data to `alignment`, as GGUF does. Needed for --size and --fit
-   * budgets; when given, the plan records the predicted file size.
+   * Bytes of the GGUF file before the tensor data (the header padded to `alignment`), computed
+   * once by the caller from the metadata the writer will write; where that metadata depends on the
+   * plan (level names, pruned blocks), its largest value. The file size is this plus every
+   * tensor's padded bytes. Needed for --size and --fit budgets; when given, the plan records the
+   * file size (an upper bound when the header is).
    */
-  fileSize?: (tensors: SizedTensor[]) => number;
-  /** Overrides the error estimate of a unit at a level. */
+  headerBytes?: number;
+  /** The error of a unit at a level, given as data (measured sensitivity); overrides `relMse`. */
   errorEstimate?: (unit: PlanUnit, level: FormatLike, levelIndex: number) => number;
-  /** Squared relative RMS error per format name, overriding the built-in table. */
+  /**
+   * Squared relative RMS error of each format on Gaussian rows (measured natively:
+   * lib/quantize/format-error.ts); the modelled error of greedy/optimal without `errorEstimate`.
+   */
   relMse?: Readonly<Record<string, number>>;
   /** DP size limit for `optimal`. */
   maxDpCells?: number;
@@ -209,26 +203,11 @@ export interface PlanOptions {
   lowerCount?: number;
 }
 
-/** Squared relative RMS error of formats on Gaussian rows (see the file comment). */
-export const REL_MSE: Readonly<Record<string, number>> = {
-  f32: 0,
-  f16: 2.8e-4 ** 2,
-  bf16: 2.25e-3 ** 2,
-  q8_0: 0.0053 ** 2,
-  q5_0: 0.0424 ** 2,
-  q4_0: 0.0846 ** 2,
-  q2_K: 0.2935 ** 2,
-  q3_K: 0.1488 ** 2,
-  q4_K: 0.0707 ** 2,
-  q5_K: 0.0358 ** 2,
-  q6_K: 0.0175 ** 2,
-};
-
-/** The relative MSE used for `format` (table, override, or the bits trend). */
-export function relMseOf(format: FormatLike, override?: Readonly<Record<string, number>>): number {
-  const v = override?.[format.name] ?? REL_MSE[format.name];
-  if (v !== undefined) return v;
-  return (1.915 * 2 ** -format.bitsPerWeight) ** 2;
+/** The relative MSE given for `format`; E_BAD_ARGUMENT when the table lacks it. */
+function relMseOf(format: FormatLike, relMse: Readonly<Record<string, number>> | undefined): number {
+  const v = relMse?.[format.name];
+  if (v === undefined) throw new LayerquantError('E_BAD_ARGUMENT', `No error estimate for format ${format.name}: the planner needs relMse (or errorEstimate) for every stored format`);
+  return v;
 }
 
 const isCovered = (t: PlanTensorRef): boolean => t.dims.length >= 2;
@@ -260,38 +239,30 @@ function buildUnits(model: PlanModel, levels: FormatLike[], opts: PlanOptions, p
     const c = tensorCost(format, t.dims, table);
     fixed.push({ t, block, requested: format.name, format: table.get(c.format)!, bytes: c.bytes, covered });
   };
-  model.blocks.forEach((b, pos) => {
-    const score = scores?.[pos];
-    const mats = b.tensors.filter(isCovered);
-    for (const t of b.tensors) if (!isCovered(t)) addFixed(t, b.index, f32, false);
-    const mk = (id: string, kind: PlanUnit['kind'], tensors: PlanTensorRef[]): PlanUnit => ({
-      id,
-      kind,
-      block: b.index,
-      tensors,
-      weights: tensors.reduce((s, t) => s + numel(t.dims), 0),
-      importance: score ?? 0,
-      weight: weightOf(score),
-    });
-    if (granularity === 'block') units.push(mk(`blk.${b.index}`, 'block', mats));
-    else for (const t of mats) units.push(mk(t.name, 'tensor', [t]));
-  });
+  // Everything outside the units: 1-D tensors as f32, carried ones as stored.
+  for (const b of model.blocks) for (const t of b.tensors) if (!isCovered(t)) addFixed(t, b.index, f32, false);
+  for (const t of model.globals) {
+    if (CARRIED_ROLES.has(t.role)) addFixed(t, null, storedFormatOf(t.format, table, t.name), false);
+    else if (!isCovered(t)) addFixed(t, null, f32, false);
+  }
+  const scoreOf = new Map(model.blocks.map((b, pos) => [b.index, scores?.[pos]]));
   const highest = levels[levels.length - 1]!;
-  // Globals: token_embd before output, so ordering strategies lower the embeddings first.
-  const globals = [...model.globals].sort((a, b) => Number(a.role === 'output') - Number(b.role === 'output'));
   const head = headTensor(model);
-  globals.forEach((t, k) => {
-    if (CARRIED_ROLES.has(t.role)) return addFixed(t, null, formatOfType(t.type, table, t.name), false);
-    if (!isCovered(t)) return addFixed(t, null, f32, false);
-    if (policy === 'auto') {
-      const weight = opts.errorEstimate ? 1 : t === head ? AUTO_HEAD_WEIGHT : AUTO_EMBD_WEIGHT;
-      units.push({ id: t.name, kind: 'global', block: null, tensors: [t], weights: numel(t.dims), importance: k, weight });
-    } else if (policy === 'last') {
-      units.push({ id: t.name, kind: 'global', block: null, tensors: [t], weights: numel(t.dims), importance: k, weight: 1 });
-    } else if (policy === 'highest') addFixed(t, null, highest, true);
-    else if (policy === 'source') addFixed(t, null, table.get(sourceFormatName(t.type)) ?? f32, false);
+  for (const spec of planUnits(model, granularity)) {
+    const weights = spec.tensors.reduce((s, t) => s + numel(t.dims), 0);
+    if (spec.kind !== 'global') {
+      const score = scoreOf.get(spec.block!);
+      units.push({ ...spec, weights, importance: score ?? 0, weight: weightOf(score) });
+      continue;
+    }
+    const t = spec.tensors[0]!;
+    const unit = (weight: number): void => void units.push({ id: spec.id, kind: 'global', block: null, tensors: spec.tensors, weights, importance: spec.rank!, weight });
+    if (policy === 'auto') unit(opts.errorEstimate ? 1 : t === head ? AUTO_HEAD_WEIGHT : AUTO_EMBD_WEIGHT);
+    else if (policy === 'last') unit(1);
+    else if (policy === 'highest') addFixed(t, null, highest, true);
+    else if (policy === 'source') addFixed(t, null, table.get(t.format) ?? f32, false);
     else if ('format' in policy) addFixed(t, null, resolveFormat(policy.format, table), true);
-  });
+  }
   const costs = units.map((u) => levels.map((l) => u.tensors.map((t) => tensorCost(l, t.dims, table))));
   return { units, costs, fixed };
 }
@@ -316,7 +287,7 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
   const alignment = opts.alignment ?? 32;
   const { units, costs, fixed } = buildUnits(model, levels, opts, policy);
   const sizeMode = opts.budget.kind !== 'bits';
-  if (sizeMode && !opts.fileSize) throw new LayerquantError('E_BAD_ARGUMENT', `A ${opts.budget.kind} budget needs the file-size function (fileSize)`);
+  if (sizeMode && opts.headerBytes === undefined) throw new LayerquantError('E_BAD_ARGUMENT', `A ${opts.budget.kind} budget needs the file's header size (headerBytes)`);
 
   // Which fixed (non-unit) tensors belong to a prunable block: they go when it goes.
   const blockUnit = new Map<number, number>();
@@ -343,28 +314,28 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
   const weights = unitWeights + fixedCoveredWeights;
   if (weights === 0) throw new LayerquantError('E_BAD_ARGUMENT', 'The model has no 2-D weight tensors to plan');
 
+  // Errors (as data: measured per unit, or modelled from each format's relative MSE) are what
+  // greedy and optimal minimise; ordering strategies only record them when they are given.
+  const hasErrors = opts.errorEstimate !== undefined || opts.relMse !== undefined;
+  if (!hasErrors && (strategyName === 'greedy' || strategyName === 'optimal')) {
+    throw new LayerquantError('E_BAD_ARGUMENT', `The ${strategyName} strategy needs errors: relMse per format, or errorEstimate per unit and level`);
+  }
   const solveUnits: SolveUnit[] = units.map((u, i) => {
     const c = costs[i]!.map((lv) => lv.reduce((s, t) => s + pad(t.bytes), 0) + unitExtra[i]!);
-    const errors = levels.map((l, li) =>
-      opts.errorEstimate
-        ? opts.errorEstimate(u, l, li)
-        : u.weight * u.tensors.reduce((s, t, ti) => s + numel(t.dims) * relMseOf(table.get(costs[i]![li]![ti]!.format)!, opts.relMse), 0),
-    );
-    return { id: u.id, importance: u.importance, rankLast: u.kind === 'global', prunable: u.kind === 'block', costs: c, errors };
+    const unit: SolveUnit = { id: u.id, importance: u.importance, rankLast: u.kind === 'global', prunable: u.kind === 'block', costs: c };
+    if (hasErrors) {
+      unit.errors = levels.map((l, li) =>
+        opts.errorEstimate
+          ? opts.errorEstimate(u, l, li)
+          : u.weight * u.tensors.reduce((s, t, ti) => s + numel(t.dims) * relMseOf(table.get(costs[i]![li]![ti]!.format)!, opts.relMse), 0),
+      );
+    }
+    return unit;
   });
   const range = feasibleRange(solveUnits);
 
-  // Everything outside the units, for size budgets: header + fixed tensors (padded).
-  const sizedAll = (choice: readonly number[]): SizedTensor[] => planTensors(model, units, costs, fixed, levels, choice, table).map((t) => ({ name: t.name, dims: t.dims, type: t.ggmlType, byteLength: t.bytes }));
-  let outside = 0;
-  if (sizeMode) {
-    // Header bytes = file size of any placement minus its padded tensor data.
-    const top = sizedAll(units.map(() => levels.length - 1));
-    const header = opts.fileSize!(top) - top.reduce((s, t) => s + alignUp(t.byteLength, alignment), 0);
-    outside = header + fixedOtherBytes + fixedCoveredBytes;
-  } else {
-    outside = fixedCoveredBytes;
-  }
+  // Everything outside the units: size budgets, the header and the fixed tensors (padded).
+  const outside = sizeMode ? opts.headerBytes! + fixedOtherBytes + fixedCoveredBytes : fixedCoveredBytes;
   const target = opts.budget.kind === 'bits' ? Math.floor((opts.budget.bits * weights) / 8) : opts.budget.bytes;
 
   // Feasible range in covered bytes and bits (unpadded), for messages and the plan.
@@ -386,6 +357,7 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
     (sizeMode ? `, file ${feasible.minFileBytes} – ${feasible.maxFileBytes} bytes (${formatBytes(feasible.minFileBytes!)} – ${formatBytes(feasible.maxFileBytes!)})` : `, ${minCovered} – ${maxCovered} bytes of weights`);
 
   let budgetBytes = target - outside;
+  const notes: string[] = [];
   if (opts.lowerCount !== undefined) {
     if (strategyName !== 'paper' && strategyName !== 'reverse' && strategyName !== 'random') {
       throw new LayerquantError('E_BAD_ARGUMENT', `lowerCount needs an ordering strategy (paper, reverse, random), not ${strategyName}`);
@@ -396,7 +368,9 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
     opts.lowerCount === undefined &&
     (opts.budget.kind === 'bits' ? opts.budget.bits > feasible.maxBits * (1 + 1e-12) : opts.budget.kind === 'size' ? budgetBytes > range.max : false);
   if (tooHigh) {
-    throw new LayerquantError('E_BUDGET_IMPOSSIBLE', `Budget ${describe(opts.budget)} is above every plan: ${rangeText()}`);
+    // Nothing to trade: the best plan (every unit at the highest level) is the answer.
+    budgetBytes = range.max;
+    notes.push(`budget ${describe(opts.budget)} is above every plan, so this is the largest one (${rangeText()})`);
   }
   const minNeeded = strategyName === 'prune' ? 0 : range.min;
   if (opts.lowerCount === undefined && budgetBytes < minNeeded) {
@@ -410,19 +384,9 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
     ...(opts.maxDpCells ? { maxDpCells: opts.maxDpCells } : {}),
     ...(opts.lowerCount !== undefined ? { count: opts.lowerCount } : {}),
   };
-  let res = wrapSolve(strategyName, problem, rangeText);
-  let fileBytes: number | null = opts.fileSize ? opts.fileSize(sizedAll(res.choice)) : null;
-  // Size budgets: the header's size was estimated with the top level everywhere; if the real file
-  // overshoots (padding or metadata that depends on the plan), shrink the budget and solve again.
-  for (let tries = 0; opts.lowerCount === undefined && sizeMode && fileBytes! > target && tries < 4; tries++) {
-    budgetBytes -= fileBytes! - target;
-    problem.budget = budgetBytes;
-    res = wrapSolve(strategyName, problem, rangeText);
-    fileBytes = opts.fileSize!(sizedAll(res.choice));
-  }
-  if (opts.lowerCount === undefined && sizeMode && fileBytes! > target) throw new LayerquantError('E_BUDGET_IMPOSSIBLE', `No plan keeps the file within ${target} bytes: ${rangeText()}`);
-
-  const tensors = planTensors(model, units, costs, fixed, levels, res.choice, table);
+  const res = wrapSolve(strategyName, problem, rangeText);
+  const tensors = planTensors(model, units, costs, fixed, levels, res.choice);
+  const fileBytes = opts.headerBytes === undefined ? null : fileBytesOf(tensors, opts.headerBytes, alignment);
   const coveredBytes = tensors.filter((t) => t.covered).reduce((s, t) => s + t.bytes, 0);
   const blocks: PlannedBlock[] = model.blocks.map((b, pos) => {
     const mine = units.map((u, i) => ({ u, i })).filter((x) => x.u.block === b.index && x.u.kind !== 'global');
@@ -462,7 +426,13 @@ function planWith(model: PlanModel, opts: PlanOptions, policy: GlobalsPolicy, gl
       feasible,
       error: res.error ?? null,
     },
+    ...(notes.length ? { notes } : {}),
   };
+}
+
+/** The size of the GGUF file holding `tensors` after `headerBytes` (the padded header): by addition. */
+export function fileBytesOf(tensors: readonly { bytes: number }[], headerBytes: number, alignment = 32): number {
+  return tensors.reduce((s, t) => s + alignUp(t.bytes, alignment), headerBytes);
 }
 
 function describe(b: Budget): string {
@@ -489,7 +459,6 @@ function planTensors(
   fixed: Built['fixed'],
   levels: FormatLike[],
   choice: readonly number[],
-  table: FormatTable,
 ): PlannedTensor[] {
   const byName = new Map<string, PlannedTensor>();
   const pruned = new Set<number>();
@@ -508,7 +477,6 @@ function planTensors(
         dims: [...t.dims],
         requested: levels[c]!.name,
         format: tc.format,
-        ggmlType: table.get(tc.format)!.ggmlType,
         bytes: tc.bytes,
         covered: true,
       });
@@ -522,7 +490,6 @@ function planTensors(
       dims: [...f.t.dims],
       requested: f.requested,
       format: f.format.name,
-      ggmlType: f.format.ggmlType,
       bytes: f.bytes,
       covered: f.covered,
     });

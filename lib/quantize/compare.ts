@@ -10,24 +10,18 @@
  * forward pass, which reads any registry format). Nothing is written to disk.
  */
 import { LayerquantError } from '../errors.js';
-import { GgmlType } from '../io/ggml-types.js';
 import type { ModelDescription, TensorRef } from '../model/types.js';
 import { makePlan, type Plan } from '../plan/plan.js';
 import type { FormatTable } from '../plan/cost.js';
-import { quantizeTensorInto } from './tensor.js';
-import { registryFormats } from './run.js';
-
-/** A tensor of a quantized in-memory model: data in `format` (ggml type id, or ours by name). */
-export interface QuantizedTensorRef extends TensorRef {
-  /** Registry format name of `data` when `type` is -1 (our own formats). */
-  format?: string;
-}
+import { blockImportance, rank, type RankMethod } from '../importance/rank.js';
+import { loadModel } from '../model/load.js';
+import { startStage, type ProgressListener } from '../progress.js';
+import { perplexityEvaluator, type EvaluatorOptions } from './eval-adapter.js';
+import { materialise } from './materialise.js';
+import { registryFormats } from './plan-model.js';
 
 /** A model description whose tensors hold quantized data (what the evaluator receives). */
-export type QuantizedModel = Omit<ModelDescription, 'blocks' | 'globals'> & {
-  blocks: { index: number; tensors: QuantizedTensorRef[] }[];
-  globals: QuantizedTensorRef[];
-};
+export type QuantizedModel = ModelDescription;
 
 /** Perplexity (or any lower-is-better loss) of a quantized model. */
 export type Evaluator = (model: QuantizedModel) => Promise<number>;
@@ -64,37 +58,27 @@ export interface CompareOptions {
   formats?: FormatTable;
   threads?: number;
   signal?: AbortSignal;
-  onProgress?(done: number, total: number, what: string): void;
+  /** Stage `compare`, in plans evaluated. */
+  onProgress?: ProgressListener;
 }
 
-const DTYPE: Record<number, 'F32' | 'F16' | 'BF16'> = { [GgmlType.F32]: 'F32', [GgmlType.F16]: 'F16', [GgmlType.BF16]: 'BF16' };
-
-/** Quantizes tensors on demand and keeps every (tensor, format) result. */
+/** Materialises tensors on demand and keeps every (tensor, format) result. */
 export class QuantCache {
-  private readonly cache = new Map<string, Uint8Array>();
+  private readonly cache = new Map<string, TensorRef>();
   constructor(
     private readonly refs: Map<string, TensorRef>,
     private readonly threads?: number,
     private readonly signal?: AbortSignal,
   ) {}
 
-  /** The tensor's data in `format` (the source view itself when nothing changes). */
-  async get(name: string, format: string, bytes: number): Promise<Uint8Array> {
+  /** The tensor stored in `format` (the source itself when nothing changes), rows as stored. */
+  async get(name: string, format: string): Promise<TensorRef> {
     const ref = this.refs.get(name);
     if (!ref) throw new LayerquantError('E_BAD_PLAN', 'The plan names a tensor the model does not have', { tensor: name });
-    const dtype = DTYPE[ref.type];
-    if (!dtype) throw new LayerquantError('E_UNSUPPORTED', `Expected an F32, F16 or BF16 source tensor but it is ggml type ${ref.type}`, { tensor: name });
-    if (format === dtype.toLowerCase()) return ref.data;
-    const key = `${name}|${format}`;
+    const key = `${name}|${format.toLowerCase()}`;
     let out = this.cache.get(key);
     if (!out) {
-      out = new Uint8Array(bytes);
-      const opts: Parameters<typeof quantizeTensorInto>[3] = {};
-      if (this.threads !== undefined) opts.threads = this.threads;
-      if (this.signal) opts.signal = this.signal;
-      // Rows are quantized independently, so HF q/k rows can stay in their order (the forward pass
-      // reads permuteHeads and uses rotate-half RoPE on them).
-      await quantizeTensorInto({ data: ref.data, dtype, dims: [...ref.dims], name }, format, out, opts);
+      out = await materialise(ref, format, { ...(this.threads !== undefined ? { threads: this.threads } : {}), ...(this.signal ? { signal: this.signal } : {}) });
       this.cache.set(key, out);
     }
     return out;
@@ -102,15 +86,12 @@ export class QuantCache {
 }
 
 /** Builds the in-memory quantized model a plan describes (pruned blocks are not supported here). */
-export async function quantizedModel(model: ModelDescription, plan: Plan, cache: QuantCache, formats: FormatTable): Promise<QuantizedModel> {
+export async function quantizedModel(model: ModelDescription, plan: Plan, cache: QuantCache): Promise<QuantizedModel> {
   const byName = new Map(plan.tensors.map((t) => [t.name, t]));
-  const conv = async (t: TensorRef): Promise<QuantizedTensorRef> => {
+  const conv = async (t: TensorRef): Promise<TensorRef> => {
     const pt = byName.get(t.name);
     if (!pt) throw new LayerquantError('E_BAD_PLAN', 'The plan lacks a tensor of the model', { tensor: t.name });
-    const data = await cache.get(t.name, pt.format, pt.bytes);
-    const q: QuantizedTensorRef = { ...t, data, type: pt.ggmlType };
-    if (pt.ggmlType < 0 || !formats.get(pt.format)) q.format = pt.format;
-    return q;
+    return cache.get(t.name, pt.format);
   };
   const blocks = [];
   for (const b of model.blocks) {
@@ -151,6 +132,7 @@ export async function compareOrders(model: ModelDescription, opts: CompareOption
   }
   const rows: CompareRow[] = [];
   let done = 0;
+  const stage = startStage(opts.onProgress, 'compare', jobs.length, 'plans');
   for (const job of jobs) {
     if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'compare aborted');
     const plan = makePlan(model, {
@@ -167,13 +149,45 @@ export async function compareOrders(model: ModelDescription, opts: CompareOption
     const key = blockLevels.join(',');
     let ppl = memo.get(key);
     if (ppl === undefined) {
-      ppl = await opts.evaluate(await quantizedModel(model, plan, cache, formats));
+      ppl = await opts.evaluate(await quantizedModel(model, plan, cache));
       memo.set(key, ppl);
     }
     rows.push({ fraction: job.fraction, moved: job.moved, order: job.order, seed: job.seed, bitsPerWeight: plan.totals.bitsPerWeight, perplexity: ppl, blockLevels });
-    opts.onProgress?.(++done, jobs.length, `${Math.round(job.fraction * 100)}% ${job.order}${job.seed !== null ? ` seed ${job.seed}` : ''}`);
+    stage.step(++done, `${Math.round(job.fraction * 100)}% ${job.order}${job.seed !== null ? ` seed ${job.seed}` : ''}`);
   }
   return rows;
+}
+
+/** Options of {@link compareModel}: the experiment's, with the orders given by ranking methods. */
+export interface CompareModelOptions extends Omit<CompareOptions, 'scores' | 'evaluate'>, Omit<EvaluatorOptions, 'signal' | 'threads'> {
+  /** Ranking methods whose orders are compared (default lim, zd); the first also gives the reverse order. */
+  methods?: readonly RankMethod[];
+  /** Block scores given instead (the order "given"). */
+  scores?: readonly number[];
+}
+
+/**
+ * The paper's experiment on a model (a path, or a loaded model the caller keeps open), perplexity
+ * on `text`: blocks ranked by each method (lib/importance/rank.ts, stage `rank`), every plan's
+ * tensors materialised in memory and evaluated with our forward pass (stage `compare`).
+ */
+export async function compareModel(source: string | ModelDescription, text: string, opts: CompareModelOptions = {}): Promise<{ rows: CompareRow[]; summary: CompareSummary }> {
+  const model = typeof source === 'string' ? loadModel(source) : source;
+  try {
+    const run = { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
+    const scores: Record<string, number[]> = {};
+    if (opts.scores) scores.given = [...opts.scores];
+    else for (const m of opts.methods ?? ['lim', 'zd']) scores[m] = blockImportance(await rank(model, m, { ...run, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) }));
+    const ev: EvaluatorOptions = { ...run };
+    if (opts.context !== undefined) ev.context = opts.context;
+    if (opts.chunks !== undefined) ev.chunks = opts.chunks;
+    if (opts.unknown !== undefined) ev.unknown = opts.unknown;
+    const { evaluate } = await perplexityEvaluator(model, text, ev);
+    const rows = await compareOrders(model, { ...opts, scores, evaluate });
+    return { rows, summary: summarize(rows) };
+  } finally {
+    if (typeof source === 'string') model.close();
+  }
 }
 
 /** One line per fraction: bits per weight, then perplexity per order (random: mean ± spread). */

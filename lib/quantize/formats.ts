@@ -6,27 +6,10 @@
  */
 import { LayerquantError } from '../errors.js';
 import { native } from '../native.js';
-import type { IsaName } from '../native-types.js';
+import type { NativeFormatRow } from '../native-types.js';
 
-/** What a quantization format costs and which rows it holds. */
-export interface FormatInfo {
-  /** 'q4_K', 'q8_0', 'int4_g64', 'int3_row', also 'f32', 'f16', 'bf16'. */
-  name: string;
-  /** ggml type id, or -1 for formats GGUF readers do not know (intN). */
-  ggmlType: number;
-  /** Weights per block or group; 0 = one group per row. */
-  blockSize: number;
-  /** Bytes per full block (0 for per-row groups). */
-  blockBytes: number;
-  /** Bits per weight of full blocks; for per-row formats, measured on a 4096-wide row. */
-  bitsPerWeight: number;
-  /**
-   * llama.cpp refuses to quantize to this type without an imatrix (IQ3_XXS, IQ2_*, IQ1_*), except
-   * token_embd and output (llama-quant.cpp `tensor_requires_imatrix`).
-   */
-  requiresImportance: boolean;
-  /** SIMD variants with their own kernel ('scalar' always; others fall back to the nearest lower one). */
-  isas: IsaName[];
+/** What a quantization format costs and which rows it holds: its registry row, and row sizes. */
+export interface FormatInfo extends NativeFormatRow {
   /** Bytes of one quantized row of n weights (throws E_SHAPE when !rowOk(n)). */
   rowBytes(n: number): number;
   /** Whether a row of n weights is representable (ggml block formats: n divisible by blockSize). */
@@ -34,6 +17,7 @@ export interface FormatInfo {
 }
 
 let cache: FormatInfo[] | undefined;
+let byName: Map<string, FormatInfo> | undefined;
 
 function build(): FormatInfo[] {
   return native().formats().map((r) => {
@@ -76,10 +60,14 @@ export function formats(): FormatInfo[] {
   return cache.slice();
 }
 
-/** The format called `name`; E_BAD_ARGUMENT for unknown names. */
+/**
+ * The format called `name`, in any case (`Q4_K`, `q4_k`, `F16`); its `name` is the canonical
+ * spelling. E_BAD_ARGUMENT for unknown names.
+ */
 export function formatInfo(name: string): FormatInfo {
   cache ??= build();
-  const f = cache.find((x) => x.name === name);
+  byName ??= new Map(cache.map((x) => [x.name.toLowerCase(), x]));
+  const f = typeof name === 'string' ? byName.get(name.toLowerCase()) : undefined;
   if (!f) {
     throw new LayerquantError(
       'E_BAD_ARGUMENT',

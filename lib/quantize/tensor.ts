@@ -1,18 +1,21 @@
 /**
  * Quantize and dequantize whole tensors. Input is a view (usually of a memory-mapped file) in
- * F32/F16/BF16; native code converts one row at a time, spreads rows over the compute pool and
+ * f32, f16 or bf16; native code converts one row at a time, spreads rows over the compute pool and
  * writes into a caller-owned buffer. Shapes use ggml order: dims[0] is the row length.
  */
 import { LayerquantError } from '../errors.js';
-import { native, nativeAsync } from '../native.js';
+import { native, nativeAsync, threadsOption } from '../native.js';
 import type { IsaName } from '../native-types.js';
-import { formatInfo } from './formats.js';
+import { plainFormat, plainFormatSize, type PlainFormat } from '../tensor/convert.js';
+import { tensorBytes, type TensorData } from '../tensor/view.js';
+import { formatInfo, type FormatInfo } from './formats.js';
 
 /** A tensor to quantize. */
 export interface TensorView {
-  /** Raw little-endian elements; aligned to the element size. */
-  data: Uint8Array;
-  dtype: 'F32' | 'F16' | 'BF16';
+  /** Little-endian elements: bytes, a Float32Array (f32) or a Uint16Array (f16, bf16); aligned to the element size. */
+  data: TensorData;
+  /** Storage format of `data`: f32, f16 or bf16 (any case). May be left out for a Float32Array (f32). */
+  format?: string;
   /** ggml order: dims[0] = row length. */
   dims: number[];
   /** Tensor name, used in error messages. */
@@ -27,8 +30,8 @@ export interface QuantizeOptions {
   importance?: Float32Array;
   /**
    * Use the search quantizer (weighted least-squares scale search, docs/FORMATS.md) even without
-   * importance weights, i.e. with uniform weights: lower error (Q4_0 ≈ 6% below ggml's RMSE, int2
-   * ≈ 20% lower), about 30–80 Melem/s per thread instead of thousands. Ignored when `importance` is given.
+   * importance weights, i.e. with uniform weights: lower error, far slower (docs/FORMATS.md).
+   * Ignored when `importance` is given.
    */
   accurate?: boolean;
   /** Force a SIMD variant (tests, benchmarks). */
@@ -36,45 +39,48 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
 }
 
-const elementBytes = { F32: 4, F16: 2, BF16: 2 } as const;
-
-function shapeOf(dims: number[], name: string | undefined): { n: number; rows: number } {
+function shapeOf(dims: unknown, name: string | undefined): { n: number; rows: number } {
   if (!Array.isArray(dims) || dims.length === 0 || !dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new LayerquantError('E_SHAPE', `Expected dims as non-negative integers but received ${JSON.stringify(dims)}`, { tensor: name });
   }
-  const n = dims[0]!;
+  const n = dims[0] as number;
   if (n < 1) throw new LayerquantError('E_SHAPE', `Expected a row length >= 1 but received ${n}`, { tensor: name });
-  const rows = dims.slice(1).reduce((a, b) => a * b, 1);
+  const rows = (dims as number[]).slice(1).reduce((a, b) => a * b, 1);
   if (!Number.isSafeInteger(rows * n)) throw new LayerquantError('E_SHAPE', `tensor too large: ${JSON.stringify(dims)}`, { tensor: name });
   return { n, rows };
 }
 
-function validate(view: TensorView, format: string): { n: number; rows: number; bytes: number } {
+function rowFits(f: FormatInfo, n: number, dims: number[], name: string | undefined): void {
+  if (!f.rowOk(n)) {
+    throw new LayerquantError('E_SHAPE', `Expected a row length divisible by ${f.blockSize} for ${f.name} but received ${n} (dims ${JSON.stringify(dims)})`, { tensor: name });
+  }
+}
+
+interface Checked {
+  bytes: Uint8Array;
+  source: PlainFormat;
+  format: FormatInfo;
+  n: number;
+  rows: number;
+  /** Bytes of the quantized tensor. */
+  size: number;
+}
+
+function validate(view: TensorView, format: string): Checked {
   const name = view.name;
   const f = formatInfo(format);
-  if (!(view.dtype in elementBytes)) {
-    throw new LayerquantError('E_UNSUPPORTED', `Expected dtype F32, F16 or BF16 but received ${String(view.dtype)}`, { tensor: name });
-  }
+  const source = plainFormat(view.format ?? (view.data instanceof Float32Array ? 'f32' : undefined), 'the source format', name);
+  const bytes = tensorBytes(view.data, source, 'the data', name);
   const { n, rows } = shapeOf(view.dims, name);
-  if (!f.rowOk(n)) {
-    throw new LayerquantError(
-      'E_SHAPE',
-      `Expected a row length divisible by ${f.blockSize} for ${format} but received ${n} (dims ${JSON.stringify(view.dims)})`,
-      { tensor: name },
-    );
+  rowFits(f, n, view.dims, name);
+  const es = plainFormatSize(source);
+  if (bytes.byteLength !== n * rows * es) {
+    throw new LayerquantError('E_SHAPE', `Expected ${n * rows * es} bytes for ${source} ${JSON.stringify(view.dims)} but received ${bytes.byteLength}`, { tensor: name });
   }
-  const want = n * rows * elementBytes[view.dtype];
-  if (view.data.byteLength !== want) {
-    throw new LayerquantError(
-      'E_SHAPE',
-      `Expected ${want} bytes for ${view.dtype} ${JSON.stringify(view.dims)} but received ${view.data.byteLength}`,
-      { tensor: name },
-    );
+  if (bytes.byteOffset % es !== 0) {
+    throw new LayerquantError('E_SHAPE', `Expected ${source} data aligned to ${es} bytes but received byte offset ${bytes.byteOffset}`, { tensor: name });
   }
-  if (view.data.byteOffset % elementBytes[view.dtype] !== 0) {
-    throw new LayerquantError('E_SHAPE', `Expected ${view.dtype} data aligned to ${elementBytes[view.dtype]} bytes but received byte offset ${view.data.byteOffset}`, { tensor: name });
-  }
-  return { n, rows, bytes: f.rowBytes(n) * rows };
+  return { bytes, source, format: f, n, rows, size: f.rowBytes(n) * rows };
 }
 
 /** Bytes {@link quantizeTensor} writes for a tensor of `dims` in `format`. */
@@ -85,63 +91,56 @@ export function quantizedBytes(format: string, dims: number[]): number {
 
 /** Quantizes `view` into `dst` (exactly rows × rowBytes bytes, caller-owned). */
 export async function quantizeTensorInto(view: TensorView, format: string, dst: Uint8Array, opts: QuantizeOptions = {}): Promise<void> {
-  const { n, rows, bytes } = validate(view, format);
+  const c = validate(view, format);
   const name = view.name;
-  if (!(dst instanceof Uint8Array) || dst.byteLength !== bytes) {
-    throw new LayerquantError('E_SHAPE', `Expected an output buffer of ${bytes} bytes for ${format} but received ${dst?.byteLength}`, { tensor: name });
+  if (!(dst instanceof Uint8Array) || dst.byteLength !== c.size) {
+    throw new LayerquantError('E_SHAPE', `Expected an output buffer of ${c.size} bytes for ${c.format.name} but received ${dst?.byteLength}`, { tensor: name });
   }
-  if (opts.importance !== undefined) {
-    if (!(opts.importance instanceof Float32Array) || opts.importance.length !== n) {
-      throw new LayerquantError('E_SHAPE', `Expected ${n} importance weights (one per column) but received ${opts.importance?.length}`, { tensor: name });
-    }
+  if (opts.importance !== undefined && (!(opts.importance instanceof Float32Array) || opts.importance.length !== c.n)) {
+    throw new LayerquantError('E_SHAPE', `Expected ${c.n} importance weights (one per column) but received ${opts.importance?.length}`, { tensor: name });
   }
-  if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'quantization aborted', { tensor: name });
-  const importance = opts.importance ?? (opts.accurate ? new Float32Array(n).fill(1) : undefined);
-  const abort = new Int32Array(1);
-  const onAbort = (): void => { abort[0] = 1; };
-  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const importance = opts.importance ?? (opts.accurate ? new Float32Array(c.n).fill(1) : undefined);
+  const threads = threadsOption(opts.threads, { tensor: name });
   try {
     // The native message names the tensor already; keep it out of the context prefix.
-    await nativeAsync(() => native().quantize(view.data, view.dtype, n, rows, format, dst, {
-      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+    await nativeAsync((abort) => native().quantize(c.bytes, c.source, c.n, c.rows, c.format.name, dst, {
+      ...threads,
       ...(importance !== undefined ? { importance } : {}),
       ...(opts.isa !== undefined ? { isa: opts.isa } : {}),
       ...(name !== undefined ? { name } : {}),
-      abort,
-    }), {});
+      ...(abort ? { abort } : {}),
+    }), {}, opts.signal);
   } catch (err) {
     if (err instanceof LayerquantError && name !== undefined && err.tensor === undefined) {
       Object.defineProperty(err, 'tensor', { value: name });
     }
     throw err;
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
   }
 }
 
 /** Quantizes `view` into a new Buffer of rows × rowBytes bytes. */
 export async function quantizeTensor(view: TensorView, format: string, opts: QuantizeOptions = {}): Promise<Buffer> {
-  const { bytes } = validate(view, format);
-  const dst = Buffer.alloc(bytes);
+  const dst = Buffer.alloc(validate(view, format).size);
   await quantizeTensorInto(view, format, dst, opts);
   return dst;
 }
 
 /** Decodes `data` (rows of `format`, shape `dims`) to f32. */
-export async function dequantizeTensor(data: Uint8Array, format: string, dims: number[], opts: { threads?: number; name?: string } = {}): Promise<Float32Array> {
+export async function dequantizeTensor(data: Uint8Array, format: string, dims: number[], opts: { threads?: number; name?: string; signal?: AbortSignal } = {}): Promise<Float32Array> {
   const f = formatInfo(format);
   const { n, rows } = shapeOf(dims, opts.name);
-  if (!f.rowOk(n)) {
-    throw new LayerquantError('E_SHAPE', `Expected a row length divisible by ${f.blockSize} for ${format} but received ${n}`, { tensor: opts.name });
-  }
+  rowFits(f, n, dims, opts.name);
+  const bytes = tensorBytes(data, f.name, 'the data', opts.name);
   const want = f.rowBytes(n) * rows;
-  if (data.byteLength !== want) {
-    throw new LayerquantError('E_SHAPE', `Expected ${want} bytes of ${format} data for ${JSON.stringify(dims)} but received ${data.byteLength}`, { tensor: opts.name });
+  if (bytes.byteLength !== want) {
+    throw new LayerquantError('E_SHAPE', `Expected ${want} bytes of ${f.name} data for ${JSON.stringify(dims)} but received ${bytes.byteLength}`, { tensor: opts.name });
   }
   const out = new Float32Array(n * rows);
-  await nativeAsync(() => native().dequantize(data, format, n, rows, out, {
-    ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+  const threads = threadsOption(opts.threads, { tensor: opts.name });
+  await nativeAsync((abort) => native().dequantize(bytes, f.name, n, rows, out, {
+    ...threads,
     ...(opts.name !== undefined ? { name: opts.name } : {}),
-  }), {});
+    ...(abort ? { abort } : {}),
+  }), {}, opts.signal);
   return out;
 }

@@ -170,7 +170,10 @@ export function loadTokenizer(source: TokenizerSource, opts: { unknown?: Unknown
   const model = json.model as { vocab?: Record<string, number>; byte_fallback?: boolean; type?: string; unk_token?: string | null } | undefined;
   if (typeof model !== 'object' || model === null) throw new LayerquantError('E_BAD_CONFIG', 'no "model" object', { file });
   const vocab = model.vocab ?? {};
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) throw new LayerquantError('E_BAD_CONFIG', '"model.vocab" is not an object', { file });
   const added = (json.added_tokens as { id: number; content: string }[] | undefined) ?? [];
+  const isAdded = (a: unknown): boolean => typeof a === 'object' && a !== null && Number.isSafeInteger((a as { id?: unknown }).id) && (a as { id: number }).id >= 0 && typeof (a as { content?: unknown }).content === 'string';
+  if (!Array.isArray(added) || !added.every(isAdded)) throw new LayerquantError('E_BAD_CONFIG', '"added_tokens" is not a list of { id, content }', { file });
   const files: Parameters<typeof specialTokens>[0] = { tokenizerJson: json, folder: source.folder };
   if (source.configJson) {
     files.tokenizerConfig = config;

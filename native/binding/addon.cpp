@@ -16,6 +16,10 @@ static Napi::Object lq_addon_init(Napi::Env env, Napi::Object exports) {
     lq_binding_forward_init(env, exports);
     // stats: weight moments and z-score outlier counts (ZD)
     lq_binding_stats_init(env, exports);
+#ifdef LQ_BENCH
+    // bench: bandwidth references and in-cache driver timing (benchmark build only)
+    lq_binding_bench_init(env, exports);
+#endif
     return exports;
 }
 

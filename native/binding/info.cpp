@@ -40,7 +40,7 @@ Napi::Value cpu_features(const Napi::CallbackInfo & info) {
 
 Napi::Value set_isa(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsString()) lq_throw(env, LQ_E_BAD_ARGUMENT, "setIsa expects a string");
+    if (!info[0].IsString()) lq_throw(env, LQ_E_BAD_ARGUMENT, "setIsa expects a string");
     const std::string name = info[0].As<Napi::String>();
     lq_isa isa;
     if (!lq_isa_parse(name.c_str(), &isa))
@@ -54,19 +54,19 @@ Napi::Value get_threads(const Napi::CallbackInfo & info) { return Napi::Number::
 
 Napi::Value set_threads(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) lq_throw(env, LQ_E_BAD_ARGUMENT, "setThreads expects a number");
-    const int64_t n = info[0].As<Napi::Number>().Int64Value();
-    if (n < 1 || n > 1024) lq_throw(env, LQ_E_BAD_ARGUMENT, "thread count must be between 1 and 1024");
-    lq_pool_resize(static_cast<int>(n));
+    if (!info[0].IsNumber()) lq_throw(env, LQ_E_BAD_ARGUMENT, "setThreads expects a number");
+    lq_pool_resize(static_cast<int>(lq_arg_int(env, info[0], "thread count", 1, LQ_MAX_THREADS)));
     return env.Undefined();
 }
 
 }  // namespace
 
 void lq_binding_info_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("buildInfo", Napi::Function::New(env, build_info));
-    exports.Set("cpuFeatures", Napi::Function::New(env, cpu_features));
-    exports.Set("setIsa", Napi::Function::New(env, set_isa));
-    exports.Set("getThreads", Napi::Function::New(env, get_threads));
-    exports.Set("setThreads", Napi::Function::New(env, set_threads));
+    lq_exports(env, exports, {
+        {"buildInfo", build_info},
+        {"cpuFeatures", cpu_features},
+        {"setIsa", set_isa},
+        {"getThreads", get_threads},
+        {"setThreads", set_threads},
+    });
 }

@@ -193,8 +193,10 @@ Napi::Value release_mapped(const Napi::CallbackInfo & info) {
 }  // namespace
 
 void lq_binding_io_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("mapFile", Napi::Function::New(env, map_file));
-    exports.Set("mapFileWindows", Napi::Function::New(env, map_file_windows));
-    exports.Set("unmapFile", Napi::Function::New(env, unmap_file));
-    exports.Set("releaseMapped", Napi::Function::New(env, release_mapped));
+    lq_exports(env, exports, {
+        {"mapFile", map_file},
+        {"mapFileWindows", map_file_windows},
+        {"unmapFile", unmap_file},
+        {"releaseMapped", release_mapped},
+    });
 }

@@ -1,11 +1,11 @@
 // quant exports: formats() (the registry, sync), formatRowBytes(name, n), quantize(...) and
-// dequantize(...) as promise workers writing into caller-owned buffers. Only unpacks arguments;
-// the work is lq_quantize_tensor / lq_dequantize_tensor (native/quant/quantize.cpp).
-//   quantize(src: Uint8Array, dtype: 'F32'|'F16'|'BF16', n, nrows, format, dst: Uint8Array,
-//            opts: { threads?, importance?: Float32Array, isa?, name?, abort?: Int32Array }) → Promise<void>
-//   dequantize(src: Uint8Array, format, n, nrows, dst: Float32Array, opts: { threads?, name? }) → Promise<void>
+// dequantize(...) as promise workers writing into caller-owned buffers. Only unpacks arguments
+// (binding/args.h); the work is lq_quantize_tensor / lq_dequantize_tensor (native/quant/quantize.cpp).
+//   quantize(src, srcFormat: 'f32'|'f16'|'bf16', n, nrows, format, dst: Uint8Array,
+//            opts?: { threads?, importance?: Float32Array, isa?, name?, abort?: Int32Array }) → Promise<void>
+//   dequantize(src, format, n, nrows, dst: Float32Array, opts?: { threads?, name?, abort? }) → Promise<void>
+//   formatRelMse(format) → Promise<number> (the planner's modelled error of a format)
 #include <algorithm>
-#include <chrono>
 #include <string>
 #include <vector>
 
@@ -25,32 +25,6 @@ double bits_per_weight(const lq_format * f) {
     return 8.0 * static_cast<double>(f->row_bytes(4096)) / 4096.0;
 }
 
-const lq_format * need_format(Napi::Env env, const Napi::Value & v) {
-    if (!v.IsString()) lq_throw(env, LQ_E_BAD_ARGUMENT, "format must be a string");
-    const std::string name = v.As<Napi::String>();
-    const lq_format * f = lq_format_find(name.c_str());
-    if (!f) lq_throw(env, LQ_E_BAD_ARGUMENT, "unknown quantization format '" + name + "'");
-    return f;
-}
-
-int64_t need_int(Napi::Env env, const Napi::Value & v, const char * what) {
-    if (!v.IsNumber()) lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(what) + " must be a number");
-    const double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0 && d <= 9.0e15) || d != static_cast<double>(static_cast<int64_t>(d)))
-        lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(what) + " must be a non-negative integer");
-    return static_cast<int64_t>(d);
-}
-
-Napi::TypedArray need_typed(Napi::Env env, const Napi::Value & v, napi_typedarray_type t, const char * what) {
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != t)
-        lq_throw(env, LQ_E_BAD_ARGUMENT, std::string(what) + " has the wrong array type");
-    return v.As<Napi::TypedArray>();
-}
-
-uint8_t * bytes_of(Napi::TypedArray a) {
-    return static_cast<uint8_t *>(a.ArrayBuffer().Data()) + a.ByteOffset();
-}
-
 Napi::Value formats(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     size_t count = 0;
@@ -68,8 +42,8 @@ Napi::Value formats(const Napi::CallbackInfo & info) {
         Napi::Array isas = Napi::Array::New(env);
         uint32_t k = 0;
         isas.Set(k++, "scalar");
-        for (lq_isa isa : {LQ_ISA_AVX2, LQ_ISA_AVX512, LQ_ISA_NEON})
-            if (f->quantize_isa[isa]) isas.Set(k++, lq_isa_name(isa));
+        for (lq_isa isa : {LQ_ISA_AVX2, LQ_ISA_AVX512})
+            if (lq_format_has_isa(f, isa)) isas.Set(k++, lq_isa_name(isa));
         o.Set("isas", isas);
         out.Set(static_cast<uint32_t>(i), o);
     }
@@ -79,8 +53,8 @@ Napi::Value formats(const Napi::CallbackInfo & info) {
 // formatRowBytes(name, n) → bytes of one row, or -1 when n is not representable.
 Napi::Value format_row_bytes(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    const lq_format * f = need_format(env, info[0]);
-    const int64_t n = need_int(env, info[1], "row length");
+    const lq_format * f = lq_arg_format(env, info[0], "format");
+    const int64_t n = lq_arg_dim(env, info[1], "row length");
     if (n < 1 || !f->row_ok(n)) return Napi::Number::New(env, -1);
     return Napi::Number::New(env, static_cast<double>(f->row_bytes(n)));
 }
@@ -94,182 +68,103 @@ class quantize_worker : public lq_promise_worker {
   protected:
     lq_status run() override {
         args.name = name.c_str();
+        args.threads = threads();
+        args.abort_flag = abort_flag();
         return lq_quantize_tensor(args);
     }
 };
 
 Napi::Value quantize(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 6) lq_throw(env, LQ_E_BAD_ARGUMENT, "quantize expects (src, dtype, n, nrows, format, dst, opts?)");
-    Napi::TypedArray src = need_typed(env, info[0], napi_uint8_array, "src");
-    if (!info[1].IsString()) lq_throw(env, LQ_E_BAD_ARGUMENT, "dtype must be a string");
-    const std::string dtype = info[1].As<Napi::String>();
-    lq_dtype dt;
-    if (!lq_dtype_parse(dtype.c_str(), &dt)) lq_throw(env, LQ_E_BAD_ARGUMENT, "unsupported input dtype '" + dtype + "'");
-    const int64_t n = need_int(env, info[2], "row length");
-    const int64_t nrows = need_int(env, info[3], "row count");
-    const lq_format * f = need_format(env, info[4]);
-    Napi::TypedArray dst = need_typed(env, info[5], napi_uint8_array, "dst");
-
-    auto * w = new quantize_worker(env);
-    lq_quantize_args & a = w->args;
-    a.format = f;
-    a.src = bytes_of(src);
-    a.src_bytes = src.ByteLength();
-    a.src_type = dt;
-    a.n = n;
-    a.nrows = nrows;
-    a.dst = bytes_of(dst);
-    a.dst_bytes = dst.ByteLength();
-    a.isa = lq_isa_active();
-    a.threads = 0;
-    w->keep(src);
-    w->keep(dst);
-    try {
-        if (info.Length() > 6 && info[6].IsObject()) {
-            Napi::Object o = info[6].As<Napi::Object>();
-            if (o.Has("threads") && !o.Get("threads").IsUndefined())
-                a.threads = static_cast<int>(std::min<int64_t>(need_int(env, o.Get("threads"), "threads"), 4096));
-            if (o.Has("name") && o.Get("name").IsString()) w->name = o.Get("name").As<Napi::String>().Utf8Value();
-            if (o.Has("importance") && !o.Get("importance").IsUndefined()) {
-                Napi::TypedArray imp = need_typed(env, o.Get("importance"), napi_float32_array, "importance");
-                a.importance = reinterpret_cast<const float *>(bytes_of(imp));
-                a.importance_len = static_cast<int64_t>(imp.ElementLength());
-                w->keep(imp);
-            }
-            if (o.Has("isa") && o.Get("isa").IsString()) {
-                const std::string isa = o.Get("isa").As<Napi::String>();
-                lq_isa v;
-                if (!lq_isa_parse(isa.c_str(), &v)) lq_throw(env, LQ_E_BAD_ARGUMENT, "unknown ISA '" + isa + "'");
-                if (!lq_isa_available(v))
-                    lq_throw(env, LQ_E_UNSUPPORTED, "ISA variant '" + isa + "' is not available on this CPU or build");
-                a.isa = v;
-            }
-            if (o.Has("abort")) {
-                // The kernel driver polls the flag between row chunks; the worker keeps the array alive.
-                Napi::Value flag = o.Get("abort");
-                w->set_abort_flag(flag);
-                if (flag.IsTypedArray() && flag.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
-                    flag.As<Napi::TypedArray>().ElementLength() >= 1)
-                    a.abort_flag = reinterpret_cast<const std::atomic<int32_t> *>(bytes_of(flag.As<Napi::TypedArray>()));
-            }
+    if (info.Length() < 6) lq_throw(env, LQ_E_BAD_ARGUMENT, "quantize expects (src, srcFormat, n, nrows, format, dst, opts?)");
+    return lq_queue_worker<quantize_worker>(env, [&](quantize_worker * w) {
+        lq_quantize_args & a = w->args;
+        const lq_bytes src = lq_arg_bytes(env, info[0], "src");
+        a.src_type = lq_arg_dtype(env, info[1], "source format");
+        a.n = lq_arg_dim(env, info[2], "row length");
+        a.nrows = lq_arg_dim(env, info[3], "row count");
+        a.format = lq_arg_format(env, info[4], "format");
+        const lq_bytes dst = lq_arg_bytes(env, info[5], "dst");
+        a.src = src.data;
+        a.src_bytes = src.size;
+        a.dst = dst.data;
+        a.dst_bytes = dst.size;
+        a.isa = lq_isa_active();
+        w->keep(info[0]);
+        w->keep(info[5]);
+        Napi::Object o = lq_arg_options(env, info[6], "options");
+        w->set_run_options(o);
+        w->name = lq_arg_string(env, o.Get("name"), "name");
+        Napi::Value iv = o.Get("importance");
+        if (!iv.IsUndefined()) {
+            Napi::Float32Array imp = lq_arg_typed<Napi::Float32Array>(env, iv, napi_float32_array, "importance");
+            a.importance = imp.Data();
+            a.importance_len = static_cast<int64_t>(imp.ElementLength());
+            w->keep(imp);
         }
-    } catch (...) {
-        delete w;
-        throw;
-    }
-    w->Queue();
-    return w->promise();
+        const std::string isa = lq_arg_string(env, o.Get("isa"), "isa");
+        if (!isa.empty()) {
+            lq_isa v;
+            if (!lq_isa_parse(isa.c_str(), &v)) lq_throw(env, LQ_E_BAD_ARGUMENT, "unknown ISA '" + isa + "'");
+            if (!lq_isa_available(v)) lq_throw(env, LQ_E_UNSUPPORTED, "ISA variant '" + isa + "' is not available on this CPU or build");
+            a.isa = v;
+        }
+    });
 }
 
 class dequantize_worker : public lq_promise_worker {
   public:
     using lq_promise_worker::lq_promise_worker;
     const lq_format * f = nullptr;
-    const void * src = nullptr;
-    size_t src_bytes = 0;
+    lq_bytes src;
     int64_t n = 0, nrows = 0;
     float * dst = nullptr;
     size_t dst_len = 0;
-    int threads = 0;
     std::string name;
 
   protected:
-    lq_status run() override {
-        return lq_dequantize_tensor(f, src, src_bytes, n, nrows, dst, dst_len, threads, name.c_str());
-    }
+    lq_status run() override { return lq_dequantize_tensor(f, src.data, src.size, n, nrows, dst, dst_len, threads(), name.c_str()); }
 };
 
 Napi::Value dequantize(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (info.Length() < 5) lq_throw(env, LQ_E_BAD_ARGUMENT, "dequantize expects (src, format, n, nrows, dst, opts?)");
-    Napi::TypedArray src = need_typed(env, info[0], napi_uint8_array, "src");
-    const lq_format * f = need_format(env, info[1]);
-    const int64_t n = need_int(env, info[2], "row length");
-    const int64_t nrows = need_int(env, info[3], "row count");
-    Napi::TypedArray dst = need_typed(env, info[4], napi_float32_array, "dst");
-    if (bytes_of(dst) && reinterpret_cast<uintptr_t>(bytes_of(dst)) % 4 != 0)
-        lq_throw(env, LQ_E_SHAPE, "dst is not 4-byte aligned");
-    auto * w = new dequantize_worker(env);
-    w->f = f;
-    w->src = bytes_of(src);
-    w->src_bytes = src.ByteLength();
-    w->n = n;
-    w->nrows = nrows;
-    w->dst = reinterpret_cast<float *>(bytes_of(dst));
-    w->dst_len = dst.ElementLength();
-    w->keep(src);
-    w->keep(dst);
-    try {
-        if (info.Length() > 5 && info[5].IsObject()) {
-            Napi::Object o = info[5].As<Napi::Object>();
-            if (o.Has("threads") && !o.Get("threads").IsUndefined())
-                w->threads = static_cast<int>(std::min<int64_t>(need_int(env, o.Get("threads"), "threads"), 4096));
-            if (o.Has("name") && o.Get("name").IsString()) w->name = o.Get("name").As<Napi::String>().Utf8Value();
-        }
-    } catch (...) {
-        delete w;
-        throw;
-    }
-    w->Queue();
-    return w->promise();
+    return lq_queue_worker<dequantize_worker>(env, [&](dequantize_worker * w) {
+        w->src = lq_arg_bytes(env, info[0], "src");
+        w->f = lq_arg_format(env, info[1], "format");
+        w->n = lq_arg_dim(env, info[2], "row length");
+        w->nrows = lq_arg_dim(env, info[3], "row count");
+        Napi::Float32Array dst = lq_arg_typed<Napi::Float32Array>(env, info[4], napi_float32_array, "dst");
+        w->dst = dst.Data();
+        w->dst_len = dst.ElementLength();
+        w->keep(info[0]);
+        w->keep(dst);
+        Napi::Object o = lq_arg_options(env, info[5], "options");
+        w->set_run_options(o);
+        w->name = lq_arg_string(env, o.Get("name"), "name");
+    });
 }
 
-// benchTriad(n, reps) → best single-thread GB/s of a[i] = b[i] + s * c[i] over n floats (12 bytes
-// per element moved), for benchmarks/quant.ts's bandwidth column. Synchronous: benchmarks only.
-Napi::Value bench_triad(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    const int64_t n = need_int(env, info[0], "n");
-    const int64_t reps = need_int(env, info[1], "reps");
-    if (n < 1 || n > (int64_t(1) << 30) || reps < 1) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchTriad: bad size");
-    std::vector<float> a(static_cast<size_t>(n)), b(static_cast<size_t>(n), 1.0f), c(static_cast<size_t>(n), 2.0f);
-    double best = 0;
-    for (int64_t r = 0; r < reps; ++r) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const float s = 0.5f + static_cast<float>(r);
-        float * pa = a.data();
-        const float * pb = b.data();
-        const float * pc = c.data();
-        for (int64_t i = 0; i < n; ++i) pa[i] = pb[i] + s * pc[i];
-        const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        best = std::max(best, 12.0 * static_cast<double>(n) / dt / 1e9);
-    }
-    volatile float sink = a[static_cast<size_t>(n / 2)];
-    (void)sink;
-    return Napi::Number::New(env, best);
-}
+class rel_mse_worker : public lq_promise_worker {
+  public:
+    using lq_promise_worker::lq_promise_worker;
+    const lq_format * f = nullptr;
+    lq_isa isa = LQ_ISA_SCALAR;
+    double value = 0;
 
-// benchQuantize(src, n, nrows, format, reps) → best seconds of one call of the tensor driver
-// (NaN/Inf screen + kernel) on F32 rows, on the calling thread with one worker: the kernel rate
-// without the promise/worker round trip, for benchmarks/quant.ts's cache column. Synchronous:
-// benchmarks only.
-Napi::Value bench_quantize(const Napi::CallbackInfo & info) {
+  protected:
+    lq_status run() override { return lq_format_rel_mse(f, isa, &value); }
+    Napi::Value result(Napi::Env env) override { return Napi::Number::New(env, value); }
+};
+
+// formatRelMse(format) → Promise<number>: the format's squared relative RMS error on seeded
+// Gaussian rows (native/quant/format-error.cpp).
+Napi::Value format_rel_mse(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 5) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize expects (src, n, nrows, format, reps)");
-    Napi::TypedArray src = need_typed(env, info[0], napi_uint8_array, "src");
-    lq_quantize_args a{};
-    a.format = need_format(env, info[3]);
-    a.src = bytes_of(src);
-    a.src_bytes = src.ByteLength();
-    a.src_type = LQ_DTYPE_F32;
-    a.n = need_int(env, info[1], "row length");
-    a.nrows = need_int(env, info[2], "row count");
-    const int64_t reps = need_int(env, info[4], "reps");
-    if (reps < 1 || a.n < 1 || a.nrows < 1 || !a.format->row_ok(a.n)) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchQuantize: bad shape or reps");
-    std::vector<uint8_t> dst(static_cast<size_t>(a.format->row_bytes(a.n) * a.nrows));
-    a.dst = dst.data();
-    a.dst_bytes = dst.size();
-    a.isa = lq_isa_active();
-    a.threads = 1;
-    a.name = "benchQuantize";
-    double best = 1e30;
-    for (int64_t r = 0; r < reps; ++r) {
-        const auto t0 = std::chrono::steady_clock::now();
-        const lq_status st = lq_quantize_tensor(a);
-        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        if (!st.ok()) lq_throw(env, st.code, st.message);
-    }
-    return Napi::Number::New(env, best);
+    return lq_queue_worker<rel_mse_worker>(env, [&](rel_mse_worker * w) {
+        w->f = lq_arg_format(env, info[0], "format");
+        w->isa = lq_isa_active();
+    });
 }
 
 #ifdef LQ_CUDA
@@ -291,42 +186,42 @@ class quantize_cuda_worker : public lq_promise_worker {
 Napi::Value quantize_cuda(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (info.Length() < 5) lq_throw(env, LQ_E_BAD_ARGUMENT, "quantizeCuda expects (src, n, nrows, format, dst)");
-    Napi::TypedArray src = need_typed(env, info[0], napi_uint8_array, "src");
-    const int64_t n = need_int(env, info[1], "row length");
-    const int64_t nrows = need_int(env, info[2], "row count");
-    const lq_format * f = need_format(env, info[3]);
-    Napi::TypedArray dst = need_typed(env, info[4], napi_uint8_array, "dst");
-    if (!lq_cuda_quantize_supported(f->name)) lq_throw(env, LQ_E_UNSUPPORTED, std::string("no CUDA kernel for ") + f->name);
-    if (n < 1 || !f->row_ok(n)) lq_throw(env, LQ_E_SHAPE, "row length not representable in " + std::string(f->name));
-    if (src.ByteLength() != static_cast<size_t>(n) * static_cast<size_t>(nrows) * 4)
-        lq_throw(env, LQ_E_SHAPE, "src must hold nrows x n f32 values");
-    if (reinterpret_cast<uintptr_t>(bytes_of(src)) % 4 != 0) lq_throw(env, LQ_E_SHAPE, "src is not 4-byte aligned");
-    if (dst.ByteLength() != static_cast<size_t>(f->row_bytes(n)) * static_cast<size_t>(nrows))
-        lq_throw(env, LQ_E_SHAPE, "dst must hold nrows x rowBytes(n) bytes");
-    auto * w = new quantize_cuda_worker(env);
-    w->x = reinterpret_cast<const float *>(bytes_of(src));
-    w->n = n;
-    w->nrows = nrows;
-    w->y = bytes_of(dst);
-    w->y_bytes = dst.ByteLength();
-    w->format = f->name;
-    w->keep(src);
-    w->keep(dst);
-    w->Queue();
-    return w->promise();
+    return lq_queue_worker<quantize_cuda_worker>(env, [&](quantize_cuda_worker * w) {
+        const lq_bytes src = lq_arg_bytes(env, info[0], "src");
+        const int64_t n = lq_arg_dim(env, info[1], "row length");
+        const int64_t nrows = lq_arg_dim(env, info[2], "row count");
+        const lq_format * f = lq_arg_format(env, info[3], "format");
+        const lq_bytes dst = lq_arg_bytes(env, info[4], "dst");
+        if (!lq_cuda_quantize_supported(f->name)) lq_throw(env, LQ_E_UNSUPPORTED, std::string("no CUDA kernel for ") + f->name);
+        if (n < 1 || !f->row_ok(n)) lq_throw(env, LQ_E_SHAPE, "row length not representable in " + std::string(f->name));
+        if (static_cast<double>(src.size) != static_cast<double>(n) * static_cast<double>(nrows) * 4)
+            lq_throw(env, LQ_E_SHAPE, "src must hold nrows x n f32 values");
+        if (reinterpret_cast<uintptr_t>(src.data) % 4 != 0) lq_throw(env, LQ_E_SHAPE, "src is not 4-byte aligned");
+        if (static_cast<double>(dst.size) != static_cast<double>(f->row_bytes(n)) * static_cast<double>(nrows))
+            lq_throw(env, LQ_E_SHAPE, "dst must hold nrows x rowBytes(n) bytes");
+        w->x = reinterpret_cast<const float *>(src.data);
+        w->n = n;
+        w->nrows = nrows;
+        w->y = dst.data;
+        w->y_bytes = dst.size;
+        w->format = f->name;
+        w->keep(info[0]);
+        w->keep(info[4]);
+    });
 }
 #endif
 
 }  // namespace
 
 void lq_binding_quant_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("formats", Napi::Function::New(env, formats));
-    exports.Set("formatRowBytes", Napi::Function::New(env, format_row_bytes));
-    exports.Set("quantize", Napi::Function::New(env, quantize));
-    exports.Set("dequantize", Napi::Function::New(env, dequantize));
-    exports.Set("benchTriad", Napi::Function::New(env, bench_triad));
-    exports.Set("benchQuantize", Napi::Function::New(env, bench_quantize));
+    lq_exports(env, exports, {
+        {"formats", formats},
+        {"formatRowBytes", format_row_bytes},
+        {"quantize", quantize},
+        {"dequantize", dequantize},
+        {"formatRelMse", format_rel_mse},
+    });
 #ifdef LQ_CUDA
-    exports.Set("quantizeCuda", Napi::Function::New(env, quantize_cuda));
+    lq_exports(env, exports, {{"quantizeCuda", quantize_cuda}});
 #endif
 }

@@ -1,5 +1,6 @@
 // stats exports: zdGroup() — ZD moments and z > 1 counts for a group of weight tensors (one block),
-// per tensor and for the group, as a promise; the kernels are in native/stats.
+// per tensor and for the group, as a promise; the kernels are in native/stats. Tensors are named
+// by format ('f32', 'f16', 'bf16', any case), as every binding names storage.
 #include <string>
 #include <vector>
 
@@ -16,23 +17,16 @@ class zd_worker : public lq_promise_worker {
   public:
     using lq_promise_worker::lq_promise_worker;
     std::vector<lq_stats_tensor> tensors;
-    int threads = 0;
     int mode = LQ_STATS_ZD_AUTO;
     bool use_cuda = false;
-    const volatile int32_t * abort_flag = nullptr;
     lq_stats_zd out;
-
-    void set_abort(Napi::Value v) {
-        set_abort_flag(v);
-        if (v.IsTypedArray()) abort_flag = v.As<Napi::Int32Array>().Data();
-    }
 
   protected:
     lq_status run() override {
 #ifdef LQ_CUDA
         if (use_cuda) return lq_cuda_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), &out);
 #endif
-        return lq_stats_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), threads, abort_flag, &out, mode);
+        return lq_stats_zd_run(tensors.data(), static_cast<int64_t>(tensors.size()), threads(), abort_flag(), &out, mode);
     }
     Napi::Value result(Napi::Env env) override {
         auto moments = [&](const lq_stats_moments & m, int64_t above) {
@@ -52,6 +46,7 @@ class zd_worker : public lq_promise_worker {
     }
 };
 
+// zdGroup({ tensors: [{ data, format: 'f32'|'f16'|'bf16' }], threads?, abort?, mode?, device? }).
 Napi::Value zd_group(const Napi::CallbackInfo & info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsObject()) lq_throw(env, LQ_E_BAD_ARGUMENT, "zdGroup expects an options object");
@@ -62,54 +57,33 @@ Napi::Value zd_group(const Napi::CallbackInfo & info) {
         Napi::Array arr = tv.As<Napi::Array>();
         if (arr.Length() == 0) lq_throw(env, LQ_E_BAD_ARGUMENT, "tensors is empty");
         for (uint32_t i = 0; i < arr.Length(); ++i) {
+            const std::string what = "tensors[" + std::to_string(i) + "]";
             Napi::Value e = arr.Get(i);
-            if (!e.IsObject()) lq_throw(env, LQ_E_BAD_ARGUMENT, "tensors[" + std::to_string(i) + "] must be an object");
+            if (!e.IsObject()) lq_throw(env, LQ_E_BAD_ARGUMENT, what + " must be an object");
             Napi::Object t = e.As<Napi::Object>();
-            Napi::Value dv = t.Get("data");
-            if (!dv.IsTypedArray()) lq_throw(env, LQ_E_BAD_ARGUMENT, "tensors[" + std::to_string(i) + "].data must be a Uint8Array");
-            Napi::TypedArray ta = dv.As<Napi::TypedArray>();
+            const lq_bytes data = lq_arg_bytes(env, t.Get("data"), what + ".data");
             lq_stats_tensor st;
-            st.kind = t.Get("type").IsNumber() ? t.Get("type").As<Napi::Number>().Int32Value() : 0;
-            if (st.kind != LQ_STATS_F32 && st.kind != LQ_STATS_F16 && st.kind != LQ_STATS_BF16)
-                lq_throw(env, LQ_E_UNSUPPORTED, "tensors[" + std::to_string(i) + "]: ZD reads F32, F16 or BF16 weights (ggml type " + std::to_string(st.kind) + ")");
-            const int64_t esize = st.kind == LQ_STATS_F32 ? 4 : 2;
-            st.data = static_cast<const uint8_t *>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-            st.n = static_cast<int64_t>(ta.ByteLength()) / esize;
-            if (st.n <= 0 || static_cast<int64_t>(ta.ByteLength()) % esize != 0)
-                lq_throw(env, LQ_E_SHAPE, "tensors[" + std::to_string(i) + "]: byte length does not fit its type");
-            if (st.kind == LQ_STATS_F32 && reinterpret_cast<uintptr_t>(st.data) % 4)
-                lq_throw(env, LQ_E_BAD_ARGUMENT, "tensors[" + std::to_string(i) + "]: F32 data must be 4-byte aligned");
-            w->keep(ta);
+            st.kind = lq_arg_dtype(env, t.Get("format"), what + ".format");
+            const size_t es = lq_dtype_size(st.kind);
+            st.data = data.data;
+            st.n = static_cast<int64_t>(data.size / es);
+            if (st.n <= 0 || data.size % es != 0) lq_throw(env, LQ_E_SHAPE, what + ": byte length does not fit its format");
+            if (st.kind == LQ_DTYPE_F32 && reinterpret_cast<uintptr_t>(st.data) % 4)
+                lq_throw(env, LQ_E_BAD_ARGUMENT, what + ": f32 data must be 4-byte aligned");
+            w->keep(t.Get("data"));
             w->tensors.push_back(st);
         }
-        w->threads = o.Get("threads").IsNumber() ? o.Get("threads").As<Napi::Number>().Int32Value() : 0;
-        w->set_abort(o.Get("abort"));
-        w->use_cuda = lq_wants_cuda(env, o.Get("device"));
-        Napi::Value mv = o.Get("mode");
-        if (mv.IsString()) {
-            const std::string m = mv.As<Napi::String>().Utf8Value();
-            if (m == "one-pass") w->mode = LQ_STATS_ZD_ONE_PASS;
-            else if (m == "two-pass") w->mode = LQ_STATS_ZD_TWO_PASS;
-            else if (m != "auto") lq_throw(env, LQ_E_BAD_ARGUMENT, "mode must be auto, one-pass or two-pass");
-        }
+        w->set_run_options(o);
+        w->use_cuda = lq_arg_cuda(env, o.Get("device"));
+        const std::string m = lq_arg_string(env, o.Get("mode"), "mode");
+        if (m == "one-pass") w->mode = LQ_STATS_ZD_ONE_PASS;
+        else if (m == "two-pass") w->mode = LQ_STATS_ZD_TWO_PASS;
+        else if (!m.empty() && m != "auto") lq_throw(env, LQ_E_BAD_ARGUMENT, "mode must be auto, one-pass or two-pass");
     });
-}
-
-// Best multi-threaded read bandwidth (GB/s) over a fresh buffer of `bytes` (benchmarks only; sync):
-// the ceiling the ZD passes are measured against, with the same pool and thread count.
-Napi::Value bench_read(const Napi::CallbackInfo & info) {
-    Napi::Env env = info.Env();
-    const int64_t bytes = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().Int64Value() : (256 << 20);
-    const int reps = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : 5;
-    const int threads = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : 0;
-    if (bytes < (1 << 20) || bytes > (int64_t(1) << 36) || reps < 1) lq_throw(env, LQ_E_BAD_ARGUMENT, "benchRead: bad size or reps");
-    const double gbs = lq_stats_read_bandwidth(bytes, reps, threads);
-    return Napi::Number::New(env, gbs);
 }
 
 }  // namespace
 
 void lq_binding_stats_init(Napi::Env env, Napi::Object exports) {
-    exports.Set("zdGroup", Napi::Function::New(env, zd_group, "zdGroup"));
-    exports.Set("benchRead", Napi::Function::New(env, bench_read, "benchRead"));
+    lq_exports(env, exports, {{"zdGroup", zd_group}});
 }

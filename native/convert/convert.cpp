@@ -103,15 +103,6 @@ bool valid(lq_dtype t) { return t == LQ_DTYPE_F32 || t == LQ_DTYPE_F16 || t == L
 
 }  // namespace
 
-const char * lq_dtype_name(lq_dtype t) {
-    switch (t) {
-        case LQ_DTYPE_F32: return "F32";
-        case LQ_DTYPE_F16: return "F16";
-        case LQ_DTYPE_BF16: return "BF16";
-    }
-    return "?";
-}
-
 const lq_convert_kernels & lq_convert_kernels_ref() { return k_ref; }
 
 const lq_convert_kernels & lq_convert_kernels_for(lq_isa isa) {

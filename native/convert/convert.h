@@ -9,14 +9,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "common/dtype.h"
 #include "common/status.h"
 #include "cpu/features.h"
-
-enum lq_dtype { LQ_DTYPE_F32 = 0, LQ_DTYPE_F16 = 1, LQ_DTYPE_BF16 = 2 };
-constexpr int LQ_DTYPE_COUNT = 3;
-
-inline size_t lq_dtype_size(lq_dtype t) { return t == LQ_DTYPE_F32 ? 4 : 2; }
-const char * lq_dtype_name(lq_dtype t);
 
 // Converts n elements of src (its dtype fixed by the kernel) into dst.
 typedef void (*lq_convert_row_fn)(const void * src, void * dst, int64_t n);

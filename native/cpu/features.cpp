@@ -43,6 +43,9 @@ lq_cpu_features detect() {
     const bool avx512f = b & (1u << 16), avx512dq = b & (1u << 17), avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
     f.avx2 = ymm_os && avx2 && fma && f16c && bmi2;
     f.avx512 = f.avx2 && zmm_os && avx512f && avx512dq && avx512bw && avx512vl;
+#if defined(LQ_EMULATE_AVX512)
+    f.avx512 = f.avx2;  // test build: the AVX-512 kernels run on emulated intrinsics (test/avx512-emu)
+#endif
 #elif defined(__aarch64__)
     f.neon = true;
 #endif

@@ -1,7 +1,9 @@
 // Grouped-query causal self-attention over a batch of sequences. One task is (sequence, KV head,
 // block of 64 queries): it transposes that KV head's values once, then for each query head of
-// the group computes scores = q·kᵀ with the same tiled kernel as the matmuls, applies the 1/√hd
-// scale, the causal mask and a softmax (f32, max-subtracted), and multiplies by the values.
+// the group computes scores = q·kᵀ with the same tiled kernel as the matmuls, applies the scale
+// (1/√hd unless the model sets one), the soft cap (Gemma 2: cap·tanh(s/cap)), the causal and
+// sliding-window mask (query i sees keys i − n_swa < j ≤ i) and a softmax (f32, max-subtracted),
+// and multiplies by the values.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,7 +17,8 @@ lq_status lq_attention(float * att, const float * q, const float * k, const floa
     const int64_t hd = c.head_dim, qs = c.n_head * hd, ks = c.n_head_kv * hd;
     const int64_t group = c.n_head / c.n_head_kv;
     const int64_t qb = 64;
-    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+    const float cap = c.attn_softcap;
     // Task list: (sequence, kv head, query block).
     struct task { int64_t s, kvh, i0; };
     std::vector<task> tasks;
@@ -42,19 +45,22 @@ lq_status lq_attention(float * att, const float * q, const float * k, const floa
                 lq_gemm_f32(qh, qs, kh, ks, scores.data(), nk, rows, nk, hd);
                 for (int64_t r = 0; r < rows; ++r) {
                     float * sr = scores.data() + r * nk;
-                    const int64_t last = i0 + r;  // keys 0..last are visible
+                    const int64_t last = i0 + r;  // keys first..last are visible
+                    const int64_t first = c.n_swa > 0 ? std::max<int64_t>(0, last - c.n_swa + 1) : 0;
                     float mx = -std::numeric_limits<float>::infinity();
-                    for (int64_t j = 0; j <= last; ++j) {
+                    for (int64_t j = first; j <= last; ++j) {
                         sr[j] *= scale;
+                        if (cap > 0) sr[j] = cap * std::tanh(sr[j] / cap);
                         mx = std::max(mx, sr[j]);
                     }
                     float sum = 0.0f;
-                    for (int64_t j = 0; j <= last; ++j) {
+                    for (int64_t j = first; j <= last; ++j) {
                         sr[j] = std::exp(sr[j] - mx);
                         sum += sr[j];
                     }
                     const float inv = 1.0f / sum;
-                    for (int64_t j = 0; j <= last; ++j) sr[j] *= inv;
+                    for (int64_t j = 0; j < first; ++j) sr[j] = 0.0f;
+                    for (int64_t j = first; j <= last; ++j) sr[j] *= inv;
                     for (int64_t j = last + 1; j < nk; ++j) sr[j] = 0.0f;
                 }
                 lq_gemm_f32(scores.data(), nk, vt.data(), nk, att + (s0 + i0) * qs + h * hd, qs, rows, hd, nk);

@@ -2,11 +2,10 @@
 // intN formats: scalar references, dequantizers, the SIMD variants' entry points and the small
 // helpers every variant must use identically so all variants write the same bytes.
 //
-// SIMD files (compiled with ISA flags) may call only the `static` helpers here that do not reach
-// common/fp16.h (lq_store_f16, lq_load_f16, lq_intn_group_bytes, lq_intn_row_bytes, lq_round_rne,
-// lq_maxf, lq_minf): an inline function with external linkage compiled in an AVX-512 file can be
-// kept by the linker for scalar callers too (docs/THREADS.md). fp16 conversions in SIMD files use
-// F16C intrinsics, which round the same way.
+// Every helper here has internal linkage (static, or common/fp16.h's unnamed namespace), so the
+// SIMD files (compiled with ISA flags) may call them: an inline function with external linkage
+// compiled in an AVX-512 file could be kept by the linker for scalar callers too (docs/THREADS.md).
+// SIMD files convert to fp16 with F16C intrinsics, which round the same way.
 //
 // Rounding: every quantizer rounds to nearest, ties to even (nearbyintf in the default FP mode,
 // cvtps2dq / roundscale in SIMD), never ggml's half-away-from-zero, so vector code matches exactly.
@@ -17,16 +16,6 @@
 
 #include "common/blocks.h"
 #include "common/fp16.h"
-
-// Largest finite fp16 magnitude; stored scales/zeros saturate here instead of becoming Inf.
-#define LQ_F16_MAX 65504.0f
-
-// fp16 bits of a scale d, saturated to ±65504 (d is finite).
-static inline uint16_t lq_f16_sat(float d) {
-    if (d > LQ_F16_MAX) d = LQ_F16_MAX;
-    if (d < -LQ_F16_MAX) d = -LQ_F16_MAX;
-    return lq_f32_to_f16(d);
-}
 
 // Round to nearest, ties to even, for |v| <= 2^22 (all our clamped q values): adding and
 // subtracting 1.5 * 2^23 leaves the rounded integer (exact in the default FP mode, no libm call).
@@ -93,8 +82,8 @@ static inline lq_intn_params lq_intn_params_minmax(float mn, float mx, int bits)
     mn += 0.0f;
     mx += 0.0f;
     lq_intn_params p;
-    p.zero_h = lq_f16_sat(mn);
-    p.scale_h = lq_f16_sat((mx - mn) / nmax);
+    p.zero_h = lq_f32_to_f16_sat(mn);
+    p.scale_h = lq_f32_to_f16_sat((mx - mn) / nmax);
     p.zero = lq_f16_to_f32(p.zero_h);
     const float s = lq_f16_to_f32(p.scale_h);
     p.inv_scale = s > 0.0f ? 1.0f / s : 0.0f;

@@ -73,8 +73,8 @@ double weighted_error(const float * x, const float * w, int64_t len, const lq_in
 
 lq_intn_params params_from(float s, float z) {
     lq_intn_params p;
-    p.zero_h = lq_f16_sat(z);
-    p.scale_h = lq_f16_sat(s < 0.0f ? 0.0f : s);
+    p.zero_h = lq_f32_to_f16_sat(z);
+    p.scale_h = lq_f32_to_f16_sat(s < 0.0f ? 0.0f : s);
     p.zero = lq_f16_to_f32(p.zero_h);
     const float sf = lq_f16_to_f32(p.scale_h);
     p.inv_scale = sf > 0.0f ? 1.0f / sf : 0.0f;
@@ -191,12 +191,7 @@ struct intn_format {
     static const lq_format & row() {
         static const std::string nm = name();
         static const lq_format f = {
-            nm.c_str(), -1, G, G ? lq_intn_group_bytes(BITS, G) : 0, quantize_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-            {nullptr, quantize_avx2, quantize_avx512, nullptr},
-#else
-            {},
-#endif
+            nm.c_str(), -1, G, G ? lq_intn_group_bytes(BITS, G) : 0, quantize_ref, LQ_X86(quantize_avx2), LQ_X86(quantize_avx512),
             dequantize, row_bytes, row_ok, false};
         return f;
     }

@@ -1,7 +1,9 @@
 // Q2_K: super-blocks of 256 = 16 sub-blocks of 16, weight = d*sc*q - dmin*m, q in 0..3, 4-bit sc/m.
-// Reference quantizer = the shared lane-parallel search (kquant-impl.h) on scalar 16-lane vectors;
+// Reference quantizer = the shared lane-parallel search (kquant-search.h) on scalar 16-lane vectors;
 // the dequantizer repeats ggml's dequantize_row_q2_K arithmetic (dl = d*sc; y = dl*q - dmin*m).
-#include "quant/kquant-impl.h"
+#include "quant/kquant-lanes.h"
+#include "quant/kquant-search.h"
+#include "quant/kquants.h"
 #include "quant/registry.h"
 
 void lq_quantize_q2_k_ref(const float * x, void * y, int64_t n, const float * importance) {
@@ -28,16 +30,7 @@ void lq_dequantize_q2_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static int64_t q2_k_row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_q2_K)); }
-static bool q2_k_row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-
 static const lq_format lq_format_q2_k = {
-    "q2_K", 10, LQ_QK_K, sizeof(block_q2_K), lq_quantize_q2_k_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {lq_quantize_q2_k_ref, lq_quantize_q2_k_avx2, lq_quantize_q2_k_avx512, nullptr},
-#else
-    {lq_quantize_q2_k_ref, nullptr, nullptr, nullptr},
-#endif
-    lq_dequantize_q2_k, q2_k_row_bytes, q2_k_row_ok, false,
-};
+    "q2_K", 10, LQ_QK_K, sizeof(block_q2_K), lq_quantize_q2_k_ref, LQ_X86(lq_quantize_q2_k_avx2), LQ_X86(lq_quantize_q2_k_avx512),
+    lq_dequantize_q2_k, lq_blocks<block_q2_K, LQ_QK_K>::row_bytes, lq_blocks<block_q2_K, LQ_QK_K>::row_ok, false};
 LQ_REGISTER_FORMAT(lq_format_q2_k);

@@ -1,7 +1,9 @@
 // Q3_K: super-blocks of 256 = 16 sub-blocks of 16, weight = d*(sc-32)*q, q in -4..3 (2 low bits in qs,
 // bit 2 in hmask), 6-bit scales packed in 12 bytes. Reference quantizer = the shared lane-parallel
-// symmetric search (kquant-impl.h) on scalar 16-lane vectors; dequantizer as ggml's dequantize_row_q3_K.
-#include "quant/kquant-impl.h"
+// symmetric search (kquant-search.h) on scalar 16-lane vectors; dequantizer as ggml's dequantize_row_q3_K.
+#include "quant/kquant-lanes.h"
+#include "quant/kquant-search.h"
+#include "quant/kquants.h"
 #include "quant/registry.h"
 
 void lq_quantize_q3_k_ref(const float * x, void * y, int64_t n, const float * importance) {
@@ -13,7 +15,7 @@ void lq_dequantize_q3_k(const void * vy, float * x, int64_t n) {
     for (int64_t i = 0; i < n / LQ_QK_K; ++i, ++b) {
         const float d_all = lq_f16_to_f32(b->d);
         int scales[16];
-        lq_kq_unpack_q3_scales(b->scales, scales);
+        lq_kq::unpack_q3_scales(b->scales, scales);
         const uint8_t * q = b->qs;
         const uint8_t * hm = b->hmask;
         uint8_t m = 1;
@@ -30,16 +32,7 @@ void lq_dequantize_q3_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static int64_t q3_k_row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_q3_K)); }
-static bool q3_k_row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-
 static const lq_format lq_format_q3_k = {
-    "q3_K", 11, LQ_QK_K, sizeof(block_q3_K), lq_quantize_q3_k_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {lq_quantize_q3_k_ref, lq_quantize_q3_k_avx2, lq_quantize_q3_k_avx512, nullptr},
-#else
-    {lq_quantize_q3_k_ref, nullptr, nullptr, nullptr},
-#endif
-    lq_dequantize_q3_k, q3_k_row_bytes, q3_k_row_ok, false,
-};
+    "q3_K", 11, LQ_QK_K, sizeof(block_q3_K), lq_quantize_q3_k_ref, LQ_X86(lq_quantize_q3_k_avx2), LQ_X86(lq_quantize_q3_k_avx512),
+    lq_dequantize_q3_k, lq_blocks<block_q3_K, LQ_QK_K>::row_bytes, lq_blocks<block_q3_K, LQ_QK_K>::row_ok, false};
 LQ_REGISTER_FORMAT(lq_format_q3_k);

@@ -17,7 +17,7 @@ void lq_quantize_q4_0_ref(const float * x, void * vy, int64_t n, const float * i
         uint16_t dh;
         if (importance) {
             const float d = lq_block_search_weighted(x, importance + b * LQ_QK4_0, LQ_QK4_0, 8, false, q);
-            dh = lq_f16_sat(d);
+            dh = lq_f32_to_f16_sat(d);
         } else {
             float vmax = x[0], vmin = x[0];
             for (int j = 1; j < LQ_QK4_0; ++j) {
@@ -26,11 +26,11 @@ void lq_quantize_q4_0_ref(const float * x, void * vy, int64_t n, const float * i
             }
             const float m = -vmin >= vmax ? vmin : vmax;
             const float d = m / -8.0f;
-            dh = lq_f16_sat(d);
+            dh = lq_f32_to_f16_sat(d);
             // A scale that rounds to fp16 zero gives a zero block (below); only compute q otherwise,
             // so 1/d is always finite.
             if (lq_f16_to_f32(dh) != 0.0f) {
-                const float ds = d > LQ_F16_MAX ? LQ_F16_MAX : d < -LQ_F16_MAX ? -LQ_F16_MAX : d;
+                const float ds = lq_f16_clamp(d);
                 const float id = 1.0f / ds;
                 for (int j = 0; j < LQ_QK4_0; ++j) {
                     float v = x[j] * id;
@@ -63,15 +63,8 @@ void lq_dequantize_q4_0(const void * vy, float * x, int64_t n) {
 }
 
 namespace {
-int64_t row_bytes(int64_t n) { return n / LQ_QK4_0 * static_cast<int64_t>(sizeof(block_q4_0)); }
-bool row_ok(int64_t n) { return n > 0 && n % LQ_QK4_0 == 0; }
 const lq_format lq_format_q4_0 = {
-    "q4_0", 2, LQ_QK4_0, sizeof(block_q4_0), lq_quantize_q4_0_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {nullptr, lq_quantize_q4_0_avx2, lq_quantize_q4_0_avx512, nullptr},
-#else
-    {},
-#endif
-    lq_dequantize_q4_0, row_bytes, row_ok, false};
+    "q4_0", 2, LQ_QK4_0, sizeof(block_q4_0), lq_quantize_q4_0_ref, LQ_X86(lq_quantize_q4_0_avx2), LQ_X86(lq_quantize_q4_0_avx512),
+    lq_dequantize_q4_0, lq_blocks<block_q4_0, LQ_QK4_0>::row_bytes, lq_blocks<block_q4_0, LQ_QK4_0>::row_ok, false};
 }  // namespace
 LQ_REGISTER_FORMAT(lq_format_q4_0);

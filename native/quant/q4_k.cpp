@@ -1,7 +1,9 @@
 // Q4_K: super-blocks of 256 = 8 sub-blocks of 32, weight = d*sc*q - dmin*m, q in 0..15, 6-bit sc/m.
-// Reference quantizer = the shared lane-parallel search (kquant-impl.h) on scalar 8-lane vectors;
+// Reference quantizer = the shared lane-parallel search (kquant-search.h) on scalar 8-lane vectors;
 // the dequantizer repeats ggml's dequantize_row_q4_K arithmetic (d1 = d*sc; y = d1*q - dmin*m).
-#include "quant/kquant-impl.h"
+#include "quant/kquant-lanes.h"
+#include "quant/kquant-search.h"
+#include "quant/kquants.h"
 #include "quant/registry.h"
 
 void lq_quantize_q4_k_ref(const float * x, void * y, int64_t n, const float * importance) {
@@ -15,9 +17,9 @@ void lq_dequantize_q4_k(const void * vy, float * x, int64_t n) {
         const uint8_t * q = b->qs;
         for (int c = 0; c < 4; ++c, q += 32) {
             uint8_t sc, m;
-            lq_kq_scale_min_k4(2 * c, b->scales, &sc, &m);
+            lq_kq::scale_min_k4(2 * c, b->scales, &sc, &m);
             const float d1 = d * sc, m1 = dmin * m;
-            lq_kq_scale_min_k4(2 * c + 1, b->scales, &sc, &m);
+            lq_kq::scale_min_k4(2 * c + 1, b->scales, &sc, &m);
             const float d2 = d * sc, m2 = dmin * m;
             for (int l = 0; l < 32; ++l) *x++ = d1 * (q[l] & 0xF) - m1;
             for (int l = 0; l < 32; ++l) *x++ = d2 * (q[l] >> 4) - m2;
@@ -25,16 +27,7 @@ void lq_dequantize_q4_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static int64_t q4_k_row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_q4_K)); }
-static bool q4_k_row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-
 static const lq_format lq_format_q4_k = {
-    "q4_K", 12, LQ_QK_K, sizeof(block_q4_K), lq_quantize_q4_k_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {lq_quantize_q4_k_ref, lq_quantize_q4_k_avx2, lq_quantize_q4_k_avx512, nullptr},
-#else
-    {lq_quantize_q4_k_ref, nullptr, nullptr, nullptr},
-#endif
-    lq_dequantize_q4_k, q4_k_row_bytes, q4_k_row_ok, false,
-};
+    "q4_K", 12, LQ_QK_K, sizeof(block_q4_K), lq_quantize_q4_k_ref, LQ_X86(lq_quantize_q4_k_avx2), LQ_X86(lq_quantize_q4_k_avx512),
+    lq_dequantize_q4_k, lq_blocks<block_q4_K, LQ_QK_K>::row_bytes, lq_blocks<block_q4_K, LQ_QK_K>::row_ok, false};
 LQ_REGISTER_FORMAT(lq_format_q4_k);

@@ -1,7 +1,9 @@
 // Q5_K: as Q4_K with q in 0..31 (fifth bit in qh, bit 2c+h of byte l for chunk c, half h).
-// Reference quantizer = the shared lane-parallel search (kquant-impl.h) on scalar 8-lane vectors;
+// Reference quantizer = the shared lane-parallel search (kquant-search.h) on scalar 8-lane vectors;
 // the dequantizer repeats ggml's dequantize_row_q5_K arithmetic.
-#include "quant/kquant-impl.h"
+#include "quant/kquant-lanes.h"
+#include "quant/kquant-search.h"
+#include "quant/kquants.h"
 #include "quant/registry.h"
 
 void lq_quantize_q5_k_ref(const float * x, void * y, int64_t n, const float * importance) {
@@ -17,9 +19,9 @@ void lq_dequantize_q5_k(const void * vy, float * x, int64_t n) {
         uint8_t u1 = 1, u2 = 2;
         for (int c = 0; c < 4; ++c, ql += 32) {
             uint8_t sc, m;
-            lq_kq_scale_min_k4(2 * c, b->scales, &sc, &m);
+            lq_kq::scale_min_k4(2 * c, b->scales, &sc, &m);
             const float d1 = d * sc, m1 = dmin * m;
-            lq_kq_scale_min_k4(2 * c + 1, b->scales, &sc, &m);
+            lq_kq::scale_min_k4(2 * c + 1, b->scales, &sc, &m);
             const float d2 = d * sc, m2 = dmin * m;
             for (int l = 0; l < 32; ++l) *x++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
             for (int l = 0; l < 32; ++l) *x++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
@@ -29,16 +31,7 @@ void lq_dequantize_q5_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static int64_t q5_k_row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_q5_K)); }
-static bool q5_k_row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-
 static const lq_format lq_format_q5_k = {
-    "q5_K", 13, LQ_QK_K, sizeof(block_q5_K), lq_quantize_q5_k_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {lq_quantize_q5_k_ref, lq_quantize_q5_k_avx2, lq_quantize_q5_k_avx512, nullptr},
-#else
-    {lq_quantize_q5_k_ref, nullptr, nullptr, nullptr},
-#endif
-    lq_dequantize_q5_k, q5_k_row_bytes, q5_k_row_ok, false,
-};
+    "q5_K", 13, LQ_QK_K, sizeof(block_q5_K), lq_quantize_q5_k_ref, LQ_X86(lq_quantize_q5_k_avx2), LQ_X86(lq_quantize_q5_k_avx512),
+    lq_dequantize_q5_k, lq_blocks<block_q5_K, LQ_QK_K>::row_bytes, lq_blocks<block_q5_K, LQ_QK_K>::row_ok, false};
 LQ_REGISTER_FORMAT(lq_format_q5_k);

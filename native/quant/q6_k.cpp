@@ -1,7 +1,9 @@
 // Q6_K: super-blocks of 256 = 16 sub-blocks of 16, weight = d*sc*q, q in -32..31 (4 low bits in ql,
 // 2 high bits in qh), int8 scales. Reference quantizer = the shared lane-parallel symmetric search
-// (kquant-impl.h) on scalar 16-lane vectors; dequantizer as ggml's dequantize_row_q6_K (d*sc*q).
-#include "quant/kquant-impl.h"
+// (kquant-search.h) on scalar 16-lane vectors; dequantizer as ggml's dequantize_row_q6_K (d*sc*q).
+#include "quant/kquant-lanes.h"
+#include "quant/kquant-search.h"
+#include "quant/kquants.h"
 #include "quant/registry.h"
 
 void lq_quantize_q6_k_ref(const float * x, void * y, int64_t n, const float * importance) {
@@ -31,16 +33,7 @@ void lq_dequantize_q6_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static int64_t q6_k_row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_q6_K)); }
-static bool q6_k_row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-
 static const lq_format lq_format_q6_k = {
-    "q6_K", 14, LQ_QK_K, sizeof(block_q6_K), lq_quantize_q6_k_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {lq_quantize_q6_k_ref, lq_quantize_q6_k_avx2, lq_quantize_q6_k_avx512, nullptr},
-#else
-    {lq_quantize_q6_k_ref, nullptr, nullptr, nullptr},
-#endif
-    lq_dequantize_q6_k, q6_k_row_bytes, q6_k_row_ok, false,
-};
+    "q6_K", 14, LQ_QK_K, sizeof(block_q6_K), lq_quantize_q6_k_ref, LQ_X86(lq_quantize_q6_k_avx2), LQ_X86(lq_quantize_q6_k_avx512),
+    lq_dequantize_q6_k, lq_blocks<block_q6_K, LQ_QK_K>::row_bytes, lq_blocks<block_q6_K, LQ_QK_K>::row_ok, false};
 LQ_REGISTER_FORMAT(lq_format_q6_k);

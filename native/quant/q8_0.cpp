@@ -14,7 +14,7 @@ void lq_quantize_q8_0_ref(const float * x, void * vy, int64_t n, const float * i
         if (importance) {
             int q[LQ_QK8_0];
             const float d = lq_block_search_weighted(x, importance + b * LQ_QK8_0, LQ_QK8_0, 127, true, q);
-            const uint16_t dh = lq_f16_sat(d);
+            const uint16_t dh = lq_f32_to_f16_sat(d);
             y[b].d = lq_f16_to_f32(dh) == 0.0f ? 0 : dh;
             for (int j = 0; j < LQ_QK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(y[b].d ? q[j] : 0);
             continue;
@@ -22,13 +22,13 @@ void lq_quantize_q8_0_ref(const float * x, void * vy, int64_t n, const float * i
         float amax = 0.0f;
         for (int j = 0; j < LQ_QK8_0; ++j) amax = lq_maxf(amax, std::fabs(x[j]));
         const float d = amax / 127.0f;
-        const uint16_t dh = lq_f16_sat(d);
+        const uint16_t dh = lq_f32_to_f16_sat(d);
         if (lq_f16_to_f32(dh) == 0.0f) {
             y[b].d = 0;
             std::memset(y[b].qs, 0, sizeof y[b].qs);
             continue;
         }
-        const float id = 1.0f / (d > LQ_F16_MAX ? LQ_F16_MAX : d);
+        const float id = 1.0f / lq_f16_clamp(d);
         y[b].d = dh;
         for (int j = 0; j < LQ_QK8_0; ++j) {
             float v = x[j] * id;
@@ -49,15 +49,8 @@ void lq_dequantize_q8_0(const void * vy, float * x, int64_t n) {
 }
 
 namespace {
-int64_t row_bytes(int64_t n) { return n / LQ_QK8_0 * static_cast<int64_t>(sizeof(block_q8_0)); }
-bool row_ok(int64_t n) { return n > 0 && n % LQ_QK8_0 == 0; }
 const lq_format lq_format_q8_0 = {
-    "q8_0", 8, LQ_QK8_0, sizeof(block_q8_0), lq_quantize_q8_0_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {nullptr, lq_quantize_q8_0_avx2, lq_quantize_q8_0_avx512, nullptr},
-#else
-    {},
-#endif
-    lq_dequantize_q8_0, row_bytes, row_ok, false};
+    "q8_0", 8, LQ_QK8_0, sizeof(block_q8_0), lq_quantize_q8_0_ref, LQ_X86(lq_quantize_q8_0_avx2), LQ_X86(lq_quantize_q8_0_avx512),
+    lq_dequantize_q8_0, lq_blocks<block_q8_0, LQ_QK8_0>::row_bytes, lq_blocks<block_q8_0, LQ_QK8_0>::row_ok, false};
 }  // namespace
 LQ_REGISTER_FORMAT(lq_format_q8_0);

@@ -34,15 +34,6 @@ size_t format_alignment(const lq_format * f) {
 
 }  // namespace
 
-bool lq_dtype_parse(const char * name, lq_dtype * out) {
-    if (!name) return false;
-    if (!std::strcmp(name, "F32")) *out = LQ_DTYPE_F32;
-    else if (!std::strcmp(name, "F16")) *out = LQ_DTYPE_F16;
-    else if (!std::strcmp(name, "BF16")) *out = LQ_DTYPE_BF16;
-    else return false;
-    return true;
-}
-
 lq_status lq_quantize_tensor(const lq_quantize_args & a) {
     const std::string who = tensor_label(a.name);
     const lq_format * f = a.format;

@@ -31,43 +31,33 @@ bool before(const lq_format * a, const lq_format * b) {
 void quantize_f32(const float * x, void * y, int64_t n, const float *) { std::memcpy(y, x, static_cast<size_t>(n) * 4); }
 void dequantize_f32(const void * y, float * x, int64_t n) { std::memcpy(x, y, static_cast<size_t>(n) * 4); }
 
-void quantize_f16(const float * x, void * y, int64_t n, const float *) {
+// 16-bit storage types: one conversion each way (common/fp16.h).
+template <uint16_t (*TO)(float), float (*FROM)(uint16_t)>
+void quantize_half(const float * x, void * y, int64_t n, const float *) {
     uint8_t * out = static_cast<uint8_t *>(y);
     for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = lq_f32_to_f16(x[i]);
+        const uint16_t h = TO(x[i]);
         std::memcpy(out + 2 * i, &h, 2);
     }
 }
-void dequantize_f16(const void * y, float * x, int64_t n) {
+template <uint16_t (*TO)(float), float (*FROM)(uint16_t)>
+void dequantize_half(const void * y, float * x, int64_t n) {
     const uint8_t * in = static_cast<const uint8_t *>(y);
     for (int64_t i = 0; i < n; ++i) {
         uint16_t h;
         std::memcpy(&h, in + 2 * i, 2);
-        x[i] = lq_f16_to_f32(h);
-    }
-}
-void quantize_bf16(const float * x, void * y, int64_t n, const float *) {
-    uint8_t * out = static_cast<uint8_t *>(y);
-    for (int64_t i = 0; i < n; ++i) {
-        const uint16_t h = lq_f32_to_bf16(x[i]);
-        std::memcpy(out + 2 * i, &h, 2);
-    }
-}
-void dequantize_bf16(const void * y, float * x, int64_t n) {
-    const uint8_t * in = static_cast<const uint8_t *>(y);
-    for (int64_t i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, in + 2 * i, 2);
-        x[i] = lq_bf16_to_f32(h);
+        x[i] = FROM(h);
     }
 }
 int64_t row_bytes_4(int64_t n) { return n * 4; }
 int64_t row_bytes_2(int64_t n) { return n * 2; }
 bool row_ok_any(int64_t n) { return n >= 1; }
 
-const lq_format lq_format_f32 = {"f32", 0, 1, 4, quantize_f32, {}, dequantize_f32, row_bytes_4, row_ok_any, false};
-const lq_format lq_format_f16 = {"f16", 1, 1, 2, quantize_f16, {}, dequantize_f16, row_bytes_2, row_ok_any, false};
-const lq_format lq_format_bf16 = {"bf16", 30, 1, 2, quantize_bf16, {}, dequantize_bf16, row_bytes_2, row_ok_any, false};
+const lq_format lq_format_f32 = {"f32", 0, 1, 4, quantize_f32, nullptr, nullptr, dequantize_f32, row_bytes_4, row_ok_any, false};
+const lq_format lq_format_f16 = {"f16", 1, 1, 2, quantize_half<lq_f32_to_f16, lq_f16_to_f32>, nullptr, nullptr,
+                                  dequantize_half<lq_f32_to_f16, lq_f16_to_f32>, row_bytes_2, row_ok_any, false};
+const lq_format lq_format_bf16 = {"bf16", 30, 1, 2, quantize_half<lq_f32_to_bf16, lq_bf16_to_f32>, nullptr, nullptr,
+                                   dequantize_half<lq_f32_to_bf16, lq_bf16_to_f32>, row_bytes_2, row_ok_any, false};
 
 }  // namespace
 
@@ -99,19 +89,19 @@ const lq_format * lq_format_find(const char * name) {
 
 lq_quantize_row_fn lq_format_quantizer(const lq_format * f, lq_isa isa) {
     if (!f) return nullptr;
-    // Nearest lower variant: avx512 → avx2 → scalar; neon → scalar.
-    switch (isa) {
-        case LQ_ISA_AVX512:
-            if (f->quantize_isa[LQ_ISA_AVX512]) return f->quantize_isa[LQ_ISA_AVX512];
-            if (f->quantize_isa[LQ_ISA_AVX2]) return f->quantize_isa[LQ_ISA_AVX2];
-            break;
-        case LQ_ISA_AVX2:
-            if (f->quantize_isa[LQ_ISA_AVX2]) return f->quantize_isa[LQ_ISA_AVX2];
-            break;
-        case LQ_ISA_NEON:
-            if (f->quantize_isa[LQ_ISA_NEON]) return f->quantize_isa[LQ_ISA_NEON];
-            break;
-        case LQ_ISA_SCALAR: break;
-    }
+    // Nearest lower variant: avx512 -> avx2 -> scalar. No quantizer has a NEON variant: arm64
+    // builds run the reference.
+    if (isa == LQ_ISA_AVX512 && f->quantize_avx512) return f->quantize_avx512;
+    if ((isa == LQ_ISA_AVX512 || isa == LQ_ISA_AVX2) && f->quantize_avx2) return f->quantize_avx2;
     return f->quantize_ref;
+}
+
+bool lq_format_has_isa(const lq_format * f, lq_isa isa) {
+    switch (isa) {
+        case LQ_ISA_SCALAR: return true;
+        case LQ_ISA_AVX2: return f->quantize_avx2 != nullptr;
+        case LQ_ISA_AVX512: return f->quantize_avx512 != nullptr;
+        case LQ_ISA_NEON: return false;
+    }
+    return false;
 }

@@ -23,7 +23,8 @@ struct lq_format {
     int64_t block_size;         // weights per block or group; 0 = one group per row (intN "row")
     int64_t block_bytes;        // bytes per full block (0 for per-row groups)
     lq_quantize_row_fn quantize_ref;
-    lq_quantize_row_fn quantize_isa[4];  // indexed by lq_isa; null where a variant does not exist
+    lq_quantize_row_fn quantize_avx2;    // null where the format has no variant of its own (the
+    lq_quantize_row_fn quantize_avx512;  //   nearest lower one runs: avx512 -> avx2 -> ref)
     lq_dequantize_row_fn dequantize;
     int64_t (*row_bytes)(int64_t n);     // bytes of one quantized row of n weights
     bool (*row_ok)(int64_t n);           // whether a row of n weights is representable
@@ -36,8 +37,27 @@ struct lq_format {
 // All registered formats, ordered by ggml type id, then ours by name.
 const lq_format * const * lq_formats(size_t * count);
 const lq_format * lq_format_find(const char * name);
-// The variant to run for `isa`: the ISA slot if present, else the nearest lower one, else ref.
+// The variant to run for `isa`: its own if present, else the nearest lower one, else ref.
 lq_quantize_row_fn lq_format_quantizer(const lq_format * f, lq_isa isa);
+// Whether `f` has a variant of its own for `isa` (scalar: always).
+bool lq_format_has_isa(const lq_format * f, lq_isa isa);
+
+// An x86 SIMD variant for a registry row: the function on x86-64 builds, null elsewhere (the
+// per-ISA libraries are not built there).
+#if defined(__x86_64__) || defined(_M_X64)
+#define LQ_X86(fn) fn
+#else
+#define LQ_X86(fn) nullptr
+#endif
+
+namespace {
+// Row size and shape rule of a ggml block format: rows of whole blocks of B weights.
+template <class Block, int64_t B>
+struct lq_blocks {
+    static int64_t row_bytes(int64_t n) { return n / B * static_cast<int64_t>(sizeof(Block)); }
+    static bool row_ok(int64_t n) { return n > 0 && n % B == 0; }
+};
+}  // namespace
 
 struct lq_format_registrar {
     explicit lq_format_registrar(const lq_format * f);

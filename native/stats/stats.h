@@ -3,16 +3,16 @@
 // z-score test z = (w − mean)/std > 1 is the comparison w > mean + std; it is made in f32 against
 // the largest float not above the double threshold, which for any float w is the same test.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
+#include "common/dtype.h"
 #include "common/status.h"
-
-enum lq_stats_kind { LQ_STATS_F32 = 0, LQ_STATS_F16 = 1, LQ_STATS_BF16 = 30 };
 
 struct lq_stats_tensor {
     const void * data = nullptr;  // n elements of `kind`
-    int kind = LQ_STATS_F32;      // lq_stats_kind (ggml type id)
+    lq_dtype kind = LQ_DTYPE_F32;
     int64_t n = 0;                // element count
 };
 
@@ -48,12 +48,9 @@ void lq_stats_count_range(const lq_stats_tensor & t, int64_t begin, int64_t end,
 // abort_flag (may be null) is polled between chunks.
 enum lq_stats_zd_mode { LQ_STATS_ZD_AUTO = 0, LQ_STATS_ZD_ONE_PASS = 1, LQ_STATS_ZD_TWO_PASS = 2 };
 lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, int n_threads,
-                          const volatile int32_t * abort_flag, lq_stats_zd * out, int mode = LQ_STATS_ZD_AUTO);
+                          const std::atomic<int32_t> * abort_flag, lq_stats_zd * out, int mode = LQ_STATS_ZD_AUTO);
 // Largest float not greater than the double x.
 float lq_stats_float_below(double x);
-
-// Best GB/s of a streaming read of `bytes` over the pool (benchmarks).
-double lq_stats_read_bandwidth(int64_t bytes, int reps, int n_threads);
 
 // One-pass kernel: moments of [begin, end), counts of weights above hi[k], and the weights in the
 // band (lo[k], hi[k]] appended to band[k] (room for end − begin + 16 values each), for k = 0, 1.

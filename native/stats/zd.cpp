@@ -3,7 +3,6 @@
 // counts weights above each tensor's threshold and the group's in the same sweep. Both passes
 // are streaming reads at memory speed; see benchmarks/forward.ts for the bandwidth ratio.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -21,8 +20,8 @@ constexpr int64_t chunk = 1 << 16;
 
 inline float load(const lq_stats_tensor & t, int64_t i) {
     switch (t.kind) {
-        case LQ_STATS_F16: return lq_f16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
-        case LQ_STATS_BF16: return lq_bf16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
+        case LQ_DTYPE_F16: return lq_f16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
+        case LQ_DTYPE_BF16: return lq_bf16_to_f32(static_cast<const uint16_t *>(t.data)[i]);
         default: return static_cast<const float *>(t.data)[i];
     }
 }
@@ -163,12 +162,12 @@ void band_edges(const lq_stats_moments * est, float * lo, float * hi) {
 }  // namespace
 
 lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, int n_threads,
-                          const volatile int32_t * abort_flag, lq_stats_zd * out, int mode) {
+                          const std::atomic<int32_t> * abort_flag, lq_stats_zd * out, int mode) {
     std::vector<piece> pieces;
     int64_t total = 0;
     for (int64_t i = 0; i < n_tensors; ++i) {
         const lq_stats_tensor & t = tensors[i];
-        if (t.kind != LQ_STATS_F32 && t.kind != LQ_STATS_F16 && t.kind != LQ_STATS_BF16)
+        if (t.kind != LQ_DTYPE_F32 && t.kind != LQ_DTYPE_F16 && t.kind != LQ_DTYPE_BF16)
             return lq_status::fail(LQ_E_UNSUPPORTED, "ZD reads F32, F16 or BF16 weights only (tensor " +
                                                          std::to_string(i) + " has type " + std::to_string(t.kind) + ")");
         if (t.n <= 0 || !t.data) return lq_status::fail(LQ_E_SHAPE, "empty tensor in ZD group");
@@ -178,7 +177,7 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
     const int64_t np = static_cast<int64_t>(pieces.size());
     std::vector<double> psum(np), psq(np);
     std::vector<int64_t> pc1(np), pc2(np);
-    auto aborted = [&] { return abort_flag && *abort_flag != 0; };
+    auto aborted = [&] { return abort_flag && abort_flag->load(std::memory_order_relaxed) != 0; };
     const size_t nt = static_cast<size_t>(n_tensors);
     out->tensor.assign(nt, lq_stats_moments());
     out->tensor_above.assign(nt, 0);
@@ -296,38 +295,3 @@ lq_status lq_stats_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, in
     return lq_status::success();
 }
 
-// Each thread reads its 256 KiB pieces as four interleaved streams of 16-byte loads with a software
-// prefetch ahead: one plain stream leaves a core well below what it can read (more misses in flight).
-double lq_stats_read_bandwidth(int64_t bytes, int reps, int n_threads) {
-    typedef uint64_t v2u __attribute__((vector_size(16)));
-    constexpr int64_t kPiece = 4096, kStreams = 4, kQuarter = kPiece / kStreams;  // lines of 64 bytes
-    const int64_t lines = std::max<int64_t>(kPiece, bytes / 64 / kPiece * kPiece);
-    std::vector<v2u> buf(static_cast<size_t>(lines * 4));
-    for (size_t i = 0; i < buf.size(); ++i) buf[i] = v2u{i * 0x9e3779b97f4a7c15ull, i};
-    double best = 0;
-    volatile uint64_t sink = 0;
-    for (int r = 0; r < reps; ++r) {
-        std::vector<uint64_t> part(static_cast<size_t>(lines / kPiece));
-        const auto t0 = std::chrono::steady_clock::now();
-        lq_parallel_for(static_cast<int64_t>(part.size()), 1, n_threads, [&](int64_t b, int64_t e) {
-            for (int64_t p = b; p < e; ++p) {
-                const v2u * s = buf.data() + p * kPiece * 4;
-                v2u acc[kStreams] = {};
-                for (int64_t i = 0; i < kQuarter; ++i) {
-                    for (int64_t k = 0; k < kStreams; ++k) {
-                        const v2u * l = s + (k * kQuarter + i) * 4;
-                        __builtin_prefetch(l + 64, 0, 3);  // 16 lines ahead in this stream
-                        acc[k] ^= l[0] ^ l[1] ^ l[2] ^ l[3];
-                    }
-                }
-                const v2u a = acc[0] ^ acc[1] ^ acc[2] ^ acc[3];
-                part[static_cast<size_t>(p)] = a[0] ^ a[1];
-            }
-        });
-        const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        for (uint64_t v : part) sink = sink ^ v;
-        best = std::max(best, static_cast<double>(lines * 64) / sec / 1e9);
-    }
-    (void)sink;
-    return best;
-}

@@ -34,14 +34,13 @@ export function zd16Cases(title: string): void {
     const b = Float32Array.from({ length: 1_800_000 }, () => { const g = gauss(); return g * g * g * 0.01; });
     const neg = Float32Array.from({ length: 4_200_000 }, () => gauss() * 0.02 - 0.1);
     for (const dtype of ['f16', 'bf16'] as const) {
-      const type = dtype === 'f16' ? 1 : 30;
-      const as16 = (x: Float32Array) => quantizeTensor({ data: new Uint8Array(x.buffer), dtype: 'F32', dims: [x.length, 1] }, dtype);
+      const as16 = (x: Float32Array) => quantizeTensor({ data: new Uint8Array(x.buffer), format: 'f32', dims: [x.length, 1] }, dtype);
       for (const [name, group] of [['non-negative threshold', [a, b]], ['negative threshold', [neg]]] as const) {
         it(`${dtype}, ${name}: one-pass equals two-pass on every ISA, and the float64 reference`, async () => {
           const bytes = await Promise.all(group.map(as16));
           const exact = await Promise.all(bytes.map((x, i) => dequantizeTensor(x, dtype, [group[i]!.length, 1])));
           const ref = zdReference(exact);
-          const tensors = bytes.map((x) => ({ data: new Uint8Array(x), type }));
+          const tensors = bytes.map((x) => ({ data: new Uint8Array(x), format: dtype }));
           const before = native().cpuFeatures().active;
           try {
             for (const isa of native().cpuFeatures().available) {

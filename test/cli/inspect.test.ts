@@ -14,7 +14,7 @@ function checkStories(r: InspectReport, source: 'gguf' | 'hf'): void {
   expect(r.hparams).toMatchObject({ nLayer: 5, nEmbd: 64, nHead: 8, nHeadKv: 4, nVocab: 512, nFf: 172, headDim: 8 });
   expect(r.blocks[0]!.tensors).toHaveLength(9);
   const q = r.blocks[0]!.tensors[0]!;
-  expect(q).toMatchObject({ name: 'blk.0.attn_q.weight', type: 'f32', dims: [64, 64], elements: 4096, bytes: 16384 });
+  expect(q).toMatchObject({ name: 'blk.0.attn_q.weight', format: 'f32', dims: [64, 64], elements: 4096, bytes: 16384 });
   const blockBytes = 4 * (64 * 64 * 2 + 64 * 32 * 2 + 64 * 172 * 3 + 64 * 2);
   for (const b of r.blocks) expect(b.bytes).toBe(blockBytes);
   const globals = source === 'gguf' ? 3 : 2; // the reference GGUF stores an untied output.weight copy; the HF folder is tied

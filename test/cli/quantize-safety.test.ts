@@ -59,7 +59,7 @@ describe.skipIf(skip)('a Llama-3.1-style GGUF keeps every tensor and key through
     { key: 'general.some_future_key', type: GgufType.STRING, value: 'kept as it is' },
   ];
 
-  it('quantize at the source types copies rope_freqs and every key; eval refuses what it cannot honour', async () => {
+  it('quantize at the source types copies rope_freqs and every key; eval honours rope_freqs and refuses a tensor it cannot place', async () => {
     const g = openGguf(data.stories260K.gguf);
     try {
       const tensors: GgufTensorSource[] = [
@@ -92,8 +92,22 @@ describe.skipIf(skip)('a Llama-3.1-style GGUF keeps every tensor and key through
       b.close();
     }
     const ev = await cli('eval', out, '--text', data.text.tinystories, '-c', '64', '--chunks', '1');
-    expect(ev.code).toBe(1);
-    expect(ev.stderr).toMatch(/E_UNSUPPORTED/);
-    expect(ev.stderr).toMatch(/rope_freqs\.weight/);
+    expect(ev.code).toBe(0);
+    const plain = await cli('eval', data.stories260K.gguf, '--text', data.text.tinystories, '-c', '64', '--chunks', '1');
+    expect(plain.code).toBe(0);
+    expect(ev.stdout).not.toEqual(plain.stdout); // the factors change the model
+    const odd = join(tmp, 'odd-tensor.gguf');
+    const g2 = openGguf(out);
+    try {
+      const tensors: GgufTensorSource[] = g2.header.tensors.map((t) => ({ name: t.name, dims: [...t.dims], type: t.type, byteLength: g2.tensorData(t).byteLength, data: () => g2.tensorData(t) }));
+      tensors.push({ name: 'blk.0.attn_mystery.weight', dims: [4], type: GgmlType.F32, byteLength: 16, data: () => new Uint8Array(freqs.buffer) });
+      await writeGguf(odd, g2.header.kv, tensors);
+    } finally {
+      g2.close();
+    }
+    const ev2 = await cli('eval', odd, '--text', data.text.tinystories, '-c', '64', '--chunks', '1');
+    expect(ev2.code).toBe(1);
+    expect(ev2.stderr).toMatch(/E_UNSUPPORTED/);
+    expect(ev2.stderr).toMatch(/blk\.0\.attn_mystery\.weight/);
   });
 });

@@ -33,7 +33,7 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('AbortSi
       expect(await aborted(perplexity(model, text, { context: 128, signal: ac.signal }))).toBe(true);
       // the native flag itself
       const flag = Int32Array.from([1]);
-      const r = native().zdGroup({ tensors: [{ data: model.blocks[0]!.tensors[0]!.data, type: 0 }], abort: flag });
+      const r = native().zdGroup({ tensors: [{ data: model.blocks[0]!.tensors[0]!.data, format: 'f32' }], abort: flag });
       await expect(r).rejects.toMatchObject({ code: 'E_ABORTED' });
     } finally {
       model.close();

@@ -43,7 +43,7 @@ describe.skipIf(!hasCuda || !!needData(data.stories260K.gguf))('CUDA forward and
     const model = loadModel(data.stories260K.gguf);
     try {
       for (const b of model.blocks) {
-        const tensors = b.tensors.filter((t) => zdRoles.has(t.role)).map((t) => ({ data: t.data, type: t.type }));
+        const tensors = b.tensors.filter((t) => zdRoles.has(t.role)).map((t) => ({ data: t.data, format: t.format }));
         const cpu = await addon.zdGroup({ tensors, mode: 'two-pass' });
         const gpu = await addon.zdGroup({ tensors, device: 'cuda' });
         expect(Math.abs(gpu.group.above - cpu.group.above)).toBeLessThanOrEqual(1);

@@ -60,11 +60,11 @@ describe.skipIf(needData(data.stories260K.gguf, data.babyllama.gguf))('importanc
     // exact small integers and halves are representable in F16
     const ints = Float32Array.from({ length: 1000 }, (_, i) => (i % 41) - 20);
     ints.forEach((v, i) => { f16[i] = v === 0 ? 0 : toHalf(v); });
-    const r16 = await native().zdGroup({ tensors: [{ data: new Uint8Array(f16.buffer), type: 1 }] });
-    const r32 = await native().zdGroup({ tensors: [{ data: new Uint8Array(ints.buffer), type: 0 }] });
+    const r16 = await native().zdGroup({ tensors: [{ data: new Uint8Array(f16.buffer), format: 'f16' }] });
+    const r32 = await native().zdGroup({ tensors: [{ data: new Uint8Array(ints.buffer), format: 'f32' }] });
     expect(r16.group.above).toBe(r32.group.above);
     expect(r16.group.mean).toBeCloseTo(r32.group.mean, 12);
-    const rb = await native().zdGroup({ tensors: [{ data: new Uint8Array(bf16.buffer), type: 30 }] });
+    const rb = await native().zdGroup({ tensors: [{ data: new Uint8Array(bf16.buffer), format: 'bf16' }] });
     expect(rb.group.count).toBe(1000);
     expect(rb.group.above).toBeGreaterThan(0);
   });

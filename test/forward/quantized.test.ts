@@ -27,10 +27,10 @@ describe.skipIf(needData(data.stories260K.gguf))('forward pass on quantized weig
             index: b.index,
             tensors: await Promise.all(b.tensors.map(async (t): Promise<DecoderTensor> => {
               if (!linear.has(t.role)) return t;
-              const q = await quantizeTensor({ data: t.data, dtype: 'F32', dims: t.dims, name: t.name }, fmt);
-              if (!dequantized) return info.ggmlType >= 0 ? { ...t, data: q, type: info.ggmlType } : { ...t, data: q, type: -1, format: fmt };
+              const q = await quantizeTensor({ data: t.data, format: 'f32', dims: t.dims, name: t.name }, fmt);
+              if (!dequantized) return { ...t, data: q, format: info.name };
               const f = await dequantizeTensor(q, fmt, t.dims);
-              return { ...t, data: new Uint8Array(f.buffer, f.byteOffset, f.byteLength), type: 0 };
+              return { ...t, data: new Uint8Array(f.buffer, f.byteOffset, f.byteLength), format: 'f32' };
             })),
           }))),
         });

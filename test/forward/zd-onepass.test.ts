@@ -22,7 +22,7 @@ describe('ZD one-pass mode', () => {
       const before = native().cpuFeatures().active;
       native().setIsa(isa);
       try {
-        const r = await native().zdGroup({ tensors: [a, b, c].map((x) => ({ data: u8(x), type: 0 })), mode });
+        const r = await native().zdGroup({ tensors: [a, b, c].map((x) => ({ data: u8(x), format: 'f32' })), mode });
         const diff = (x: number, y: number) => Math.abs(x - y);
         // Summation order differs from the float64 reference only in the last bits of the
         // threshold: allow a handful of weights sitting exactly there.

@@ -23,7 +23,7 @@ describe.skipIf(!hasCuda)('CUDA quantizers equal the CPU reference bit for bit',
         for (const kind of inputKinds) {
           const rows = 5;
           const x = kind.make(n * rows, seed++);
-          const ref = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, f.name, { isa: 'scalar' });
+          const ref = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, f.name, { isa: 'scalar' });
           const got = new Uint8Array(ref.byteLength);
           await addon.quantizeCuda!(bytesOf(x), n, rows, f.name, got);
           expect(diffBlocks(got, ref, f.blockBytes || f.rowBytes(n)), `${f.name} ${kind.name} n=${n}`).toBe('');

@@ -24,6 +24,10 @@ export const data = {
     hf: dataPath('models/stories260K/hf'),
     llama2c: dataPath('models/stories260K/stories260K.llama2c.bin'),
   },
+  stories8L256: {
+    gguf: dataPath('models/stories8L256/stories8L256-f32.gguf'),
+    hf: dataPath('models/stories8L256/hf'),
+  },
   babyllama: {
     gguf: dataPath('models/babyllama-tok105/babyllama-tok105-f32.gguf'),
   },

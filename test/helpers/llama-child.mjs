@@ -11,10 +11,12 @@
 //   { op: 'perplexity', textFile?: string, text?: string, context: number, chunks?: number }
 //                                                    → { ppl, nTokens, tokensSha256, nChunks, count, perChunk, seconds }
 //   { op: 'logits', tokens: number[] }               → final-position logits, all vocab ids
+//   { op: 'logitsAll', tokens: number[], outFile?: string } → logits of every position [n × vocab];
+//                                                      with outFile written there as f32 (returns { n, nVocab })
 //   { op: 'generate', prompt: string, maxTokens: number } → greedy continuation
 // Reply: { ok: true, results: [...] } (one result per op).
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { getLlama, LlamaLogLevel } from 'node-llama-cpp';
 
 const RESULT_MARK = '@@LQ_RESULT@@';
@@ -113,6 +115,17 @@ async function main() {
       const input = op.tokens.map((t, j) => (j === op.tokens.length - 1 ? [t, { generateNext: { logits: true } }] : t));
       const out = await seq.controlledEvaluate(input);
       results.push(fullLogits(out[op.tokens.length - 1], vocab));
+    } else if (op.op === 'logitsAll') {
+      await seq.clearHistory();
+      const out = await seq.controlledEvaluate(op.tokens.map((t) => [t, { generateNext: { logits: true } }]));
+      if (op.outFile) {
+        const f = new Float32Array(op.tokens.length * vocab);
+        for (let j = 0; j < op.tokens.length; j++) for (const [tok, l] of out[j].next.logits) f[j * vocab + tok] = l;
+        writeFileSync(op.outFile, new Uint8Array(f.buffer));
+        results.push({ n: op.tokens.length, nVocab: vocab });
+      } else {
+        results.push(op.tokens.map((_, j) => fullLogits(out[j], vocab)));
+      }
     } else if (op.op === 'generate') {
       await seq.clearHistory();
       const prompt = model.tokenize(op.prompt);

@@ -16,6 +16,7 @@ export type LlamaOp =
   | { op: 'tokenizeFile'; textFile: string }
   | { op: 'perplexity'; textFile?: string; text?: string; context: number; chunks?: number }
   | { op: 'logits'; tokens: number[] }
+  | { op: 'logitsAll'; tokens: number[]; outFile?: string }
   | { op: 'generate'; prompt: string; maxTokens: number };
 
 /** Perplexity with llama-perplexity's convention. */
@@ -114,6 +115,11 @@ export function llamaTokenize(model: string, texts: string[], addBos = false, op
 /** The logits (every vocab id) after the last of `tokens`. */
 export function llamaLogits(model: string, tokens: number[], opts?: LlamaRunOptions): Promise<One<number[]>> {
   return one(model, { op: 'logits', tokens }, opts);
+}
+
+/** The logits (every vocab id) at every position of `tokens`, one sequence from position 0. */
+export function llamaLogitsAll(model: string, tokens: number[], opts?: LlamaRunOptions): Promise<One<number[][]>> {
+  return one(model, { op: 'logitsAll', tokens }, opts);
 }
 
 /** Greedy continuation of `prompt` (BOS added), up to `maxTokens` or EOS. */

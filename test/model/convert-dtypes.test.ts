@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GgmlType } from '../../lib/io/ggml-types.js';
 import { openGguf } from '../../lib/io/gguf-read.js';
 import { convertHfToGguf } from '../../lib/model/convert.js';
-import { convertTensor, type FloatDtype } from '../../lib/tensor/convert.js';
+import { convertTensor } from '../../lib/tensor/convert.js';
+
+type FloatDtype = 'F32' | 'F16' | 'BF16';
 import { data, needData } from '../helpers/data.js';
 
 const skip = needData(data.stories260K.gguf, data.stories260K.hf);

@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../lib/native.js';
-import { convertTensor, findNonFinite, type FloatDtype } from '../../lib/tensor/convert.js';
+import { convertTensor, findNonFinite } from '../../lib/tensor/convert.js';
+
+/** The plain formats, spelled as in safetensors (format names are case-insensitive). */
+type FloatDtype = 'F32' | 'F16' | 'BF16';
 import { isLayerquantError } from '../../lib/errors.js';
 import type { IsaName } from '../../lib/native-types.js';
 
@@ -337,7 +340,7 @@ describe('convertTensor: validation', () => {
   };
   it('names the tensor and says what was expected', async () => {
     const a = new Uint8Array(16);
-    await expectCode(convertTensor(a, 'Q4_0' as FloatDtype, new Uint8Array(8), 'F16', { name: 'blk.0.attn_q.weight' }), 'E_UNSUPPORTED', /blk\.0\.attn_q\.weight.*F32, F16 or BF16/);
+    await expectCode(convertTensor(a, 'Q4_0' as FloatDtype, new Uint8Array(8), 'F16', { name: 'blk.0.attn_q.weight' }), 'E_UNSUPPORTED', /blk\.0\.attn_q\.weight.*f32, f16 or bf16/);
     await expectCode(convertTensor(a, 'F32', new Uint8Array(7), 'F16', { name: 'x' }), 'E_SHAPE', /tensor x.*Expected 8 bytes.*received 7/);
     await expectCode(convertTensor(a.subarray(0, 3), 'F16', new Uint8Array(3), 'F16'), 'E_SHAPE', /multiple of 2/);
     await expectCode(convertTensor(a, 'F16', a.subarray(8), 'BF16'), 'E_SHAPE', /16 bytes/);
@@ -347,8 +350,9 @@ describe('convertTensor: validation', () => {
     await expectCode(findNonFinite(a.subarray(0, 3), 'BF16', { name: 'y' }), 'E_SHAPE', /tensor y/);
   });
   it('the native side checks sizes again', async () => {
-    expect(() => native().convert(new Uint8Array(8), 0, new Uint8Array(3), 1, 1)).toThrow(/destination of 4 bytes/);
-    expect(() => native().convert(new Uint8Array(8), 7 as 0, new Uint8Array(4), 1, 1)).toThrow(/dtype/);
+    expect(() => native().convert(new Uint8Array(8), 'f32', new Uint8Array(3), 'f16', { threads: 1 })).toThrow(/destination of 4 bytes/);
+    expect(() => native().convert(new Uint8Array(8), 'q7_Z', new Uint8Array(4), 'f16', { threads: 1 })).toThrow(/source format: unknown/);
+    expect(() => native().convert(new Uint8Array(8), 'q8_0', new Uint8Array(4), 'f16')).toThrow(/expected f32, f16 or bf16/);
   });
   it('empty tensors are fine', async () => {
     await convertTensor(new Uint8Array(0), 'F32', new Uint8Array(0), 'BF16');

@@ -39,7 +39,7 @@ describe.skipIf(!g)('k-quant blocks decode identically in ggml and here', () => 
           const rows = 3;
           const x = kind.make(n * rows, seed++);
           for (const importance of [undefined, importanceVector(n, seed)]) {
-            const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+            const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
             const ours = await quantizeTensor(view, name, importance ? { importance } : {});
             const a = await dequantizeTensor(ours, name, [n, rows]);
             const b = g!.dequantize(name, ours, n * rows);
@@ -70,7 +70,7 @@ describe.skipIf(!g)('k-quant error is no worse than ggml per case', () => {
       const report: string[] = [];
       for (const [kind, x, rowLen] of cases) {
         const rows = x.length / rowLen;
-        const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [rowLen, rows] };
+        const view = { data: bytesOf(x), format: 'f32' as const, dims: [rowLen, rows] };
         const ours = relRmse(x, await dequantizeTensor(await quantizeTensor(view, name), name, [rowLen, rows]));
         const theirs = relRmse(x, g!.dequantize(name, g!.quantize(name, x, rowLen), x.length));
         report.push(`${kind}: ${ours.toFixed(5)} vs ggml ${theirs.toFixed(5)}`);
@@ -93,7 +93,7 @@ describe('importance weights lower the weighted error of k-quants', () => {
       const r = rng(99);
       const w = new Float32Array(n).map(() => (r() < 0.05 ? 100 * r() + 20 : 0.1 + r()));
       for (const x of [gaussian(n * rows, 41), heavyTailed(n * rows, 42)]) {
-        const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+        const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
         const plain = await dequantizeTensor(await quantizeTensor(view, name), name, [n, rows]);
         const weighted = await dequantizeTensor(await quantizeTensor(view, name, { importance: w }), name, [n, rows]);
         expect(weightedRelError(x, weighted, w)).toBeLessThan(weightedRelError(x, plain, w));
@@ -115,7 +115,7 @@ describe.skipIf(!g)('k-quant error on edge inputs is no worse than ggml', () => 
       const report: string[] = [];
       for (const kind of edge) {
         const x = kind.make(n * rows, 61);
-        const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+        const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
         const ours = relRmse(x, await dequantizeTensor(await quantizeTensor(view, name), name, [n, rows]));
         const theirs = relRmse(x, g!.dequantize(name, g!.quantize(name, x, n), x.length));
         report.push(`${kind.name}: ${ours.toExponential(3)} vs ggml ${theirs.toExponential(3)}`);

@@ -33,7 +33,7 @@ describe('k-quant SIMD variants equal the scalar reference bit for bit', () => {
           const rows = n >= 4096 ? 2 : 3;
           const x = kind.make(n * rows, s++);
           for (const imp of [undefined, importance(n, r)]) {
-            const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+            const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
             const opts = imp ? { importance: imp } : {};
             const ref = await quantizeTensor(view, name, { isa: 'scalar', ...opts });
             for (const isa of isas) {
@@ -57,7 +57,7 @@ describe.skipIf(!hasCuda)('k-quant CUDA kernels equal the CPU reference bit for 
         for (const kind of inputKinds) {
           const rows = 5;
           const x = kind.make(n * rows, s++);
-          const ref = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, name, { isa: 'scalar' });
+          const ref = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, name, { isa: 'scalar' });
           const got = new Uint8Array(ref.byteLength);
           await addon.quantizeCuda!(bytesOf(x), n, rows, name, got);
           expect(diffBlocks(got, ref, blockBytes), `${name} CUDA ${kind.name} n=${n}`).toBe('');
@@ -73,7 +73,7 @@ describe('k-quant rows quantize independently of the thread count', () => {
     it(name, async () => {
       const n = 1024, rows = 37;
       const x = inputKinds[1]!.make(n * rows, 7);
-      const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+      const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
       const one = await quantizeTensor(view, name, { threads: 1 });
       const many = await quantizeTensor(view, name, { threads: 4 });
       expect(Buffer.compare(Buffer.from(one), Buffer.from(many))).toBe(0);

@@ -33,7 +33,7 @@ describe('quantize rejects bad input with typed errors', () => {
         x[2 * n + 5] = bad;
         x[3 * n + 1] = bad; // a later row too: the lowest one is reported
         const e = await expectError(
-          quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, 4], name: 'blk.3.ffn_up.weight' }, f.name),
+          quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, 4], name: 'blk.3.ffn_up.weight' }, f.name),
           'E_BAD_VALUE',
           new RegExp(`blk\\.3\\.ffn_up\\.weight.*row 2 column 5 holds ${label}`),
         );
@@ -45,31 +45,31 @@ describe('quantize rejects bad input with typed errors', () => {
   it('rejects NaN in F16 and BF16 input', async () => {
     const h = new Uint16Array(64).fill(0x3c00);
     h[40] = 0x7e00;
-    await expectError(quantizeTensor({ data: new Uint8Array(h.buffer), dtype: 'F16', dims: [32, 2], name: 't16' }, 'q8_0'), 'E_BAD_VALUE', /t16.*row 1 column 8/);
+    await expectError(quantizeTensor({ data: new Uint8Array(h.buffer), format: 'f16', dims: [32, 2], name: 't16' }, 'q8_0'), 'E_BAD_VALUE', /t16.*row 1 column 8/);
     const b = new Uint16Array(64).fill(0x3f80);
     b[3] = 0x7f80;
-    await expectError(quantizeTensor({ data: new Uint8Array(b.buffer), dtype: 'BF16', dims: [32, 2], name: 'tb' }, 'int4_g32'), 'E_BAD_VALUE', /tb.*row 0 column 3/);
+    await expectError(quantizeTensor({ data: new Uint8Array(b.buffer), format: 'bf16', dims: [32, 2], name: 'tb' }, 'int4_g32'), 'E_BAD_VALUE', /tb.*row 0 column 3/);
   });
 
   it('accepts an empty tensor (zero rows) and returns an empty buffer', async () => {
-    const q = await quantizeTensor({ data: new Uint8Array(0), dtype: 'F32', dims: [64, 0], name: 'empty' }, 'q8_0');
+    const q = await quantizeTensor({ data: new Uint8Array(0), format: 'f32', dims: [64, 0], name: 'empty' }, 'q8_0');
     expect(q.byteLength).toBe(0);
     expect((await dequantizeTensor(q, 'q8_0', [64, 0])).length).toBe(0);
   });
 
   it('rejects rows not divisible by the block size', async () => {
     const x = gaussian(100 * 2, 2);
-    await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [100, 2], name: 'odd' }, 'q4_0'), 'E_SHAPE', /odd/);
+    await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [100, 2], name: 'odd' }, 'q4_0'), 'E_SHAPE', /odd/);
   });
 
   it('rejects short, long and misaligned buffers', async () => {
     const x = gaussian(64 * 4, 3);
-    await expectError(quantizeTensor({ data: bytesOf(x).subarray(0, 100), dtype: 'F32', dims: [64, 4], name: 'short' }, 'q8_0'), 'E_SHAPE', /short/);
-    await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [64, 3], name: 'long' }, 'q8_0'), 'E_SHAPE', /long/);
+    await expectError(quantizeTensor({ data: bytesOf(x).subarray(0, 100), format: 'f32', dims: [64, 4], name: 'short' }, 'q8_0'), 'E_SHAPE', /short/);
+    await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [64, 3], name: 'long' }, 'q8_0'), 'E_SHAPE', /long/);
     const raw = new Uint8Array(64 * 4 * 4 + 4);
-    await expectError(quantizeTensor({ data: raw.subarray(2, 2 + 64 * 4 * 4), dtype: 'F32', dims: [64, 4], name: 'mis' }, 'q8_0'), 'E_SHAPE', /mis.*aligned/);
+    await expectError(quantizeTensor({ data: raw.subarray(2, 2 + 64 * 4 * 4), format: 'f32', dims: [64, 4], name: 'mis' }, 'q8_0'), 'E_SHAPE', /mis.*aligned/);
     const dst = new Uint8Array(formatInfo('q8_0').rowBytes(64) * 4 - 1);
-    await expectError(quantizeTensorInto({ data: bytesOf(x), dtype: 'F32', dims: [64, 4], name: 'dst' }, 'q8_0', dst), 'E_SHAPE', /dst/);
+    await expectError(quantizeTensorInto({ data: bytesOf(x), format: 'f32', dims: [64, 4], name: 'dst' }, 'q8_0', dst), 'E_SHAPE', /dst/);
     await expectError(dequantizeTensor(new Uint8Array(10), 'q8_0', [64, 4]), 'E_SHAPE');
   });
 
@@ -89,11 +89,11 @@ describe('quantize rejects bad input with typed errors', () => {
     expect(() => formatInfo('q9_9')).toThrowError(LayerquantError);
     await expectError(() => formatInfo('q9_9'), 'E_BAD_ARGUMENT', /q9_9/);
     const x = gaussian(64, 4);
-    await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [64], name: 'u' }, 'q3_Z'), 'E_BAD_ARGUMENT');
-    await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [64], name: 'imp' }, 'q8_0', { importance: new Float32Array(32) }), 'E_SHAPE', /imp/);
-    await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [64], name: 'negimp' }, 'q8_0', { importance: new Float32Array(64).fill(-1) }), 'E_BAD_VALUE', /negimp/);
+    await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [64], name: 'u' }, 'q3_Z'), 'E_BAD_ARGUMENT');
+    await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [64], name: 'imp' }, 'q8_0', { importance: new Float32Array(32) }), 'E_SHAPE', /imp/);
+    await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [64], name: 'negimp' }, 'q8_0', { importance: new Float32Array(64).fill(-1) }), 'E_BAD_VALUE', /negimp/);
     if (!native().cpuFeatures().available.includes('neon')) {
-      await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [64] }, 'q8_0', { isa: 'neon' }), 'E_UNSUPPORTED');
+      await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [64] }, 'q8_0', { isa: 'neon' }), 'E_UNSUPPORTED');
     }
   });
 
@@ -101,7 +101,7 @@ describe('quantize rejects bad input with typed errors', () => {
     const x = gaussian(4096 * 64, 5);
     const ac = new AbortController();
     ac.abort();
-    await expectError(quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [4096, 64], name: 'ab' }, 'q4_0', { signal: ac.signal }), 'E_ABORTED');
+    await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [4096, 64], name: 'ab' }, 'q4_0', { signal: ac.signal }), 'E_ABORTED');
   });
 
   it('aborts a running job between row chunks', async () => {
@@ -109,7 +109,7 @@ describe('quantize rejects bad input with typed errors', () => {
     const n = 4096, rows = 1024;
     const x = gaussian(n * rows, 6);
     const ac = new AbortController();
-    const p = quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows], name: 'mid' }, 'q4_0', {
+    const p = quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows], name: 'mid' }, 'q4_0', {
       importance: new Float32Array(n).fill(1),
       signal: ac.signal,
       threads: 1,
@@ -119,14 +119,9 @@ describe('quantize rejects bad input with typed errors', () => {
   });
 });
 
-describe('benchQuantize (benchmark binding)', () => {
-  it('times the driver on F32 rows and refuses shapes the format cannot hold', () => {
-    const x = gaussian(256 * 8, 7);
-    const s = native().benchQuantize(bytesOf(x), 256, 8, 'q4_K', 2);
-    expect(s).toBeGreaterThan(0);
-    expect(s).toBeLessThan(1);
-    expect(() => native().benchQuantize(bytesOf(x), 100, 8, 'q4_K', 1)).toThrow(/bad shape/);
-    x[300] = NaN;
-    expect(() => native().benchQuantize(bytesOf(x), 256, 8, 'q4_K', 1)).toThrow(/row 1 column 44 holds NaN/);
+describe('the production addon', () => {
+  it('has no benchmark exports (they live in the benchmark build, test/native/bench-build.test.ts)', () => {
+    const addon = native() as unknown as Record<string, unknown>;
+    expect(Object.keys(addon).filter((k) => k.startsWith('bench'))).toEqual([]);
   });
 });

@@ -23,7 +23,7 @@ describe.skipIf(!g)('ggml block formats decode identically in ggml and here', ()
         if (!f.rowOk(n)) continue;
         const x = seed % 2 ? gaussian(n * rows, seed) : heavyTailed(n * rows, seed);
         seed++;
-        const ours = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows], name: 'case' }, f.name);
+        const ours = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows], name: 'case' }, f.name);
         expect(ours.byteLength).toBe(g!.rowSize(f.name, n) * rows);
         const a = await dequantizeTensor(ours, f.name, [n, rows]);
         const b = g!.dequantize(f.name, ours, n * rows);
@@ -52,7 +52,7 @@ describe.skipIf(!g)('relative RMSE is no worse than ggml_quantize_chunk', () => 
       if (real.length > 0) cases.push(['real', real, f.rowOk(256) ? 256 : n]);
       for (const [kind, x, rowLen] of cases) {
         const rows = x.length / rowLen;
-        const ours = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [rowLen, rows] }, f.name);
+        const ours = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [rowLen, rows] }, f.name);
         const ourErr = relRmse(x, await dequantizeTensor(ours, f.name, [rowLen, rows]));
         const theirErr = relRmse(x, g!.dequantize(f.name, g!.quantize(f.name, x, rowLen), x.length));
         expect(ourErr, `${f.name} ${kind}: ours ${ourErr} vs ggml ${theirErr}`).toBeLessThanOrEqual(theirErr * slack);
@@ -73,7 +73,7 @@ describe.skipIf(!g)('with importance weights, the weighted error is no worse tha
       const cases: Array<[string, Float32Array]> = [['gaussian', gaussian(n * rows, 1)], ['heavy-tailed', heavyTailed(n * rows, 2)]];
       if (real.length === n * rows) cases.push(['real', real]);
       for (const [kind, x] of cases) {
-        const ours = await dequantizeTensor(await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, f.name, { importance: w }), f.name, [n, rows]);
+        const ours = await dequantizeTensor(await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, f.name, { importance: w }), f.name, [n, rows]);
         const theirs = g!.dequantize(f.name, g!.quantize(f.name, x, n, w), n * rows);
         const a = weightedError(x, ours, w), b = weightedError(x, theirs, w);
         expect(a, `${f.name} ${kind}: ours ${a} vs ggml ${b}`).toBeLessThanOrEqual(b);

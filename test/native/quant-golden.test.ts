@@ -21,8 +21,8 @@ async function hashOf(name: string, isa: 'scalar' | undefined): Promise<string> 
   // Half the rows heavy-tailed, to cover outliers.
   x.set(heavyTailed((n * rows) / 2, goldenSeed + 1), 0);
   const imp = gaussian(n, goldenSeed + 2).map((v) => Math.exp(v));
-  const plain = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, name, isa ? { isa } : {});
-  const weighted = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, name, { importance: imp, ...(isa ? { isa } : {}) });
+  const plain = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, name, isa ? { isa } : {});
+  const weighted = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, name, { importance: imp, ...(isa ? { isa } : {}) });
   return createHash('sha256').update(plain).update(weighted).digest('hex');
 }
 

@@ -16,7 +16,7 @@ describe('importance weights reduce the weighted error', () => {
       // Strongly uneven column importance: a few columns matter a lot.
       const w = new Float32Array(n).map(() => (r() < 0.1 ? 50 + 50 * r() : 0.05 + r()));
       for (const x of [gaussian(n * rows, 11), heavyTailed(n * rows, 12)]) {
-        const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+        const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
         const plain = await dequantizeTensor(await quantizeTensor(view, f.name), f.name, [n, rows]);
         const weighted = await dequantizeTensor(await quantizeTensor(view, f.name, { importance: w }), f.name, [n, rows]);
         const e0 = weightedError(x, plain, w), e1 = weightedError(x, weighted, w);
@@ -32,7 +32,7 @@ describe('accurate mode (uniform weights through the search)', () => {
       const f = formats().find((x) => x.name === name)!;
       const n = 1024, rows = 16;
       const x = gaussian(n * rows, 21);
-      const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+      const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
       const fast = await dequantizeTensor(await quantizeTensor(view, f.name), f.name, [n, rows]);
       const acc = await dequantizeTensor(await quantizeTensor(view, f.name, { accurate: true }), f.name, [n, rows]);
       const ones = new Float32Array(n).fill(1);

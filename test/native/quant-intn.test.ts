@@ -55,7 +55,7 @@ describe('intN layout', () => {
       for (const n of [...oddRowLengths, 1024]) {
         const rows = 3;
         const x = gaussian(n * rows, n);
-        const q = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, f.name);
+        const q = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, f.name);
         expect(q.byteLength).toBe(f.rowBytes(n) * rows);
         const ours = await dequantizeTensor(q, f.name, [n, rows]);
         expect(diffFloats(decode(q, bits, f.blockSize, n, rows), ours, f.blockSize || n), `${f.name} n=${n}`).toBe('');
@@ -68,7 +68,7 @@ describe('intN layout', () => {
     const errs: number[] = [];
     for (const b of [2, 3, 4, 8]) {
       const name = `int${b}_g64`;
-      const y = await dequantizeTensor(await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, name), name, [n, rows]);
+      const y = await dequantizeTensor(await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, name), name, [n, rows]);
       errs.push(relRmse(x, y));
     }
     for (let i = 1; i < errs.length; i++) expect(errs[i]!).toBeLessThan(errs[i - 1]!);
@@ -87,15 +87,15 @@ describe('intN layout', () => {
       dv.setUint32(0, bf[i]! << 16, true);
       xb[i] = dv.getFloat32(0, true);
     }
-    const hq = await quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, rows] }, 'f16');
+    const hq = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, 'f16');
     h.set(new Uint16Array(hq.buffer, hq.byteOffset, n * rows));
     xf.set(await dequantizeTensor(hq, 'f16', [n, rows]));
     for (const name of ['int4_g32', 'q8_0'].filter((nm) => formatInfo(nm).rowOk(n)).concat(['int3_row'])) {
-      const a = await quantizeTensor({ data: new Uint8Array(h.buffer), dtype: 'F16', dims: [n, rows] }, name);
-      const b = await quantizeTensor({ data: bytesOf(xf), dtype: 'F32', dims: [n, rows] }, name);
+      const a = await quantizeTensor({ data: new Uint8Array(h.buffer), format: 'f16', dims: [n, rows] }, name);
+      const b = await quantizeTensor({ data: bytesOf(xf), format: 'f32', dims: [n, rows] }, name);
       expect(Buffer.compare(a, b), `${name} F16`).toBe(0);
-      const c = await quantizeTensor({ data: new Uint8Array(bf.buffer), dtype: 'BF16', dims: [n, rows] }, name);
-      const d = await quantizeTensor({ data: bytesOf(xb), dtype: 'F32', dims: [n, rows] }, name);
+      const c = await quantizeTensor({ data: new Uint8Array(bf.buffer), format: 'bf16', dims: [n, rows] }, name);
+      const d = await quantizeTensor({ data: bytesOf(xb), format: 'f32', dims: [n, rows] }, name);
       expect(Buffer.compare(c, d), `${name} BF16`).toBe(0);
     }
   });

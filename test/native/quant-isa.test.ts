@@ -31,7 +31,7 @@ describe('SIMD variants equal the scalar reference bit for bit', () => {
           const x = kind.make(n * rows, s++);
           const withImportance = r() < 0.25;
           const importance = withImportance ? new Float32Array(n).map(() => Math.exp(3 * (r() - 0.5))) : undefined;
-          const view = { data: bytesOf(x), dtype: 'F32' as const, dims: [n, rows] };
+          const view = { data: bytesOf(x), format: 'f32' as const, dims: [n, rows] };
           const ref = await quantizeTensor(view, f.name, { isa: 'scalar', ...(importance ? { importance } : {}) });
           for (const isa of isas) {
             const got = await quantizeTensor(view, f.name, { isa, ...(importance ? { importance } : {}) });

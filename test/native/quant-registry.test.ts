@@ -49,7 +49,9 @@ describe('format registry', () => {
       expect.unreachable();
     } catch (err) {
       expect(isLayerquantError(err, 'E_BAD_ARGUMENT')).toBe(true);
-      expect((err as Error).message).toMatch(/q4_X.*|q8_0/);
+      // Names the unknown name, and lists the known ones.
+      expect((err as Error).message).toMatch(/received "q4_X"/);
+      expect((err as Error).message).toMatch(/\(f32, f16, .*q8_0.*\)/);
     }
   });
   it.skipIf(!llamaQuant)("flags exactly the types llama.cpp's tensor_requires_imatrix refuses without an imatrix", () => {

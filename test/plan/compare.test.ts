@@ -20,11 +20,11 @@ describe.skipIf(needData(data.stories260K.gguf))('compare (the paper experiment)
       let loss = 4;
       q.blocks.forEach((b, i) => {
         const t = b.tensors.find((x) => x.role === 'attn_q')!;
-        expect(t.data.byteLength).toBe(t.type === 2 ? 64 * 2 * 18 : 64 * 2 * 34);
-        if (t.type === 2) loss += damage[i]!;
+        expect(t.data.byteLength).toBe(t.format === 'q4_0' ? 64 * 2 * 18 : 64 * 2 * 34);
+        if (t.format === 'q4_0') loss += damage[i]!;
       });
       // Embeddings stay at the high level in this experiment.
-      expect(q.globals.find((t) => t.role === 'token_embd')!.type).toBe(8);
+      expect(q.globals.find((t) => t.role === 'token_embd')!.format).toBe('q8_0');
       return loss;
     };
     const rows = await compareOrders(model, { scores: { lim: damage, zd: [0.1, 0.2, 0.3, 0.4, 0.5] }, seeds: [1, 2, 3], evaluate });

@@ -2,11 +2,11 @@
 import type { PlanModel, PlanTensorRef } from '../../lib/plan/plan.js';
 
 /** A llama-shaped model description with the given sizes (ggml dims: dims[0] = row length). */
-export function llamaShape(o: { nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; nVocab: number; tied?: boolean; type?: number }): PlanModel {
+export function llamaShape(o: { nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; nVocab: number; tied?: boolean; format?: string }): PlanModel {
   const headDim = o.nEmbd / o.nHead;
   const kv = o.nHeadKv * headDim;
-  const type = o.type ?? 0;
-  const t = (name: string, role: string, dims: number[]): PlanTensorRef => ({ name, role, dims, type });
+  const format = o.format ?? 'f32';
+  const t = (name: string, role: string, dims: number[]): PlanTensorRef => ({ name, role, dims, format });
   const blocks = Array.from({ length: o.nLayer }, (_, i) => ({
     index: i,
     tensors: [
@@ -39,3 +39,22 @@ export const stories260K = (): PlanModel => llamaShape({ nLayer: 5, nEmbd: 64, n
 export function toyFileSize(header = 1000, alignment = 32) {
   return (tensors: { byteLength: number }[]): number => header + tensors.reduce((s, t) => s + Math.ceil(t.byteLength / alignment) * alignment, 0);
 }
+
+/**
+ * Squared relative RMS errors of ggml's formats on Gaussian rows (the figures the planner once
+ * kept as a built-in table; ggml's kernels measured on this project's machines,
+ * LLAMA_CPP_REFERENCE.md), for planner tests that run without the addon.
+ */
+export const relMse: Readonly<Record<string, number>> = {
+  f32: 0,
+  f16: 2.8e-4 ** 2,
+  bf16: 2.25e-3 ** 2,
+  q8_0: 0.0053 ** 2,
+  q5_0: 0.0424 ** 2,
+  q4_0: 0.0846 ** 2,
+  q2_K: 0.2935 ** 2,
+  q3_K: 0.1488 ** 2,
+  q4_K: 0.0707 ** 2,
+  q5_K: 0.0358 ** 2,
+  q6_K: 0.0175 ** 2,
+};

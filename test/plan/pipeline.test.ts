@@ -12,7 +12,11 @@ import { openGguf } from '../../lib/io/gguf-read.js';
 import { loadModel } from '../../lib/model/load.js';
 import type { ModelDescription } from '../../lib/model/types.js';
 import { readPlanFile } from '../../lib/plan/plan-file.js';
-import { planModel, quantizeModel, registryFormats } from '../../lib/quantize/run.js';
+import type { Budget } from '../../lib/plan/budget.js';
+import type { Plan } from '../../lib/plan/plan.js';
+import { quantizeModel, type QuantizeModelOptions } from '../../lib/quantize/pipeline.js';
+import { registryFormats } from '../../lib/quantize/plan-model.js';
+import { quantizeTensor } from '../../lib/quantize/tensor.js';
 import { data, needData } from '../helpers/data.js';
 import { runLlama } from '../helpers/llama.js';
 
@@ -20,6 +24,16 @@ const MODEL = data.stories260K.gguf;
 const HF = data.stories260K.hf;
 const TEXT = data.text.tinystories;
 const SCORES = [0.5, 0.1, 0.3, 0.2, 0.9];
+
+/** The pipeline's plan-only stage. */
+async function planOf(m: ModelDescription, budget: Budget, opts: QuantizeModelOptions): Promise<Plan> {
+  return (await quantizeModel(m, budget, opts)).plan;
+}
+
+/** The pipeline's write stage for a given plan. */
+async function write(m: ModelDescription, plan: Plan, output: string, opts: QuantizeModelOptions = {}): Promise<{ bytes: number }> {
+  return (await quantizeModel(m, undefined, { ...opts, plan, output })).file!;
+}
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -42,14 +56,15 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
 
   it('--bits 7.5 --levels Q4_0,Q8_0: file size = prediction, bpw the nearest plan ≤ 7.5, llama.cpp loads and generates', async () => {
     // globals 'last' (the policy this plan was worked out under; the default 'auto' weighs the output head higher).
-    const plan = planModel(model, { levels: 'Q4_0,Q8_0', budget: { kind: 'bits', bits: 7.5 }, importance: SCORES, method: 'given', globals: 'last' });
+    const plan = await planOf(model, { kind: 'bits', bits: 7.5 }, { levels: 'Q4_0,Q8_0', scores: SCORES, globals: 'last' });
+    expect(plan.method).toBe('given');
     expect(plan.totals.feasible.minBits).toBeCloseTo(6.667, 3);
     expect(plan.totals.feasible.maxBits).toBeCloseTo(9.913, 3);
     // Block granularity: the best plan ≤ 7.5 is four blocks Q4_0, the most important Q8_0, globals Q4_0.
     expect(plan.totals.coveredBytes).toBe(260_576);
     expect(plan.blocks.map((b) => b.level)).toEqual(['q4_0', 'q4_0', 'q4_0', 'q4_0', 'q8_0']);
     const out = join(dir, 'q75.gguf');
-    const r = await quantizeModel(model, plan, out);
+    const r = await write(model, plan, out);
     expect(r.bytes).toBe(plan.totals.fileBytes);
     expect(statSync(out).size).toBe(plan.totals.fileBytes);
     const g = openGguf(out);
@@ -84,8 +99,8 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
     }
   });
 
-  it('tensor granularity gets within 0.5% of 7.5 bits', () => {
-    const plan = planModel(model, { levels: 'Q4_0,Q8_0', budget: { kind: 'bits', bits: 7.5 }, importance: SCORES, granularity: 'tensor' });
+  it('tensor granularity gets within 0.5% of 7.5 bits', async () => {
+    const plan = await planOf(model, { kind: 'bits', bits: 7.5 }, { levels: 'Q4_0,Q8_0', scores: SCORES, granularity: 'tensor' });
     expect(plan.totals.bitsPerWeight).toBeLessThanOrEqual(7.5);
     expect(plan.totals.bitsPerWeight).toBeGreaterThan(7.5 * 0.995);
   });
@@ -115,17 +130,17 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
   });
 
   it('a --size budget is met exactly as predicted', async () => {
-    const plan = planModel(model, { levels: 'Q4_0,Q8_0', budget: { kind: 'size', bytes: 330_000 }, importance: SCORES });
+    const plan = await planOf(model, { kind: 'size', bytes: 330_000 }, { levels: 'Q4_0,Q8_0', scores: SCORES });
     expect(plan.totals.fileBytes).toBeLessThanOrEqual(330_000);
-    const r = await quantizeModel(model, plan, join(dir, 'size.gguf'));
+    const r = await write(model, plan, join(dir, 'size.gguf'));
     expect(r.bytes).toBe(plan.totals.fileBytes);
   });
 
   it('prune drops blocks, renumbers the rest, and llama.cpp loads the smaller model', async () => {
-    const plan = planModel(model, { levels: 'Q8_0', budget: { kind: 'bits', bits: 8 }, importance: SCORES, strategy: 'prune' });
+    const plan = await planOf(model, { kind: 'bits', bits: 8 }, { levels: 'Q8_0', scores: SCORES, strategy: 'prune' });
     expect(plan.blocks.map((b) => b.level)).toEqual(['q8_0', null, 'q8_0', null, 'q8_0']);
     const out = join(dir, 'pruned.gguf');
-    const r = await quantizeModel(model, plan, out);
+    const r = await write(model, plan, out);
     expect(r.bytes).toBe(statSync(out).size);
     const g = openGguf(out);
     try {
@@ -142,11 +157,11 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
   it('the HF folder quantizes too: q/k rows permuted, tensor data identical to the GGUF source\'s', async () => {
     const hf = loadModel(HF);
     try {
-      const opts = { levels: 'Q4_0,Q8_0', budget: { kind: 'bits', bits: 9.9 }, strategy: 'uniform' } as const;
+      const opts = { levels: 'Q4_0,Q8_0', budget: { kind: 'bits', bits: 9.9 }, strategy: 'uniform', method: 'none' } as const;
       const a = join(dir, 'hf.gguf');
       const b = join(dir, 'ref.gguf');
-      await quantizeModel(hf, planModel(hf, opts), a);
-      await quantizeModel(model, planModel(model, opts), b);
+      await quantizeModel(hf, opts.budget, { ...opts, output: a });
+      await quantizeModel(model, opts.budget, { ...opts, output: b });
       const ga = openGguf(a);
       const gb = openGguf(b);
       try {
@@ -165,16 +180,37 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
     }
   });
 
+  it('per-tensor importance (an imatrix row) reaches the quantizer of that tensor only', async () => {
+    const plan = await planOf(model, { kind: 'bits', bits: 7 }, { levels: 'Q4_0', scores: SCORES, strategy: 'uniform', globals: 'highest' });
+    const w = Float32Array.from({ length: 64 }, (_, i) => 1 + (i % 7));
+    const out = join(dir, 'imatrix.gguf');
+    await write(model, plan, out, { importance: (name) => (name === 'blk.1.attn_v.weight' ? w : undefined) });
+    const plain = join(dir, 'plain.gguf');
+    await write(model, plan, plain);
+    const src = model.blocks[1]!.tensors.find((t) => t.name === 'blk.1.attn_v.weight')!;
+    const want = await quantizeTensor({ data: src.data, format: src.format, dims: src.dims }, 'q4_0', { importance: w });
+    const a = openGguf(out);
+    const b = openGguf(plain);
+    try {
+      expect(Buffer.compare(Buffer.from(a.tensorData(a.tensor('blk.1.attn_v.weight')!)), want)).toBe(0);
+      expect(Buffer.compare(Buffer.from(b.tensorData(b.tensor('blk.1.attn_v.weight')!)), want)).not.toBe(0);
+      for (const t of a.header.tensors) if (t.name !== 'blk.1.attn_v.weight') expect(Buffer.compare(Buffer.from(a.tensorData(t)), Buffer.from(b.tensorData(b.tensor(t.name)!))), t.name).toBe(0);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it('an abort leaves no output and no temporary file', async () => {
-    const plan = planModel(model, { levels: 'Q4_0,Q8_0', budget: { kind: 'bits', bits: 9 }, importance: SCORES });
+    const plan = await planOf(model, { kind: 'bits', bits: 9 }, { levels: 'Q4_0,Q8_0', scores: SCORES });
     const ac = new AbortController();
     const out = join(dir, 'aborted', 'a.gguf');
     mkdirSync(join(dir, 'aborted'));
     await expect(
-      quantizeModel(model, plan, out, {
+      write(model, plan, out, {
         signal: ac.signal,
         onProgress: (p) => {
-          if (p.tensorsDone >= 3) ac.abort();
+          if (p.stage === 'quantize' && p.done > p.total / 3) ac.abort();
         },
       }),
     ).rejects.toMatchObject({ code: 'E_ABORTED' });
@@ -182,9 +218,9 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
   });
 
   it('intN levels plan on every row width (--plan-only) but are refused for GGUF output', async () => {
-    const plan = planModel(model, { levels: 'int2,int4', budget: { kind: 'bits', bits: 3.25 }, importance: SCORES });
+    const plan = await planOf(model, { kind: 'bits', bits: 3.25 }, { levels: 'int2,int4', scores: SCORES });
     expect(plan.tensors.filter((t) => t.covered).every((t) => t.format.startsWith('int'))).toBe(true);
     expect(plan.totals.bitsPerWeight).toBeLessThanOrEqual(3.25);
-    await expect(quantizeModel(model, plan, join(dir, 'int.gguf'))).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+    await expect(write(model, plan, join(dir, 'int.gguf'))).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
   });
 });

@@ -6,12 +6,12 @@ import { ggmlFormatTable } from '../../lib/plan/cost.js';
 import { makePlan, type PlanOptions } from '../../lib/plan/plan.js';
 import { formatPlanTable, planMetadata, readPlanFile, validatePlan, writePlanFile } from '../../lib/plan/plan-file.js';
 import { STRATEGIES } from '../../lib/plan/solve.js';
-import { llamaShape, stories260K, toyFileSize } from './fixtures.js';
+import { llamaShape, relMse, stories260K, toyFileSize } from './fixtures.js';
 
 const formats = ggmlFormatTable();
 const model = stories260K();
 const scores = [0.5, 0.1, 0.3, 0.2, 0.9];
-const base = (o: Partial<PlanOptions> = {}): PlanOptions => ({ levels: 'Q4_0,Q8_0', budget: { kind: 'bits', bits: 7.5 }, formats, importance: scores, ...o });
+const base = (o: Partial<PlanOptions> = {}): PlanOptions => ({ levels: 'Q4_0,Q8_0', budget: { kind: 'bits', bits: 7.5 }, formats, importance: scores, relMse, ...o });
 
 // Hand-computed for stories260K (n_embd 64, n_ff 172, 5 blocks, vocab 512, untied output):
 // per block 45,312 weights; ffn_down (172-wide rows) falls back to F16: 11,008 × 2 = 22,016 bytes;
@@ -34,7 +34,12 @@ describe('makePlan on stories260K shapes', () => {
   });
   it('refuses --bits 5.5 (and 10) with the feasible range', () => {
     expect(() => makePlan(model, base({ budget: { kind: 'bits', bits: 5.5 } }))).toThrow(/below every plan: feasible range with levels q4_0,q8_0: 6\.67–9\.91 bits per weight/);
-    expect(() => makePlan(model, base({ budget: { kind: 'bits', bits: 10 } }))).toThrow(expect.objectContaining({ code: 'E_BUDGET_IMPOSSIBLE', message: expect.stringMatching(/above every plan/) }));
+    // Above every plan: the largest plan, and a note saying so.
+    const top = makePlan(model, base({ budget: { kind: 'bits', bits: 10 } }));
+    expect(top.tensors.filter((t) => t.covered).every((t) => t.format === 'q8_0' || t.format === 'f16')).toBe(true);
+    expect(top.totals.bitsPerWeight).toBeCloseTo(top.totals.feasible.maxBits, 12);
+    expect(top.notes).toEqual([expect.stringMatching(/budget 10 bits per weight is above every plan, so this is the largest one \(feasible range .*6\.67–9\.91/)]);
+    expect(makePlan(model, base()).notes).toBeUndefined();
   });
   it('paper at 7.5 bits: all blocks low, then token_embd (hand-computed)', () => {
     const p = makePlan(model, base({ strategy: 'paper' }));
@@ -100,21 +105,29 @@ describe('makePlan on stories260K shapes', () => {
   });
   it('size budgets count header, norms and padding; the predicted file size holds', () => {
     const fileSize = toyFileSize(5000);
-    const all = makePlan(model, base({ budget: { kind: 'bits', bits: 9.9 }, fileSize }));
+    const headerBytes = 5000;
+    const all = makePlan(model, base({ budget: { kind: 'bits', bits: 9.9 }, headerBytes }));
     const size = all.totals.fileBytes! - 20_000;
-    const p = makePlan(model, base({ budget: { kind: 'size', bytes: size }, fileSize }));
+    const p = makePlan(model, base({ budget: { kind: 'size', bytes: size }, headerBytes }));
     expect(p.totals.fileBytes).toBeLessThanOrEqual(size);
     expect(p.totals.fileBytes).toBe(fileSize(p.tensors.map((t) => ({ byteLength: t.bytes }))));
-    expect(() => makePlan(model, base({ budget: { kind: 'size', bytes: p.totals.feasible.minFileBytes! - 1 }, fileSize }))).toThrow(
+    expect(() => makePlan(model, base({ budget: { kind: 'size', bytes: p.totals.feasible.minFileBytes! - 1 }, headerBytes }))).toThrow(
       expect.objectContaining({ code: 'E_BUDGET_IMPOSSIBLE', message: expect.stringMatching(/file \d+ – \d+ bytes/) }),
     );
-    const min = makePlan(model, base({ budget: { kind: 'size', bytes: p.totals.feasible.minFileBytes! }, fileSize }));
+    const min = makePlan(model, base({ budget: { kind: 'size', bytes: p.totals.feasible.minFileBytes! }, headerBytes }));
     expect(min.totals.fileBytes).toBe(p.totals.feasible.minFileBytes);
-    expect(() => makePlan(model, base({ budget: { kind: 'size', bytes: 1e6 } }))).toThrow(/fileSize/);
+    expect(() => makePlan(model, base({ budget: { kind: 'size', bytes: 1e6 } }))).toThrow(/headerBytes/);
+    // A size above every plan gives the largest plan, and says so.
+    const over = makePlan(model, base({ budget: { kind: 'size', bytes: all.totals.fileBytes! * 2 }, headerBytes }));
+    expect(over.totals.fileBytes).toBe(makePlan(model, base({ budget: { kind: 'bits', bits: 10 }, headerBytes })).totals.fileBytes);
+    expect(over.notes?.[0]).toMatch(/above every plan, so this is the largest one/);
+    // greedy and optimal need errors as data; ordering strategies do not.
+    expect(() => makePlan(model, base({ relMse: undefined }))).toThrow(/needs errors/);
+    expect(makePlan(model, base({ relMse: undefined, strategy: 'paper' })).totals.error).toBeNull();
   });
   it('k-quant levels on k-quant-compatible shapes', () => {
     const big = llamaShape({ nLayer: 4, nEmbd: 256, nFf: 768, nHead: 4, nHeadKv: 2, nVocab: 1024 });
-    const p = makePlan(big, { levels: 'Q2_K,Q3_K,Q4_K,Q6_K,Q8_0', budget: { kind: 'bits', bits: 4.5 }, formats, importance: [1, 2, 3, 4] });
+    const p = makePlan(big, { levels: 'Q2_K,Q3_K,Q4_K,Q6_K,Q8_0', budget: { kind: 'bits', bits: 4.5 }, formats, importance: [1, 2, 3, 4], relMse });
     expect(p.totals.bitsPerWeight).toBeLessThanOrEqual(4.5);
     expect(p.totals.bitsPerWeight).toBeGreaterThan(4.3);
     expect(p.tensors.filter((t) => t.covered).every((t) => t.format === t.requested)).toBe(true);
@@ -143,7 +156,13 @@ describe('plan file', () => {
     expect(mutate((x) => (x.tensors[1].bytes += 1))).toThrow(/covered bytes|Expected/);
     expect(mutate((x) => ((x.tensors[1].bytes += 2), (x.totals.coveredBytes += 2), (x.totals.bitsPerWeight = (x.totals.coveredBytes * 8) / x.totals.weights)))).toThrow(/Expected 2304 bytes/);
     expect(mutate((x) => (x.tensors[1].format = 'q9'))).toThrow(/Unknown format/);
-    expect(mutate((x) => (x.tensors[1].ggmlType = 8))).toThrow(/ggmlType 8 does not match/);
+    // Format names are case-insensitive and come back canonical; a ggml id from an older plan is dropped.
+    const upper = structuredClone(p);
+    upper.tensors[1].format = upper.tensors[1].format.toUpperCase();
+    upper.tensors[1].ggmlType = 8;
+    const canonical = validatePlan(upper, model, formats).tensors[1]!;
+    expect(canonical.format).toBe(p.tensors[1].format);
+    expect('ggmlType' in canonical).toBe(false);
     expect(mutate((x) => x.tensors.pop())).toThrow(expect.objectContaining({ code: 'E_BAD_PLAN' }));
     expect(mutate((x) => (x.tensors[1].dims = [64, 32]))).toThrow(/Shape|bytes/);
     expect(mutate((x) => (x.strategy = 'magic'))).toThrow(/Unknown strategy/);

@@ -7,17 +7,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LEVELS } from '../../lib/cli/commands/quantize.js';
 import { runCli } from '../../lib/cli/run.js';
 import { Decoder } from '../../lib/eval/decoder.js';
 import { perplexityOfTokens } from '../../lib/eval/perplexity.js';
 import { outputKl, sensitivity, sensitivityBlockScores, sensitivityErrors, type SensitivityResult } from '../../lib/importance/sensitivity.js';
 import { loadModel } from '../../lib/model/load.js';
 import type { ModelDescription, TensorRef } from '../../lib/model/types.js';
-import { FALLBACK, resolveLevels, type FormatTable } from '../../lib/plan/cost.js';
-import { blockScores } from '../../lib/plan/scores.js';
+import type { FormatTable } from '../../lib/plan/cost.js';
+import { blockImportance, rank } from '../../lib/importance/rank.js';
 import { QuantCache, quantizedModel } from '../../lib/quantize/compare.js';
-import { measureRelMse, planModel, registryFormats } from '../../lib/quantize/run.js';
+import { DEFAULT_LEVELS } from '../../lib/quantize/pipeline.js';
+import { planModel, registryFormats } from '../../lib/quantize/plan-model.js';
 import { loadTokenizer } from '../../lib/tokenize/tokenizer.js';
 import { data, needData } from '../helpers/data.js';
 
@@ -84,13 +84,13 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('measure
         importance: sensitivityBlockScores(r, [0, 1, 2, 3, 4]),
         ...(strategy === 'optimal' ? { errorEstimate: sensitivityErrors(r) } : {}),
       });
-    const best = plan('optimal');
+    const best = await plan('optimal');
     expect(best.totals.coveredBytes).toBeLessThanOrEqual(budgetBytes);
     // Damage measured on other text than the calibration (the built-in text): the whole quantized
     // model's KL from the unquantized one on the first 2048 tokens of the tinystories text.
-    const measured = async (p: ReturnType<typeof plan>) => outputKl(model, await quantizedModel(model, p, cache, table), { text, tokens: 2048 });
+    const measured = async (p: Awaited<ReturnType<typeof plan>>) => outputKl(model, await quantizedModel(model, p, cache), { text, tokens: 2048 });
     const ours = await measured(best);
-    for (const other of [plan('uniform'), plan('random', 1), plan('random', 2), plan('random', 3)]) {
+    for (const other of [await plan('uniform'), await plan('random', 1), await plan('random', 2), await plan('random', 3)]) {
       expect(other.totals.coveredBytes).toBeLessThanOrEqual(budgetBytes);
       expect(ours).toBeLessThan(await measured(other));
     }
@@ -122,23 +122,22 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('measure
   });
 
   it('the default plan at llama.cpp Q4_0\'s bytes has lower perplexity than llama.cpp Q4_0 (4.1671)', async () => {
-    const names = [...new Set([...resolveLevels(DEFAULT_LEVELS, table).map((f) => f.name), ...Object.values(FALLBACK), 'f16', 'bf16', 'f32'])];
-    const p = planModel(model, {
+    const p = await planModel(model, {
       levels: DEFAULT_LEVELS, budget: { kind: 'bits', bits: (LLAMA_Q4_0.coveredBytes * 8) / weights }, formats: table,
-      importance: await blockScores(model, 'zd'), method: 'zd', relMse: await measureRelMse(names, table),
+      importance: blockImportance(await rank(model, 'zd')), method: 'zd',
     });
     expect(p.globals).toBe('auto');
     expect(p.totals.coveredBytes).toBeLessThanOrEqual(LLAMA_Q4_0.coveredBytes);
-    expect(await ppl(await quantizedModel(model, p, cache, table), 100)).toBeLessThan(LLAMA_Q4_0.ppl);
+    expect(await ppl(await quantizedModel(model, p, cache), 100)).toBeLessThan(LLAMA_Q4_0.ppl);
   });
 
   it('the sensitivity plan (tensor granularity) at llama.cpp Q4_0\'s bytes beats llama.cpp Q4_0 by more than 2%', async () => {
     const r = await sensitivity(model, { levels, formats: table, granularity: 'tensor', cache: sens });
-    const p = planModel(model, {
+    const p = await planModel(model, {
       levels, budget: { kind: 'bits', bits: (LLAMA_Q4_0.coveredBytes * 8) / weights }, formats: table, granularity: 'tensor',
       errorEstimate: sensitivityErrors(r), importance: sensitivityBlockScores(r, [0, 1, 2, 3, 4]), method: 'sensitivity',
     });
     expect(p.totals.coveredBytes).toBeLessThanOrEqual(LLAMA_Q4_0.coveredBytes);
-    expect(await ppl(await quantizedModel(model, p, cache, table), 100)).toBeLessThan(LLAMA_Q4_0.ppl * 0.98);
+    expect(await ppl(await quantizedModel(model, p, cache), 100)).toBeLessThan(LLAMA_Q4_0.ppl * 0.98);
   });
 });

@@ -24,6 +24,8 @@ export interface SyntheticShape {
   tiled?: boolean;
   /** Vocabulary rows of token_embd/output (default: the tokenizer's size). */
   nVocab?: number;
+  /** No output.weight: the head reuses token_embd. */
+  tied?: boolean;
 }
 
 function gaussian(n: number, seed: number, scale: number): Float32Array {
@@ -106,7 +108,8 @@ export async function writeSyntheticLlama(path: string, tokenizerGguf: string, s
       tensor(`blk.${i}.ffn_up.weight`, [s.nEmbd, s.nFf]),
     );
   }
-  tensors.push(tensor('output_norm.weight', [s.nEmbd], true), tensor('output.weight', [s.nEmbd, nVocab]));
+  tensors.push(tensor('output_norm.weight', [s.nEmbd], true));
+  if (!s.tied) tensors.push(tensor('output.weight', [s.nEmbd, nVocab]));
   const { bytes } = await writeGguf(path, kv, tensors);
   return bytes;
 }

@@ -2,11 +2,10 @@
  * `layerquant inspect <model> [--json]`: architecture, hyper-parameters, every tensor with its
  * type, dims and bytes, per-block and overall totals. Works on a GGUF file or a HF folder.
  */
-import { ggmlTypeInfo } from '../../io/ggml-types.js';
 import { loadModel } from '../../model/load.js';
 import { tensorElements } from '../../model/sizes.js';
 import type { HfTokenizerSource, Hparams, ModelDescription, TensorRef } from '../../model/types.js';
-import { UsageError, type CommandSpec } from '../command.js';
+import { jsonOption, onePositional, type CommandSpec } from '../command.js';
 import { fmtBytes, fmtFloat, fmtInt, table } from '../format.js';
 
 /** One tensor in the inspect report. */
@@ -14,8 +13,8 @@ export interface InspectTensor {
   name: string;
   hfName?: string;
   role: string;
-  /** ggml type name (`F32`, `Q4_K`, …). */
-  type: string;
+  /** Storage format (`f32`, `q4_K`, …). */
+  format: string;
   /** ggml order: dims[0] is the row length. */
   dims: number[];
   elements: number;
@@ -36,13 +35,8 @@ export interface InspectReport {
   totals: { blocks: number; tensors: number; elements: number; bytes: number; bitsPerWeight: number };
 }
 
-/** ggml type name of a type id (`F32`, `Q4_K`), or `type<id>` when unknown. */
-export function typeName(type: number): string {
-  return ggmlTypeInfo(type)?.name ?? `type${type}`;
-}
-
 function tensorReport(t: TensorRef): InspectTensor {
-  const r: InspectTensor = { name: t.name, role: t.role, type: typeName(t.type), dims: [...t.dims], elements: tensorElements(t), bytes: t.data.byteLength };
+  const r: InspectTensor = { name: t.name, role: t.role, format: t.format, dims: [...t.dims], elements: tensorElements(t), bytes: t.data.byteLength };
   if (t.hfName !== undefined) r.hfName = t.hfName;
   if (t.permuteHeads !== undefined) r.permuteHeads = t.permuteHeads;
   return r;
@@ -95,14 +89,14 @@ export function renderInspect(r: InspectReport): string {
   out.push('');
   const rows: string[][] = [];
   const add = (t: InspectTensor, indent: string): void => {
-    rows.push([indent + t.name, t.type, t.dims.join(' × '), fmtInt(t.elements), fmtInt(t.bytes)]);
+    rows.push([indent + t.name, t.format, t.dims.join(' × '), fmtInt(t.elements), fmtInt(t.bytes)]);
   };
   for (const t of r.globals) add(t, '');
   for (const b of r.blocks) {
     rows.push([`blk.${b.index}`, '', `${b.tensors.length} tensors`, fmtInt(b.elements), fmtInt(b.bytes)]);
     for (const t of b.tensors) add(t, '  ');
   }
-  out.push(table(['tensor', 'type', 'dims (ggml)', 'elements', 'bytes'], rows, new Set([3, 4])));
+  out.push(table(['tensor', 'format', 'dims (ggml)', 'elements', 'bytes'], rows, new Set([3, 4])));
   const t = r.totals;
   out.push(
     `total         ${t.blocks} blocks, ${t.tensors} tensors, ${fmtInt(t.elements)} elements, ${fmtInt(t.bytes)} bytes (${fmtBytes(t.bytes)}), ${t.bitsPerWeight.toFixed(2)} bits per weight`,
@@ -114,21 +108,13 @@ export const inspectCommand: CommandSpec = {
   name: 'inspect',
   summary: 'Show a model\'s architecture, hyper-parameters, tensors and sizes',
   usage: 'inspect <model> [--json]',
-  help: [
-    'Arguments:',
-    '  <model>      a .gguf file or a Hugging Face folder (config.json, *.safetensors, tokenizer.json)',
-    '',
-    'Options:',
-    '  --json       print the report as JSON',
-    '  -h, --help   show this help',
-    '',
-    'Example:',
-    '  layerquant inspect ../shared/data/models/stories260K/stories260K-f32.gguf',
-  ].join('\n'),
-  options: { json: { type: 'boolean' } },
+  options: { json: jsonOption },
+  epilog: [
+    'Arguments:', '  <model>  a .gguf file or a Hugging Face folder (config.json, *.safetensors, tokenizer.json)', '',
+    'Example:', '  layerquant inspect ../shared/data/models/stories260K/stories260K-f32.gguf',
+  ],
   async run({ values, positionals }, io) {
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <model>' : `expected one <model>, got ${positionals.length}`);
-    const model = loadModel(positionals[0]!);
+    const model = loadModel(onePositional(positionals));
     try {
       const report = inspectModel(model);
       io.stdout(values.json ? JSON.stringify(report, null, 2) + '\n' : renderInspect(report));

@@ -1,27 +1,20 @@
 /**
- * `layerquant rank <model> --method lim|zd [--calib file] [--tokens N] [--json] [--svg out.svg]`:
- * per-block importance scores and the ranking (most important first).
+ * `layerquant rank <model> --method lim|zd|sensitivity`: per-block importance scores and the
+ * ranking (most important first), or the sensitivity table; lib/importance does the work.
  */
 import { writeFileSync } from 'node:fs';
 import { LayerquantError } from '../../errors.js';
 import { readTextFile } from '../../eval/text.js';
-import { lim } from '../../importance/lim.js';
+import { rank } from '../../importance/rank.js';
 import { sensitivity, type SensitivityResult } from '../../importance/sensitivity.js';
-import { registryFormats } from '../../quantize/run.js';
 import { importanceSvg } from '../../importance/svg.js';
 import type { ImportanceResult } from '../../importance/types.js';
-import { zd } from '../../importance/zd.js';
 import { loadModel } from '../../model/load.js';
+import { registryFormats } from '../../quantize/plan-model.js';
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
-import { UsageError, type CommandSpec } from '../command.js';
+import { UsageError, oneOf, onePositional, positiveInt, runOptions, str, unknownOption, type CommandSpec } from '../command.js';
 import { table } from '../format.js';
-
-function intOption(v: unknown, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} expects a positive integer but received ${String(v)}`);
-  return n;
-}
+import { progressMode, progressRenderer } from '../progress.js';
 
 /** Text rendering of a ranking. */
 export function renderRank(r: ImportanceResult): string {
@@ -50,71 +43,58 @@ export function renderSensitivity(r: SensitivityResult): string {
     table(header, rows, new Set(r.levels.map((_, i) => i + 1))) + `ranking by KL at ${r.levels[0]} (most sensitive first): ${ranking.join(' ')}\n`;
 }
 
+const SENSITIVITY_LEVELS = 'Q4_0,Q8_0';
+
 export const rankCommand: CommandSpec = {
   name: 'rank',
-  summary: 'Score each block\'s importance (LIM: forward pass on text; ZD: weights only)',
-  usage: 'rank <model> --method lim|zd|sensitivity [--calib file] [--tokens N] [--levels L] [--granularity block|tensor] [--json] [--svg out.svg]',
-  help: [
-    'Options:',
-    '  --method lim|zd     lim: -mean cos(block input, output) on calibration text; zd: -share of weights with z > 1',
-    '  --method sensitivity  KL of the output when only one unit (block or tensor, token_embd, output) is',
-    '                      quantized at each level, on calibration text (what --method sensitivity plans with)',
-    '  --levels L          levels for sensitivity (default Q4_0,Q8_0)',
-    '  --granularity G     units for sensitivity: block (default) or tensor',
-    '  --calib <file>      calibration text for lim (UTF-8; default: a small built-in text)',
-    '  --tokens <N>        calibration tokens for lim (default 4096)',
-    '  -c, --context <N>   sequence length for lim (default min(512, training context))',
-    '  --unknown error|skip|unk  characters outside a vocabulary without byte fallback (default error)',
-    '  --threads <N>       threads (default: all cores)',
-    '  --json              print the result as JSON',
-    '  --svg <file>        write a bar chart of the scores',
-    '',
-    'Example:',
-    '  layerquant rank ../shared/data/models/stories260K/stories260K-f32.gguf --method zd',
-  ].join('\n'),
+  summary: 'Score each block\'s importance (LIM: forward pass on text; ZD: weights only; sensitivity: measured KL)',
+  usage: 'rank <model> [--method lim|zd|sensitivity] [options]',
   options: {
-    method: { type: 'string' }, calib: { type: 'string' }, tokens: { type: 'string' }, context: { type: 'string', short: 'c' },
-    unknown: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' }, svg: { type: 'string' },
-    levels: { type: 'string' }, granularity: { type: 'string' },
+    method: { type: 'string', value: 'M', default: 'lim', help: 'lim: -mean cos(block input, output) on calibration text; zd: -share of weights\nwith z > 1; sensitivity: KL of the output when only one unit (block or tensor,\ntoken_embd, output) is quantized at each level (what quantize --method sensitivity uses)' },
+    calib: { type: 'string', value: 'FILE', help: 'calibration text for lim and sensitivity (UTF-8; default: the built-in text)' },
+    tokens: { type: 'string', value: 'N', help: 'calibration tokens (default: lim all of the text, at most 4096; sensitivity 1024)' },
+    context: { type: 'string', short: 'c', value: 'N', help: 'sequence length (default min(512, training context))' },
+    levels: { type: 'string', value: 'L', default: SENSITIVITY_LEVELS, help: 'levels for sensitivity' },
+    granularity: { type: 'string', value: 'G', default: 'block', help: 'units for sensitivity: block or tensor' },
+    unknown: unknownOption,
+    svg: { type: 'string', value: 'FILE', help: 'write a bar chart of the scores (lim, zd)' },
+    ...runOptions,
   },
-  async run({ values, positionals }, io) {
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <model>' : `expected one <model>, got ${positionals.length}`);
-    const method = values.method ?? 'lim';
-    if (method !== 'lim' && method !== 'zd' && method !== 'sensitivity') throw new UsageError(`--method expects lim, zd or sensitivity but received ${String(method)}`);
-    const unknown = (values.unknown ?? 'error') as UnknownCharPolicy;
-    if (!['error', 'skip', 'unk'].includes(unknown)) throw new UsageError(`--unknown expects error, skip or unk but received ${String(unknown)}`);
-    const tokens = intOption(values.tokens, 'tokens');
-    const context = intOption(values.context, 'context');
-    const threads = intOption(values.threads, 'threads');
-    if (method === 'zd' && (values.calib !== undefined || tokens !== undefined))
-      throw new UsageError('--calib and --tokens apply to --method lim only (ZD reads the weights alone)');
-    const text = typeof values.calib === 'string' ? readTextFile(values.calib) : undefined;
-    const granularity = values.granularity ?? 'block';
-    if (granularity !== 'block' && granularity !== 'tensor') throw new UsageError(`--granularity expects block or tensor but received ${String(granularity)}`);
-    if (method !== 'sensitivity' && (values.levels !== undefined || values.granularity !== undefined))
-      throw new UsageError('--levels and --granularity apply to --method sensitivity only');
-    const model = loadModel(positionals[0]!);
+  epilog: ['Example:', '  layerquant rank ../shared/data/models/stories260K/stories260K-f32.gguf --method zd'],
+  async run({ values: v, positionals }, io) {
+    const path = onePositional(positionals);
+    const method = oneOf(v.method, 'method', ['lim', 'zd', 'sensitivity'] as const);
+    const unknown = oneOf(v.unknown, 'unknown', ['error', 'skip', 'unk'] as const) as UnknownCharPolicy;
+    const granularity = oneOf(v.granularity, 'granularity', ['block', 'tensor'] as const);
+    const tokens = positiveInt(v.tokens, 'tokens');
+    const context = positiveInt(v.context, 'context');
+    const threads = positiveInt(v.threads, 'threads');
+    if (method === 'zd' && (v.calib !== undefined || tokens !== undefined || context !== undefined)) throw new UsageError('--calib, --tokens and --context do not apply to --method zd (ZD reads the weights alone)');
+    if (method !== 'sensitivity' && (v.levels !== SENSITIVITY_LEVELS || v.granularity !== 'block')) throw new UsageError('--levels and --granularity apply to --method sensitivity only');
+    if (method === 'sensitivity' && v.svg !== undefined) throw new UsageError('--svg applies to --method lim|zd');
+    const calib = str(v.calib);
+    const listener = progressRenderer(progressMode(v.progress), io.stderr, io.tty === true && !v.json);
+    const common = {
+      unknown, ...(calib !== undefined ? { text: readTextFile(calib) } : {}), ...(tokens ? { tokens } : {}), ...(context ? { context } : {}),
+      ...(threads ? { threads } : {}), ...(listener ? { onProgress: listener } : {}),
+    };
+    const model = loadModel(path);
     try {
       if (method === 'sensitivity') {
-        if (values.svg !== undefined) throw new UsageError('--svg applies to --method lim|zd');
-        const s = await sensitivity(model, {
-          levels: typeof values.levels === 'string' ? values.levels : 'Q4_0,Q8_0', formats: registryFormats(), granularity, unknown,
-          ...(text !== undefined ? { text } : {}), ...(tokens ? { tokens } : {}), ...(context ? { context } : {}), ...(threads ? { threads } : {}),
-        });
-        io.stdout(values.json ? JSON.stringify(s, null, 2) + '\n' : renderSensitivity(s));
+        const s = await sensitivity(model, { levels: str(v.levels)!, formats: registryFormats(), granularity, ...common });
+        io.stdout(v.json ? JSON.stringify(s, null, 2) + '\n' : renderSensitivity(s));
         return;
       }
-      const r = method === 'lim'
-        ? await lim(model, { ...(text !== undefined ? { text } : {}), ...(tokens ? { tokens } : {}), ...(context ? { context } : {}), ...(threads ? { threads } : {}), unknown })
-        : await zd(model, threads ? { threads } : {});
-      if (typeof values.svg === 'string') {
+      const r = await rank(model, method, common);
+      const svg = str(v.svg);
+      if (svg) {
         try {
-          writeFileSync(values.svg, importanceSvg(r));
+          writeFileSync(svg, importanceSvg(r));
         } catch (err) {
-          throw new LayerquantError('E_IO', `cannot write SVG: ${(err as Error).message}`, { file: values.svg, cause: err });
+          throw new LayerquantError('E_IO', `cannot write SVG: ${(err as Error).message}`, { file: svg, cause: err });
         }
       }
-      io.stdout(values.json ? JSON.stringify(r, null, 2) + '\n' : renderRank(r));
+      io.stdout(v.json ? JSON.stringify(r, null, 2) + '\n' : renderRank(r));
     } finally {
       model.close();
     }

@@ -36,6 +36,14 @@ lq_status lq_cuda_forward_block(float * x_host, const lq_batch & b, const lq_for
                                 const lq_block_weights & w, lq_block_cos * cos) {
     lq_status st = lq_block_check(c, w);
     if (!st.ok()) return st;
+    // This mirror runs the Llama block; the other architectures' parts are CPU-only for now.
+    const bool llama_block = !w.attn_qkv.data && !w.attn_q_bias.data && !w.attn_k_bias.data && !w.attn_v_bias.data &&
+                             !w.attn_output_bias.data && !w.attn_q_norm.data && !w.attn_k_norm.data &&
+                             !w.attn_post_norm.data && !w.ffn_post_norm.data && w.ffn_gate.data && c.n_expert == 0 &&
+                             c.ffn_act == LQ_ACT_SILU && c.attn_softcap == 0 && c.attn_scale == 0 && c.n_swa == 0 &&
+                             !c.norm_add_one;
+    if (!llama_block)
+        return lq_status::fail(LQ_E_UNSUPPORTED, "the CUDA forward pass runs Llama-style blocks only (this architecture runs on the CPU)");
     const int64_t n = b.n_tok, e = c.n_embd, hd = c.head_dim, nq = c.n_head * hd, nkv = c.n_head_kv * hd, ff = c.n_ff;
     const size_t F = sizeof(float);
     dev_buf an, wq, wk, wv, wo, fn, wg, wu, wd;
@@ -71,13 +79,29 @@ lq_status lq_cuda_forward_block(float * x_host, const lq_batch & b, const lq_for
     LQ_CUDA_TRY(cudaMemcpy(x.p, x_host, n * e * F, cudaMemcpyHostToDevice));
     LQ_CUDA_TRY(cudaMemcpy(pos.p, b.pos.data(), n * sizeof(int32_t), cudaMemcpyHostToDevice));
     LQ_CUDA_TRY(cudaMemcpy(sst.p, start.data(), n * sizeof(int64_t), cudaMemcpyHostToDevice));
+    // RoPE tables on the host (the CPU's lq_rope_cache), uploaded once per block.
+    const int64_t half = hd / 2;
+    int32_t max_pos = 0;
+    for (int32_t p : b.pos) max_pos = std::max(max_pos, p);
+    std::vector<float> freq, cs_h(static_cast<size_t>((max_pos + 1) * half)), sn_h(cs_h.size());
+    if (w.rope_freqs.data) {
+        freq.resize(static_cast<size_t>(half));
+        lq_weight_rows_f32(w.rope_freqs, 0, 1, freq.data());
+    }
+    for (int32_t p = 0; p <= max_pos; ++p)
+        lq_rope_cache(c, freq.empty() ? nullptr : freq.data(), p, cs_h.data() + p * half, sn_h.data() + p * half);
+    dev_buf rcs, rsn;
+    LQ_CUDA_TRY(cudaMalloc(&rcs.p, cs_h.size() * F));
+    LQ_CUDA_TRY(cudaMalloc(&rsn.p, sn_h.size() * F));
+    LQ_CUDA_TRY(cudaMemcpy(rcs.p, cs_h.data(), cs_h.size() * F, cudaMemcpyHostToDevice));
+    LQ_CUDA_TRY(cudaMemcpy(rsn.p, sn_h.data(), sn_h.size() * F, cudaMemcpyHostToDevice));
 
     // attention sub-layer
     lq_cuda_rmsnorm(xb.f(), x.f(), an.f(), n, e, c.rms_eps);
     lq_cuda_matmul(q.f(), xb.f(), wq.f(), n, nq, e);
     lq_cuda_matmul(k.f(), xb.f(), wk.f(), n, nkv, e);
     lq_cuda_matmul(v.f(), xb.f(), wv.f(), n, nkv, e);
-    lq_cuda_rope(q.f(), k.f(), static_cast<const int32_t *>(pos.p), n, c.n_head, c.n_head_kv, hd, c.rope_theta,
+    lq_cuda_rope(q.f(), k.f(), static_cast<const int32_t *>(pos.p), rcs.f(), rsn.f(), n, c.n_head, c.n_head_kv, hd,
                  c.rope_mode == LQ_ROPE_NEOX);
     lq_cuda_attention(att.f(), q.f(), k.f(), v.f(), static_cast<const int64_t *>(sst.p), static_cast<const int32_t *>(pos.p),
                       n, c.n_head, c.n_head_kv, hd, max_len);

@@ -7,9 +7,10 @@
 
 // rmsnorm.cu: out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ w; one thread block per token.
 void lq_cuda_rmsnorm(float * out, const float * x, const float * w, int64_t n_tok, int64_t n, float eps);
-// rope.cu: in place on q [n_tok × n_head·hd] and k [n_tok × n_kv·hd], positions pos [n_tok].
-void lq_cuda_rope(float * q, float * k, const int32_t * pos, int64_t n_tok, int64_t n_head, int64_t n_kv, int64_t hd,
-                  float theta, bool neox);
+// rope.cu: in place on q [n_tok × n_head·hd] and k [n_tok × n_kv·hd], positions pos [n_tok],
+// cos/sin tables cs, sn [max_pos+1 × hd/2] (lq_rope_cache).
+void lq_cuda_rope(float * q, float * k, const int32_t * pos, const float * cs, const float * sn, int64_t n_tok,
+                  int64_t n_head, int64_t n_kv, int64_t hd, bool neox);
 // attention.cu: att = causal softmax(q·kᵀ/√hd)·v per sequence (seq_start [n_tok] = first row of
 // each token's sequence) and head; one thread block per (token, head).
 void lq_cuda_attention(float * att, const float * q, const float * k, const float * v, const int64_t * seq_start,

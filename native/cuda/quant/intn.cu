@@ -30,10 +30,10 @@ __global__ void intn_kernel(const float * __restrict__ x, uint8_t * __restrict__
     mn = __fadd_rn(lq_warp_min(mn), 0.0f);  // canonical +0.0, as the CPU
     mx = __fadd_rn(lq_warp_max(mx), 0.0f);
     const float nmax = static_cast<float>((1 << bits) - 1);
-    const uint16_t zero_h = lq_f16_bits_sat(mn);
-    const uint16_t scale_h = lq_f16_bits_sat(__fdiv_rn(__fsub_rn(mx, mn), nmax));
-    const float zero = lq_f16_bits_to_f32(zero_h);
-    const float s = lq_f16_bits_to_f32(scale_h);
+    const uint16_t zero_h = lq_f32_to_f16_sat(mn);
+    const uint16_t scale_h = lq_f32_to_f16_sat(__fdiv_rn(__fsub_rn(mx, mn), nmax));
+    const float zero = lq_f16_to_f32(zero_h);
+    const float s = lq_f16_to_f32(scale_h);
     const float inv = s > 0.0f ? __fdiv_rn(1.0f, s) : 0.0f;
     if (lane == 0) {
         out[0] = static_cast<uint8_t>(scale_h);

@@ -1,5 +1,5 @@
 // The CUDA k-quant kernel: one thread per super-block runs the CPU reference's search
-// (quant/kquant-impl.h, scalar lane vectors) unchanged, so the arithmetic is the reference's.
+// (quant/kquant-search.h on the scalar lane vectors of kquant-lanes.h) unchanged, so the arithmetic is the reference's.
 // Bytes equal the CPU reference only when compiled with --fmad=false (CMakeLists.txt passes it):
 // with nvcc's default --fmad=true, a*b+c in the search contracts into FMA and a near-tie can then
 // round to a neighbouring level or scale (same error level, different bytes). Division is IEEE (-prec-div=true, the default); f16 rounding
@@ -9,7 +9,8 @@
 #pragma once
 #include "cuda/common.cuh"
 #include "cuda/quant/kquant.h"
-#include "quant/kquant-impl.h"
+#include "quant/kquant-lanes.h"
+#include "quant/kquant-search.h"
 
 template <class V, class F, bool SYM, bool HW>
 __global__ void lq_kq_kernel(const float * __restrict__ x, typename F::block * __restrict__ y, int64_t nsb_row, int64_t nsb,

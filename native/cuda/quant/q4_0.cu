@@ -23,11 +23,5 @@ __global__ void q4_0_kernel(const float * __restrict__ x, block_q4_0 * __restric
 }  // namespace
 
 lq_status lq_cuda_quantize_q4_0(const float * d_x, void * d_y, int64_t n, int64_t nrows) {
-    const int64_t nblocks = n / LQ_QK4_0 * nrows;
-    if (nblocks == 0) return lq_status::success();
-    const int threads = 256;
-    const int64_t grid = (nblocks * 32 + threads - 1) / threads;
-    q4_0_kernel<<<static_cast<unsigned>(grid), threads>>>(d_x, static_cast<block_q4_0 *>(d_y), nblocks);
-    LQ_CUDA_CHECK_LAUNCH("q4_0");
-    return lq_status::success();
+    return lq_cuda_launch_block32(q4_0_kernel, d_x, d_y, n, nrows);
 }

@@ -15,13 +15,13 @@ __global__ void q8_0_kernel(const float * __restrict__ x, block_q8_0 * __restric
     const float v = x[b * 32 + lane];
     const float amax = lq_warp_max(fabsf(v));
     const float d = __fdiv_rn(amax, 127.0f);
-    const uint16_t dh = lq_f16_bits_sat(d);
+    const uint16_t dh = lq_f32_to_f16_sat(d);
     if ((dh & 0x7fff) == 0) {
         y[b].qs[lane] = 0;
         if (lane == 0) y[b].d = 0;
         return;
     }
-    const float id = __fdiv_rn(1.0f, lq_sat_f16_range(d));
+    const float id = __fdiv_rn(1.0f, lq_f16_clamp(d));
     y[b].qs[lane] = static_cast<int8_t>(lq_round_clamp(__fmul_rn(v, id), -127.0f, 127.0f));
     if (lane == 0) y[b].d = dh;
 }
@@ -29,11 +29,5 @@ __global__ void q8_0_kernel(const float * __restrict__ x, block_q8_0 * __restric
 }  // namespace
 
 lq_status lq_cuda_quantize_q8_0(const float * d_x, void * d_y, int64_t n, int64_t nrows) {
-    const int64_t nblocks = n / LQ_QK8_0 * nrows;
-    if (nblocks == 0) return lq_status::success();
-    const int threads = 256;
-    const int64_t grid = (nblocks * 32 + threads - 1) / threads;
-    q8_0_kernel<<<static_cast<unsigned>(grid), threads>>>(d_x, static_cast<block_q8_0 *>(d_y), nblocks);
-    LQ_CUDA_CHECK_LAUNCH("q8_0");
-    return lq_status::success();
+    return lq_cuda_launch_block32(q8_0_kernel, d_x, d_y, n, nrows);
 }

@@ -12,8 +12,8 @@
 namespace {
 
 __device__ inline float load_w(const void * p, int kind, int64_t i) {
-    if (kind == LQ_STATS_F16) return __half2float(static_cast<const __half *>(p)[i]);
-    if (kind == LQ_STATS_BF16) return __uint_as_float(static_cast<uint32_t>(static_cast<const uint16_t *>(p)[i]) << 16);
+    if (kind == LQ_DTYPE_F16) return __half2float(static_cast<const __half *>(p)[i]);
+    if (kind == LQ_DTYPE_BF16) return __uint_as_float(static_cast<uint32_t>(static_cast<const uint16_t *>(p)[i]) << 16);
     return static_cast<const float *>(p)[i];
 }
 
@@ -76,7 +76,7 @@ lq_status lq_cuda_zd_run(const lq_stats_tensor * tensors, int64_t n_tensors, lq_
     std::vector<double> host(2 * blocks);
     for (int64_t i = 0; i < n_tensors; ++i) {
         const lq_stats_tensor & t = tensors[i];
-        const size_t bytes = static_cast<size_t>(t.n) * (t.kind == LQ_STATS_F32 ? 4 : 2);
+        const size_t bytes = static_cast<size_t>(t.n) * (t.kind == LQ_DTYPE_F32 ? 4 : 2);
         LQ_CUDA_TRY(cudaMalloc(&data[static_cast<size_t>(i)].p, bytes));
         LQ_CUDA_TRY(cudaMemcpy(data[static_cast<size_t>(i)].p, t.data, bytes, cudaMemcpyHostToDevice));
         moments_kernel<<<blocks, 256>>>(data[static_cast<size_t>(i)].p, t.kind, t.n, static_cast<double *>(part.p));

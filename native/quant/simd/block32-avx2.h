@@ -5,22 +5,10 @@
 #include <immintrin.h>
 
 #include "quant/basic.h"
-#include "quant/simd/f16c.h"
+#include "quant/simd/shared.h"
 
 namespace {
 
-inline float hmax(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
-inline float hmin(__m256 v) {
-    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_min_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
 
 struct block32 {
     __m256 v[4];
@@ -65,22 +53,6 @@ inline __m128 reduce4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
     return _mm_unpacklo_ps(_mm256_castps256_ps128(h2), _mm256_extractf128_ps(h2, 1));
 }
 
-struct scales4 {
-    alignas(16) uint16_t dh[8];
-    alignas(16) float id[4];
-    int zero_mask;  // bit k: block k's scale rounds to fp16 zero
-    explicit scales4(__m128 d) {
-        const __m128 lim = _mm_set1_ps(LQ_F16_MAX);
-        const __m128 ds = _mm_max_ps(_mm_min_ps(d, lim), _mm_sub_ps(_mm_setzero_ps(), lim));
-        const __m128i h = _mm_cvtps_ph(ds, _MM_FROUND_TO_NEAREST_INT);
-        _mm_store_si128(reinterpret_cast<__m128i *>(dh), h);
-        const __m128i z = _mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7fff)), _mm_setzero_si128());
-        const int m = _mm_movemask_epi8(z) & 0xff;
-        zero_mask = (m & 1) | ((m >> 1) & 2) | ((m >> 2) & 4) | ((m >> 3) & 8);
-        _mm_store_ps(id, _mm_div_ps(_mm_set1_ps(1.0f), ds));
-    }
-    bool zero(int k) const { return (zero_mask >> k) & 1; }
-};
 
 // Per-block max / min vectors of four consecutive blocks at x.
 inline void minmax4(const float * x, __m256 * mx, __m256 * mn, bool want_min) {

@@ -8,7 +8,7 @@
 #include <immintrin.h>
 
 #include "quant/basic.h"
-#include "quant/simd/f16c.h"
+#include "quant/simd/shared.h"
 
 namespace {
 
@@ -44,24 +44,6 @@ inline __m128 reduce4(__m512 a0, __m512 a1, __m512 a2, __m512 a3) {
 // Element k of v broadcast to 16 lanes.
 inline __m512 bcast(__m128 v, int k) { return _mm512_permutexvar_ps(_mm512_set1_epi32(k), _mm512_castps128_ps512(v)); }
 
-// Per-block scale steps for four blocks: d4 → saturated d, fp16 bits (dh[0..3]), 1/d, zero mask.
-struct scales4 {
-    alignas(16) uint16_t dh[8];
-    __m128 id;
-    int zero_mask;  // bit k: block k's scale rounds to fp16 zero
-    explicit scales4(__m128 d) {
-        const __m128 lim = _mm_set1_ps(LQ_F16_MAX);
-        // sat(): d > MAX ? MAX : d < -MAX ? -MAX : d (no NaN here)
-        const __m128 ds = _mm_max_ps(_mm_min_ps(d, lim), _mm_sub_ps(_mm_setzero_ps(), lim));
-        const __m128i h = _mm_cvtps_ph(ds, _MM_FROUND_TO_NEAREST_INT);
-        _mm_store_si128(reinterpret_cast<__m128i *>(dh), h);
-        const __m128i z = _mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7fff)), _mm_setzero_si128());
-        zero_mask = _mm_movemask_epi8(z) & 0xff;
-        zero_mask = (zero_mask & 1) | ((zero_mask >> 1) & 2) | ((zero_mask >> 2) & 4) | ((zero_mask >> 3) & 8);
-        id = _mm_div_ps(_mm_set1_ps(1.0f), ds);
-    }
-    bool zero(int k) const { return (zero_mask >> k) & 1; }
-};
 
 // Signed value of largest magnitude per block (negative on a ±tie), four blocks.
 inline __m128 signed_absmax4(const __m512 * v) {

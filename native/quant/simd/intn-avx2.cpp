@@ -5,7 +5,7 @@
 #include <immintrin.h>
 
 #include "quant/basic.h"
-#include "quant/simd/f16c.h"
+#include "quant/simd/shared.h"
 #include "quant/simd/pack-bits.h"
 
 namespace {
@@ -15,18 +15,6 @@ inline __m256i tail_mask(int64_t left) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(left < 8 ? left : 8)), idx);
 }
 
-inline float hmin(__m256 v) {
-    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_min_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
-inline float hmax(__m256 v) {
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
 
 // Low byte of each of 8 int32 lanes → 8 bytes.
 inline uint64_t narrow8(__m256i v) {
@@ -54,7 +42,7 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
         vmin = _mm256_min_ps(vmin, v);
         vmax = _mm256_max_ps(vmax, v);
     }
-    const lq_intn_params p = intn_params_minmax(hmin(vmin), hmax(vmax), BITS);
+    const lq_intn_params p = lq_intn_params_minmax(hmin(vmin), hmax(vmax), BITS);
     lq_store_f16(out, p.scale_h);
     lq_store_f16(out + 2, p.zero_h);
     out += 4;
@@ -139,11 +127,10 @@ void quantize_groups(const float * x, uint8_t * y) {
         }
     }
     // lq_intn_params_minmax for the groups, same IEEE operations.
-    const __m256 z = _mm256_setzero_ps(), lim = _mm256_set1_ps(LQ_F16_MAX), nlim = _mm256_set1_ps(-LQ_F16_MAX);
+    const __m256 z = _mm256_setzero_ps();
     const __m256 vmn = _mm256_add_ps(reduce8<false>(mn), z), vmx = _mm256_add_ps(reduce8<true>(mx), z);
-    auto sat = [&](__m256 v) { return _mm256_max_ps(_mm256_min_ps(v, lim), nlim); };
-    const __m128i zh = _mm256_cvtps_ph(sat(vmn), _MM_FROUND_TO_NEAREST_INT);
-    const __m128i sh = _mm256_cvtps_ph(sat(_mm256_div_ps(_mm256_sub_ps(vmx, vmn), _mm256_set1_ps(static_cast<float>((1 << BITS) - 1)))),
+    const __m128i zh = _mm256_cvtps_ph(clamp_f16(vmn), _MM_FROUND_TO_NEAREST_INT);
+    const __m128i sh = _mm256_cvtps_ph(clamp_f16(_mm256_div_ps(_mm256_sub_ps(vmx, vmn), _mm256_set1_ps(static_cast<float>((1 << BITS) - 1)))),
                                        _MM_FROUND_TO_NEAREST_INT);
     const __m256 s = _mm256_cvtph_ps(sh);
     alignas(32) float zs[8], invs[8];

@@ -10,7 +10,7 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include "quant/simd/f16c.h"
+#include "quant/simd/shared.h"
 #include "quant/simd/pack-bits.h"
 
 namespace {
@@ -28,7 +28,7 @@ void quantize_group_fixed(const float * x, uint8_t * out) {
         vmin = _mm512_min_ps(vmin, v[k]);
         vmax = _mm512_max_ps(vmax, v[k]);
     }
-    const lq_intn_params p = intn_params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
+    const lq_intn_params p = lq_intn_params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
     lq_store_f16(out, p.scale_h);
     lq_store_f16(out + 2, p.zero_h);
     const __m512 zero = _mm512_set1_ps(p.zero), inv = _mm512_set1_ps(p.inv_scale);
@@ -69,7 +69,7 @@ void quantize_group(const float * x, int64_t len, uint8_t * out) {
         vmin = _mm512_min_ps(vmin, v);
         vmax = _mm512_max_ps(vmax, v);
     }
-    const lq_intn_params p = intn_params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
+    const lq_intn_params p = lq_intn_params_minmax(_mm512_reduce_min_ps(vmin), _mm512_reduce_max_ps(vmax), BITS);
     lq_store_f16(out, p.scale_h);
     lq_store_f16(out + 2, p.zero_h);
     out += 4;
@@ -173,11 +173,10 @@ void quantize_groups(const float * x, uint8_t * y) {
         }
     }
     // lq_intn_params_minmax for the groups (lanes >= NG unused), same IEEE operations.
-    const __m512 z = _mm512_setzero_ps(), lim = _mm512_set1_ps(LQ_F16_MAX), nlim = _mm512_set1_ps(-LQ_F16_MAX);
+    const __m512 z = _mm512_setzero_ps();
     const __m512 vmn = _mm512_add_ps(reduce_groups<false, NG>(mn), z), vmx = _mm512_add_ps(reduce_groups<true, NG>(mx), z);
-    auto sat16 = [&](__m512 v) { return _mm512_max_ps(_mm512_min_ps(v, lim), nlim); };
-    const __m256i zh = _mm512_cvtps_ph(sat16(vmn), _MM_FROUND_TO_NEAREST_INT);
-    const __m256i sh = _mm512_cvtps_ph(sat16(_mm512_div_ps(_mm512_sub_ps(vmx, vmn), _mm512_set1_ps(static_cast<float>((1 << BITS) - 1)))),
+    const __m256i zh = _mm512_cvtps_ph(clamp_f16(vmn), _MM_FROUND_TO_NEAREST_INT);
+    const __m256i sh = _mm512_cvtps_ph(clamp_f16(_mm512_div_ps(_mm512_sub_ps(vmx, vmn), _mm512_set1_ps(static_cast<float>((1 << BITS) - 1)))),
                                        _MM_FROUND_TO_NEAREST_INT);
     const __m512 s = _mm512_cvtph_ps(sh);
     alignas(64) float zs[16], invs[16];

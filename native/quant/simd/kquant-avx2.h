@@ -1,12 +1,19 @@
-// AVX2 lane vectors for the k-quant search template (quant/kquant-impl.h): vec8 = one __m256,
-// vec16 = two. Each operation is the IEEE operation the scalar lane type performs (min/max have
-// minps/maxps operand order, comparisons are ordered-quiet), so the bytes match the reference.
+// The AVX2 "ISA" of the k-quant search (quant/kquant-search.h; kquant-lanes.h is the scalar one):
+// lane vectors vec8 = one __m256 and vec16x2 = two, and avx2_kernels, the per-super-block kernels
+// and packers with vector instructions. Each operation is the IEEE operation the scalar code
+// performs, in the same order (min/max have minps/maxps operand order, comparisons are
+// ordered-quiet, partial sums add in the scalar order), so the bytes match the reference.
+// Also used by the AVX-512 build (simd/kquant-avx512.h). Internal linkage: the AVX2 and AVX-512
+// libraries each keep their own copy.
 #pragma once
 #include <immintrin.h>
 
-#include "quant/kquant-impl.h"
+#include <type_traits>
+
+#include "quant/kquant-lanes.h"
 
 namespace lq_kq {
+namespace {
 
 // dst rows (stride ds) = columns of the 8x8 block at src (stride ss). Moves floats only.
 inline void transpose8x8(const float * src, int ss, float * dst, int ds) {
@@ -53,12 +60,178 @@ inline void transpose_tiles(const float * src, float * dst, int nl, int lps, int
         for (int lb = 0; lb < nl; lb += 8) transpose8x8(src + jb * nl + lb, nl, dst + lb * w + jb, w);
 }
 
+// ---- per-super-block kernels ------------------------------------------------------------------
+// Levels are below 8 and shifts stay inside each byte, so 16-bit lane shifts are exact here.
+inline __m256i pack_load32(const uint8_t * p, int mask) {
+    return _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)), _mm256_set1_epi8(static_cast<char>(mask)));
+}
+// kquant-layout.h's pack_2bit.
+inline void pack_2bit_avx2(uint8_t * qs, const uint8_t * L) {
+    for (int n = 0; n < 2; ++n) {
+        const uint8_t * l = L + 128 * n;
+        const __m256i a = pack_load32(l, 3), b = pack_load32(l + 32, 3), c = pack_load32(l + 64, 3), d = pack_load32(l + 96, 3);
+        const __m256i r = _mm256_or_si256(_mm256_or_si256(a, _mm256_slli_epi16(b, 2)), _mm256_or_si256(_mm256_slli_epi16(c, 4), _mm256_slli_epi16(d, 6)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i *>(qs + 32 * n), r);
+    }
+}
+// kquant-layout.h's pack_q3_hmask.
+inline void pack_q3_hmask_avx2(uint8_t * hmask, const uint8_t * L) {
+    __m256i h = _mm256_setzero_si256();
+    for (int k = 0; k < 8; ++k) {
+        const __m256i v = pack_load32(L + 32 * k, 4);  // bit 2 of each level, moved to bit k
+        h = _mm256_or_si256(h, k >= 2 ? _mm256_slli_epi16(v, k - 2) : _mm256_srli_epi16(v, 2 - k));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(hmask), h);
+}
+
+// pack_q3_k straight from the search's lane order (qt[l * w + j] = level q of weight 16*j + l, q + 4
+// stored; one super-block in 16 lanes of rows w floats apart), without levels_out's float transposes.
+// Per half h (lanes 8h..8h+7): rows become bytes, a byte and a dword 4x4 transpose give R[h][t],
+// whose 128-bit lane c' holds sub-block P_j, j = 8h + 4c' + t (its 16 levels). Then
+// qs[32n + 16b + l] = sum_k (P_{8n+2k+b}[l] & 3) << 2k and hmask[16b + l] bit k = bit 2 of
+// P_{2k+b}[l]; shifts of 16-bit lanes stay inside each byte (values below 8).
+inline void pack_q3_k_lanes(block_q3_K * b, const float * qt, int w, const int * ls, float d) {
+    const __m256i tr4 = _mm256_broadcastsi128_si256(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+    const __m256i four = _mm256_set1_epi8(4), three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), two = _mm256_set1_epi8(2);
+    __m256i R[2][4];
+    for (int h = 0; h < 2; ++h) {
+        __m256i z[4];
+        for (int m = 0; m < 4; ++m) {
+            const float * r = qt + 4 * m * w + 8 * h;
+            const __m256i a = _mm256_packs_epi32(_mm256_cvttps_epi32(_mm256_load_ps(r)), _mm256_cvttps_epi32(_mm256_load_ps(r + w)));
+            const __m256i c = _mm256_packs_epi32(_mm256_cvttps_epi32(_mm256_load_ps(r + 2 * w)), _mm256_cvttps_epi32(_mm256_load_ps(r + 3 * w)));
+            // lane c', byte 4i + t = level of row 4m + i, lane 8h + 4c' + t; shuffled to byte 4t + i.
+            z[m] = _mm256_shuffle_epi8(_mm256_add_epi8(_mm256_packs_epi16(a, c), four), tr4);
+        }
+        const __m256i u0 = _mm256_unpacklo_epi32(z[0], z[1]), u1 = _mm256_unpackhi_epi32(z[0], z[1]);
+        const __m256i u2 = _mm256_unpacklo_epi32(z[2], z[3]), u3 = _mm256_unpackhi_epi32(z[2], z[3]);
+        R[h][0] = _mm256_unpacklo_epi64(u0, u2);
+        R[h][1] = _mm256_unpackhi_epi64(u0, u2);
+        R[h][2] = _mm256_unpacklo_epi64(u1, u3);
+        R[h][3] = _mm256_unpackhi_epi64(u1, u3);
+    }
+    for (int bb = 0; bb < 2; ++bb) {
+        __m128i hm = _mm_setzero_si128();
+        for (int h = 0; h < 2; ++h) {
+            // Lane c': low bits of k = 2c', 2c' + 1 (n = h); lane 1 moves 4 bits up onto lane 0.
+            const __m256i q = _mm256_or_si256(_mm256_and_si256(R[h][bb], three), _mm256_slli_epi16(_mm256_and_si256(R[h][bb + 2], three), 2));
+            const __m128i x = _mm_or_si128(_mm256_castsi256_si128(q), _mm_slli_epi16(_mm256_extracti128_si256(q, 1), 4));
+            _mm_storeu_si128(reinterpret_cast<__m128i *>(b->qs + 32 * h + 16 * bb), x);
+            // Lane c': high bits of k = 4h + 2c' and the next, moved to those bit positions.
+            const __m256i t = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(R[h][bb], 2), one), _mm256_and_si256(_mm256_srli_epi16(R[h][bb + 2], 1), two));
+            const __m128i lo = _mm256_castsi256_si128(t), hi = _mm256_extracti128_si256(t, 1);
+            hm = _mm_or_si128(hm, h ? _mm_or_si128(_mm_slli_epi16(lo, 4), _mm_slli_epi16(hi, 6)) : _mm_or_si128(lo, _mm_slli_epi16(hi, 2)));
+        }
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(b->hmask + 16 * bb), hm);
+    }
+    pack_q3_scales(b, ls, d);
+}
+
+// The vector form of the fixed-order sums: p holds the partial sums p0..p3; c adds the next 8 values in order.
+inline __m128 partials_add8(__m128 p, __m256 c) {
+    return _mm_add_ps(_mm_add_ps(p, _mm256_castps256_ps128(c)), _mm256_extractf128_ps(c, 1));
+}
+// (p0 + p1) + (p2 + p3).
+inline float partials_total(__m128 p) {
+    const __m128 h = _mm_add_ps(p, _mm_movehdup_ps(p));  // p0 + p1 in lane 0, p2 + p3 in lane 2
+    return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehl_ps(h, h)));
+}
+
+// scalar_kernels (kquant-lanes.h), same results; sizes a vector does not fit use the scalar code.
+struct avx2_kernels : scalar_kernels {
+    template <int LPS>
+    static float sum_lanes(const float * t) {
+        __m128 p = _mm_setzero_ps();
+        for (int j = 0; j < LPS; j += 4) p = _mm_add_ps(p, _mm_loadu_ps(t + j));
+        return partials_total(p);
+    }
+
+    template <int LPS, int LO, int HI>
+    static float steps_error(const float * v, const float * w, float d, float * slv, float * sll) {
+        if constexpr (LPS % 8 != 0) {
+            return scalar_kernels::steps_error<LPS, LO, HI>(v, w, d, slv, sll);
+        } else {
+            // 8 lanes at a time (max(LO, a) is a < LO ? LO : a, min(HI, a) is a > HI ? HI : a).
+            const float id = 1.0f / d;
+            const __m256 vd = _mm256_set1_ps(d), vid = _mm256_set1_ps(id), m = _mm256_set1_ps(kRoundMagic);
+            const __m256 lo = _mm256_set1_ps(static_cast<float>(LO)), hi = _mm256_set1_ps(static_cast<float>(HI));
+            __m128 p1 = _mm_setzero_ps(), p2 = p1, p3 = p1;
+            for (int j = 0; j < LPS; j += 8) {
+                const __m256 vv = _mm256_loadu_ps(v + j), vw = _mm256_loadu_ps(w + j);
+                __m256 a = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(vv, vid), m), m);
+                a = _mm256_min_ps(hi, _mm256_max_ps(lo, a));
+                const __m256 r = _mm256_sub_ps(vv, _mm256_mul_ps(vd, a)), wa = _mm256_mul_ps(vw, a);
+                p1 = partials_add8(p1, _mm256_mul_ps(wa, vv));
+                p2 = partials_add8(p2, _mm256_mul_ps(wa, a));
+                p3 = partials_add8(p3, _mm256_mul_ps(_mm256_mul_ps(vw, r), r));
+            }
+            *slv = partials_total(p1);
+            *sll = partials_total(p2);
+            return partials_total(p3);
+        }
+    }
+
+    template <int LPS>
+    static float largest_abs(const float * v) {
+        if constexpr (LPS != 16) {
+            return scalar_kernels::largest_abs<LPS>(v);
+        } else {
+            // Branch-free: the maximum |v| (exact in any order), then the first lane that equals it.
+            const __m256 sign = _mm256_set1_ps(-0.0f);
+            const __m256 a0 = _mm256_andnot_ps(sign, _mm256_loadu_ps(v)), a1 = _mm256_andnot_ps(sign, _mm256_loadu_ps(v + 8));
+            __m256 m = _mm256_max_ps(a0, a1);
+            m = _mm256_max_ps(m, _mm256_permute2f128_ps(m, m, 1));
+            m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0x4E));
+            m = _mm256_max_ps(m, _mm256_shuffle_ps(m, m, 0xB1));
+            const int hit = _mm256_movemask_ps(_mm256_cmp_ps(a0, m, _CMP_EQ_OQ)) | (_mm256_movemask_ps(_mm256_cmp_ps(a1, m, _CMP_EQ_OQ)) << 8);
+            return _mm256_cvtss_f32(m) > 0.0f ? v[__builtin_ctz(static_cast<unsigned>(hit))] : 0.0f;
+        }
+    }
+
+    template <int LPS, int LO, int HI>
+    static void assign_steps(const float * v, float ib, int * l) {
+        if constexpr (LPS % 8 != 0) {
+            scalar_kernels::assign_steps<LPS, LO, HI>(v, ib, l);
+        } else {
+            const __m256 vib = _mm256_set1_ps(ib), m = _mm256_set1_ps(kRoundMagic);
+            const __m256i lo = _mm256_set1_epi32(LO), hi = _mm256_set1_epi32(HI);
+            for (int j = 0; j < LPS; j += 8) {
+                const __m256 t = _mm256_sub_ps(_mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(v + j), vib), m), m);
+                const __m256i a = _mm256_cvttps_epi32(t);
+                _mm256_storeu_si256(reinterpret_cast<__m256i *>(l + j), _mm256_min_epi32(_mm256_max_epi32(a, lo), hi));
+            }
+        }
+    }
+
+    using scalar_kernels::pack;
+    static void pack(block_q2_K * b, const uint8_t * L, const int * ls, const int * lm, float d, float dm) {
+        pack_2bit_avx2(b->qs, L);
+        pack_q2_scales(b, ls, lm, d, dm);
+    }
+    static void pack(block_q3_K * b, const uint8_t * L, const int * ls, float d) {
+        pack_q3_hmask_avx2(b->hmask, L);
+        pack_2bit_avx2(b->qs, L);
+        pack_q3_scales(b, ls, d);
+    }
+    template <int W, class Block>
+    static bool pack_lanes(Block * b, const float * qt, int lane0, const int * ls, float d) {
+        if constexpr (std::is_same<Block, block_q3_K>::value && W % 16 == 0) {
+            pack_q3_k_lanes(b, qt + lane0, W, ls, d);
+            return true;
+        } else {
+            return false;
+        }
+    }
+};
+
+// ---- lane vectors ------------------------------------------------------------------------------
 struct vmask8 {
     __m256 m;
 };
 struct vec8 {
     static constexpr int W = 8;
     typedef vmask8 mask;
+    typedef avx2_kernels kernels;
     __m256 v;
     static vec8 load(const float * p) { return {_mm256_load_ps(p)}; }
     void store(float * p) const { _mm256_store_ps(p, v); }
@@ -87,6 +260,7 @@ struct vmask16x2 {
 struct vec16x2 {
     static constexpr int W = 16;
     typedef vmask16x2 mask;
+    typedef avx2_kernels kernels;
     __m256 lo, hi;
     static vec16x2 load(const float * p) { return {_mm256_load_ps(p), _mm256_load_ps(p + 8)}; }
     void store(float * p) const {
@@ -126,4 +300,7 @@ inline vec16x2 vsel(const vmask16x2 & m, const vec16x2 & a, const vec16x2 & b) {
     return {_mm256_blendv_ps(b.lo, a.lo, m.lo), _mm256_blendv_ps(b.hi, a.hi, m.hi)};
 }
 
+}  // namespace
 }  // namespace lq_kq
+
+#include "quant/kquant-search.h"

@@ -1,17 +1,18 @@
-// AVX-512 lane vectors for the k-quant search template (quant/kquant-impl.h): vec32z = two __m512,
+// The AVX-512 lane vector of the k-quant search (quant/kquant-search.h): vec32z = two __m512,
 // 32 lanes: two 16-lane super-blocks of Q2_K/Q3_K/Q6_K, or four 8-lane super-blocks of Q4_K/Q5_K,
 // side by side. Two vectors per operation give the lane passes independent work, and several
 // super-blocks per step let their per-super-block scale choices (latency-bound scalar chains)
 // overlap. Operations are the scalar lane type's IEEE operations, so the bytes match the reference.
+// The per-super-block kernels are AVX2's (simd/kquant-avx2.h). Internal linkage, as there.
 #pragma once
 // GCC 12 reports a false "__Y is used uninitialized" inside its own _mm512_min/max_ps helpers.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
-#include "quant/kquant-impl.h"
 #include "quant/simd/kquant-avx2.h"
 
 namespace lq_kq {
+namespace {
 
 // dst[l * w + j] = src[j * 16 + l] (j, l < 16). Zmm a[s] takes in its 128-bit lane c the four floats l = 4g..4g+3
 // of row 4c + s (one load and three inserts from memory, which keep off the shuffle port); a 4x4
@@ -42,6 +43,7 @@ struct vmask32z {
 struct vec32z {
     static constexpr int W = 32;
     typedef vmask32z mask;
+    typedef avx2_kernels kernels;
     __m512 lo, hi;
     static vec32z load(const float * p) { return {_mm512_load_ps(p), _mm512_load_ps(p + 16)}; }
     void store(float * p) const {
@@ -80,4 +82,5 @@ inline vec32z vsel(const vmask32z & m, const vec32z & a, const vec32z & b) {
     return {_mm512_mask_blend_ps(m.lo, b.lo, a.lo), _mm512_mask_blend_ps(m.hi, b.hi, a.hi)};
 }
 
+}  // namespace
 }  // namespace lq_kq

@@ -20,7 +20,7 @@ void lq_quantize_q4_0_avx2(const float * x, void * vy, int64_t n, const float * 
             }
             const block32 blk(x + LQ_QK4_0 * k);
             __m256i q[4];
-            blk.quantize(sc.id[k], -8.0f, 7.0f, q);
+            blk.quantize(sc.ids[k], -8.0f, 7.0f, q);
             for (int t = 0; t < 4; ++t) q[t] = _mm256_add_epi32(q[t], off);
             const __m256i lo = _mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4));
             const __m256i hi = _mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4));
@@ -38,7 +38,7 @@ void lq_quantize_q4_0_avx2(const float * x, void * vy, int64_t n, const float * 
             continue;
         }
         __m256i q[4];
-        blk.quantize(1.0f / sat(d), -8.0f, 7.0f, q);
+        blk.quantize(1.0f / lq_f16_clamp(d), -8.0f, 7.0f, q);
         for (int k = 0; k < 4; ++k) q[k] = _mm256_add_epi32(q[k], off);
         const __m256i lo = _mm256_or_si256(q[0], _mm256_slli_epi32(q[2], 4));
         const __m256i hi = _mm256_or_si256(q[1], _mm256_slli_epi32(q[3], 4));

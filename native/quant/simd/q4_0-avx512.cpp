@@ -41,7 +41,7 @@ void lq_quantize_q4_0_avx512(const float * x, void * vy, int64_t n, const float 
             std::memset(y[b].qs, 0x88, sizeof y[b].qs);
             continue;
         }
-        const __m512 id = _mm512_set1_ps(1.0f / sat(d));
+        const __m512 id = _mm512_set1_ps(1.0f / lq_f16_clamp(d));
         const __m512i q0 = _mm512_add_epi32(round_clamp(v0, id, lo, hi), off);
         const __m512i q1 = _mm512_add_epi32(round_clamp(v1, id, lo, hi), off);
         y[b].d = dh;

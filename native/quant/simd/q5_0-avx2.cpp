@@ -22,7 +22,7 @@ void lq_quantize_q5_0_avx2(const float * x, void * vy, int64_t n, const float * 
             }
             const block32 blk(x + LQ_QK5_0 * k);
             __m256i q[4];
-            blk.quantize(sc.id[k], -16.0f, 15.0f, q);
+            blk.quantize(sc.ids[k], -16.0f, 15.0f, q);
             uint32_t qh = 0;
             for (int t = 0; t < 4; ++t) {
                 q[t] = _mm256_add_epi32(q[t], off);
@@ -48,7 +48,7 @@ void lq_quantize_q5_0_avx2(const float * x, void * vy, int64_t n, const float * 
             continue;
         }
         __m256i q[4];
-        blk.quantize(1.0f / sat(d), -16.0f, 15.0f, q);
+        blk.quantize(1.0f / lq_f16_clamp(d), -16.0f, 15.0f, q);
         uint32_t qh = 0;
         for (int k = 0; k < 4; ++k) {
             q[k] = _mm256_add_epi32(q[k], off);

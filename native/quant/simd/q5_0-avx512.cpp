@@ -47,7 +47,7 @@ void lq_quantize_q5_0_avx512(const float * x, void * vy, int64_t n, const float 
             std::memset(y[b].qs, 0, sizeof y[b].qs);
             continue;
         }
-        const __m512 id = _mm512_set1_ps(1.0f / sat(d));
+        const __m512 id = _mm512_set1_ps(1.0f / lq_f16_clamp(d));
         const __m512i q0 = _mm512_add_epi32(round_clamp(v0, id, lo, hi), off);
         const __m512i q1 = _mm512_add_epi32(round_clamp(v1, id, lo, hi), off);
         const uint32_t qh = static_cast<uint32_t>(_mm512_test_epi32_mask(q0, off)) |

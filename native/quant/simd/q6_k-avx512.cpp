@@ -1,8 +1,9 @@
-// Q6_K, AVX-512 variant: the reference search (quant/kquant-impl.h) instantiated on 32-lane
+// Q6_K, AVX-512 variant: the reference search (quant/kquant-search.h) instantiated on 32-lane
 // vectors of two __m512 (several super-blocks per step, see kquant-avx512.h); same operations in the
 // same order, so it writes the reference's bytes. Built with -mavx512f/bw/vl/dq -ffp-contract=off
 // (no FMA contraction).
 #include "quant/simd/kquant-avx512.h"
+#include "quant/kquants.h"
 
 void lq_quantize_q6_k_avx512(const float * x, void * y, int64_t n, const float * importance) {
     lq_kq::sym_quantize<lq_kq::vec32z, lq_kq::sym_q6k>(x, y, n, importance);

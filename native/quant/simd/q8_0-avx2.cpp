@@ -19,7 +19,7 @@ void lq_quantize_q8_0_avx2(const float * x, void * vy, int64_t n, const float * 
             }
             const block32 blk(x + LQ_QK8_0 * k);
             __m256i q[4];
-            blk.quantize(sc.id[k], -127.0f, 127.0f, q);
+            blk.quantize(sc.ids[k], -127.0f, 127.0f, q);
             const __m256i s16a = _mm256_packs_epi32(q[0], q[1]), s16b = _mm256_packs_epi32(q[2], q[3]);
             const __m256i s8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(s16a, s16b), perm);
             o.d = sc.dh[k];
@@ -35,7 +35,7 @@ void lq_quantize_q8_0_avx2(const float * x, void * vy, int64_t n, const float * 
             continue;
         }
         __m256i q[4];
-        blk.quantize(1.0f / sat(d), -127.0f, 127.0f, q);
+        blk.quantize(1.0f / lq_f16_clamp(d), -127.0f, 127.0f, q);
         const __m256i s16a = _mm256_packs_epi32(q[0], q[1]), s16b = _mm256_packs_epi32(q[2], q[3]);
         const __m256i s8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(s16a, s16b), perm);
         y[b].d = dh;

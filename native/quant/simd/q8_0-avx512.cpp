@@ -36,7 +36,7 @@ void lq_quantize_q8_0_avx512(const float * x, void * vy, int64_t n, const float 
             std::memset(&y[b], 0, sizeof(block_q8_0));
             continue;
         }
-        const __m512 id = _mm512_set1_ps(1.0f / sat(d));
+        const __m512 id = _mm512_set1_ps(1.0f / lq_f16_clamp(d));
         y[b].d = dh;
         _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs), _mm512_cvtepi32_epi8(round_clamp(v0, id, lo, hi)));
         _mm_storeu_si128(reinterpret_cast<__m128i *>(y[b].qs + 16), _mm512_cvtepi32_epi8(round_clamp(v1, id, lo, hi)));

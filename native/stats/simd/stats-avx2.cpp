@@ -9,17 +9,17 @@ namespace {
 
 template <int KIND>
 inline __m256 load8(const void * p, int64_t i) {
-    if (KIND == LQ_STATS_F32) return _mm256_loadu_ps(static_cast<const float *>(p) + i);
+    if (KIND == LQ_DTYPE_F32) return _mm256_loadu_ps(static_cast<const float *>(p) + i);
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i *>(static_cast<const uint16_t *>(p) + i));
-    if (KIND == LQ_STATS_F16) return _mm256_cvtph_ps(h);
+    if (KIND == LQ_DTYPE_F16) return _mm256_cvtph_ps(h);
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
 
 template <int KIND>
 inline float load1(const void * p, int64_t i) {
-    if (KIND == LQ_STATS_F32) return static_cast<const float *>(p)[i];
+    if (KIND == LQ_DTYPE_F32) return static_cast<const float *>(p)[i];
     const uint16_t h = static_cast<const uint16_t *>(p)[i];
-    return KIND == LQ_STATS_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
+    return KIND == LQ_DTYPE_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
 }
 
 inline double hsum(__m256d v) {
@@ -73,14 +73,14 @@ void count(const void * p, int64_t b, int64_t e, float t1, float t2, int64_t * c
 }  // namespace
 
 void lq_stats_moments_avx2(const lq_stats_tensor & t, int64_t b, int64_t e, double * sum, double * sumsq) {
-    if (t.kind == LQ_STATS_F16) return moments<LQ_STATS_F16>(t.data, b, e, sum, sumsq);
-    if (t.kind == LQ_STATS_BF16) return moments<LQ_STATS_BF16>(t.data, b, e, sum, sumsq);
-    moments<LQ_STATS_F32>(t.data, b, e, sum, sumsq);
+    if (t.kind == LQ_DTYPE_F16) return moments<LQ_DTYPE_F16>(t.data, b, e, sum, sumsq);
+    if (t.kind == LQ_DTYPE_BF16) return moments<LQ_DTYPE_BF16>(t.data, b, e, sum, sumsq);
+    moments<LQ_DTYPE_F32>(t.data, b, e, sum, sumsq);
 }
 
 void lq_stats_count_avx2(const lq_stats_tensor & t, int64_t b, int64_t e, float t1, float t2, int64_t * c1,
                          int64_t * c2) {
-    if (t.kind == LQ_STATS_F16) return count<LQ_STATS_F16>(t.data, b, e, t1, t2, c1, c2);
-    if (t.kind == LQ_STATS_BF16) return count<LQ_STATS_BF16>(t.data, b, e, t1, t2, c1, c2);
-    count<LQ_STATS_F32>(t.data, b, e, t1, t2, c1, c2);
+    if (t.kind == LQ_DTYPE_F16) return count<LQ_DTYPE_F16>(t.data, b, e, t1, t2, c1, c2);
+    if (t.kind == LQ_DTYPE_BF16) return count<LQ_DTYPE_BF16>(t.data, b, e, t1, t2, c1, c2);
+    count<LQ_DTYPE_F32>(t.data, b, e, t1, t2, c1, c2);
 }

@@ -15,21 +15,21 @@ namespace {
 
 template <int KIND>
 inline __m512 widen16(__m256i h) {
-    if (KIND == LQ_STATS_F16) return _mm512_cvtph_ps(h);
+    if (KIND == LQ_DTYPE_F16) return _mm512_cvtph_ps(h);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
 template <int KIND>
 inline __m512 load16(const void * p, int64_t i) {
-    if (KIND == LQ_STATS_F32) return _mm512_loadu_ps(static_cast<const float *>(p) + i);
+    if (KIND == LQ_DTYPE_F32) return _mm512_loadu_ps(static_cast<const float *>(p) + i);
     return widen16<KIND>(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(static_cast<const uint16_t *>(p) + i)));
 }
 
 template <int KIND>
 inline float load1(const void * p, int64_t i) {
-    if (KIND == LQ_STATS_F32) return static_cast<const float *>(p)[i];
+    if (KIND == LQ_DTYPE_F32) return static_cast<const float *>(p)[i];
     const uint16_t h = static_cast<const uint16_t *>(p)[i];
-    return KIND == LQ_STATS_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
+    return KIND == LQ_DTYPE_F16 ? lq_f16_to_f32(h) : lq_bf16_to_f32(h);
 }
 
 // Prefetches the lines holding weights [i + kNear, i + kNear + 64) into L1 and those at i + kFar
@@ -39,7 +39,7 @@ inline float load1(const void * p, int64_t i) {
 constexpr int64_t kNear = 1024, kFar = 8192;
 template <int KIND>
 inline void prefetch64(const void * p, int64_t i) {
-    constexpr int64_t es = KIND == LQ_STATS_F32 ? 4 : 2;
+    constexpr int64_t es = KIND == LQ_DTYPE_F32 ? 4 : 2;
     const char * a = static_cast<const char *>(p) + i * es;
     for (int64_t o = 0; o < 64 * es; o += 64) {
         _mm_prefetch(a + kNear * es + o, _MM_HINT_T0);
@@ -129,7 +129,7 @@ void count(const void * p, int64_t b, int64_t e, float t1, float t2, int64_t * c
 template <int KIND>
 inline int16_t bits_at_or_below(float v) {
     v += 0.0f;  // -0 would map to 0x8000, below every negative pattern
-    if (KIND == LQ_STATS_BF16) return static_cast<int16_t>(lq_f32_bits(v) >> 16);  // truncation rounds down
+    if (KIND == LQ_DTYPE_BF16) return static_cast<int16_t>(lq_f32_bits(v) >> 16);  // truncation rounds down
     uint16_t h = lq_f32_to_f16(v);
     if (lq_f16_to_f32(h) > v) --h;
     return static_cast<int16_t>(h);
@@ -139,9 +139,13 @@ inline int16_t bits_at_or_below(float v) {
 // because this library is built for F/BW/VL/DQ only: the caller checks the CPU at run time, and a
 // target("avx512vbmi2") function could not be inlined into the sweep's loop.
 inline __m512i compress_epi16(__mmask32 keep, __m512i r) {
+#if defined(LQ_EMULATE_AVX512)
+    return lq_emu_compress_epi16(keep, r);  // test build on AVX2 hardware (test/avx512-emu)
+#else
     __m512i out;
     __asm__("vpcompressw %1, %0%{%2%}%{z%}" : "=v"(out) : "v"(r), "Yk"(keep));
     return out;
+#endif
 }
 
 // One-pass sweep for F16/BF16 with non-negative band edges: the band tests run on the raw 16-bit
@@ -275,16 +279,16 @@ void band(const void * p, int64_t b, int64_t e, const float lo[2], const float h
 }  // namespace
 
 void lq_stats_moments_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, double * sum, double * sumsq) {
-    if (t.kind == LQ_STATS_F16) return moments<LQ_STATS_F16>(t.data, b, e, sum, sumsq);
-    if (t.kind == LQ_STATS_BF16) return moments<LQ_STATS_BF16>(t.data, b, e, sum, sumsq);
-    moments<LQ_STATS_F32>(t.data, b, e, sum, sumsq);
+    if (t.kind == LQ_DTYPE_F16) return moments<LQ_DTYPE_F16>(t.data, b, e, sum, sumsq);
+    if (t.kind == LQ_DTYPE_BF16) return moments<LQ_DTYPE_BF16>(t.data, b, e, sum, sumsq);
+    moments<LQ_DTYPE_F32>(t.data, b, e, sum, sumsq);
 }
 
 void lq_stats_count_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, float t1, float t2, int64_t * c1,
                            int64_t * c2) {
-    if (t.kind == LQ_STATS_F16) return count<LQ_STATS_F16>(t.data, b, e, t1, t2, c1, c2);
-    if (t.kind == LQ_STATS_BF16) return count<LQ_STATS_BF16>(t.data, b, e, t1, t2, c1, c2);
-    count<LQ_STATS_F32>(t.data, b, e, t1, t2, c1, c2);
+    if (t.kind == LQ_DTYPE_F16) return count<LQ_DTYPE_F16>(t.data, b, e, t1, t2, c1, c2);
+    if (t.kind == LQ_DTYPE_BF16) return count<LQ_DTYPE_BF16>(t.data, b, e, t1, t2, c1, c2);
+    count<LQ_DTYPE_F32>(t.data, b, e, t1, t2, c1, c2);
 }
 
 void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, const float lo[2], const float hi[2],
@@ -292,12 +296,16 @@ void lq_stats_band_avx512(const lq_stats_tensor & t, int64_t b, int64_t e, const
                           int64_t * n1) {
     const bool nonneg = lo[0] >= 0.0f && lo[1] >= 0.0f && hi[0] >= 0.0f && hi[1] >= 0.0f;
     // LAYERQUANT_NO_VBMI2 forces the float-compress path that CPUs without VBMI2 take (tests).
+#if defined(LQ_EMULATE_AVX512)
+    static const bool vbmi2 = !std::getenv("LAYERQUANT_NO_VBMI2");  // emulated: both paths testable
+#else
     static const bool vbmi2 = __builtin_cpu_supports("avx512vbmi2") && !std::getenv("LAYERQUANT_NO_VBMI2");
-    if (t.kind == LQ_STATS_F16)
-        return (!nonneg ? band<LQ_STATS_F16> : vbmi2 ? band16<LQ_STATS_F16, true> : band16<LQ_STATS_F16, false>)(
+#endif
+    if (t.kind == LQ_DTYPE_F16)
+        return (!nonneg ? band<LQ_DTYPE_F16> : vbmi2 ? band16<LQ_DTYPE_F16, true> : band16<LQ_DTYPE_F16, false>)(
             t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
-    if (t.kind == LQ_STATS_BF16)
-        return (!nonneg ? band<LQ_STATS_BF16> : vbmi2 ? band16<LQ_STATS_BF16, true> : band16<LQ_STATS_BF16, false>)(
+    if (t.kind == LQ_DTYPE_BF16)
+        return (!nonneg ? band<LQ_DTYPE_BF16> : vbmi2 ? band16<LQ_DTYPE_BF16, true> : band16<LQ_DTYPE_BF16, false>)(
             t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
-    band<LQ_STATS_F32>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
+    band<LQ_DTYPE_F32>(t.data, b, e, lo, hi, sum, sumsq, above, band0, n0, band1, n1);
 }

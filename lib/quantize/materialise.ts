@@ -1,0 +1,55 @@
+/**
+ * Materialise a tensor at a level: its bytes stored in a given format. The one place that decides
+ * "quantize this tensor unless it is already stored in that format" and that moves HF q/k rows
+ * into GGUF's order; the GGUF writer path (lib/quantize/write.ts), the in-memory models of
+ * `compare` and every sensitivity measurement go through it.
+ *
+ * Rows are quantized independently, so the HF → GGUF row permutation (whole rows, lib/model/permute)
+ * is applied after quantizing and gives the bytes a permute-then-quantize would. In-memory models
+ * keep the source's row order (`rows: 'source'`): the forward pass reads `permuteHeads` and uses
+ * rotate-half RoPE on such rows.
+ */
+import { hfToGgufRows } from '../model/permute.js';
+import type { TensorRef } from '../model/types.js';
+import { formatInfo } from './formats.js';
+import { quantizedBytes, quantizeTensorInto } from './tensor.js';
+
+/** The fields of a tensor materialise reads (lib/model's TensorRef and the decoder's tensors have them). */
+export type MaterialSource = Pick<TensorRef, 'name' | 'dims' | 'format' | 'data'> & { hfName?: string; permuteHeads?: number };
+
+/** Options of {@link materialise}. */
+export interface MaterialiseOptions {
+  /** Row order of the result: `source` (default) as stored; `gguf` with HF q/k rows permuted into GGUF's order. */
+  rows?: 'source' | 'gguf';
+  /** Per-column importance weights (an imatrix row for this tensor) handed to the quantizer. */
+  importance?: Float32Array;
+  threads?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * `t` stored in `format` (any case): the same object when nothing changes, else a copy whose
+ * `data` holds the new bytes and whose `format` is the canonical name (`permuteHeads` dropped
+ * when the rows were moved into GGUF's order). `data === t.data` tells the caller the source view
+ * itself is returned.
+ */
+export async function materialise<T extends MaterialSource>(t: T, format: string, opts: MaterialiseOptions = {}): Promise<T> {
+  const target = formatInfo(format).name;
+  const permute = opts.rows === 'gguf' && t.permuteHeads !== undefined;
+  let data: Uint8Array = t.data;
+  if (target !== formatInfo(t.format).name) {
+    const out = Buffer.allocUnsafe(quantizedBytes(target, t.dims));
+    await quantizeTensorInto({ data: t.data, format: t.format, dims: [...t.dims], name: t.name }, target, out, {
+      ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+      ...(opts.importance !== undefined ? { importance: opts.importance } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    data = out;
+  } else if (!permute) {
+    return t;
+  }
+  if (permute) data = hfToGgufRows(data, t.dims[1]!, t.permuteHeads!, t.hfName ?? t.name);
+  const out: T = { ...t, format: target, data };
+  if (permute) delete out.permuteHeads;
+  return out;
+}

@@ -1,0 +1,207 @@
+/**
+ * The one call a tool makes to quantize a model: `quantizeModel(source, budget, options)` →
+ * `{ plan, file, report }`. Its stages, in order, each optional where the options say so:
+ *
+ * 1. load (when `source` is a path) and refuse an output that is one of the inputs;
+ * 2. scores: block importance by `method` (`zd` default, `lim`, `sensitivity`, `none`) or given
+ *    (`scores`); `sensitivity` also measures the error of each (unit, level) for the solver;
+ * 3. plan: the budget parsed against the model, the formats' modelled errors measured natively
+ *    (lib/quantize/plan-model.ts), the pure planner (lib/plan) — or the `plan` given, checked;
+ * 4. write (when `output` is given): every tensor materialised at its level into the GGUF.
+ *
+ * Progress is one event stream (`onProgress`: stages rank, sensitivity, quantize…), cancellation
+ * one AbortSignal. Later options slot into these stages: an imatrix (per-tensor importance handed
+ * to the quantizers in stage 4, `importance`), other methods and presets (stage 2/3), `device`.
+ */
+import { LayerquantError } from '../errors.js';
+import { refuseOutputOverInput } from '../io/gguf-write.js';
+import { blockImportance, rank, type RankMethod } from '../importance/rank.js';
+import { sensitivity, sensitivityBlockScores, sensitivityErrors, type SensitivityResult } from '../importance/sensitivity.js';
+import type { ImportanceResult } from '../importance/types.js';
+import { loadModel } from '../model/load.js';
+import type { ModelDescription } from '../model/types.js';
+import { describeBudget, parseBudget, type Budget, type BudgetArgs } from '../plan/budget.js';
+import type { FormatTable } from '../plan/cost.js';
+import { validatePlan } from '../plan/plan-file.js';
+import type { GlobalsPolicy, Plan } from '../plan/plan.js';
+import type { StrategyName } from '../plan/solve.js';
+import type { Granularity } from '../plan/units.js';
+import type { ProgressListener } from '../progress.js';
+import type { UnknownCharPolicy } from '../tokenize/tokenizer.js';
+import { predictFileSize } from './gguf-out.js';
+import { systemMemory } from './memory.js';
+import { planModel, registryFormats, type PlanModelOptions } from './plan-model.js';
+import { writePlan, type WrittenFile } from './write.js';
+
+/** Default levels: llama.cpp's k-quants and Q8_0 (rows they cannot hold fall back, counted). */
+export const DEFAULT_LEVELS = 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0';
+
+/** How block importance (and, for `sensitivity`, each unit's error per level) is found. */
+export type QuantizeMethod = RankMethod | 'sensitivity' | 'none';
+
+/** Calibration text for the methods that run the model (`lim`, `sensitivity`). */
+export interface CalibrationOptions {
+  /** The text (default: the built-in calibration text). */
+  text?: string;
+  /** Tokens to use (default: lim all of the text's, at most 4096; sensitivity 1024). */
+  tokens?: number;
+  /** Sequence length (default min(512, training context)). */
+  context?: number;
+  /** Characters outside the vocabulary (default error). */
+  unknown?: UnknownCharPolicy;
+}
+
+/** Options of {@link quantizeModel}. */
+export interface QuantizeModelOptions {
+  /** The GGUF to write; without it the call stops after planning. */
+  output?: string;
+  /** Quantize this plan (validated against the model) instead of planning. */
+  plan?: Plan;
+  /** Formats to mix (default {@link DEFAULT_LEVELS}). */
+  levels?: string | readonly string[];
+  /** Default `zd` (data-free); ignored when `scores` is given. */
+  method?: QuantizeMethod;
+  /** Block importance given directly (higher = more important), one per block. */
+  scores?: readonly number[];
+  calibration?: CalibrationOptions;
+  /** Default `optimal`. */
+  strategy?: StrategyName;
+  /** Default `block`. */
+  granularity?: Granularity;
+  /** Embeddings/output head policy (default `auto`). */
+  globals?: GlobalsPolicy;
+  /** Seed of `random`. */
+  seed?: number;
+  /**
+   * Per-column importance weights of a tensor (an imatrix row), by GGUF tensor name, handed to its
+   * quantizer when the file is written.
+   */
+  importance?: (tensor: string) => Float32Array | undefined;
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+  /** Called with the plan once it is made (or checked), before any byte is written. */
+  onPlan?(plan: Plan, report: QuantizeReport): void;
+  /** Format table (default: the native registry; tests). */
+  formats?: FormatTable;
+}
+
+/** What the stages found besides the plan. */
+export interface QuantizeReport {
+  /** Lines for people: the budget `--fit` computed, measurements made, a budget above every plan. */
+  notes: string[];
+  /** Seconds of each stage that ran. */
+  seconds: { scores?: number; plan: number; write?: number; total: number };
+  /** The ranking used (`lim`, `zd`). */
+  ranking?: ImportanceResult;
+  /** The measurements used (`sensitivity`). */
+  sensitivity?: SensitivityResult;
+}
+
+/** Result of {@link quantizeModel}. */
+export interface QuantizeModelResult {
+  plan: Plan;
+  /** The file written, or null without `output`. */
+  file: WrittenFile | null;
+  report: QuantizeReport;
+}
+
+/** A budget: parsed (`{ kind: 'bits', bits: 3.25 }`), or as the CLI flags give it (`{ size: '6GiB' }`). */
+export type BudgetSpec = Budget | BudgetArgs;
+
+const seconds = (t0: number): number => (performance.now() - t0) / 1000;
+
+/**
+ * Plans `source` (a path, or a loaded model the caller keeps open) for `budget` and, with
+ * `options.output`, writes the GGUF. See the file comment for the stages.
+ */
+export async function quantizeModel(source: string | ModelDescription, budget: BudgetSpec | undefined, options: QuantizeModelOptions = {}): Promise<QuantizeModelResult> {
+  const model = typeof source === 'string' ? loadModel(source) : source;
+  try {
+    return await run(model, budget, options);
+  } finally {
+    if (typeof source === 'string') model.close();
+  }
+}
+
+async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, o: QuantizeModelOptions): Promise<QuantizeModelResult> {
+  const t0 = performance.now();
+  // Before minutes of work: never write over the model being read.
+  if (o.output) refuseOutputOverInput(o.output, [model.path, ...[...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => t.file)]);
+  const table = o.formats ?? registryFormats();
+  const report: QuantizeReport = { notes: [], seconds: { plan: 0, total: 0 } };
+  let plan: Plan;
+  if (o.plan) {
+    plan = validatePlan(structuredClone(o.plan), model, table);
+    plan.totals.fileBytes = predictFileSize(model, plan);
+    report.seconds.plan = seconds(t0);
+  } else {
+    if (!budgetSpec) throw new LayerquantError('E_BAD_ARGUMENT', 'Expected a budget (bits, size or fit) or a plan');
+    const budget = 'kind' in budgetSpec ? budgetSpec : await parseBudget(budgetSpec, model.hparams, systemMemory);
+    if (budget.kind === 'fit') report.notes.push(describeBudget(budget));
+    const levels = o.levels ?? DEFAULT_LEVELS;
+    const tScores = performance.now();
+    const scored = await scores(model, levels, table, o, report);
+    report.seconds.scores = seconds(tScores);
+    const tPlan = performance.now();
+    const opts: PlanModelOptions = { levels, budget, formats: table, ...scored };
+    if (o.strategy) opts.strategy = o.strategy;
+    if (o.granularity) opts.granularity = o.granularity;
+    if (o.globals) opts.globals = o.globals;
+    if (o.seed !== undefined) opts.seed = o.seed;
+    plan = await planModel(model, opts);
+    report.notes.push(...(plan.notes ?? []));
+    report.seconds.plan = seconds(tPlan);
+  }
+  o.onPlan?.(plan, report);
+  let file: WrittenFile | null = null;
+  if (o.output) {
+    const tWrite = performance.now();
+    file = await writePlan(model, plan, o.output, {
+      ...(o.threads !== undefined ? { threads: o.threads } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+      ...(o.importance ? { importance: o.importance } : {}),
+    });
+    report.seconds.write = seconds(tWrite);
+  }
+  report.seconds.total = seconds(t0);
+  return { plan, file, report };
+}
+
+/** Stage 2: the scores (and, for sensitivity, the errors) the planner gets. */
+async function scores(
+  model: ModelDescription,
+  levels: string | readonly string[],
+  table: FormatTable,
+  o: QuantizeModelOptions,
+  report: QuantizeReport,
+): Promise<Pick<PlanModelOptions, 'importance' | 'method' | 'errorEstimate'>> {
+  const common = {
+    ...(o.threads !== undefined ? { threads: o.threads } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  };
+  const cal = o.calibration ?? {};
+  const calib = {
+    ...(cal.text !== undefined ? { text: cal.text } : {}),
+    ...(cal.tokens !== undefined ? { tokens: cal.tokens } : {}),
+    ...(cal.context !== undefined ? { context: cal.context } : {}),
+    ...(cal.unknown !== undefined ? { unknown: cal.unknown } : {}),
+  };
+  if (o.scores) {
+    if (o.method === 'sensitivity') throw new LayerquantError('E_BAD_ARGUMENT', 'Given scores and the sensitivity method exclude each other');
+    return { importance: [...o.scores], method: o.method && o.method !== 'none' ? o.method : 'given' };
+  }
+  const method = o.method ?? 'zd';
+  if (method === 'none') return {};
+  if (method === 'sensitivity') {
+    const s = await sensitivity(model, { levels, formats: table, granularity: o.granularity ?? 'block', ...calib, ...common });
+    report.sensitivity = s;
+    report.notes.push(`sensitivity: ${s.details.measured} measurements on ${s.details.tokens} calibration tokens in ${s.details.seconds.toFixed(2)} s`);
+    return { errorEstimate: sensitivityErrors(s), importance: sensitivityBlockScores(s, model.blocks.map((b) => b.index)), method };
+  }
+  const r = await rank(model, method, { ...calib, ...common });
+  report.ranking = r;
+  return { importance: blockImportance(r), method };
+}

@@ -1,0 +1,57 @@
+// Helpers shared by the SIMD quantizers (block-32 and intN, AVX2 and AVX-512 files, all built with
+// -mavx2 -mf16c): F16C scale conversions (bit-identical to common/fp16.h's round-to-nearest-even
+// ones, and faster), the f16 clamp on vectors, the four-block scale step, and order-free
+// horizontal min/max. Internal linkage: each ISA file keeps its own copy.
+#pragma once
+#include <immintrin.h>
+
+#include "quant/basic.h"
+
+namespace {
+
+// Horizontal max/min of 8 lanes (exact in any order).
+inline float hmax(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+inline float hmin(__m256 v) {
+    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_min_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+inline bool f16_is_zero(uint16_t h) { return (h & 0x7fff) == 0; }
+// lq_f16_clamp lane by lane (inputs are never NaN, so min/max order does not matter).
+inline __m128 clamp_f16(__m128 d) { return _mm_max_ps(_mm_min_ps(d, _mm_set1_ps(LQ_F16_MAX)), _mm_set1_ps(-LQ_F16_MAX)); }
+inline __m256 clamp_f16(__m256 d) { return _mm256_max_ps(_mm256_min_ps(d, _mm256_set1_ps(LQ_F16_MAX)), _mm256_set1_ps(-LQ_F16_MAX)); }
+#if defined(__AVX512F__)
+inline __m512 clamp_f16(__m512 d) { return _mm512_max_ps(_mm512_min_ps(d, _mm512_set1_ps(LQ_F16_MAX)), _mm512_set1_ps(-LQ_F16_MAX)); }
+#endif
+
+inline uint16_t to_f16(float d) { return static_cast<uint16_t>(_cvtss_sh(lq_f16_clamp(d), _MM_FROUND_TO_NEAREST_INT)); }
+
+
+// Per-block scale steps for four blocks (the block-32 quantizers do four at a time): d -> clamped
+// d, its fp16 bits (dh[0..3]), 1/d (as a vector and per block), and which scales round to zero.
+struct scales4 {
+    alignas(16) uint16_t dh[8];
+    alignas(16) float ids[4];
+    __m128 id;
+    int zero_mask;  // bit k: block k's scale rounds to fp16 zero
+    explicit scales4(__m128 d) {
+        const __m128 ds = clamp_f16(d);
+        const __m128i h = _mm_cvtps_ph(ds, _MM_FROUND_TO_NEAREST_INT);
+        _mm_store_si128(reinterpret_cast<__m128i *>(dh), h);
+        const __m128i z = _mm_cmpeq_epi16(_mm_and_si128(h, _mm_set1_epi16(0x7fff)), _mm_setzero_si128());
+        const int m = _mm_movemask_epi8(z) & 0xff;
+        zero_mask = (m & 1) | ((m >> 1) & 2) | ((m >> 2) & 4) | ((m >> 3) & 8);
+        id = _mm_div_ps(_mm_set1_ps(1.0f), ds);
+        _mm_store_ps(ids, id);
+    }
+    bool zero(int k) const { return (zero_mask >> k) & 1; }
+};
+
+}  // namespace

@@ -1,0 +1,165 @@
+/**
+ * What the campaign mutates and which commands read each mutant. A kind names the input that is
+ * mutated (gguf, safetensors, index, config, tokenizer, plan, tensor-types); a mutant is that
+ * input, mutated from one of its seeds, placed in a fresh folder beside links to the other files
+ * it needs; every command that reads that input then runs on it, in process (lib/cli runCli).
+ * Mutants are a pure function of (kind, seed, iteration), so any finding replays alone.
+ */
+import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { Rng, iterationRng } from '../fuzz-helpers.js';
+import { mapFields, mutateGguf, type FileMap } from '../gguf-mutate.js';
+import { mutateSafetensors, safetensorsParts } from '../safetensors-mutate.js';
+import { mutateBytes, mutateJsonText, mutateTensorTypes } from '../text-mutate.js';
+import type { Seeds } from './seeds.js';
+
+export const KINDS = ['gguf', 'safetensors', 'index', 'config', 'tokenizer', 'plan', 'tensor-types'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** A mutant laid out on disk: the path each command reads, and what was done. */
+export interface Mutant {
+  /** The model path (GGUF file or HF folder) the commands read. */
+  model: string;
+  /** The file that was mutated. */
+  mutated: string;
+  /** Where commands write outputs (must not exist after a failed command). */
+  output: string;
+  /** The mutation, step by step. */
+  log: string[];
+}
+
+/**
+ * `{model}`, `{out}`, `{text}`, `{file}` are replaced per mutant. A command after `{if-ok}` runs
+ * only when the command before it succeeded (a write after a plan that did not fail: writing is
+ * the dearest step, and a mutant that cannot be planned fails the same way before writing).
+ */
+export type Command = string[];
+
+const HF_COMMANDS: Command[] = [
+  ['inspect', '{model}', '--json'],
+  ['convert', '{model}', '-o', '{out}'],
+  ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--plan-only'],
+  ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
+];
+
+/** The commands that read each kind of input. */
+export const COMMANDS: Record<Kind, Command[]> = {
+  gguf: [
+    ['inspect', '{model}', '--json'],
+    ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--plan-only'],
+    ['{if-ok}', 'quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '-o', '{out}'],
+    ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
+  ],
+  safetensors: HF_COMMANDS,
+  index: HF_COMMANDS,
+  config: HF_COMMANDS,
+  tokenizer: HF_COMMANDS,
+  plan: [
+    ['quantize', '{model}', '--plan', '{file}', '--plan-only', '--json'],
+    ['{if-ok}', 'quantize', '{model}', '--plan', '{file}', '-o', '{out}'],
+  ],
+  'tensor-types': [
+    ['quantize', '{model}', '--plan', '{file}', '--plan-only', '--json'],
+    ['{if-ok}', 'quantize', '{model}', '--plan', '{file}', '--preset', 'Q8_0', '-o', '{out}'],
+  ],
+};
+
+/** Seeds read once per process. */
+interface Loaded {
+  files: Map<string, Buffer>;
+  ggufMaps: Map<string, FileMap>;
+}
+const cache = new WeakMap<Seeds, Loaded>();
+function loaded(seeds: Seeds): Loaded {
+  let l = cache.get(seeds);
+  if (!l) {
+    l = { files: new Map(), ggufMaps: new Map() };
+    cache.set(seeds, l);
+  }
+  return l;
+}
+function read(seeds: Seeds, path: string): Buffer {
+  const l = loaded(seeds);
+  let b = l.files.get(path);
+  if (!b) {
+    b = readFileSync(path);
+    l.files.set(path, b);
+  }
+  return b;
+}
+
+/** Links every file of `from` into `to` but `except`. */
+function linkFolder(from: string, to: string, except: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(from)) if (f !== except) symlinkSync(join(from, f), join(to, f));
+}
+
+const SPECIAL_F32 = [0x7fc00000, 0xffc00000, 0x7f800000, 0xff800000, 0x7f7fffff, 0xff7fffff, 0x00000001, 0x80000000, 0x7149f2ca, 0x0d000000];
+
+/** Weights set to NaN, ±Inf, ±FLT_MAX, denormals, -0 or 1e30 (the header stays valid): reaches the kernels. */
+function mutateWeights(src: Buffer, map: FileMap, r: Rng): { bytes: Buffer; log: string[] } {
+  const b = Buffer.from(src);
+  const start = Math.ceil((map.headerEnd + 1) / 32) * 32;
+  const log: string[] = [];
+  for (let k = 1 + r.int(r.chance(0.2) ? 64 : 3); k > 0; k--) {
+    const pos = start + 4 * r.int(Math.max(1, (b.length - start) >> 2));
+    if (pos + 4 > b.length) continue;
+    const v = r.pick(SPECIAL_F32);
+    b.writeUInt32LE(v, pos);
+    log.push(`f32 at ${pos} = 0x${v.toString(16)}`);
+  }
+  return { bytes: b, log };
+}
+
+const kindSalt = (kind: Kind): number => KINDS.indexOf(kind) * 0x2545f491;
+
+/** Writes the mutant of (kind, seed, i) into the empty folder `dir`. */
+export function makeMutant(seeds: Seeds, kind: Kind, seed: number, i: number, dir: string): Mutant {
+  const r: Rng = iterationRng((seed ^ kindSalt(kind)) >>> 0, i);
+  const log: string[] = [];
+  const output = join(dir, 'out.gguf');
+  if (kind === 'gguf') {
+    const src = r.chance(0.7) ? seeds.gguf.tiny : seeds.gguf.stories;
+    const l = loaded(seeds);
+    const bytes = read(seeds, src);
+    let map = l.ggufMaps.get(src);
+    if (!map) l.ggufMaps.set(src, (map = mapFields(bytes)));
+    const m = r.chance(0.25) ? mutateWeights(bytes, map, r) : mutateGguf(bytes, map, r);
+    const model = join(dir, 'model.gguf');
+    writeFileSync(model, m.bytes);
+    return { model, mutated: model, output, log: [`seed ${basename(src)}`, ...m.log] };
+  }
+  if (kind === 'plan' || kind === 'tensor-types') {
+    const src = kind === 'plan' ? seeds.plan : seeds.tensorTypes;
+    const file = join(dir, basename(src));
+    const bytes = kind === 'plan' ? mutateJsonText(read(seeds, src), r, log) : mutateTensorTypes(read(seeds, src), r, log);
+    writeFileSync(file, bytes);
+    return { model: seeds.gguf.tiny, mutated: file, output, log };
+  }
+  // HF folder kinds: pick a seed folder that has the file, mutate it, link the rest.
+  const folders = kind === 'index' ? [seeds.hf.sharded] : r.chance(0.2) ? [seeds.hf.stories] : [seeds.hf.tiny, seeds.hf.sharded];
+  const folder = r.pick(folders);
+  let name: string;
+  if (kind === 'config') name = 'config.json';
+  else if (kind === 'tokenizer') name = 'tokenizer.json';
+  else if (kind === 'index') name = 'model.safetensors.index.json';
+  else name = r.pick(readdirSync(folder).filter((f) => f.endsWith('.safetensors')));
+  const model = join(dir, 'hf');
+  linkFolder(folder, model, name);
+  const src = read(seeds, join(folder, name));
+  let bytes: Buffer;
+  if (kind === 'safetensors') {
+    if (r.chance(0.85)) {
+      const buf = Buffer.from(src);
+      bytes = Buffer.from(mutateSafetensors(buf, safetensorsParts(src), r, log, () => {}));
+    } else bytes = mutateBytes(src, r, log);
+  } else bytes = mutateJsonText(src, r, log);
+  const mutated = join(model, name);
+  writeFileSync(mutated, bytes);
+  return { model, mutated, output, log: [`seed ${basename(folder)}/${name}`, ...log] };
+}
+
+/** A command's argv for a mutant. */
+export function argvFor(cmd: Command, m: Mutant, seeds: Seeds): string[] {
+  return cmd.map((a) => a.replace('{model}', m.model).replace('{out}', m.output).replace('{text}', seeds.text).replace('{file}', m.mutated));
+}

@@ -1,0 +1,53 @@
+/**
+ * Logits of one token sequence from our forward pass and from llama.cpp (child process), and the
+ * agreement figures the architecture tests state: max |Δlogit| and the share of positions with
+ * the same argmax.
+ */
+import { loadModel } from '../../lib/model/load.js';
+import { Decoder } from '../../lib/eval/decoder.js';
+import { runLlama } from './llama.js';
+
+/** Our logits [n × vocab] for `ids` as one sequence. */
+export async function ourLogits(path: string, ids: Int32Array): Promise<Float32Array> {
+  const m = loadModel(path);
+  try {
+    const dec = new Decoder(m);
+    const hidden = await dec.forward(ids, Int32Array.from([ids.length]));
+    return (await dec.logits(hidden)).logits;
+  } finally {
+    m.close();
+  }
+}
+
+/** llama.cpp's logits [n × vocab] for `ids` as one sequence from position 0. */
+export async function llamaLogitsOf(path: string, ids: Int32Array): Promise<Float32Array> {
+  const run = await runLlama<[number[][]]>(path, [{ op: 'logitsAll', tokens: Array.from(ids) }]);
+  if (!run.ok) throw new Error(`node-llama-cpp failed: ${run.error}\n${run.stderr}`);
+  return Float32Array.from(run.results[0].flat());
+}
+
+/** Max |a − b| and the share of positions whose argmax agrees. */
+export function compareLogits(ours: Float32Array, theirs: Float32Array, nVocab: number): { maxAbs: number; sameArgmax: number; n: number } {
+  let maxAbs = 0;
+  let same = 0;
+  const n = ours.length / nVocab;
+  for (let t = 0; t < n; t++) {
+    let a = 0;
+    let b = 0;
+    for (let i = 0; i < nVocab; i++) {
+      const k = t * nVocab + i;
+      maxAbs = Math.max(maxAbs, Math.abs(ours[k]! - theirs[k]!));
+      if (ours[k]! > ours[t * nVocab + a]!) a = i;
+      if (theirs[k]! > theirs[t * nVocab + b]!) b = i;
+    }
+    if (a === b) same++;
+  }
+  return { maxAbs, sameArgmax: same / n, n };
+}
+
+/** Max |a − b| over two arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
