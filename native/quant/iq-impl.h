@@ -28,6 +28,7 @@
 #include <cstring>
 
 #include "common/blocks.h"
+#include "common/fp16.h"
 #include "quant/iq-tables.h"
 
 namespace lq_iq {
@@ -111,42 +112,6 @@ inline void load_cols(const float * rows, const uint16_t * idx, int dim, v8s * c
 // ---- small scalar helpers shared by every variant -------------------------------------------------
 inline float fmaxs(float a, float b) { return a > b ? a : b; }
 inline float fabss(float a) { return a < 0.0f ? -a : a; }
-// IEEE half bits of a finite float, round to nearest even, saturated to +-65504.
-inline uint16_t f16_sat(float f) {
-    if (f > 65504.0f) f = 65504.0f;
-    if (f < -65504.0f) f = -65504.0f;
-    uint32_t x;
-    std::memcpy(&x, &f, 4);
-    const uint32_t sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
-    if (ax < 0x38800000u) {  // subnormal or zero: let the FPU round via the magic 0.5
-        float a, r;
-        std::memcpy(&a, &ax, 4);
-        r = a + 0.5f;
-        uint32_t ru;
-        std::memcpy(&ru, &r, 4);
-        return static_cast<uint16_t>(sign | (ru - 0x3f000000u));
-    }
-    const uint32_t r = ax + 0xc8000fffu + ((ax >> 13) & 1u);
-    return static_cast<uint16_t>(sign | (r >> 13));
-}
-inline float f16_val(uint16_t h) {
-    const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-    uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
-    if (e == 0) {
-        if (m == 0) u = sign;
-        else {
-            e = 1;
-            while (!(m & 0x400u)) {
-                m <<= 1;
-                --e;
-            }
-            u = sign | ((e + 112u) << 23) | ((m & 0x3ffu) << 13);
-        }
-    } else u = sign | ((e + 112u) << 23) | (m << 13);  // finite only here
-    float f;
-    std::memcpy(&f, &u, 4);
-    return f;
-}
 
 enum sign_mode { SIGN_FREE, SIGN_PARITY8, SIGN_PARITY_PAIR, SIGN_IQ1 };
 
@@ -452,7 +417,7 @@ inline void candidate_sums(state<T> & st, int p) {
 template <class V, class T>
 inline float total_err(state<T> & st, uint16_t dh, bool out, int * codes) {
     constexpr int NSUB = state<T>::NSUB;
-    const float d = f16_val(dh);
+    const float d = lq_f16_to_f32(dh);
     float Ds[2][NSUB], Es[2][NSUB];
     int s0[NSUB];
     for (int sb = 0; sb < NSUB; ++sb) {
@@ -588,8 +553,8 @@ inline void search(state<T> & st, uint32_t * stamp, uint32_t & mark) {
     float cm[kMaxD];
     int ncd = 0;
     auto consider = [&](float dc) {
-        const uint16_t h = f16_sat(dc);
-        const float d = f16_val(h);
+        const uint16_t h = lq_f32_to_f16_sat(dc);
+        const float d = lq_f16_to_f32(h);
         if (!(d > 0.0f)) return;
         for (int i = 0; i < ncd; ++i)
             if (cd[i] == h) return;
@@ -630,7 +595,7 @@ inline void search(state<T> & st, uint32_t * stamp, uint32_t & mark) {
     total_err<V>(st, bestH, true, st.code);
     // F. least-squares refit of d for the chosen codes and entries
     {
-        const float d = f16_val(bestH);
+        const float d = lq_f16_to_f32(bestH);
         float num = 0.0f, den = 0.0f;
         for (int sb = 0; sb < NSUB; ++sb) {
             const float m = T::scale(d, st.code[sb]) / d;
@@ -640,8 +605,8 @@ inline void search(state<T> & st, uint32_t * stamp, uint32_t & mark) {
             den += m * m * bs;
         }
         if (den > 0.0f && num > 0.0f) {
-            const uint16_t h = f16_sat(num / den);
-            if (h != bestH && f16_val(h) > 0.0f) {
+            const uint16_t h = lq_f32_to_f16_sat(num / den);
+            if (h != bestH && lq_f16_to_f32(h) > 0.0f) {
                 const float e = total_err<V>(st, h, false, codes);
                 if (e < bestE) {
                     bestE = e, bestH = h;

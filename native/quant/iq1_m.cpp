@@ -35,16 +35,9 @@ void lq_dequantize_iq1_m(const void * vy, float * y, int64_t n) {
     }
 }
 
-namespace {
-int64_t row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_iq1_m)); }
-bool row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-const lq_format lq_format_iq1_m = {
-    "iq1_m", 29, LQ_QK_K, sizeof(block_iq1_m), lq_quantize_iq1_m_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {nullptr, lq_quantize_iq1_m_avx2, lq_quantize_iq1_m_avx512, nullptr},
-#else
-    {},
-#endif
-    lq_dequantize_iq1_m, row_bytes, row_ok, true};
-}  // namespace
+// AVX-512 slot empty until the variant has run (emulated or on AVX-512 hardware): the dispatcher
+// runs the AVX2 one there.
+static const lq_format lq_format_iq1_m = {
+    "iq1_m", 29, LQ_QK_K, sizeof(block_iq1_m), lq_quantize_iq1_m_ref, LQ_X86(lq_quantize_iq1_m_avx2), nullptr,
+    lq_dequantize_iq1_m, lq_blocks<block_iq1_m, LQ_QK_K>::row_bytes, lq_blocks<block_iq1_m, LQ_QK_K>::row_ok, true};
 LQ_REGISTER_FORMAT(lq_format_iq1_m);

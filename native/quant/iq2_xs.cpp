@@ -32,16 +32,9 @@ void lq_dequantize_iq2_xs(const void * vy, float * y, int64_t n) {
     }
 }
 
-namespace {
-int64_t row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_iq2_xs)); }
-bool row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-const lq_format lq_format_iq2_xs = {
-    "iq2_xs", 17, LQ_QK_K, sizeof(block_iq2_xs), lq_quantize_iq2_xs_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {nullptr, lq_quantize_iq2_xs_avx2, lq_quantize_iq2_xs_avx512, nullptr},
-#else
-    {},
-#endif
-    lq_dequantize_iq2_xs, row_bytes, row_ok, true};
-}  // namespace
+// AVX-512 slot empty until the variant has run (emulated or on AVX-512 hardware): the dispatcher
+// runs the AVX2 one there.
+static const lq_format lq_format_iq2_xs = {
+    "iq2_xs", 17, LQ_QK_K, sizeof(block_iq2_xs), lq_quantize_iq2_xs_ref, LQ_X86(lq_quantize_iq2_xs_avx2), nullptr,
+    lq_dequantize_iq2_xs, lq_blocks<block_iq2_xs, LQ_QK_K>::row_bytes, lq_blocks<block_iq2_xs, LQ_QK_K>::row_ok, true};
 LQ_REGISTER_FORMAT(lq_format_iq2_xs);

@@ -34,16 +34,9 @@ void lq_dequantize_iq3_s(const void * vy, float * y, int64_t n) {
     }
 }
 
-namespace {
-int64_t row_bytes(int64_t n) { return n / LQ_QK_K * static_cast<int64_t>(sizeof(block_iq3_s)); }
-bool row_ok(int64_t n) { return n > 0 && n % LQ_QK_K == 0; }
-const lq_format lq_format_iq3_s = {
-    "iq3_s", 21, LQ_QK_K, sizeof(block_iq3_s), lq_quantize_iq3_s_ref,
-#if defined(__x86_64__) || defined(_M_X64)
-    {nullptr, lq_quantize_iq3_s_avx2, lq_quantize_iq3_s_avx512, nullptr},
-#else
-    {},
-#endif
-    lq_dequantize_iq3_s, row_bytes, row_ok, false};
-}  // namespace
+// AVX-512 slot empty until the variant has run (emulated or on AVX-512 hardware): the dispatcher
+// runs the AVX2 one there.
+static const lq_format lq_format_iq3_s = {
+    "iq3_s", 21, LQ_QK_K, sizeof(block_iq3_s), lq_quantize_iq3_s_ref, LQ_X86(lq_quantize_iq3_s_avx2), nullptr,
+    lq_dequantize_iq3_s, lq_blocks<block_iq3_s, LQ_QK_K>::row_bytes, lq_blocks<block_iq3_s, LQ_QK_K>::row_ok, false};
 LQ_REGISTER_FORMAT(lq_format_iq3_s);

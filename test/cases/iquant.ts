@@ -83,7 +83,7 @@ export async function realMatrices(blocks?: readonly number[], tokens = 256): Pr
       };
       for (const t of b.tensors) {
         const imp = input[t.role];
-        if (!imp || t.type !== 0 || t.dims.length !== 2) continue;
+        if (!imp || t.format !== 'f32' || t.dims.length !== 2) continue;
         const x = new Float32Array(t.data.byteLength / 4);
         new Uint8Array(x.buffer).set(t.data);
         out.push({ name: t.name, n: t.dims[0]!, rows: t.dims[1]!, x, imatrix: Float32Array.from(imp) });

@@ -33,7 +33,7 @@ function relError(x: Float32Array, y: Float32Array, w?: Float32Array): number {
 }
 
 async function ours(name: string, x: Float32Array, n: number, w?: Float32Array): Promise<Uint8Array> {
-  return quantizeTensor({ data: bytesOf(x), dtype: 'F32', dims: [n, x.length / n] }, name, w ? { importance: w } : {});
+  return quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, x.length / n] }, name, w ? { importance: w } : {});
 }
 
 describe.skipIf(!g)('i-quant blocks decode identically in ggml and here', () => {
@@ -84,6 +84,7 @@ describe.skipIf(!g || needData(wideModel))('real weights with a real imatrix (st
   for (const name of iquantNames) {
     it(`${name}: the matrices of blocks 0 and 7`, async () => {
       const mats = await realMatrices([0, 7]);
+      expect(mats.length).toBe(14);
       let ea = 0, eb = 0, worst = 0, worstName = '';
       for (const m of mats) {
         const a = relError(m.x, await dequantizeTensor(await ours(name, m.x, m.n, m.imatrix), name, [m.n, m.rows]), m.imatrix);
