@@ -20,7 +20,9 @@ export type ErrorCode =
   | 'E_NO_BACKEND' // no native addon could be loaded
   | 'E_NATIVE' // the native side reported an internal failure
   | 'E_ABORTED' // the caller cancelled through an AbortSignal
-  | 'E_BAD_PLAN'; // a plan file (plan.json) is malformed or does not match the model
+  | 'E_BAD_PLAN' // a plan file (plan.json) is malformed or does not match the model
+  | 'E_BAD_IMATRIX' // an imatrix file is malformed, or its entries do not fit the model
+  | 'E_BAD_LOGITS'; // a base-logits file (llama-perplexity --kl-divergence-base) is malformed or does not match the model
 
 /** Context attached to an error: what it concerns. */
 export interface ErrorContext {

@@ -6,6 +6,8 @@
 #   JOBS                    parallel build jobs (default 2)
 # AMX stays off: these VMs report AMX in cpuid without enabling it, and a native build dies with
 # SIGILL in quantized matmuls (../shared/docs/LLAMA_CPP_REFERENCE.md).
+# Beside the tools it builds liblq-log-drain.so (scripts/llama-log-drain.c): preloaded, it lets the
+# tools' asynchronous logger print the end of their reports before they exit.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bundle="$root/node_modules/node-llama-cpp/llama/gitRelease.bundle"
@@ -23,9 +25,14 @@ isa=(-DGGML_AVX="$(onoff avx)" -DGGML_AVX2="$(onoff avx2)" -DGGML_FMA="$(onoff f
 tag="$(printf '%s\n' "${isa[@]}" | awk -F'[_=]' '$NF == "ON" {sub(/^-DGGML_/, "", $0); sub(/=ON$/, "", $0); printf "%s%s", sep, tolower($0); sep = "-"}')"
 bin="$cache/build-${tag:-generic}/bin"
 tools=(llama-quantize llama-imatrix llama-perplexity)
+drain="$bin/liblq-log-drain.so"
+build_drain() {
+  [[ -f "$drain" && "$drain" -nt "$root/scripts/llama-log-drain.c" ]] && return 0
+  cc -O2 -shared -fPIC -o "$drain.tmp.$$" "$root/scripts/llama-log-drain.c" && mv "$drain.tmp.$$" "$drain"
+}
 have=1
 for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || have=0; done
-if [[ $have == 1 ]]; then echo "$bin"; exit 0; fi
+if [[ $have == 1 ]]; then build_drain; echo "$bin"; exit 0; fi
 
 mkdir -p "$(dirname "$cache")"
 exec 9>"$cache.lock"
@@ -39,4 +46,5 @@ cmake -S "$cache/src" -B "$(dirname "$bin")" -DCMAKE_BUILD_TYPE=Release -DLLAMA_
   -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF >&2
 cmake --build "$(dirname "$bin")" -j"${JOBS:-2}" --target "${tools[@]}" >&2
 for t in "${tools[@]}"; do [[ -x "$bin/$t" ]] || { echo "llama-tools: $t did not build" >&2; exit 1; }; done
+build_drain
 echo "$bin"

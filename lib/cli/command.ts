@@ -25,6 +25,8 @@ export interface OptionSpec {
   default?: string | boolean;
   /** Help heading the option is listed under (options without one come first). */
   group?: string;
+  /** The option may be repeated; its value is then the list of every occurrence. */
+  multiple?: boolean;
 }
 
 /** Parsed arguments handed to a command. */
@@ -114,6 +116,12 @@ export function numberList(v: unknown, name: string): number[] | undefined {
   const xs = String(v).split(',').map((x) => Number(x.trim()));
   if (xs.length === 0 || !xs.every(Number.isFinite)) throw new UsageError(`--${name} expects a comma-separated list of numbers but received "${String(v)}"`);
   return xs;
+}
+
+/** A repeatable option's values, each also split at commas (`--x a --x b,c` → a, b, c). */
+export function listOption(v: unknown): string[] {
+  const all = Array.isArray(v) ? v : v === undefined ? [] : [v];
+  return all.flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter((x) => x.length > 0);
 }
 
 /** One of `choices`, or the usage error naming them. */

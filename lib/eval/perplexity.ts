@@ -2,12 +2,13 @@
  * Perplexity with llama.cpp's `llama-perplexity` convention, so figures compare one to one:
  * tokenize the whole text with BOS; cut it into ⌊n/c⌋ windows of c tokens (the window's first
  * token replaced by BOS); score positions c/2 … c−2 of each window (each predicting the next
- * token); PPL = exp(mean negative log-likelihood). Several windows run through the native
- * decoder together, block by block; only the scored rows go through the output head.
+ * token); PPL = exp(mean negative log-likelihood). The windows are run by windows.ts; only the
+ * scored rows go through the output head.
  */
 import { LayerquantError } from '../errors.js';
 import { Decoder, type DecoderModel } from './decoder.js';
 import { decodeText } from './text.js';
+import { evalWindows } from './windows.js';
 import { loadTokenizer, type TokenizerSource, type UnknownCharPolicy } from '../tokenize/tokenizer.js';
 
 /** Options of {@link perplexity}. */
@@ -55,43 +56,20 @@ export async function perplexityOfTokens(decoder: Decoder, tokens: Int32Array, b
   if (opts.chunks !== undefined && (!Number.isInteger(opts.chunks) || opts.chunks < 1))
     throw new LayerquantError('E_BAD_ARGUMENT', `chunks must be a positive integer but received ${opts.chunks}`);
   const nChunks = Math.min(available, opts.chunks ?? available);
-  const first = c / 2 | 0;
-  const scoredPerChunk = c - 1 - first;
-  // Windows per batch: bounded by tokens and by the logits buffer (scored rows × vocab floats).
-  const maxTokens = opts.batchTokens ?? 8192;
-  const byLogits = Math.max(1, Math.floor(64 * 1024 * 1024 / Math.max(1, scoredPerChunk * decoder.nVocab)));
-  const perBatch = Math.max(1, Math.min(Math.floor(maxTokens / c) || 1, byLogits));
   let nll = 0, nll2 = 0, count = 0;
   const running: number[] = [];
-  for (let start = 0; start < nChunks; start += perBatch) {
-    if (opts.signal?.aborted) throw new LayerquantError('E_ABORTED', 'perplexity aborted');
-    const nb = Math.min(perBatch, nChunks - start);
-    const batch = new Int32Array(nb * c);
-    const rows = new Int32Array(nb * scoredPerChunk);
-    const targets = new Int32Array(nb * scoredPerChunk);
-    for (let k = 0; k < nb; k++) {
-      const off = (start + k) * c;
-      batch.set(tokens.subarray(off, off + c), k * c);
-      if (bosId !== undefined) batch[k * c] = bosId;
-      for (let j = 0; j < scoredPerChunk; j++) {
-        rows[k * scoredPerChunk + j] = k * c + first + j;
-        targets[k * scoredPerChunk + j] = tokens[off + first + j + 1]!;
-      }
-    }
-    const seqLens = new Int32Array(nb).fill(c);
-    const hidden = await decoder.forward(batch, seqLens, opts.signal ? { signal: opts.signal } : {});
-    const { logprobs } = await decoder.logits(hidden, rows, targets);
-    for (let k = 0; k < nb; k++) {
-      for (let j = 0; j < scoredPerChunk; j++) {
-        const v = -logprobs![k * scoredPerChunk + j]!;
+  await evalWindows(decoder, tokens, c, nChunks, bosId, (b) => {
+    for (let k = 0; k < b.count; k++) {
+      for (let j = 0; j < b.rowsPerWindow; j++) {
+        const v = -b.logprobs![k * b.rowsPerWindow + j]!;
         nll += v;
         nll2 += v * v;
       }
-      count += scoredPerChunk;
+      count += b.rowsPerWindow;
       running.push(Math.exp(nll / count));
     }
-    opts.onProgress?.(start + nb, nChunks, Math.exp(nll / count));
-  }
+    opts.onProgress?.(b.first + b.count, nChunks, Math.exp(nll / count));
+  }, { ...(opts.batchTokens !== undefined ? { batchTokens: opts.batchTokens } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   const mean = nll / count;
   const variance = nll2 / count - mean * mean;
   const stderrNll = count > 1 ? Math.sqrt(Math.max(0, variance) / (count - 1)) : 0;

@@ -22,7 +22,7 @@ function sumsqOfNormed(x: Float32Array, w: Float32Array, n: number, eps: number)
     let ss = 0;
     for (let i = 0; i < n; i++) ss += x[t * n + i]! * x[t * n + i]!;
     const s = 1 / Math.sqrt(ss / n + eps);
-    for (let i = 0; i < n; i++) out[i] += (x[t * n + i]! * s * w[i]!) ** 2;
+    for (let i = 0; i < n; i++) out[i]! += (x[t * n + i]! * s * w[i]!) ** 2;
   }
   return out;
 }

@@ -9,6 +9,7 @@ import { quantizeCommand } from './quantize.js';
 import { compareCommand } from './compare.js';
 import { rankCommand } from './rank.js';
 import { evalCommand } from './eval.js';
+import { imatrixCommand } from './imatrix.js';
 
 export const commands: CommandSpec[] = [
   inspectCommand,
@@ -16,5 +17,6 @@ export const commands: CommandSpec[] = [
   rankCommand,
   quantizeCommand,
   evalCommand,
+  imatrixCommand,
   compareCommand,
 ];
