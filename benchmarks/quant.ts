@@ -14,13 +14,18 @@
  * benchQuantize, so without the ~20 µs promise round trip) on 256 Ki f32 weights. `--dtype F16|BF16` feeds the same values
  * rounded to that dtype (rows are converted one at a time inside the kernel driver); ggml always
  * gets f32.
+ * The second table is the importance-weighted path (an imatrix-like vector exp(1.5 g) per column)
+ * against ggml's imatrix path (ggml_quantize_chunk with the same vector), both on one thread:
+ * Melem/s, the ratio, and the importance-weighted error ratio ours ÷ ggml. intN has no ggml
+ * counterpart except int4_g32 (the layout of Q4_1: 4 bits, groups of 32, step and offset), which is
+ * compared with ggml's q4_1; int8_g32 with q8_0 (ggml ignores the imatrix there).
  */
 import { nativeBench } from './native-bench.js';
 import { cpus } from 'node:os';
 import { native } from '../lib/native.js';
 import { formats } from '../lib/quantize/formats.js';
 import { dequantizeTensor, quantizeTensor, quantizeTensorInto } from '../lib/quantize/tensor.js';
-import { gaussian, relRmse } from '../test/cases/quant.js';
+import { gaussian, relRmse, weightedError } from '../test/cases/quant.js';
 import { ggml, ggmlMissingReason } from '../test/helpers/ggml-ffi.js';
 
 function arg(name: string, def: string): string {
@@ -32,6 +37,7 @@ const n = Number(arg('n', '4096'));
 const reps = Number(arg('reps', '9'));
 const only = arg('formats', '');
 const dtype = arg('dtype', 'F32') as 'F32' | 'F16' | 'BF16';
+const weightedRows = Number(arg('weighted-rows', '64'));
 
 async function time(fn: () => Promise<void> | void, r: number): Promise<{ min: number; median: number }> {
   await fn(); // warm-up
@@ -77,7 +83,8 @@ async function main(): Promise<void> {
     await quantizeTensorInto(view, f.name, dst);
     const ours = relRmse(x, await dequantizeTensor(dst, f.name, [n, rows]));
     let ggmlRate: number | undefined, ggmlErr: number | undefined;
-    if (g && f.ggmlType >= 0 && g.typeId(f.name) !== undefined && g.hasDequantize(f.name)) {
+    // ggml asserts without an imatrix for the types llama.cpp requires one for: only the weighted table has them.
+    if (g && f.ggmlType >= 0 && !f.requiresImportance && g.typeId(f.name) !== undefined && g.hasDequantize(f.name)) {
       const gd = new Uint8Array(g.rowSize(f.name, n) * rows);
       g.quantizeInit(f.name);
       // ggml is much slower for k-quants: time fewer rows there so the run stays short.
@@ -93,11 +100,44 @@ async function main(): Promise<void> {
     );
     console.error(`done ${f.name}`);
   }
+  // ---- importance-weighted paths, one thread, against ggml's imatrix path ------------------------
+  const wl: string[] = [];
+  wl.push('| format | ours 1T weighted Melem/s | ours 1T in cache | ggml imatrix path 1T Melem/s | ours/ggml (1T) | weighted error ours ÷ ggml |');
+  wl.push('| --- | ---: | ---: | ---: | ---: | ---: |');
+  const rw = Math.min(rows, weightedRows);
+  const xw = x.subarray(0, rw * n);
+  const imp = gaussian(n, 44).map((v) => Math.exp(1.5 * v));
+  for (const f of formats()) {
+    if (f.blockSize === 1) continue;
+    if (only && !only.split(',').includes(f.name)) continue;
+    if (!f.rowOk(n)) continue;
+    const dst = new Uint8Array(f.rowBytes(n) * rw);
+    const view = { data: new Uint8Array(xw.buffer, xw.byteOffset, xw.byteLength), format: 'f32' as const, dims: [n, rw] };
+    const t1 = await time(() => quantizeTensorInto(view, f.name, dst, { threads: 1, importance: imp }), Math.max(3, Math.floor(reps / 2)));
+    const tCache = nativeBench().benchQuantize(new Uint8Array(small.buffer), n, small.length / n, f.name, reps, imp);
+    const ours = await dequantizeTensor(dst, f.name, [n, rw]);
+    const r1 = (rw * n) / t1.min / 1e6;
+    const pair = f.name === 'int4_g32' ? 'q4_1' : f.name === 'int8_g32' ? 'q8_0' : f.ggmlType >= 0 ? f.name : undefined;
+    let ggmlRate: number | undefined, errRatio: number | undefined;
+    if (g && pair && g.typeId(pair) !== undefined && g.hasDequantize(pair)) {
+      g.quantizeInit(pair);
+      const gRows = Math.min(rw, Math.max(4, Math.floor(2e5 / n)));
+      const gd = new Uint8Array(g.rowSize(pair, n) * rw);
+      const tg = await time(() => void g.quantizeChunk(pair, xw, gd, 0, gRows, n, imp), 2);
+      ggmlRate = (gRows * n) / tg.min / 1e6;
+      g.quantizeChunk(pair, xw, gd, 0, rw, n, imp);
+      errRatio = weightedError(xw, ours, imp) / weightedError(xw, g.dequantize(pair, gd, rw * n), imp);
+    }
+    wl.push(`| ${f.name}${pair && pair !== f.name ? ` (vs ${pair})` : ''} | ${fmt(r1)} | ${fmt(small.length / tCache / 1e6)} | ${fmt(ggmlRate, 1)} | ${ggmlRate ? (r1 / ggmlRate).toFixed(1) + '×' : '—'} | ${errRatio === undefined ? '—' : errRatio.toFixed(3)} |`);
+    console.error(`done weighted ${f.name}`);
+  }
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\nMachine: ${cpu}, ${cpus().length} logical CPUs, ISA ${native().cpuFeatures().active}, Node ${process.version}`);
   console.log(`Data: Gaussian ${dtype} input, ${rows} rows × ${n} (${((rows * n * 4) / 2 ** 20).toFixed(0)} MiB as f32); in-cache column: 256 Ki f32 weights, driver called directly; triad (a = b + s·c, 3 × 32 MiB, 1 thread): ${triad.toFixed(1)} GB/s; 1-thread read ceiling: ${ceiling.toFixed(1)} GB/s`);
   console.log(`Command: npx vite-node benchmarks/quant.ts ${process.argv.slice(2).join(' ')}\n`);
   console.log(lines.join('\n'));
+  console.log(`\nImportance-weighted paths (per-column weights exp(1.5 g)), ${rw} rows × ${n}, one thread; ggml's imatrix path is ggml_quantize_chunk with the same vector:\n`);
+  console.log(wl.join('\n'));
 }
 
 main().catch((err) => {

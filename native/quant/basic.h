@@ -1,5 +1,5 @@
-// Shared declarations for the block-32 ggml formats (q8_0, q4_0, q5_0) and the group-wise affine
-// intN formats: scalar references, dequantizers, the SIMD variants' entry points and the small
+// Shared declarations for the block-32 ggml formats (q8_0, q4_0, q5_0) and the group-wise
+// affine intN formats: scalar references, dequantizers, the SIMD variants' entry points and the small
 // helpers every variant must use identically so all variants write the same bytes.
 //
 // Every helper here has internal linkage (static, or common/fp16.h's unnamed namespace), so the
@@ -43,20 +43,6 @@ void lq_dequantize_q4_0(const void * y, float * x, int64_t n);
 void lq_quantize_q5_0_ref(const float * x, void * y, int64_t n, const float * importance);
 void lq_dequantize_q5_0(const void * y, float * x, int64_t n);
 
-// Importance-weighted block search shared by q4_0/q5_0/q8_0 (scalar only; SIMD variants call the
-// reference when importance weights are given). Returns the scale; writes q[j] in [-nmax, nmax-1]
-// (or [-nmax, nmax] when symmetric).
-float lq_block_search_weighted(const float * x, const float * w, int nb, int nmax, bool symmetric, int * q);
-
-#if defined(__x86_64__) || defined(_M_X64)
-void lq_quantize_q8_0_avx2(const float * x, void * y, int64_t n, const float * importance);
-void lq_quantize_q8_0_avx512(const float * x, void * y, int64_t n, const float * importance);
-void lq_quantize_q4_0_avx2(const float * x, void * y, int64_t n, const float * importance);
-void lq_quantize_q4_0_avx512(const float * x, void * y, int64_t n, const float * importance);
-void lq_quantize_q5_0_avx2(const float * x, void * y, int64_t n, const float * importance);
-void lq_quantize_q5_0_avx512(const float * x, void * y, int64_t n, const float * importance);
-#endif
-
 // ---- group-wise affine intN --------------------------------------------------------------------
 // A row of n weights is cut into groups of g (the last one shorter when g does not divide n; g = n
 // for "_row" formats). Group layout: [scale f16][zero f16][ceil(len*N/8) bytes of q, LSB-first
@@ -89,6 +75,87 @@ static inline lq_intn_params lq_intn_params_minmax(float mn, float mx, int bits)
     p.inv_scale = s > 0.0f ? 1.0f / s : 0.0f;
     return p;
 }
+
+namespace {
+
+// Packing one block from its levels L (q plus the format's bias, so 0..2*bias) and the f16 scale
+// bits, for the weighted searches' row driver (weighted-search.h); the plain quantizers pack the
+// same way. A block whose scale rounds to f16 zero is stored with dh = 0 and every level = bias.
+struct lq_q4_0_layout {
+    typedef block_q4_0 block;
+    static constexpr int NMAX = 8, BIAS = 8;
+    static constexpr bool SYMMETRIC = false;
+    static void pack(block * b, const uint8_t * L, uint16_t dh) {
+        b->d = dh;
+        for (int j = 0; j < 16; ++j) b->qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+    }
+};
+struct lq_q5_0_layout {
+    typedef block_q5_0 block;
+    static constexpr int NMAX = 16, BIAS = 16;
+    static constexpr bool SYMMETRIC = false;
+    static void pack(block * b, const uint8_t * L, uint16_t dh) {
+        b->d = dh;
+        uint32_t qh = 0;
+        for (int j = 0; j < 32; ++j) qh |= static_cast<uint32_t>((L[j] >> 4) & 1) << j;
+        std::memcpy(b->qh, &qh, 4);
+        for (int j = 0; j < 16; ++j) b->qs[j] = static_cast<uint8_t>((L[j] & 0x0f) | ((L[j + 16] & 0x0f) << 4));
+    }
+};
+struct lq_q8_0_layout {
+    typedef block_q8_0 block;
+    static constexpr int NMAX = 127, BIAS = 127;
+    static constexpr bool SYMMETRIC = true;
+    static void pack(block * b, const uint8_t * L, uint16_t dh) {
+        b->d = dh;
+        for (int j = 0; j < 32; ++j) b->qs[j] = static_cast<int8_t>(static_cast<int>(L[j]) - BIAS);
+    }
+};
+
+// The plain quantizer of the asymmetric block-32 formats (Q4_0, Q5_0), ggml's rule up to ties:
+// m = the value of largest magnitude (the negative one on a +-tie), d = m / -NMAX (so m lands on
+// the lowest level), q = rne(clamp(x / d, -NMAX, NMAX - 1)); d saturates at +-65504 and a block
+// whose d rounds to f16 zero is stored with every level at the bias.
+template <class L>
+void lq_signed_absmax_row(const float * x, void * vy, int64_t n) {
+    typename L::block * y = static_cast<typename L::block *>(vy);
+    constexpr float nmax = static_cast<float>(L::NMAX);
+    for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+        float vmax = x[0], vmin = x[0];
+        for (int j = 1; j < 32; ++j) {
+            vmax = lq_maxf(vmax, x[j]);
+            vmin = lq_minf(vmin, x[j]);
+        }
+        const float m = -vmin >= vmax ? vmin : vmax;
+        const float d = m / -nmax;
+        uint16_t dh = lq_f32_to_f16_sat(d);
+        uint8_t lv[32];
+        if (lq_f16_to_f32(dh) == 0.0f) {
+            dh = 0;
+            std::memset(lv, L::BIAS, sizeof lv);
+        } else {
+            const float id = 1.0f / lq_f16_clamp(d);
+            for (int j = 0; j < 32; ++j) {
+                float v = x[j] * id;
+                v = v < -nmax ? -nmax : v;
+                v = v > nmax - 1.0f ? nmax - 1.0f : v;
+                lv[j] = static_cast<uint8_t>(static_cast<int>(lq_round_rne(v)) + L::BIAS);
+            }
+        }
+        L::pack(y + b, lv, dh);
+    }
+}
+
+}  // namespace
+
+#if defined(__x86_64__) || defined(_M_X64)
+void lq_quantize_q8_0_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q8_0_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q4_0_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q4_0_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q5_0_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q5_0_avx512(const float * x, void * y, int64_t n, const float * importance);
+#endif
 
 // Reference row quantizer/dequantizer (runtime bits and group).
 void lq_quantize_intn_ref(const float * x, void * y, int64_t n, const float * importance, int bits, int64_t g);

@@ -9,13 +9,14 @@
 //
 // Reference quantizer: zero = fp16(min), scale = fp16((max - min) / (2^N - 1)), q = round-to-
 // nearest-even((x - zero) / scale) clamped to [0, 2^N - 1], computed with the *stored* fp16 values
-// (1/scale as f32). With importance weights: alternating weighted least-squares refits of (scale,
-// zero) and re-rounding, keeping the lowest weighted error (scalar only; SIMD variants defer here).
+// (1/scale as f32). With importance weights: the affine search of weighted-search.h (trial steps
+// with least-squares (scale, zero) fits, then assignment/refit rounds; same bytes in every ISA).
 #include <cstdio>
 #include <string>
 
 #include "quant/basic.h"
 #include "quant/registry.h"
+#include "quant/weighted-search.h"
 
 namespace {
 
@@ -61,81 +62,23 @@ void round_group(const float * x, int64_t len, const lq_intn_params & p, float n
     }
 }
 
-double weighted_error(const float * x, const float * w, int64_t len, const lq_intn_params & p, const uint8_t * q) {
-    const float s = lq_f16_to_f32(p.scale_h), z = p.zero;
-    double e = 0.0;
-    for (int64_t i = 0; i < len; ++i) {
-        const double r = static_cast<double>(x[i]) - static_cast<double>(s * static_cast<float>(q[i]) + z);
-        e += static_cast<double>(w[i]) * r * r;
-    }
-    return e;
-}
-
-lq_intn_params params_from(float s, float z) {
-    lq_intn_params p;
-    p.zero_h = lq_f32_to_f16_sat(z);
-    p.scale_h = lq_f32_to_f16_sat(s < 0.0f ? 0.0f : s);
-    p.zero = lq_f16_to_f32(p.zero_h);
-    const float sf = lq_f16_to_f32(p.scale_h);
-    p.inv_scale = sf > 0.0f ? 1.0f / sf : 0.0f;
-    return p;
-}
-
-void quantize_group(const float * x, const float * w, int64_t len, int bits, uint8_t * out) {
+void quantize_group(const float * x, int64_t len, int bits, uint8_t * out) {
     const float nmax = static_cast<float>((1 << bits) - 1);
     float mn = x[0], mx = x[0];
     for (int64_t i = 1; i < len; ++i) {
         mn = lq_minf(mn, x[i]);
         mx = lq_maxf(mx, x[i]);
     }
-    lq_intn_params p = lq_intn_params_minmax(mn, mx, bits);
-    uint8_t qbuf[256];
-    uint8_t best[256];
-    // Groups longer than 256 (row formats) are processed with heap buffers.
-    std::string big_q, big_best;
-    uint8_t * q = qbuf;
-    uint8_t * bq = best;
-    if (len > 256) {
-        big_q.resize(static_cast<size_t>(len));
-        big_best.resize(static_cast<size_t>(len));
-        q = reinterpret_cast<uint8_t *>(&big_q[0]);
-        bq = reinterpret_cast<uint8_t *>(&big_best[0]);
-    }
-    round_group(x, len, p, nmax, q);
-    if (w) {
-        lq_intn_params bp = p;
-        double be = weighted_error(x, w, len, p, q);
-        std::memcpy(bq, q, static_cast<size_t>(len));
-        for (int it = 0; it < 3; ++it) {
-            double sw = 0, swq = 0, swqq = 0, swx = 0, swxq = 0;
-            for (int64_t i = 0; i < len; ++i) {
-                const double wi = w[i], qi = q[i], xi = x[i];
-                sw += wi;
-                swq += wi * qi;
-                swqq += wi * qi * qi;
-                swx += wi * xi;
-                swxq += wi * xi * qi;
-            }
-            const double det = swqq * sw - swq * swq;
-            if (!(det > 1e-30 * (swqq * sw + 1e-300))) break;
-            const double s = (swxq * sw - swq * swx) / det;
-            const double z = (swqq * swx - swq * swxq) / det;
-            if (!(s >= 0.0) || !std::isfinite(z)) break;
-            p = params_from(static_cast<float>(s), static_cast<float>(z));
-            round_group(x, len, p, nmax, q);
-            const double e = weighted_error(x, w, len, p, q);
-            if (e < be) {
-                be = e;
-                bp = p;
-                std::memcpy(bq, q, static_cast<size_t>(len));
-            }
-        }
-        p = bp;
-        q = bq;
-    }
+    const lq_intn_params p = lq_intn_params_minmax(mn, mx, bits);
     lq_store_f16(out, p.scale_h);
     lq_store_f16(out + 2, p.zero_h);
-    pack_bits(q, len, bits, out + 4);
+    // 256 levels at a time (a whole number of bytes for every width).
+    uint8_t q[256];
+    for (int64_t c = 0; c < len; c += 256) {
+        const int64_t cnt = len - c < 256 ? len - c : 256;
+        round_group(x + c, cnt, p, nmax, q);
+        pack_bits(q, cnt, bits, out + 4 + c * bits / 8);
+    }
 }
 
 }  // namespace
@@ -143,9 +86,18 @@ void quantize_group(const float * x, const float * w, int64_t len, int bits, uin
 void lq_quantize_intn_ref(const float * x, void * vy, int64_t n, const float * importance, int bits, int64_t g) {
     uint8_t * y = static_cast<uint8_t *>(vy);
     if (g <= 0 || g > n) g = n;
+    if (importance) {
+        switch (bits) {
+            case 2: return lq_w::intn_row<lq_w::e16_s, 2>(x, y, n, importance, g, pack_bits);
+            case 3: return lq_w::intn_row<lq_w::e16_s, 3>(x, y, n, importance, g, pack_bits);
+            case 4: return lq_w::intn_row<lq_w::e16_s, 4>(x, y, n, importance, g, pack_bits);
+            case 8: return lq_w::intn_row<lq_w::e16_s, 8>(x, y, n, importance, g, pack_bits);
+            default: break;
+        }
+    }
     for (int64_t b = 0; b < n; b += g) {
         const int64_t len = n - b < g ? n - b : g;
-        quantize_group(x + b, importance ? importance + b : nullptr, len, bits, y);
+        quantize_group(x + b, len, bits, y);
         y += lq_intn_group_bytes(bits, len);
     }
 }

@@ -37,7 +37,4 @@ void lq_dequantize_iq1_m(const void * vy, float * y, int64_t n) {
 
 // AVX-512 slot empty until the variant has run (emulated or on AVX-512 hardware): the dispatcher
 // runs the AVX2 one there.
-static const lq_format lq_format_iq1_m = {
-    "iq1_m", 29, LQ_QK_K, sizeof(block_iq1_m), lq_quantize_iq1_m_ref, LQ_X86(lq_quantize_iq1_m_avx2), nullptr,
-    lq_dequantize_iq1_m, lq_blocks<block_iq1_m, LQ_QK_K>::row_bytes, lq_blocks<block_iq1_m, LQ_QK_K>::row_ok, true};
-LQ_REGISTER_FORMAT(lq_format_iq1_m);
+LQ_REGISTER_BLOCK_FORMAT(iq1_m, "iq1_m", 29, block_iq1_m, LQ_QK_K, true, nullptr);

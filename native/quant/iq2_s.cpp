@@ -33,7 +33,4 @@ void lq_dequantize_iq2_s(const void * vy, float * y, int64_t n) {
 
 // AVX-512 slot empty until the variant has run (emulated or on AVX-512 hardware): the dispatcher
 // runs the AVX2 one there.
-static const lq_format lq_format_iq2_s = {
-    "iq2_s", 22, LQ_QK_K, sizeof(block_iq2_s), lq_quantize_iq2_s_ref, LQ_X86(lq_quantize_iq2_s_avx2), nullptr,
-    lq_dequantize_iq2_s, lq_blocks<block_iq2_s, LQ_QK_K>::row_bytes, lq_blocks<block_iq2_s, LQ_QK_K>::row_ok, true};
-LQ_REGISTER_FORMAT(lq_format_iq2_s);
+LQ_REGISTER_BLOCK_FORMAT(iq2_s, "iq2_s", 22, block_iq2_s, LQ_QK_K, true, nullptr);

@@ -34,7 +34,4 @@ void lq_dequantize_iq2_xxs(const void * vy, float * y, int64_t n) {
 
 // AVX-512 slot empty until the variant has run (emulated or on AVX-512 hardware): the dispatcher
 // runs the AVX2 one there.
-static const lq_format lq_format_iq2_xxs = {
-    "iq2_xxs", 16, LQ_QK_K, sizeof(block_iq2_xxs), lq_quantize_iq2_xxs_ref, LQ_X86(lq_quantize_iq2_xxs_avx2), nullptr,
-    lq_dequantize_iq2_xxs, lq_blocks<block_iq2_xxs, LQ_QK_K>::row_bytes, lq_blocks<block_iq2_xxs, LQ_QK_K>::row_ok, true};
-LQ_REGISTER_FORMAT(lq_format_iq2_xxs);
+LQ_REGISTER_BLOCK_FORMAT(iq2_xxs, "iq2_xxs", 16, block_iq2_xxs, LQ_QK_K, true, nullptr);

@@ -37,7 +37,4 @@ void lq_dequantize_iq3_xxs(const void * vy, float * y, int64_t n) {
 
 // AVX-512 slot empty until the variant has run (emulated or on AVX-512 hardware): the dispatcher
 // runs the AVX2 one there.
-static const lq_format lq_format_iq3_xxs = {
-    "iq3_xxs", 18, LQ_QK_K, sizeof(block_iq3_xxs), lq_quantize_iq3_xxs_ref, LQ_X86(lq_quantize_iq3_xxs_avx2), nullptr,
-    lq_dequantize_iq3_xxs, lq_blocks<block_iq3_xxs, LQ_QK_K>::row_bytes, lq_blocks<block_iq3_xxs, LQ_QK_K>::row_ok, true};
-LQ_REGISTER_FORMAT(lq_format_iq3_xxs);
+LQ_REGISTER_BLOCK_FORMAT(iq3_xxs, "iq3_xxs", 18, block_iq3_xxs, LQ_QK_K, true, nullptr);

@@ -30,7 +30,4 @@ void lq_dequantize_q2_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static const lq_format lq_format_q2_k = {
-    "q2_K", 10, LQ_QK_K, sizeof(block_q2_K), lq_quantize_q2_k_ref, LQ_X86(lq_quantize_q2_k_avx2), LQ_X86(lq_quantize_q2_k_avx512),
-    lq_dequantize_q2_k, lq_blocks<block_q2_K, LQ_QK_K>::row_bytes, lq_blocks<block_q2_K, LQ_QK_K>::row_ok, false};
-LQ_REGISTER_FORMAT(lq_format_q2_k);
+LQ_REGISTER_BLOCK_FORMAT(q2_k, "q2_K", 10, block_q2_K, LQ_QK_K, false, LQ_X86(lq_quantize_q2_k_avx512));

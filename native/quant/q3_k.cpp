@@ -32,7 +32,4 @@ void lq_dequantize_q3_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static const lq_format lq_format_q3_k = {
-    "q3_K", 11, LQ_QK_K, sizeof(block_q3_K), lq_quantize_q3_k_ref, LQ_X86(lq_quantize_q3_k_avx2), LQ_X86(lq_quantize_q3_k_avx512),
-    lq_dequantize_q3_k, lq_blocks<block_q3_K, LQ_QK_K>::row_bytes, lq_blocks<block_q3_K, LQ_QK_K>::row_ok, false};
-LQ_REGISTER_FORMAT(lq_format_q3_k);
+LQ_REGISTER_BLOCK_FORMAT(q3_k, "q3_K", 11, block_q3_K, LQ_QK_K, false, LQ_X86(lq_quantize_q3_k_avx512));

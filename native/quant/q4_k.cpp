@@ -27,7 +27,4 @@ void lq_dequantize_q4_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static const lq_format lq_format_q4_k = {
-    "q4_K", 12, LQ_QK_K, sizeof(block_q4_K), lq_quantize_q4_k_ref, LQ_X86(lq_quantize_q4_k_avx2), LQ_X86(lq_quantize_q4_k_avx512),
-    lq_dequantize_q4_k, lq_blocks<block_q4_K, LQ_QK_K>::row_bytes, lq_blocks<block_q4_K, LQ_QK_K>::row_ok, false};
-LQ_REGISTER_FORMAT(lq_format_q4_k);
+LQ_REGISTER_BLOCK_FORMAT(q4_k, "q4_K", 12, block_q4_K, LQ_QK_K, false, LQ_X86(lq_quantize_q4_k_avx512));

@@ -31,7 +31,4 @@ void lq_dequantize_q5_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static const lq_format lq_format_q5_k = {
-    "q5_K", 13, LQ_QK_K, sizeof(block_q5_K), lq_quantize_q5_k_ref, LQ_X86(lq_quantize_q5_k_avx2), LQ_X86(lq_quantize_q5_k_avx512),
-    lq_dequantize_q5_k, lq_blocks<block_q5_K, LQ_QK_K>::row_bytes, lq_blocks<block_q5_K, LQ_QK_K>::row_ok, false};
-LQ_REGISTER_FORMAT(lq_format_q5_k);
+LQ_REGISTER_BLOCK_FORMAT(q5_k, "q5_K", 13, block_q5_K, LQ_QK_K, false, LQ_X86(lq_quantize_q5_k_avx512));

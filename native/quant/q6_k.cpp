@@ -33,7 +33,4 @@ void lq_dequantize_q6_k(const void * vy, float * x, int64_t n) {
     }
 }
 
-static const lq_format lq_format_q6_k = {
-    "q6_K", 14, LQ_QK_K, sizeof(block_q6_K), lq_quantize_q6_k_ref, LQ_X86(lq_quantize_q6_k_avx2), LQ_X86(lq_quantize_q6_k_avx512),
-    lq_dequantize_q6_k, lq_blocks<block_q6_K, LQ_QK_K>::row_bytes, lq_blocks<block_q6_K, LQ_QK_K>::row_ok, false};
-LQ_REGISTER_FORMAT(lq_format_q6_k);
+LQ_REGISTER_BLOCK_FORMAT(q6_k, "q6_K", 14, block_q6_K, LQ_QK_K, false, LQ_X86(lq_quantize_q6_k_avx512));

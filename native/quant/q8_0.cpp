@@ -1,24 +1,19 @@
 // Q8_0 (ggml type 8): blocks of 32 weights, one fp16 scale d and 32 int8 q, weight = q * d.
 // Reference quantizer: d = max|x| / 127, q = round-to-nearest-even(x / d) clamped to ±127 (ggml's
-// rule up to ties), or, with importance weights, a weighted least-squares scale search. d saturates
-// at ±65504 and a block whose d rounds to fp16 zero is stored as zeros (no Inf/NaN can be written).
+// rule up to ties), or, with importance weights, the max-abs levels' least-squares scale
+// (weighted-search.h). d saturates at ±65504 and a block whose d rounds to fp16 zero is stored as
+// zeros (no Inf/NaN can be written).
 //
 //   byte 0..1: d (fp16)   byte 2..33: q[0..31] (int8)
 #include "quant/basic.h"
 #include "quant/registry.h"
+#include "quant/weighted-search.h"
 
 void lq_quantize_q8_0_ref(const float * x, void * vy, int64_t n, const float * importance) {
+    if (importance) return lq_w::sym_row<lq_w::e16_s, lq_q8_0_layout>(x, vy, n, importance);
     block_q8_0 * y = static_cast<block_q8_0 *>(vy);
     const int64_t nb = n / LQ_QK8_0;
     for (int64_t b = 0; b < nb; ++b, x += LQ_QK8_0) {
-        if (importance) {
-            int q[LQ_QK8_0];
-            const float d = lq_block_search_weighted(x, importance + b * LQ_QK8_0, LQ_QK8_0, 127, true, q);
-            const uint16_t dh = lq_f32_to_f16_sat(d);
-            y[b].d = lq_f16_to_f32(dh) == 0.0f ? 0 : dh;
-            for (int j = 0; j < LQ_QK8_0; ++j) y[b].qs[j] = static_cast<int8_t>(y[b].d ? q[j] : 0);
-            continue;
-        }
         float amax = 0.0f;
         for (int j = 0; j < LQ_QK8_0; ++j) amax = lq_maxf(amax, std::fabs(x[j]));
         const float d = amax / 127.0f;
@@ -48,9 +43,4 @@ void lq_dequantize_q8_0(const void * vy, float * x, int64_t n) {
     }
 }
 
-namespace {
-const lq_format lq_format_q8_0 = {
-    "q8_0", 8, LQ_QK8_0, sizeof(block_q8_0), lq_quantize_q8_0_ref, LQ_X86(lq_quantize_q8_0_avx2), LQ_X86(lq_quantize_q8_0_avx512),
-    lq_dequantize_q8_0, lq_blocks<block_q8_0, LQ_QK8_0>::row_bytes, lq_blocks<block_q8_0, LQ_QK8_0>::row_ok, false};
-}  // namespace
-LQ_REGISTER_FORMAT(lq_format_q8_0);
+LQ_REGISTER_BLOCK_FORMAT(q8_0, "q8_0", 8, block_q8_0, LQ_QK8_0, false, LQ_X86(lq_quantize_q8_0_avx512));

@@ -64,3 +64,22 @@ struct lq_format_registrar {
 };
 
 #define LQ_REGISTER_FORMAT(var) static const lq_format_registrar lq_format_registrar_##var(&var)
+
+// Defines and registers the row of a ggml block format `fmt` whose blocks are block_t (block_size
+// weights each) and whose functions follow the naming rule: lq_quantize_<fmt>_ref and _avx2
+// (declared by the format's header) and lq_dequantize_<fmt>. avx512 is the AVX-512 variant,
+// LQ_X86(lq_quantize_<fmt>_avx512), or nullptr while none has been run on AVX-512 (or emulated):
+// the dispatcher then runs the AVX2 one.
+#define LQ_REGISTER_BLOCK_FORMAT(fmt, name, ggml_type, block_t, block_size, requires_importance, avx512)                  \
+    static const lq_format lq_format_##fmt = {name,                                                                    \
+                                              ggml_type,                                                               \
+                                              block_size,                                                              \
+                                              sizeof(block_t),                                                         \
+                                              lq_quantize_##fmt##_ref,                                                 \
+                                              LQ_X86(lq_quantize_##fmt##_avx2),                                        \
+                                              avx512,                                                                  \
+                                              lq_dequantize_##fmt,                                                     \
+                                              lq_blocks<block_t, block_size>::row_bytes,                               \
+                                              lq_blocks<block_t, block_size>::row_ok,                                  \
+                                              requires_importance};                                                    \
+    LQ_REGISTER_FORMAT(lq_format_##fmt)

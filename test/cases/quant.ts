@@ -134,6 +134,34 @@ export function realWeights(rowLen: number): Float32Array {
   return out;
 }
 
+/**
+ * Real trained weights of the shared 256-wide model (stories8L256: every matrix row 256 or 768
+ * wide, so every k-quant and i-quant holds it): the F32 block matrices cut into rows of `rowLen`,
+ * at most `max` weights. Empty when the data is missing.
+ */
+export function realWeights256(rowLen: number, max = 1 << 20): Float32Array {
+  const p = sharedData + 'models/stories8L256/stories8L256-f32.gguf';
+  if (!existsSync(p)) return new Float32Array(0);
+  const g = openGguf(p);
+  const out = new Float32Array(Math.floor(max / rowLen) * rowLen);
+  let o = 0;
+  try {
+    for (const t of g.header.tensors) {
+      if (o >= out.length) break;
+      if (t.type !== 0 || t.dims.length !== 2 || !/^blk\.\d+\.(attn|ffn)_\w+\.weight$/.test(t.name)) continue;
+      const bytes = g.tensorData(t);
+      const f = new Float32Array(bytes.byteLength / 4);
+      new Uint8Array(f.buffer).set(bytes);
+      const take = Math.min(f.length, out.length - o);
+      out.set(f.subarray(0, take), o);
+      o += take;
+    }
+  } finally {
+    g.close();
+  }
+  return out.subarray(0, Math.floor(o / rowLen) * rowLen);
+}
+
 /** Relative RMSE: sqrt(Σ(x - y)² / Σx²). */
 export function relRmse(x: Float32Array, y: Float32Array): number {
   let e = 0, s = 0;

@@ -40,6 +40,18 @@ describe('quantize rejects bad input with typed errors', () => {
         expect(e.tensor).toBe('blk.3.ffn_up.weight');
       }
     });
+    if (f.blockSize > 1 && f.ggmlType >= 0) {
+      it(`${f.name}: a row no block holds and importance of the wrong length name the tensor`, async () => {
+        const n = f.blockSize * 2;
+        const x = gaussian((n + 1) * 2, 2);
+        await expectError(quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n + 1, 2], name: 'blk.0.attn_q.weight' }, f.name), 'E_SHAPE', /blk\.0\.attn_q\.weight/);
+        await expectError(
+          quantizeTensor({ data: bytesOf(x.subarray(0, n * 2)), format: 'f32', dims: [n, 2], name: 'blk.1.attn_k.weight' }, f.name, { importance: new Float32Array(n - 1).fill(1) }),
+          'E_SHAPE',
+          /blk\.1\.attn_k\.weight/,
+        );
+      });
+    }
   }
 
   it('rejects NaN in F16 and BF16 input', async () => {
@@ -105,12 +117,13 @@ describe('quantize rejects bad input with typed errors', () => {
   });
 
   it('aborts a running job between row chunks', async () => {
-    // The importance-weighted scalar search is slow enough (~tens of Melem/s) to abort mid-way.
+    // The scalar reference of the importance-weighted search is slow enough to abort mid-way.
     const n = 4096, rows = 1024;
     const x = gaussian(n * rows, 6);
     const ac = new AbortController();
     const p = quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows], name: 'mid' }, 'q4_0', {
       importance: new Float32Array(n).fill(1),
+      isa: 'scalar',
       signal: ac.signal,
       threads: 1,
     });

@@ -6,7 +6,7 @@ import { ggml, ggmlMissingReason } from '../helpers/ggml-ffi.js';
 import { bytesOf, diffFloats } from '../helpers/quant-compare.js';
 import { formats } from '../../lib/quantize/formats.js';
 import { dequantizeTensor, quantizeTensor } from '../../lib/quantize/tensor.js';
-import { gaussian, heavyTailed, layoutShapes, realWeights, relRmse, rng, weightedError } from '../cases/quant.js';
+import { gaussian, heavyTailed, layoutShapes, realWeights, realWeights256, relRmse, rng, weightedError } from '../cases/quant.js';
 
 const g = ggml();
 if (!g) console.warn(`quant-ggml tests skipped: ${ggmlMissingReason}`);
@@ -50,6 +50,8 @@ describe.skipIf(!g)('relative RMSE is no worse than ggml_quantize_chunk', () => 
         ['heavy-tailed', heavyTailed(n * 32, 8), n],
       ];
       if (real.length > 0) cases.push(['real', real, f.rowOk(256) ? 256 : n]);
+      const real256 = realWeights256(256, 1 << 19);
+      if (real256.length > 0) cases.push(['real 256-wide model', real256, 256]);
       for (const [kind, x, rowLen] of cases) {
         const rows = x.length / rowLen;
         const ours = await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [rowLen, rows] }, f.name);
@@ -62,16 +64,17 @@ describe.skipIf(!g)('relative RMSE is no worse than ggml_quantize_chunk', () => 
 });
 
 describe.skipIf(!g)('with importance weights, the weighted error is no worse than ggml with the same imatrix', () => {
-  // The block-32 formats of this file's owner; ggml's imatrix objective differs per format, so the
-  // k-quants are compared in their own tests.
+  // The block formats of this file's owner; the k-quants are compared in their own tests.
   for (const f of ggmlFormats.filter((x) => ['q8_0', 'q4_0', 'q5_0'].includes(x.name))) {
-    it(`${f.name}: Gaussian, heavy-tailed and real weights`, async () => {
+    it(`${f.name}: Gaussian, heavy-tailed and real weights (both shared models)`, async () => {
       const n = 512, rows = 64;
       const r = rng(5);
       const w = new Float32Array(n).map(() => Math.exp(2 * (r() - 0.5)) * (r() < 0.1 ? 20 : 1));
       const real = realWeights(n).subarray(0, n * rows);
+      const real256 = realWeights256(n, n * rows);
       const cases: Array<[string, Float32Array]> = [['gaussian', gaussian(n * rows, 1)], ['heavy-tailed', heavyTailed(n * rows, 2)]];
       if (real.length === n * rows) cases.push(['real', real]);
+      if (real256.length === n * rows) cases.push(['real 256-wide model', real256]);
       for (const [kind, x] of cases) {
         const ours = await dequantizeTensor(await quantizeTensor({ data: bytesOf(x), format: 'f32', dims: [n, rows] }, f.name, { importance: w }), f.name, [n, rows]);
         const theirs = g!.dequantize(f.name, g!.quantize(f.name, x, n, w), n * rows);

@@ -6,7 +6,9 @@
 
 #include "quant/basic.h"
 #include "quant/simd/shared.h"
+#include "quant/simd/elem-avx2.h"
 #include "quant/simd/pack-bits.h"
+#include "quant/weighted-search.h"
 
 namespace {
 
@@ -185,10 +187,25 @@ void quantize_row(const float * x, uint8_t * y, int64_t n, int64_t g) {
     }
 }
 
+// With importance weights: the reference's affine search on this ISA's element vectors.
+template <int BITS>
+void weighted_row(const float * x, uint8_t * y, int64_t n, const float * w, int64_t g) {
+    lq_w::intn_row<lq_w::e16_avx2, BITS>(x, y, n, w, g, [](const uint8_t * q, int64_t cnt, int, uint8_t * out) { lq_pack_bits_pext<BITS>(q, cnt, out); });
+}
+
 }  // namespace
 
 void lq_quantize_intn_avx2(const float * x, void * y, int64_t n, const float * importance, int bits, int64_t g) {
-    if (importance) return lq_quantize_intn_ref(x, y, n, importance, bits, g);
+    if (importance) {
+        uint8_t * out = static_cast<uint8_t *>(y);
+        switch (bits) {
+            case 2: return weighted_row<2>(x, out, n, importance, g);
+            case 3: return weighted_row<3>(x, out, n, importance, g);
+            case 4: return weighted_row<4>(x, out, n, importance, g);
+            case 8: return weighted_row<8>(x, out, n, importance, g);
+            default: return lq_quantize_intn_ref(x, y, n, importance, bits, g);
+        }
+    }
     uint8_t * out = static_cast<uint8_t *>(y);
     switch (bits) {
         case 2: return quantize_row<2>(x, out, n, g);

@@ -1,10 +1,13 @@
 // AVX2 variant of the Q5_0 quantizer (q5_0.cpp): the reference's arithmetic operation for
 // operation (order-free reductions, x * (1/d), clamp, round to nearest even), so the bytes are
-// identical; with importance weights it defers to the reference's scalar search.
+// identical; with importance weights, the weighted search (quant/weighted-search.h) on this ISA's
+// element vectors, the reference's operations in the reference's order.
 #include "quant/simd/block32-avx2.h"
+#include "quant/simd/elem-avx2.h"
+#include "quant/weighted-search.h"
 
 void lq_quantize_q5_0_avx2(const float * x, void * vy, int64_t n, const float * importance) {
-    if (importance) return lq_quantize_q5_0_ref(x, vy, n, importance);
+    if (importance) return lq_w::sym_row<lq_w::e16_avx2, lq_q5_0_layout>(x, vy, n, importance);
     block_q5_0 * y = static_cast<block_q5_0 *>(vy);
     const int64_t nb = n / LQ_QK5_0;
     const __m256i off = _mm256_set1_epi32(16), m4 = _mm256_set1_epi32(15);

@@ -23,6 +23,17 @@ inline float hmin(__m256 v) {
     return _mm_cvtss_f32(m);
 }
 
+// Four e16 sums at once (quant/elem.h's order, applied to 8-lane halves already added:
+// h8_k[l] = v_k[l] + v_k[l + 8]): result k = ((h8_k[0] + h8_k[4]) + (h8_k[2] + h8_k[6])) +
+// ((h8_k[1] + h8_k[5]) + (h8_k[3] + h8_k[7])).
+inline __m128 sums4(__m256 a0, __m256 a1, __m256 a2, __m256 a3) {
+    const __m256 a = _mm256_add_ps(_mm256_permute2f128_ps(a0, a1, 0x20), _mm256_permute2f128_ps(a0, a1, 0x31));  // u of blocks 0 | 1
+    const __m256 b = _mm256_add_ps(_mm256_permute2f128_ps(a2, a3, 0x20), _mm256_permute2f128_ps(a2, a3, 0x31));  // u of blocks 2 | 3
+    const __m256 c = _mm256_add_ps(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m256 d = _mm256_add_ps(_mm256_shuffle_ps(c, c, _MM_SHUFFLE(2, 0, 2, 0)), _mm256_shuffle_ps(c, c, _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm_unpacklo_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+}
+
 inline bool f16_is_zero(uint16_t h) { return (h & 0x7fff) == 0; }
 // lq_f16_clamp lane by lane (inputs are never NaN, so min/max order does not matter).
 inline __m128 clamp_f16(__m128 d) { return _mm_max_ps(_mm_min_ps(d, _mm_set1_ps(LQ_F16_MAX)), _mm_set1_ps(-LQ_F16_MAX)); }
