@@ -83,7 +83,9 @@ export function resolveLevels(levels: string | readonly string[], table: FormatT
  * llama.cpp's fallback for tensors whose row length a k-quant cannot hold
  * (`llama_tensor_get_type`, "convert_incompatible_tensor"): the block-32 format it switches to.
  * Where llama.cpp picks a format we do not have, the nearest we do have is used:
- * - q2_K, q3_K (and the IQ types) → llama.cpp uses IQ4_NL; we use q4_0 (same 4.5 bits per weight).
+ * - q2_K, q3_K → q4_0 (as llama.cpp).
+ * - iq1_s/m, iq2_xxs/xs/s, iq3_xxs/s → llama.cpp uses IQ4_NL; we use q4_0 (also 4.5 bits per
+ *   weight) until IQ4_NL is registered.
  * - q4_K → q5_0 (as llama.cpp).
  * - q5_K → llama.cpp uses Q5_1 (6.0 bpw); we use q5_0 (5.5 bpw, the size of q5_K itself).
  * - q6_K → q8_0 (as llama.cpp).
@@ -97,6 +99,13 @@ export const FALLBACK: Readonly<Record<string, string>> = {
   q4_K: 'q5_0',
   q5_K: 'q5_0',
   q6_K: 'q8_0',
+  iq2_xxs: 'q4_0',
+  iq2_xs: 'q4_0',
+  iq3_xxs: 'q4_0',
+  iq1_s: 'q4_0',
+  iq3_s: 'q4_0',
+  iq2_s: 'q4_0',
+  iq1_m: 'q4_0',
 };
 
 /** The format a tensor with rows of `rowLength` weights is stored in when `format` is asked. */
