@@ -201,7 +201,8 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
     report.seconds.plan = seconds(tPlan);
   }
   if (imatrix) report.imatrix = imatrix;
-  const use = o.output ? planImportance(model, plan, imatrix, (f) => formatInfo(f).requiresImportance) : { warnings: [] };
+  // Importance weights given without an imatrix are the caller's business (no entries to check).
+  const use = o.output && (imatrix || !importance) ? planImportance(model, plan, imatrix, (f) => formatInfo(f).requiresImportance) : { warnings: [] };
   report.warnings.push(...use.warnings);
   o.onPlan?.(plan, report);
   let file: WrittenFile | null = null;

@@ -92,7 +92,8 @@ export const quantizeCommand: CommandSpec = {
       const savePlan = str(v['save-plan']);
       opts.onPlan = (plan, report) => {
         if (savePlan) writePlanFile(savePlan, plan);
-        for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
+        // stderr carries only JSON events with --progress json
+        if (progressMode(v.progress) !== 'json') for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
         if (v.json) return;
         io.stdout(`${formatPlanTable(plan)}\n`);
         for (const n of report.notes) io.stdout(`note: ${n}\n`);
