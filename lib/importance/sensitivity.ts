@@ -94,7 +94,7 @@ export async function meanKl(ref: Decoder, reference: Float32Array, dec: Decoder
   const q = dec.headWeights();
   const threads = threadsOption(opts.threads, { file: ref.model.path });
   return nativeAsync((abort) => native().forwardKl({
-    hidden, reference, norm: q.norm, output: q.output, refNorm: r.norm, refOutput: r.output, rmsEps: dec.config.rmsEps, ...threads, ...(abort ? { abort } : {}),
+    hidden, reference, norm: q.norm, output: q.output, refNorm: r.norm, refOutput: r.output, ...q.options, ...threads, ...(abort ? { abort } : {}),
   }), { file: dec.model.path }, opts.signal);
 }
 
