@@ -10,6 +10,8 @@ typedef uint16_t lq_half;  // IEEE binary16 bits
 #define LQ_QK8_0 32
 #define LQ_QK4_0 32
 #define LQ_QK5_0 32
+#define LQ_QK4_1 32
+#define LQ_QK5_1 32
 #define LQ_QK_K 256
 #define LQ_K_SCALE_SIZE 12
 
@@ -34,6 +36,23 @@ struct block_q5_0 {
     uint8_t qs[LQ_QK5_0 / 2];
 };
 static_assert(sizeof(block_q5_0) == 22, "block_q5_0 size");
+
+// Q4_1: 32 weights = d * q + m, q in [0, 15]; qs[j] holds weight j (low nibble) and j + 16 (high).
+struct block_q4_1 {
+    lq_half d;
+    lq_half m;
+    uint8_t qs[LQ_QK4_1 / 2];
+};
+static_assert(sizeof(block_q4_1) == 20, "block_q4_1 size");
+
+// Q5_1: as Q4_1 with a fifth bit per weight in qh (bit j = weight j), q in [0, 31].
+struct block_q5_1 {
+    lq_half d;
+    lq_half m;
+    uint8_t qh[4];
+    uint8_t qs[LQ_QK5_1 / 2];
+};
+static_assert(sizeof(block_q5_1) == 24, "block_q5_1 size");
 
 // Q2_K: 16 sub-blocks of 16; per sub-block a 4-bit scale and 4-bit min (scales[i] = scale | min << 4),
 // weight = d * scale * q - dmin * min, q in [0, 3].

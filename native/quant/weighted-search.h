@@ -10,7 +10,7 @@
 //   Then NREF rounds re-assign the levels with the stored f16 scale and refit d, kept while the
 //   error (from the sums, with f16 scales) falls. A block whose weights are all zero falls back
 //   to the max-abs scale; a block with max |x| <= 1e-30 is all zero.
-// Affine groups of any length (intN: y = d*q + m, q in [0, NMAX]):
+// Affine groups of any length (Q4_1, Q5_1, intN: y = d*q + m, q in [0, NMAX]):
 //   NTRIAL trial steps (max - min) / (NMAX + SPAN*(k/(NTRIAL-1) - 1/2)) assign the levels from the
 //   minimum; each assignment gets its least-squares (d, m), rounded to f16, judged by its error on
 //   those levels (from the sums, as ggml judges its candidates). Then NREF rounds re-assign the
@@ -273,8 +273,20 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * w) {
     }
 }
 
-// Trials of the affine search (intN).
+// Trials of the affine search (Q4_1, Q5_1, intN).
 constexpr int kAffineTrials = 11, kAffineSpanPercent = 400, kAffineRefits = 3;
+
+// A row of n (a multiple of 32) weights of an affine block-32 format L with weights w.
+template <class E, class L>
+inline void affine_row(const float * x, void * vy, int64_t n, const float * w) {
+    typename L::block * y = static_cast<typename L::block *>(vy);
+    for (int64_t b = 0; b < n / 32; ++b) {
+        const affine_result p = affine_group<L::NMAX, kAffineTrials, kAffineSpanPercent, kAffineRefits, E>(x + 32 * b, w + 32 * b, 32);
+        uint8_t lv[32];
+        affine_levels<L::NMAX, E>(x + 32 * b, 32, p, lv);
+        L::pack(y + b, lv, p.d_h, p.m_h);
+    }
+}
 
 // intN with weights: a row of n in groups of g (g <= 0 or g >= n: one group), each group written
 // as [scale f16][zero f16][bitstream] by PACK(q, count, bits, out) 256 levels at a time.
