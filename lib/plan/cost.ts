@@ -82,6 +82,7 @@ export function resolveLevels(levels: string | readonly string[], table: FormatT
 /**
  * llama.cpp's fallback for tensors whose row length a 256-block type cannot hold
  * (`tensor_type_fallback` in llama-quant.cpp), entry for entry:
+ * - the i-quants (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_XS) → IQ4_NL;
  * - q2_K, q3_K → q4_0; q4_K → q5_0; q5_K → q5_1; q6_K → q8_0.
  * Block-32 types have no smaller block to fall back to. If the fallback cannot hold the row
  * either (row length not a multiple of 32), the tensor is stored as F16, as llama.cpp does;
@@ -90,6 +91,14 @@ export function resolveLevels(levels: string | readonly string[], table: FormatT
  * against the llama.cpp source.
  */
 export const FALLBACK: Readonly<Record<string, string>> = {
+  iq1_s: 'iq4_nl',
+  iq1_m: 'iq4_nl',
+  iq2_xxs: 'iq4_nl',
+  iq2_xs: 'iq4_nl',
+  iq2_s: 'iq4_nl',
+  iq3_xxs: 'iq4_nl',
+  iq3_s: 'iq4_nl',
+  iq4_xs: 'iq4_nl',
   q2_K: 'q4_0',
   q3_K: 'q4_0',
   q4_K: 'q5_0',
@@ -186,5 +195,7 @@ export function ggmlFormatTable(): FormatTable {
     block('q4_K', 256, 144),
     block('q5_K', 256, 176),
     block('q6_K', 256, 210),
+    block('iq4_nl', 32, 18),
+    block('iq4_xs', 256, 136),
   ]);
 }

@@ -75,7 +75,7 @@ describe('format registry', () => {
       expect(FALLBACK[ours.get(from)!], `FALLBACK.${ours.get(from)}`).toBe(ours.get(target));
       checked++;
     }
-    expect(checked).toBeGreaterThanOrEqual(5); // q2_K..q6_K at least
+    expect(checked).toBeGreaterThanOrEqual(6); // q2_K..q6_K and iq4_xs at least
     for (const [from, to] of Object.entries(FALLBACK)) {
       const rule_to = rule.get(from.toLowerCase());
       expect(rule_to?.replace(/^GGML_TYPE_/, '').toLowerCase(), `llama.cpp has a fallback for ${from}`).toBe(to.toLowerCase());

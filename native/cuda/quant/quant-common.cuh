@@ -41,6 +41,13 @@ __device__ __forceinline__ int lq_warp_q_signed(float v, float half, uint16_t * 
     return q + static_cast<int>(half);
 }
 
+// The sum of one value per lane of a warp that holds a block of 32 in the CPU's fixed order
+// (quant/elem.h: element j + 16 added to element j, then halving by 8, 4, 2, 1), in every lane.
+__device__ __forceinline__ float lq_warp_sum_e16(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = __fadd_rn(v, __shfl_down_sync(0xffffffffu, v, o));
+    return __shfl_sync(0xffffffffu, v, 0);
+}
+
 // The plain affine rule of a warp's block (basic.h lq_minmax_row, Q4_1 / Q5_1): warp min/max, f16
 // step dh and offset mh as lq_intn_params_minmax, and this lane's level in [0, nmax].
 __device__ __forceinline__ int lq_warp_minmax_level(float v, float nmax, uint16_t * dh, uint16_t * mh) {

@@ -51,6 +51,8 @@ static lq_status (*block_kernel(const char * format))(const float *, void *, int
     if (!std::strcmp(format, "q5_0")) return lq_cuda_quantize_q5_0;
     if (!std::strcmp(format, "q4_1")) return lq_cuda_quantize_q4_1;
     if (!std::strcmp(format, "q5_1")) return lq_cuda_quantize_q5_1;
+    if (!std::strcmp(format, "iq4_nl")) return lq_cuda_quantize_iq4_nl;
+    if (!std::strcmp(format, "iq4_xs")) return lq_cuda_quantize_iq4_xs;
     return nullptr;
 }
 
@@ -67,7 +69,7 @@ lq_status lq_cuda_quantize_host(const char * format, const float * x, int64_t n,
     if (nrows == 0) return lq_status::success();
     const auto kq = kquant_kernel(format);
     const auto bk = block_kernel(format);
-    const int64_t block = kq ? 256 : bk ? 32 : 1;
+    const int64_t block = kq || !std::strcmp(format, "iq4_xs") ? 256 : bk ? 32 : 1;
     if (n % block != 0) return lq_status::fail(LQ_E_SHAPE, "row length not a multiple of " + std::to_string(block));
     lq_cuda_device_guard guard;
     device_buffer dx, dy;
