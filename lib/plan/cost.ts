@@ -197,5 +197,6 @@ export function ggmlFormatTable(): FormatTable {
     block('q6_K', 256, 210),
     block('iq4_nl', 32, 18),
     block('iq4_xs', 256, 136),
+    block('mxfp4', 32, 17),
   ]);
 }

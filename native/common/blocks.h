@@ -13,6 +13,7 @@ typedef uint16_t lq_half;  // IEEE binary16 bits
 #define LQ_QK4_1 32
 #define LQ_QK5_1 32
 #define LQ_QK4_NL 32
+#define LQ_QK_MXFP4 32
 #define LQ_QK_K 256
 #define LQ_K_SCALE_SIZE 12
 
@@ -71,6 +72,14 @@ struct block_iq4_xs {
     uint8_t qs[LQ_QK_K / 2];
 };
 static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs size");
+
+// MXFP4: 32 weights = 2^(e - 128) * v[q], v the 16 E2M1 values doubled (common/codebooks/mxfp4.h),
+// e an E8M0 exponent; qs as Q4_0.
+struct block_mxfp4 {
+    uint8_t e;
+    uint8_t qs[LQ_QK_MXFP4 / 2];
+};
+static_assert(sizeof(block_mxfp4) == 17, "block_mxfp4 size");
 
 // Q2_K: 16 sub-blocks of 16; per sub-block a 4-bit scale and 4-bit min (scales[i] = scale | min << 4),
 // weight = d * scale * q - dmin * min, q in [0, 3].

@@ -46,11 +46,13 @@ void lq_quantize_q4_1_ref(const float * x, void * y, int64_t n, const float * im
 void lq_dequantize_q4_1(const void * y, float * x, int64_t n);
 void lq_quantize_q5_1_ref(const float * x, void * y, int64_t n, const float * importance);
 void lq_dequantize_q5_1(const void * y, float * x, int64_t n);
-// Non-linear codebook formats (iq4-search.h).
+// Non-linear codebook formats (iq4-search.h, mxfp4-search.h).
 void lq_quantize_iq4_nl_ref(const float * x, void * y, int64_t n, const float * importance);
 void lq_dequantize_iq4_nl(const void * y, float * x, int64_t n);
 void lq_quantize_iq4_xs_ref(const float * x, void * y, int64_t n, const float * importance);
 void lq_dequantize_iq4_xs(const void * y, float * x, int64_t n);
+void lq_quantize_mxfp4_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_mxfp4(const void * y, float * x, int64_t n);
 
 // ---- group-wise affine intN --------------------------------------------------------------------
 // A row of n weights is cut into groups of g (the last one shorter when g does not divide n; g = n
@@ -216,6 +218,7 @@ void lq_quantize_q4_1_avx2(const float * x, void * y, int64_t n, const float * i
 void lq_quantize_q5_1_avx2(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_iq4_nl_avx2(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_iq4_xs_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_mxfp4_avx2(const float * x, void * y, int64_t n, const float * importance);
 #endif
 
 // Reference row quantizer/dequantizer (runtime bits and group).

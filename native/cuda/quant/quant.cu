@@ -53,6 +53,7 @@ static lq_status (*block_kernel(const char * format))(const float *, void *, int
     if (!std::strcmp(format, "q5_1")) return lq_cuda_quantize_q5_1;
     if (!std::strcmp(format, "iq4_nl")) return lq_cuda_quantize_iq4_nl;
     if (!std::strcmp(format, "iq4_xs")) return lq_cuda_quantize_iq4_xs;
+    if (!std::strcmp(format, "mxfp4")) return lq_cuda_quantize_mxfp4;
     return nullptr;
 }
 
