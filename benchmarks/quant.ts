@@ -87,7 +87,8 @@ async function main(): Promise<void> {
     await quantizeTensorInto(view, f.name, dst);
     const ours = relRmse(x, await dequantizeTensor(dst, f.name, [n, rows]));
     let ggmlRate: number | undefined, ggmlErr: number | undefined;
-    if (g && f.ggmlType >= 0 && g.typeId(f.name) !== undefined && g.hasDequantize(f.name)) {
+    // ggml asserts without an imatrix for the types llama.cpp requires one for: only the weighted table has them.
+    if (g && f.ggmlType >= 0 && !f.requiresImportance && g.typeId(f.name) !== undefined && g.hasDequantize(f.name)) {
       const gd = new Uint8Array(g.rowSize(f.name, n) * rows);
       g.quantizeInit(f.name);
       // ggml is much slower for k-quants: time fewer rows there so the run stays short.

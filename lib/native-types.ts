@@ -98,6 +98,12 @@ export interface NativeQuantizeOptions extends NativeRunOptions {
   importance?: Float32Array;
   isa?: IsaName;
   name?: string;
+  /**
+   * Error mode: rows 0, rowStep, 2·rowStep, … are quantized and decoded, dst is not written, and
+   * error[0] = Σ w (x − x̂)², error[1] = Σ w x² over those rows (w = importance, or 1).
+   */
+  error?: Float64Array;
+  rowStep?: number;
 }
 
 /** Quantization exports (merged into NativeAddon). */

@@ -29,7 +29,7 @@ export const cudaAddonPath = join(packageRoot, 'build-cuda', 'Release', 'layerqu
 export interface BackendChoice {
   addon: NativeAddon;
   backend: 'cpu' | 'cuda';
-  /** The binary, or `node-gyp-build(<root>)` when node-gyp-build found it. */
+  /** The binary's path (node-gyp-build's choice for the CPU addon). */
   source: string;
   /** Every attempt before the one that succeeded, with its error. */
   attempts: string[];
@@ -50,6 +50,8 @@ export interface BackendProbes {
   smokeTest(path: string): CudaVerdict;
   load(path: string): NativeAddon;
   loadCpu(root: string): NativeAddon;
+  /** The file node-gyp-build loads from `root` (prebuilds/… or build/Release/…), for reports. */
+  cpuPath?(root: string): string;
   warn(message: string): void;
 }
 
@@ -103,6 +105,7 @@ const realProbes = (): BackendProbes => ({
   smokeTest: cachedSmokeTest,
   load: (p) => require(p) as NativeAddon,
   loadCpu: (root) => (require('node-gyp-build') as (dir: string) => NativeAddon)(root),
+  cpuPath: (root) => (require('node-gyp-build') as { resolve(dir: string): string }).resolve(root),
   warn: (m) => process.emitWarning(m, { code: 'LAYERQUANT_CUDA_FALLBACK' }),
 });
 
@@ -158,7 +161,7 @@ export function selectBackend(probes: BackendProbes, root = packageRoot): Backen
   try {
     const addon = probes.loadCpu(root);
     if (cudaExpected) probes.warn(`layerquant: CUDA addon not usable, using the CPU addon. ${attempts.join('; ')}`);
-    return { addon, backend: 'cpu', source: `node-gyp-build(${root})`, attempts };
+    return { addon, backend: 'cpu', source: probes.cpuPath?.(root) ?? `node-gyp-build(${root})`, attempts };
   } catch (err) {
     attempts.push(`CPU node-gyp-build(${root}): ${message(err)}`);
   }

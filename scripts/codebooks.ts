@@ -83,6 +83,199 @@ export const codebooks: Codebook[] = [
   },
 ];
 
+// ---- i-quants (IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S/IQ1_M) ---------------------------------
+// Each block sets d = 1 (f16) and a sub-block scale code whose multiplier is exact, puts entry i in the
+// first group and entry 0 everywhere else, so weights 0..7 (0..3) are entry i's values times a known
+// factor. Packed entries: byte j of the uint64 (uint32) = value of weight j (two's complement for IQ1).
+
+/** An i-quant block of `bytes` bytes with d = 1.0 (f16) in its first two bytes. */
+function iqBlock(bytes: number): { b: Uint8Array; v: DataView } {
+  const b = new Uint8Array(bytes);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, F16_ONE, true);
+  return { b, v };
+}
+
+/** Values 0..dim-1 of y over `unit`, as exact integers in [lo, hi], packed little-endian (byte j = value j). */
+function packEntry(y: Float32Array, dim: number, unit: number, lo: number, hi: number, what: string): bigint {
+  let out = 0n;
+  for (let j = 0; j < dim; j++) {
+    const q = y[j]! / unit;
+    if (!Number.isInteger(q) || q < lo || q > hi) throw new Error(`${what}: weight ${j} decoded ${y[j]}, not an integer multiple of ${unit} in [${lo}, ${hi}]`);
+    out |= BigInt(q & 0xff) << BigInt(8 * j);
+  }
+  return out;
+}
+
+/** Throws unless check(j, y[j]) holds for every weight j from `from` on. */
+function restIs(y: Float32Array, from: number, check: (j: number, v: number) => boolean, what: string): void {
+  for (let j = from; j < y.length; j++) if (!check(j, y[j]!)) throw new Error(`${what}: weight ${j} decoded ${y[j]}`);
+}
+
+/** Sign code or grid entry i in an IQ2_XXS block: group 0 = grid entry `grid`, its 7 sign bits `signs`; scale code 1 (0.375). */
+function iq2xxsBlock(grid: number, signs: number): Uint8Array {
+  const { b, v } = iqBlock(66);
+  for (let ib = 0; ib < 8; ib++) v.setUint32(2 + 8 * ib + 4, ((1 << 28) | (ib === 0 ? signs : 0)) >>> 0, true);
+  b[2] = grid;
+  return b;
+}
+
+codebooks.push(
+  {
+    name: 'lq_iq2_signs',
+    file: 'iq_signs',
+    format: 'iq2_xxs',
+    blockSize: 256,
+    what: 'IQ2_XXS/IQ2_XS/IQ3_XXS sign codes: 7 stored bits -> the signs of 8 weights (bit j set: weight j negative), even count (ggml: ksigns_iq2xs)',
+    ctype: 'uint8_t',
+    count: 128,
+    hex: true,
+    craft: (i) => iq2xxsBlock(0, i),
+    entry: (y, i) => {
+      let m = 0;
+      for (let j = 0; j < 8; j++) if (y[j]! < 0) m |= 1 << j;
+      restIs(y, 8, (_, x) => x > 0, `iq2 sign code ${i}`);
+      return m;
+    },
+  },
+  {
+    name: 'lq_iq2_xxs_grid',
+    file: 'iq2_xxs',
+    format: 'iq2_xxs',
+    blockSize: 256,
+    what: 'IQ2_XXS grid: 256 entries of 8 magnitudes (ggml: iq2xxs_grid)',
+    ctype: 'uint64_t',
+    count: 256,
+    hex: true,
+    craft: (i) => iq2xxsBlock(i, 0),
+    entry: (y, i) => packEntry(y, 8, 0.375, 1, 255, `iq2_xxs grid entry ${i}`),
+  },
+  {
+    name: 'lq_iq2_xs_grid',
+    file: 'iq2_xs',
+    format: 'iq2_xs',
+    blockSize: 256,
+    what: 'IQ2_XS grid: 512 entries of 8 magnitudes (ggml: iq2xs_grid)',
+    ctype: 'uint64_t',
+    count: 512,
+    hex: true,
+    craft: (i) => {
+      // qs[0] = 9-bit index i, sign code 0; both 16-weight scales of every sub-block code 1 (0.375).
+      const { b, v } = iqBlock(74);
+      v.setUint16(2, i, true);
+      b.fill(0x11, 66);
+      return b;
+    },
+    entry: (y, i) => packEntry(y, 8, 0.375, 1, 255, `iq2_xs grid entry ${i}`),
+  },
+  {
+    name: 'lq_iq2_s_grid',
+    file: 'iq2_s',
+    format: 'iq2_s',
+    blockSize: 256,
+    what: 'IQ2_S grid: 1024 entries of 8 magnitudes (ggml: iq2s_grid)',
+    ctype: 'uint64_t',
+    count: 1024,
+    hex: true,
+    craft: (i) => {
+      // qs[0] = low 8 bits of i, qh[0] bits 0-1 = its top 2 bits, signs 0, scales code 1 (0.375).
+      const { b } = iqBlock(82);
+      b[2] = i & 255;
+      b[66] = i >> 8;
+      b.fill(0x11, 74);
+      return b;
+    },
+    entry: (y, i) => packEntry(y, 8, 0.375, 1, 255, `iq2_s grid entry ${i}`),
+  },
+  {
+    name: 'lq_iq3_xxs_grid',
+    file: 'iq3_xxs',
+    format: 'iq3_xxs',
+    blockSize: 256,
+    what: 'IQ3_XXS grid: 256 entries of 4 magnitudes (ggml: iq3xxs_grid)',
+    ctype: 'uint32_t',
+    count: 256,
+    hex: true,
+    craft: (i) => {
+      // qs[0] = i (weights 0-3); every sub-block's uint32: signs 0, scale code 1 (1.5 * 0.5).
+      const { b, v } = iqBlock(98);
+      b[2] = i;
+      for (let ib = 0; ib < 8; ib++) v.setUint32(66 + 4 * ib, (1 << 28) >>> 0, true);
+      return b;
+    },
+    entry: (y, i) => packEntry(y, 4, 0.75, 1, 255, `iq3_xxs grid entry ${i}`),
+  },
+  {
+    name: 'lq_iq3_s_grid',
+    file: 'iq3_s',
+    format: 'iq3_s',
+    blockSize: 256,
+    what: 'IQ3_S grid: 512 entries of 4 magnitudes (ggml: iq3s_grid)',
+    ctype: 'uint32_t',
+    count: 512,
+    hex: true,
+    craft: (i) => {
+      // qs[0] = low 8 bits of i, qh[0] bit 0 = its 9th bit; signs 0; scale codes 0 (d * 1).
+      const { b } = iqBlock(110);
+      b[2] = i & 255;
+      b[66] = i >> 8;
+      return b;
+    },
+    entry: (y, i) => packEntry(y, 4, 1, 1, 255, `iq3_s grid entry ${i}`),
+  },
+  {
+    name: 'lq_iq1_grid',
+    file: 'iq1',
+    format: 'iq1_s',
+    blockSize: 256,
+    what: 'IQ1_S/IQ1_M grid: 2048 entries of 8 values in -1..1, one byte each (ggml: iq1s_grid)',
+    ctype: 'uint64_t',
+    count: 2048,
+    hex: true,
+    craft: (i) => {
+      // qs[0] = low 8 bits of i, qh[0] bits 0-2 = its top 3 bits; scale codes 0 (d * 1), delta bits clear.
+      const { b, v } = iqBlock(50);
+      b[2] = i & 255;
+      v.setUint16(34, i >> 8, true);
+      return b;
+    },
+    // weight = grid + delta with |delta| < 1/2: the grid value is the nearest integer, the rest is
+    // the same delta everywhere.
+    entry: (y, i) => {
+      const delta = y[0]! - Math.round(y[0]!);
+      const g = Float32Array.from(y.subarray(0, 8), (x) => Math.round(x));
+      restIs(y, 0, (_, x) => x - Math.round(x) === delta, `iq1 grid entry ${i}`);
+      return packEntry(g, 8, 1, -1, 1, `iq1 grid entry ${i}`);
+    },
+  },
+  {
+    name: 'lq_iq1_delta',
+    file: 'iq1',
+    format: 'iq1_s',
+    blockSize: 256,
+    what: 'IQ1_S/IQ1_M delta: added to every grid value, negated where the block sets the delta bit (ggml: IQ1S_DELTA)',
+    ctype: 'float',
+    count: 1,
+    // Two blocks on grid entry 0, with the delta bits clear, then set: weights g + delta and g - delta,
+    // so delta is half their difference whatever entry 0 holds.
+    craft: () => {
+      const a = iqBlock(50).b;
+      const { b, v } = iqBlock(50);
+      for (let ib = 0; ib < 8; ib++) v.setUint16(34 + 2 * ib, 0x8000, true);
+      const both = new Uint8Array(100);
+      both.set(a, 0);
+      both.set(b, 50);
+      return both;
+    },
+    entry: (y) => {
+      const delta = (y[0]! - y[256]!) / 2;
+      restIs(y, 0, (j, x) => (j < 256 ? x - y[j + 256]! === 2 * delta : true), 'iq1 delta');
+      if (!(delta > 0 && delta < 0.5)) throw new Error(`iq1 delta: ${delta} is not in (0, 1/2)`);
+      return delta;
+    },
+  },
+);
+
 /** Repository-relative path of a codebook file. */
 export const codebookPath = (file: string): string => `native/common/codebooks/${file}.h`;
 

@@ -136,13 +136,32 @@ export function onePositional(positionals: string[], what = '<model>'): string {
   return positionals[0]!;
 }
 
+/** The signal that interrupted the running command, if one did (runCli maps it to 128 + its number). */
+let interruptedBy: 'SIGINT' | 'SIGTERM' | undefined;
+export function interruption(): 'SIGINT' | 'SIGTERM' | undefined {
+  return interruptedBy;
+}
+
 /**
- * Ctrl-C as an AbortSignal for a long command: the first SIGINT aborts (the pipeline then removes
- * its temporary file and rejects with E_ABORTED); `dispose()` restores the default handler.
+ * SIGINT (Ctrl-C) and SIGTERM as an AbortSignal for a long command: the first one aborts (the
+ * pipeline then removes its temporary file and rejects with E_ABORTED) and is remembered, so the
+ * CLI exits 130 or 143 as a shell reports a process the signal ended; `dispose()` restores the
+ * default handlers.
  */
 export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
   const ac = new AbortController();
-  const onSigint = (): void => ac.abort();
-  process.once('SIGINT', onSigint);
-  return { signal: ac.signal, dispose: () => process.removeListener('SIGINT', onSigint) };
+  const on = (sig: 'SIGINT' | 'SIGTERM') => (): void => {
+    interruptedBy ??= sig;
+    ac.abort();
+  };
+  const onInt = on('SIGINT'), onTerm = on('SIGTERM');
+  process.once('SIGINT', onInt);
+  process.once('SIGTERM', onTerm);
+  return {
+    signal: ac.signal,
+    dispose: () => {
+      process.removeListener('SIGINT', onInt);
+      process.removeListener('SIGTERM', onTerm);
+    },
+  };
 }

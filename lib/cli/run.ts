@@ -2,11 +2,13 @@
  * The CLI runner: picks the subcommand, parses its options with util.parseArgs (strict, defaults
  * from the command's option table), prints help made from that same table, and maps failures to
  * exit codes: 0 success, 1 a LayerquantError (its message, no stack), 2 a usage error (message and
- * usage). Anything else is a bug: its stack goes to stderr, exit 1.
+ * usage), 130/143 a command SIGINT/SIGTERM interrupted. Anything else is a bug: its stack goes to stderr, exit 1.
  */
+import { createRequire } from 'node:module';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { nativeBackend } from '../native.js';
 import { isLayerquantError } from '../errors.js';
-import { UsageError, type CliIo, type CommandSpec, type OptionSpec } from './command.js';
+import { UsageError, interruption, type CliIo, type CommandSpec, type OptionSpec } from './command.js';
 import { commands } from './commands/index.js';
 
 const defaultIo: CliIo = {
@@ -24,7 +26,7 @@ function globalHelp(): string {
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `layerquant <command> --help` for a command\'s options.',
+    'Run `layerquant <command> --help` for a command\'s options; `layerquant --version` for the version and the native binary.',
     '',
   ].join('\n');
 }
@@ -72,6 +74,12 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     io.stdout(topic ? commandHelp(topic) : globalHelp());
     return 0;
   }
+  if (name === '--version' || name === '-V') {
+    const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+    const b = nativeBackend();
+    io.stdout(`layerquant ${version} (${b.backend} addon: ${b.source})\n`);
+    return 0;
+  }
   const command = commands.find((c) => c.name === name);
   if (!command) {
     io.stderr(`layerquant: unknown command "${name}"\n\n${globalHelp()}`);
@@ -92,6 +100,11 @@ export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<num
     const code = await command.run({ values: args.values, positionals: args.positionals }, { tty: process.stderr.isTTY === true, ...io });
     return code ?? 0;
   } catch (err) {
+    const sig = interruption();
+    if (sig && isLayerquantError(err, 'E_ABORTED')) {
+      io.stderr(`layerquant ${command.name}: interrupted (${sig}); nothing was written\n`);
+      return sig === 'SIGINT' ? 130 : 143;
+    }
     if (err instanceof UsageError || isLayerquantError(err, 'E_BAD_ARGUMENT')) {
       io.stderr(`layerquant ${command.name}: ${(err as Error).message}\n\nUsage: layerquant ${command.usage}\n`);
       return 2;

@@ -8,8 +8,8 @@ import { LayerquantError } from '../errors.js';
 import { native, nativeAsync, threadsOption } from '../native.js';
 import type { NativeBlockSumsq, NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
 import { FORWARD_ROPE_TYPES } from '../model/rope.js';
-import { architectures } from '../model/arch.js';
-import type { RopeScaling, TensorRole } from '../model/types.js';
+import { architectureInfo, architectures } from '../model/arch.js';
+import type { Hparams, TensorRole } from '../model/types.js';
 
 /** Tensor roles (GGUF base names, lib/model's TensorRole). */
 export type DecoderRole = TensorRole;
@@ -27,6 +27,8 @@ export interface DecoderTensor {
   file: string;
   /** HF q/k rows are in rotate-half order: the forward pass then uses NEOX RoPE. */
   permuteHeads?: number;
+  /** HF Gemma norms: applied as 1 + w. */
+  addOne?: true;
 }
 
 /** The part of lib/model's ModelDescription the decoder reads. */
@@ -34,11 +36,7 @@ export interface DecoderModel {
   source: 'gguf' | 'hf';
   path: string;
   architecture: string;
-  hparams: {
-    nLayer: number; nEmbd: number; nFf: number; nHead: number; nHeadKv: number; headDim: number;
-    nVocab: number; nCtxTrain: number; ropeTheta: number; rmsEps: number; tiedEmbeddings: boolean;
-    ropeScaling?: RopeScaling;
-  };
+  hparams: Hparams;
   blocks: { index: number; tensors: DecoderTensor[] }[];
   globals: DecoderTensor[];
   close(): void;
@@ -55,7 +53,7 @@ const nativeBlockRoles: ReadonlySet<string> = new Set([
 ]);
 
 /** The native RoPE scaling fields for a scaling (llama.cpp's rope_ext parameters). */
-function ropeConfig(s: RopeScaling | undefined, nCtxTrain: number): Partial<NativeForwardConfig> {
+function ropeConfig(s: Hparams['ropeScaling'], nCtxTrain: number): Partial<NativeForwardConfig> {
   if (!s || s.type === 'llama3') return {};
   if (s.type === 'linear') return { ropeFreqScale: 1 / s.factor };
   return {
@@ -81,9 +79,22 @@ export interface BlockCosines {
   mlp: Float32Array;
 }
 
+/** The output head's options of the native calls (forwardLogits, forwardKl). */
+export interface HeadOptions {
+  rmsEps: number;
+  normAddOne?: boolean;
+  softcap?: number;
+}
+
 /** Runs the native forward pass of one model. */
 export class Decoder {
+  /** The config of the model's global (full-attention) blocks; {@link blockConfig} gives each block's. */
   readonly config: NativeForwardConfig;
+  /** Sliding-window blocks' config (Gemma 3), when the model has such blocks. */
+  private readonly swaConfig: NativeForwardConfig | undefined;
+  /** Token embeddings are multiplied by this (Gemma: √n_embd). */
+  readonly embedScale: number;
+  readonly head: HeadOptions;
   private readonly blocks: NativeBlockWeights[];
   private readonly tokenEmbd: NativeWeight;
   private readonly outputNorm: NativeWeight;
@@ -104,6 +115,8 @@ export class Decoder {
     if (ropeFreqs && (ropeFreqs.dims.length !== 1 || ropeFreqs.dims[0] !== hp.headDim / 2))
       throw new LayerquantError('E_SHAPE', `Expected dims [${hp.headDim / 2}] (head_dim/2 RoPE factors) but received [${ropeFreqs.dims.join(', ')}]`, { file: ropeFreqs.file, tensor: ropeFreqs.name });
     const carried = model.globals.find((t) => t.role === 'other');
+    if (carried && /^rope_factors_(long|short)\.weight$/.test(carried.name))
+      throw new LayerquantError('E_UNSUPPORTED', `LongRoPE (tensor ${carried.name}) is not supported by the forward pass`, { file: model.path, tensor: carried.name });
     if (carried)
       throw new LayerquantError('E_UNSUPPORTED', 'the forward pass cannot honour this tensor (its role in the model is unknown)', { file: model.path, tensor: carried.name });
     this.threads = threadsOption(opts.threads, { file: model.path });
@@ -126,13 +139,33 @@ export class Decoder {
     this.outputNorm = weight(norm);
     this.output = weight(g.get('output') ?? embd);
     // Rotate-half RoPE: HF q/k rows left unpermuted, or an architecture whose GGUF rotates halves.
+    const arch = architectureInfo(model.architecture);
     const q = model.blocks[0]?.tensors.find((t) => t.role === 'attn_q');
-    const neox = q?.permuteHeads !== undefined || architectures().find((a) => a.name === model.architecture)?.ropeNeox === true;
+    const neox = q?.permuteHeads !== undefined || arch?.ropeNeox === true;
+    // HF Gemma norms are all applied as 1 + w (GGUF's already hold w + 1).
+    const addOne = [...model.globals, ...(model.blocks[0]?.tensors ?? [])].some((t) => t.addOne === true);
     this.config = {
       nEmbd: hp.nEmbd, nFf: hp.nFf, nHead: hp.nHead, nHeadKv: hp.nHeadKv, headDim: hp.headDim,
       rmsEps: hp.rmsEps, ropeTheta: hp.ropeTheta, ropeNeox: neox,
       ...ropeConfig(rs, hp.nCtxTrain),
+      ...(hp.attnScale !== undefined ? { attnScale: hp.attnScale } : {}),
+      ...(hp.attnSoftcap !== undefined ? { attnSoftcap: hp.attnSoftcap } : {}),
+      ...(arch?.ffnAct === 'gelu' ? { ffnAct: 'gelu' as const } : {}),
+      ...(addOne ? { normAddOne: true } : {}),
     };
+    // Sliding-window blocks rotate with their own base and never scale RoPE (llama.cpp's *_train_swa).
+    this.swaConfig = hp.slidingWindow !== undefined && hp.slidingLayers?.some((s) => s)
+      ? { ...this.config, ropeFreqScale: 1, ropeExtFactor: 0, ropeMscale: 1, ropeTheta: hp.ropeThetaSwa ?? hp.ropeTheta, slidingWindow: hp.slidingWindow }
+      : undefined;
+    if (rs?.type === 'llama3' && this.swaConfig)
+      throw new LayerquantError('E_UNSUPPORTED', `${rs.key} "llama3" with sliding-window blocks is not supported by the forward pass`, { file: model.path });
+    this.embedScale = arch?.embedScale ? Math.fround(Math.sqrt(hp.nEmbd)) : 1;
+    this.head = { rmsEps: hp.rmsEps, ...(addOne ? { normAddOne: true } : {}), ...(hp.finalSoftcap !== undefined ? { softcap: hp.finalSoftcap } : {}) };
+  }
+
+  /** The native config of block `i` (sliding-window blocks differ from the global ones). */
+  blockConfig(i: number): NativeForwardConfig {
+    return this.swaConfig && this.model.hparams.slidingLayers?.[i] ? this.swaConfig : this.config;
   }
 
   get nLayer(): number { return this.blocks.length; }
@@ -145,22 +178,22 @@ export class Decoder {
     if (!b) throw new LayerquantError('E_BAD_ARGUMENT', `block ${i} does not exist (model has ${this.blocks.length})`);
     return b;
   }
-  /** Final norm and output head weights. */
-  headWeights(): { norm: NativeWeight; output: NativeWeight; embd: NativeWeight } {
-    return { norm: this.outputNorm, output: this.output, embd: this.tokenEmbd };
+  /** Final norm and output head weights, and the head's options. */
+  headWeights(): { norm: NativeWeight; output: NativeWeight; embd: NativeWeight; options: HeadOptions } {
+    return { norm: this.outputNorm, output: this.output, embd: this.tokenEmbd, options: this.head };
   }
 
   /** hidden [tokens.length × nEmbd] = token embeddings. */
   async embed(tokens: Int32Array): Promise<Float32Array> {
     const out = new Float32Array(tokens.length * this.nEmbd);
-    await nativeAsync(() => native().forwardEmbed({ tokens, weight: this.tokenEmbd, out, ...this.threads }), { file: this.model.path });
+    await nativeAsync(() => native().forwardEmbed({ tokens, weight: this.tokenEmbd, out, scale: this.embedScale, ...this.threads }), { file: this.model.path });
     return out;
   }
 
   /** Runs block `i` in place on `hidden` (sequences of `seqLens` laid end to end). */
   async runBlock(i: number, hidden: Float32Array, seqLens: Int32Array, opts: { cos?: BlockCosines; sumsq?: NativeBlockSumsq; signal?: AbortSignal } = {}): Promise<void> {
     await nativeAsync((abort) => native().forwardBlock({
-      config: this.config, weights: this.blockWeights(i), hidden, seqLens, ...this.threads,
+      config: this.blockConfig(i), weights: this.blockWeights(i), hidden, seqLens, ...this.threads,
       ...(abort ? { abort } : {}), ...(opts.cos ? { cos: opts.cos } : {}), ...(opts.sumsq ? { sumsq: opts.sumsq } : {}),
     }), { file: this.model.path }, opts.signal);
   }
@@ -174,7 +207,7 @@ export class Decoder {
     const logits = new Float32Array(n * this.nVocab);
     const logprobs = targets ? new Float64Array(n) : undefined;
     await nativeAsync(() => native().forwardLogits({
-      hidden, norm: this.outputNorm, output: this.output, rmsEps: this.config.rmsEps, logits, ...this.threads,
+      hidden, norm: this.outputNorm, output: this.output, ...this.head, logits, ...this.threads,
       ...(rows ? { rows } : {}), ...(targets && logprobs ? { targets, logprobs } : {}),
       ...(sumsq ? { sumsq } : {}),
     }), { file: this.model.path });

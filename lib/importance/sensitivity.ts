@@ -89,12 +89,12 @@ export function sensitivityUnits(model: DecoderModel, granularity: 'block' | 'te
  * the reference's on `reference`, each through its own final norm and output head; native
  * (native/forward/kl.h), so no tokens × vocabulary array reaches the JS heap.
  */
-async function meanKl(ref: Decoder, reference: Float32Array, dec: Decoder, hidden: Float32Array, opts: { threads?: number; signal?: AbortSignal }): Promise<number> {
+export async function meanKl(ref: Decoder, reference: Float32Array, dec: Decoder, hidden: Float32Array, opts: { threads?: number; signal?: AbortSignal }): Promise<number> {
   const r = ref.headWeights();
   const q = dec.headWeights();
   const threads = threadsOption(opts.threads, { file: ref.model.path });
   return nativeAsync((abort) => native().forwardKl({
-    hidden, reference, norm: q.norm, output: q.output, refNorm: r.norm, refOutput: r.output, rmsEps: dec.config.rmsEps, ...threads, ...(abort ? { abort } : {}),
+    hidden, reference, norm: q.norm, output: q.output, refNorm: r.norm, refOutput: r.output, ...q.options, ...threads, ...(abort ? { abort } : {}),
   }), { file: dec.model.path }, opts.signal);
 }
 
@@ -208,17 +208,25 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
   };
 }
 
+/** A table of KL per (unit, level): sensitivity's measurement or the scalable estimate (kl-estimate.ts). */
+export type KlTable = Pick<SensitivityResult, 'levels' | 'units'> & { granularity: 'block' | 'tensor' };
+
 /**
- * The planner's error estimate from a sensitivity table: error(unit, level) = measured KL of that
- * unit at that level. Throws when the plan asks for a unit or level the table lacks.
+ * The planner's error estimate from a KL table: error(unit, level) = the KL of that unit at that
+ * level; a block unit absent from a per-tensor table gets the sum of its tensors' (the same
+ * first-order additivity the solver assumes across units). Throws when the plan asks for a unit or
+ * level the table lacks.
  */
-export function sensitivityErrors(res: SensitivityResult): (unit: { id: string }, level: { name: string }, levelIndex: number) => number {
+export function sensitivityErrors(res: KlTable): (unit: { id: string; tensors?: readonly { name: string }[] }, level: { name: string }, levelIndex: number) => number {
   const byId = new Map(res.units.map((u) => [u.id, u]));
   return (unit, level) => {
-    const u = byId.get(unit.id);
     const li = res.levels.indexOf(level.name);
-    if (!u || li < 0) throw new LayerquantError('E_BAD_ARGUMENT', `No sensitivity measurement for ${unit.id} at ${level.name} (measured levels ${res.levels.join(',')}, ${res.granularity} granularity)`);
-    return u.kl[li]!;
+    const parts = byId.has(unit.id) || !unit.tensors ? [unit.id] : unit.tensors.map((t) => t.name);
+    return parts.reduce((sum, id) => {
+      const u = byId.get(id);
+      if (!u || li < 0) throw new LayerquantError('E_BAD_ARGUMENT', `No sensitivity measurement for ${id} at ${level.name} (measured levels ${res.levels.join(',')}, ${res.granularity} granularity)`);
+      return sum + u.kl[li]!;
+    }, 0);
   };
 }
 
@@ -226,7 +234,7 @@ export function sensitivityErrors(res: SensitivityResult): (unit: { id: string }
  * Block importance from a sensitivity table (higher = more important): the summed KL of the
  * block's units at the lowest level (what moving the whole block down costs).
  */
-export function sensitivityBlockScores(res: SensitivityResult, blockIndices: readonly number[]): number[] {
+export function sensitivityBlockScores(res: KlTable, blockIndices: readonly number[]): number[] {
   return blockIndices.map((b) => res.units.filter((u) => u.block === b && u.kind !== 'global').reduce((s, u) => s + u.kl[0]!, 0));
 }
 

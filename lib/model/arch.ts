@@ -6,7 +6,10 @@
  * - llama (Llama 1/2/3, Mistral, TinyLlama, llama2.c models): SwiGLU MLP; HF q/k rows are
  *   permuted into GGUF's interleaved RoPE layout;
  * - qwen2: q/k/v biases; qwen3: per-head RMSNorm of q and k; both rotate halves (NEOX RoPE) in
- *   GGUF too, so their rows are never permuted.
+ *   GGUF too, so their rows are never permuted;
+ * - gemma3: embeddings scaled by √n_embd, per-head q/k norms, post-attention and post-MLP norms,
+ *   GeGLU, five sliding-window blocks in every six; HF norms apply 1 + w (GGUF stores w + 1);
+ * - phi3: fused q/k/v (`attn_qkv`) and gate/up (`ffn_up` with 2·n_ff rows, gate first).
  */
 import { LayerquantError } from '../errors.js';
 import type { BlockRole } from './names.js';
@@ -25,6 +28,18 @@ export interface ArchitectureInfo {
   blockRoles: readonly BlockRole[];
   /** Block tensors a block may have. */
   optionalRoles: readonly BlockRole[];
+  /** HF modules (after `model.layers.N.`) that differ from names.ts's usual ones. */
+  hfModules?: Partial<Record<BlockRole, string>>;
+  /** MLP activation of the gate: SiLU (SwiGLU) or tanh-approximated GELU (GeGLU). */
+  ffnAct?: 'silu' | 'gelu';
+  /** `ffn_up` holds gate and up rows (2·n_ff rows, gate first) and there is no `ffn_gate`. */
+  fusedGateUp?: boolean;
+  /** Token embeddings are multiplied by √n_embd. */
+  embedScale?: boolean;
+  /** HF RMSNorm weights are applied as 1 + w; llama.cpp's converter stores w + 1 in GGUF. */
+  hfNormAddOne?: boolean;
+  /** transformers' config defaults for fields a family's config.json may omit. */
+  hfDefaults?: Readonly<Record<string, unknown>>;
 }
 
 const LLAMA_ROLES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'attn_norm', 'ffn_gate', 'ffn_down', 'ffn_up', 'ffn_norm'] as const;
@@ -41,7 +56,32 @@ const REGISTRY: readonly ArchitectureInfo[] = [
     blockRoles: ['attn_q', 'attn_q_norm', 'attn_k', 'attn_k_norm', 'attn_v', 'attn_output', 'attn_norm', 'ffn_gate', 'ffn_down', 'ffn_up', 'ffn_norm'],
     optionalRoles: ['attn_q_bias', 'attn_k_bias', 'attn_v_bias'],
   },
+  {
+    name: 'gemma3', hfArchitectures: ['Gemma3ForCausalLM'], hfModelTypes: ['gemma3_text'], ropeNeox: true,
+    blockRoles: ['attn_norm', 'attn_q', 'attn_k', 'attn_v', 'attn_q_norm', 'attn_k_norm', 'attn_output', 'post_attention_norm', 'ffn_norm', 'ffn_gate', 'ffn_up', 'ffn_down', 'post_ffw_norm'],
+    optionalRoles: [],
+    hfModules: { ffn_norm: 'pre_feedforward_layernorm', post_attention_norm: 'post_attention_layernorm', post_ffw_norm: 'post_feedforward_layernorm' },
+    ffnAct: 'gelu', embedScale: true, hfNormAddOne: true,
+    // Gemma3TextConfig's defaults
+    hfDefaults: {
+      head_dim: 256, rms_norm_eps: 1e-6, rope_theta: 1000000.0, rope_local_base_freq: 10000.0, sliding_window: 4096,
+      sliding_window_pattern: 6, query_pre_attn_scalar: 256, tie_word_embeddings: true, max_position_embeddings: 131072,
+      num_attention_heads: 8, num_key_value_heads: 4,
+    },
+  },
+  {
+    name: 'phi3', hfArchitectures: ['Phi3ForCausalLM'], hfModelTypes: ['phi3'], ropeNeox: true,
+    blockRoles: ['attn_norm', 'attn_qkv', 'attn_output', 'ffn_norm', 'ffn_up', 'ffn_down'],
+    optionalRoles: [],
+    hfModules: { attn_qkv: 'self_attn.qkv_proj', ffn_up: 'mlp.gate_up_proj' },
+    fusedGateUp: true,
+  },
 ];
+
+/** The registry entry of a GGUF architecture name (undefined when unknown). */
+export function architectureInfo(name: string): ArchitectureInfo | undefined {
+  return REGISTRY.find((r) => r.name === name);
+}
 
 /** Every supported architecture. */
 export function architectures(): readonly ArchitectureInfo[] {

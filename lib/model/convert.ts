@@ -1,7 +1,7 @@
 /**
- * HF folder → GGUF, as llama.cpp's `convert_hf_to_gguf.py` does for llama: its metadata key set,
- * the tokenizer in SentencePiece form, q/k rows permuted to GGUF's RoPE layout, 2-D weights in
- * the chosen type (F32 or F16) and 1-D norms in F32. Tensors stream one at a time from the
+ * HF folder → GGUF, as llama.cpp's `convert_hf_to_gguf.py` does for each architecture: its
+ * metadata key set, the tokenizer, llama's q/k rows permuted to GGUF's RoPE layout, Gemma's norms
+ * as w + 1, 2-D weights in the chosen type (F32 or F16) and 1-D norms in F32. Tensors stream one at a time from the
  * memory-mapped safetensors to the writer.
  */
 import { basename, resolve } from 'node:path';
@@ -12,7 +12,8 @@ import { releaseView } from '../io/mmap.js';
 import { convertTensor } from '../tensor/convert.js';
 import { loadModel } from './load.js';
 import { hfToGgufRows } from './permute.js';
-import { llamaGgufKv } from './gguf-kv.js';
+import { hfGgufKv } from './gguf-kv.js';
+import { ggufNormData } from './norm-shift.js';
 import type { TensorRef } from './types.js';
 
 /** Output tensor type of a conversion: `auto` keeps F32 sources F32 and makes F16/BF16 sources F16. */
@@ -69,8 +70,13 @@ function tensorSource(t: TensorRef, dstFormat: 'f32' | 'f16', threads: number | 
     async data() {
       release?.releasePending();
       let src: Uint8Array = t.data;
+      let srcFormat = t.format;
       if (t.permuteHeads !== undefined) src = hfToGgufRows(src, t.dims[1]!, t.permuteHeads, t.hfName ?? t.name);
-      if (t.format === dstFormat) {
+      if (t.addOne) {
+        src = await ggufNormData(t, { ...(threads !== undefined ? { threads } : {}), ...(signal ? { signal } : {}) });
+        srcFormat = 'f32';
+      }
+      if (srcFormat === dstFormat) {
         // Copied as is: its pages of the mapping are dropped once the writer has written it.
         if (release) release.pending = t.data;
         return src;
@@ -79,14 +85,14 @@ function tensorSource(t: TensorRef, dstFormat: 'f32' | 'f16', threads: number | 
       const opts: { threads?: number; signal?: AbortSignal; name?: string } = { name: t.hfName ?? t.name };
       if (threads !== undefined) opts.threads = threads;
       if (signal !== undefined) opts.signal = signal;
-      await convertTensor(src, t.format, dst, dstFormat, opts);
+      await convertTensor(src, srcFormat, dst, dstFormat, opts);
       if (release) releaseView(t.data);
       return dst;
     },
   };
 }
 
-/** Converts a HF llama folder to a GGUF file at `outPath` (written to a temporary file, then renamed). */
+/** Converts a HF folder to a GGUF file at `outPath` (written to a temporary file, then renamed). */
 export async function convertHfToGguf(folder: string, outPath: string, opts: ConvertModelOptions = {}): Promise<ConvertModelResult> {
   const m = loadModel(folder);
   try {
@@ -94,7 +100,7 @@ export async function convertHfToGguf(folder: string, outPath: string, opts: Con
     const all = [...m.globals, ...m.blocks.flatMap((b) => b.tensors)];
     const wanted = opts.type ?? 'auto';
     const type: 'f32' | 'f16' = wanted === 'auto' ? (all.every((t) => t.format === 'f32') ? 'f32' : 'f16') : wanted;
-    const kv = llamaGgufKv(m, type === 'f32' ? 0 : 1, opts.name ?? basename(resolve(folder)));
+    const kv = hfGgufKv(m, type === 'f32' ? 0 : 1, opts.name ?? basename(resolve(folder)));
     const release = new SourceReleaser();
     const tensors = all.map((t) => tensorSource(t, outFormat(t, type), opts.threads, opts.signal, release));
     const writeOpts: Parameters<typeof writeGguf>[3] = { inputs: all.map((t) => t.file) };

@@ -9,5 +9,5 @@ export { hfHparams, readHfConfig, type HfLlamaConfig } from './load-hf.js';
 export { ggufHparams } from './load-gguf.js';
 export { tensorBytes, tensorElements, modelTotals } from './sizes.js';
 export { hfTokenizerToGgufKv, type HfTokenizerOptions } from './tokenizer-gguf.js';
-export { llamaGgufKv } from './gguf-kv.js';
+export { hfGgufKv } from './gguf-kv.js';
 export { convertHfToGguf, type ConvertModelOptions, type ConvertModelResult, type ConvertType } from './convert.js';

@@ -6,7 +6,8 @@ import { LayerquantError } from '../errors.js';
 import { ggmlTypeInfo } from '../io/ggml-types.js';
 import { openGguf, type GgufFile } from '../io/gguf-read.js';
 import type { GgufValue } from '../io/gguf-types.js';
-import { architectureFromGguf } from './arch.js';
+import { architectureFromGguf, type ArchitectureInfo } from './arch.js';
+import { ggufAttention } from './attention.js';
 import { ggufRopeScaling } from './rope.js';
 import { ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
 import { checkDims, checkHparams } from './shapes.js';
@@ -21,9 +22,10 @@ function asNumber(v: GgufValue | undefined): number | undefined {
 /** The storage format name of a ggml type id the reader has already accepted (`f32`, `q4_K`, …). */
 const formatOf = (type: number): string => ggmlTypeInfo(type)!.name;
 
-/** Reads the hyper-parameters of `arch` from a GGUF's metadata. */
-export function ggufHparams(g: GgufFile, arch: string): Hparams {
+/** Reads the hyper-parameters of `info` from a GGUF's metadata. */
+export function ggufHparams(g: GgufFile, info: ArchitectureInfo): Hparams {
   const file = g.path;
+  const arch = info.name;
   const num = (key: string, fallback?: number): number => {
     const v = asNumber(g.get(`${arch}.${key}`));
     if (v !== undefined) return v;
@@ -55,6 +57,7 @@ export function ggufHparams(g: GgufFile, arch: string): Hparams {
   const scaling = ggufRopeScaling((k) => g.get(k), arch, hp.nCtxTrain, file);
   if (scaling) hp.ropeScaling = scaling;
   checkHparams(hp, file);
+  ggufAttention(info, (k) => g.get(k), hp, file);
   return hp;
 }
 
@@ -65,14 +68,14 @@ export function loadGgufModel(path: string): ModelDescription {
     const archName = g.get('general.architecture');
     if (typeof archName !== 'string') throw new LayerquantError('E_BAD_CONFIG', 'missing metadata key general.architecture', { file: path });
     const arch = architectureFromGguf(archName, path);
-    const hp = ggufHparams(g, arch.name);
+    const hp = ggufHparams(g, arch);
     const ref = (name: string, role: ShapedRole, required: boolean): TensorRef | undefined => {
       const t = g.tensor(name);
       if (!t) {
         if (required) throw new LayerquantError('E_BAD_CONFIG', `missing tensor ${name}`, { file: path, tensor: name });
         return undefined;
       }
-      checkDims(role, t.dims, hp, path, name);
+      checkDims(role, t.dims, hp, path, name, arch);
       return { name, role, dims: [...t.dims], format: formatOf(t.type), data: g.tensorData(t), file: path };
     };
     const blocks: BlockDescription[] = [];

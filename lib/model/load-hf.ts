@@ -10,9 +10,10 @@ import { LayerquantError } from '../errors.js';
 import type { GgufKv } from '../io/gguf-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
 import { architectureFromHf } from './arch.js';
+import { hfAttention } from './attention.js';
 import { hfRope, llama3RopeFactors } from './rope.js';
-import { GLOBAL_ROLES, ggufBlockName, ggufGlobalName, hfBlockName, hfGlobalName, type BlockRole, type GlobalRole } from './names.js';
-import { llamaGgufKv } from './gguf-kv.js';
+import { GLOBAL_ROLES, ggufBlockName, isNormRole, ggufGlobalName, hfBlockName, hfGlobalName, type BlockRole, type GlobalRole } from './names.js';
+import { hfGgufKv } from './gguf-kv.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, HfTokenizerSource, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
 
@@ -55,8 +56,14 @@ export function readHfConfig(folder: string): HfLlamaConfig {
   return config as HfLlamaConfig;
 }
 
-/** Hyper-parameters from a HF llama config (defaults as transformers' LlamaConfig). */
+/** Hyper-parameters from a HF config (defaults as transformers' LlamaConfig, or the family's). */
 export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
+  const arch = architectureFromHf(config, file);
+  if (arch.hfDefaults) {
+    const merged: HfLlamaConfig = { ...arch.hfDefaults };
+    for (const [k, v] of Object.entries(config)) if (v !== undefined && v !== null) merged[k] = v;
+    config = merged;
+  }
   const need = (key: keyof HfLlamaConfig): number => {
     const v = config[key];
     if (typeof v !== 'number') throw new LayerquantError('E_BAD_CONFIG', `missing or non-numeric "${String(key)}"`, { file });
@@ -86,6 +93,7 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
   };
   if (rope.scaling) hp.ropeScaling = rope.scaling;
   checkHparams(hp, file);
+  hfAttention(arch, config, hp, rope.localTheta, file);
   return hp;
 }
 
@@ -122,11 +130,12 @@ export function loadHfModel(folder: string): ModelDescription {
         return undefined;
       }
       const dims = [...t.shape].reverse();
-      checkDims(role, dims, hp, t.file, hfName);
+      checkDims(role, dims, hp, t.file, hfName, arch);
       const format = Object.hasOwn(FORMAT_OF_DTYPE, t.dtype) ? FORMAT_OF_DTYPE[t.dtype] : undefined;
       if (format === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${String(t.dtype)} is not supported (F32, F16, BF16)`, { file: t.file, tensor: hfName });
       const r: TensorRef = { name, hfName, role, dims, format, data: t.data, file: t.file };
       if (permuteHeads !== undefined) r.permuteHeads = permuteHeads;
+      if (arch.hfNormAddOne && isNormRole(role)) r.addOne = true;
       return r;
     };
     // HF q/k rows rotate halves; only architectures whose GGUF rotates pairs permute them.
@@ -134,9 +143,10 @@ export function loadHfModel(folder: string): ModelDescription {
     const blocks: BlockDescription[] = [];
     for (let i = 0; i < hp.nLayer; i++) {
       const tensors: TensorRef[] = [];
-      for (const role of arch.blockRoles) tensors.push(ref(hfBlockName(i, role), ggufBlockName(i, role), role, true, permute(role))!);
+      const hfName = (role: BlockRole): string => hfBlockName(i, role, arch.hfModules?.[role]);
+      for (const role of arch.blockRoles) tensors.push(ref(hfName(role), ggufBlockName(i, role), role, true, permute(role))!);
       for (const role of arch.optionalRoles) {
-        const t = ref(hfBlockName(i, role), ggufBlockName(i, role), role, false, permute(role));
+        const t = ref(hfName(role), ggufBlockName(i, role), role, false, permute(role));
         if (t) tensors.push(t);
       }
       blocks.push({ index: i, tensors });
@@ -171,7 +181,7 @@ export function loadHfModel(folder: string): ModelDescription {
       blocks,
       globals,
       tokenizer,
-      metadata: () => (kv ??= llamaGgufKv(m, 0, basename(resolve(folder))).filter((e) => e.key !== 'general.file_type')),
+      metadata: () => (kv ??= hfGgufKv(m, 0, basename(resolve(folder))).filter((e) => e.key !== 'general.file_type')),
       close: () => st.close(),
     };
     return m;

@@ -103,6 +103,11 @@ export function isBiasRole(role: string): boolean {
   return role.endsWith('_bias');
 }
 
+/** True for RMSNorm weight roles (HF Gemma applies them as 1 + w). */
+export function isNormRole(role: string): boolean {
+  return role.endsWith('_norm');
+}
+
 /** True for roles that hold one matrix per expert (3-D in GGUF). */
 export function isExpertRole(role: string): boolean {
   return role.endsWith('_exps');

@@ -3,10 +3,14 @@
  * that a loaded tensor has them.
  */
 import { LayerquantError } from '../errors.js';
+import type { ArchitectureInfo } from './arch.js';
 import type { Hparams, ShapedRole } from './types.js';
 
+/** What of the architecture changes a shape: phi3's ffn_up holds gate and up (2·n_ff rows). */
+export type ShapeArch = Pick<ArchitectureInfo, 'fusedGateUp'>;
+
 /** Expected dims (ggml order, `dims[0]` = row length) of a tensor with `role`. */
-export function expectedDims(role: ShapedRole, hp: Hparams): number[] {
+export function expectedDims(role: ShapedRole, hp: Hparams, arch: ShapeArch = {}): number[] {
   const q = hp.nHead * hp.headDim;
   const kv = hp.nHeadKv * hp.headDim;
   switch (role) {
@@ -48,8 +52,9 @@ export function expectedDims(role: ShapedRole, hp: Hparams): number[] {
     case 'ffn_norm':
     case 'output_norm':
       return [hp.nEmbd];
-    case 'ffn_gate':
     case 'ffn_up':
+      return [hp.nEmbd, arch.fusedGateUp ? 2 * hp.nFf : hp.nFf];
+    case 'ffn_gate':
       return [hp.nEmbd, hp.nFf];
     case 'ffn_down':
       return [hp.nFf, hp.nEmbd];
@@ -63,8 +68,8 @@ export function expectedDims(role: ShapedRole, hp: Hparams): number[] {
  * Throws E_SHAPE naming the file and tensor when `dims` differ from what `hp` implies (trailing
  * 1s are ignored, as llama.cpp ignores them: qwen2moe's shared-expert gate is [n_embd, 1] in HF).
  */
-export function checkDims(role: ShapedRole, dims: readonly number[], hp: Hparams, file: string, tensor: string): void {
-  const want = expectedDims(role, hp);
+export function checkDims(role: ShapedRole, dims: readonly number[], hp: Hparams, file: string, tensor: string, arch: ShapeArch = {}): void {
+  const want = expectedDims(role, hp, arch);
   const trim = (d: readonly number[]): number[] => {
     const t = [...d];
     while (t.length > 1 && t[t.length - 1] === 1) t.pop();

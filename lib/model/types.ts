@@ -102,6 +102,21 @@ export interface Hparams {
   nFfShexp?: number;
   /** RoPE scaling the model asks for (`<arch>.rope.scaling.*`, config `rope_scaling`), when there is one. */
   ropeScaling?: RopeScaling;
+  /**
+   * Sliding-window attention (Gemma 3): the window, and per block whether it uses it (Phi-3
+   * names a window that llama.cpp disables: no block uses it). Those blocks
+   * rotate with {@link ropeThetaSwa} and never scale RoPE (llama.cpp's rope_freq_*_train_swa).
+   */
+  slidingWindow?: number;
+  slidingLayers?: boolean[];
+  /** Phi-3: the context before any scaling (`rope.scaling.original_context_length`). */
+  ropeCtxOrig?: number;
+  ropeThetaSwa?: number;
+  /** Attention score scale; absent: 1/√headDim. */
+  attnScale?: number;
+  /** Soft caps (cap·tanh(x/cap)) of the attention scores and of the final logits. */
+  attnSoftcap?: number;
+  finalSoftcap?: number;
 }
 
 /** One tensor of the model. */
@@ -133,6 +148,11 @@ export interface TensorRef {
    * forward pass to use rotate-half (NEOX) RoPE on this data as it is.
    */
   permuteHeads?: number;
+  /**
+   * Only for HF Gemma norm weights: the model applies them as 1 + w. GGUF stores w + 1 (llama.cpp's
+   * converter adds it; {@link ggufNormData}), and the forward pass adds it to the data as it is.
+   */
+  addOne?: true;
 }
 
 /** One decoder block. */

@@ -53,6 +53,37 @@ function bad(msg: string, file?: string, tensor?: string): never {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNat = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const orNull = (ok: (v: unknown) => boolean) => (v: unknown): boolean => v === null || ok(v);
+
+/**
+ * The fields the plan table and the `layerquant.*` metadata read, with their types (the fuzz
+ * campaign found plans whose shape passed but whose fields did not: a number for a name, a string
+ * for a score), so a hand-edited plan fails here with E_BAD_PLAN rather than deep in printing.
+ */
+function checkFields(data: Record<string, unknown>, file?: string): void {
+  const field = (ok: boolean, what: string, tensor?: string): void => {
+    if (!ok) bad(`Malformed ${what}`, file, tensor);
+  };
+  field(orNull(isStr)(data.method) && orNull(isNat)(data.seed) && isStr(data.globals) && (data.granularity === 'block' || data.granularity === 'tensor'), 'method, seed, globals or granularity');
+  field(data.scores === null || (Array.isArray(data.scores) && data.scores.every(isNum)), 'scores');
+  const m = data.model as Record<string, unknown>;
+  field(isStr(m.path) && isStr(m.architecture) && isNat(m.nLayer), 'model');
+  const b = data.budget as Record<string, unknown>;
+  const budgetOk =
+    (b.kind === 'bits' && isNum(b.bits)) ||
+    (b.kind === 'size' && isNat(b.bytes)) ||
+    (b.kind === 'fit' && isNat(b.bytes) && (b.device === 'cpu' || b.device === 'cuda') && [b.context, b.availableBytes, b.kvCacheBytes, b.overheadBytes].every(isNat));
+  field(budgetOk, 'budget');
+  for (const t of data.tensors as Record<string, unknown>[]) field(isStr(t.role) && isStr(t.requested) && orNull(isNat)(t.block), 'tensor entry', t.name as string);
+  for (const k of data.blocks as Record<string, unknown>[]) field(orNull(isNum)(k.score) && isNat(k.bytes) && isNat(k.weights) && isNum(k.bitsPerWeight), `block entry ${String(k.index)}`);
+  const tt = data.totals as Record<string, unknown>;
+  const f = tt.feasible as Record<string, unknown> | undefined;
+  field(isNat(tt.tensorBytes) && orNull(isNat)(tt.fileBytes) && orNull(isNum)(tt.budgetBytes) && orNull(isNum)(tt.error), 'totals');
+  field(isObj(f) && [f.minBits, f.maxBits, f.minBytes, f.maxBytes].every(isNum) && orNull(isNum)(f.minFileBytes) && orNull(isNum)(f.maxFileBytes), 'totals.feasible');
+}
+
 /**
  * Checks a parsed plan document. Structure always; with `model` + `formats` also that it lists
  * exactly the model's tensors (pruned blocks aside) with their shapes, that each stored format
@@ -77,6 +108,7 @@ export function validatePlan(data: unknown, model?: PlanModel, formats?: FormatT
   for (const b of data.blocks as unknown[]) {
     if (!isObj(b) || !isNat(b.index) || !(b.level === null || typeof b.level === 'string')) bad(`Malformed block entry ${JSON.stringify(b)?.slice(0, 120)}`, file);
   }
+  checkFields(data, file);
   const plan = data as unknown as Plan;
   const totals = plan.totals;
   if (!isNat(totals.weights) || !isNat(totals.coveredBytes) || typeof totals.bitsPerWeight !== 'number') bad('Malformed totals', file);

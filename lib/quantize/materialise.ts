@@ -9,13 +9,14 @@
  * keep the source's row order (`rows: 'source'`): the forward pass reads `permuteHeads` and uses
  * rotate-half RoPE on such rows.
  */
+import { ggufNormData } from '../model/norm-shift.js';
 import { hfToGgufRows } from '../model/permute.js';
 import type { TensorRef } from '../model/types.js';
 import { formatInfo } from './formats.js';
 import { quantizedBytes, quantizeTensorInto } from './tensor.js';
 
 /** The fields of a tensor materialise reads (lib/model's TensorRef and the decoder's tensors have them). */
-export type MaterialSource = Pick<TensorRef, 'name' | 'dims' | 'format' | 'data'> & { hfName?: string; permuteHeads?: number };
+export type MaterialSource = Pick<TensorRef, 'name' | 'dims' | 'format' | 'data'> & { hfName?: string; permuteHeads?: number; addOne?: true };
 
 /** Options of {@link materialise}. */
 export interface MaterialiseOptions {
@@ -34,6 +35,12 @@ export interface MaterialiseOptions {
  * itself is returned.
  */
 export async function materialise<T extends MaterialSource>(t: T, format: string, opts: MaterialiseOptions = {}): Promise<T> {
+  if (opts.rows === 'gguf' && t.addOne) {
+    // HF Gemma norms: GGUF stores w + 1 (lib/model/norm-shift.ts).
+    const shifted: T = { ...t, format: 'f32', data: await ggufNormData(t, opts) };
+    delete shifted.addOne;
+    return materialise(shifted, format, opts);
+  }
   const target = formatInfo(format).name;
   const permute = opts.rows === 'gguf' && t.permuteHeads !== undefined;
   let data: Uint8Array = t.data;

@@ -15,6 +15,7 @@
  */
 import { LayerquantError } from '../errors.js';
 import { refuseOutputOverInput } from '../io/gguf-write.js';
+import { klEstimate, estimateImportance, type KlEstimateResult } from '../importance/kl-estimate.js';
 import { blockImportance, rank, type RankMethod } from '../importance/rank.js';
 import { sensitivity, sensitivityBlockScores, sensitivityErrors, type SensitivityResult } from '../importance/sensitivity.js';
 import type { ImportanceResult } from '../importance/types.js';
@@ -37,7 +38,7 @@ import { writePlan, type WrittenFile } from './write.js';
 export const DEFAULT_LEVELS = 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0';
 
 /** How block importance (and, for `sensitivity`, each unit's error per level) is found. */
-export type QuantizeMethod = RankMethod | 'sensitivity' | 'none';
+export type QuantizeMethod = RankMethod | 'sensitivity' | 'estimate' | 'none';
 
 /** Calibration text for the methods that run the model (`lim`, `sensitivity`). */
 export interface CalibrationOptions {
@@ -96,6 +97,8 @@ export interface QuantizeReport {
   ranking?: ImportanceResult;
   /** The measurements used (`sensitivity`). */
   sensitivity?: SensitivityResult;
+  /** The estimated table used (`estimate`). */
+  estimate?: KlEstimateResult;
 }
 
 /** Result of {@link quantizeModel}. */
@@ -131,6 +134,8 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
   const table = o.formats ?? registryFormats();
   const report: QuantizeReport = { notes: [], seconds: { plan: 0, total: 0 } };
   let plan: Plan;
+  // The quantizers' importance: given, or the imatrix the estimate collected (its table assumes it).
+  let importance = o.importance;
   if (o.plan) {
     plan = validatePlan(structuredClone(o.plan), model, table);
     plan.totals.fileBytes = predictFileSize(model, plan);
@@ -141,7 +146,8 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
     if (budget.kind === 'fit') report.notes.push(describeBudget(budget));
     const levels = o.levels ?? DEFAULT_LEVELS;
     const tScores = performance.now();
-    const scored = await scores(model, levels, table, o, report);
+    const { writeImportance, ...scored } = await scores(model, levels, table, o, report);
+    if (writeImportance && !importance) importance = writeImportance;
     report.seconds.scores = seconds(tScores);
     const tPlan = performance.now();
     const opts: PlanModelOptions = { levels, budget, formats: table, ...scored };
@@ -161,7 +167,7 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
       ...(o.threads !== undefined ? { threads: o.threads } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.onProgress ? { onProgress: o.onProgress } : {}),
-      ...(o.importance ? { importance: o.importance } : {}),
+      ...(importance ? { importance } : {}),
     });
     report.seconds.write = seconds(tWrite);
   }
@@ -176,7 +182,7 @@ async function scores(
   table: FormatTable,
   o: QuantizeModelOptions,
   report: QuantizeReport,
-): Promise<Pick<PlanModelOptions, 'importance' | 'method' | 'errorEstimate'>> {
+): Promise<Pick<PlanModelOptions, 'importance' | 'method' | 'errorEstimate'> & { writeImportance?: (tensor: string) => Float32Array | undefined }> {
   const common = {
     ...(o.threads !== undefined ? { threads: o.threads } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -200,6 +206,18 @@ async function scores(
     report.sensitivity = s;
     report.notes.push(`sensitivity: ${s.details.measured} measurements on ${s.details.tokens} calibration tokens in ${s.details.seconds.toFixed(2)} s`);
     return { errorEstimate: sensitivityErrors(s), importance: sensitivityBlockScores(s, model.blocks.map((b) => b.index)), method };
+  }
+  if (method === 'estimate') {
+    const e = await klEstimate(model, { levels, formats: table, ...calib, ...common, ...(o.importance ? { importance: o.importance } : {}) });
+    report.estimate = e;
+    const d = e.details;
+    report.notes.push(`estimate: ${d.blockPasses.toFixed(1)} block passes of ${d.tokens} tokens (${d.probeTokens} probe tokens), ${d.headRows} head rows, in ${d.seconds.toFixed(2)} s`);
+    return {
+      errorEstimate: sensitivityErrors(e),
+      importance: sensitivityBlockScores(e, model.blocks.map((b) => b.index)),
+      method,
+      ...(o.importance ? {} : { writeImportance: estimateImportance(e) }),
+    };
   }
   const r = await rank(model, method, { ...calib, ...common });
   report.ranking = r;

@@ -92,10 +92,37 @@ export function quantizedBytes(format: string, dims: number[]): number {
 /** Quantizes `view` into `dst` (exactly rows × rowBytes bytes, caller-owned). */
 export async function quantizeTensorInto(view: TensorView, format: string, dst: Uint8Array, opts: QuantizeOptions = {}): Promise<void> {
   const c = validate(view, format);
-  const name = view.name;
   if (!(dst instanceof Uint8Array) || dst.byteLength !== c.size) {
-    throw new LayerquantError('E_SHAPE', `Expected an output buffer of ${c.size} bytes for ${c.format.name} but received ${dst?.byteLength}`, { tensor: name });
+    throw new LayerquantError('E_SHAPE', `Expected an output buffer of ${c.size} bytes for ${c.format.name} but received ${dst?.byteLength}`, { tensor: view.name });
   }
+  await runQuantize(view, c, dst, opts, {});
+}
+
+/** What {@link quantizationError} measures. */
+export interface QuantizationError {
+  /** Σ over the rows measured of Σ_j w_j (x − x̂)², x̂ the row quantized and decoded. */
+  error: number;
+  /** Σ over the same rows of Σ_j w_j x² (error / signal is the relative error). */
+  signal: number;
+  /** Rows measured (every `rowStep`-th, from row 0). */
+  rows: number;
+}
+
+/**
+ * The importance-weighted error of quantizing `view` to `format` (weights w = opts.importance, or
+ * 1), measured natively on every `rowStep`-th row without writing a quantized copy.
+ */
+export async function quantizationError(view: TensorView, format: string, opts: QuantizeOptions & { rowStep?: number } = {}): Promise<QuantizationError> {
+  const c = validate(view, format);
+  const rowStep = opts.rowStep ?? 1;
+  if (!Number.isSafeInteger(rowStep) || rowStep < 1) throw new LayerquantError('E_BAD_ARGUMENT', `Expected rowStep as an integer >= 1 but received ${rowStep}`, { tensor: view.name });
+  const error = new Float64Array(2);
+  await runQuantize(view, c, new Uint8Array(0), opts, { error, rowStep });
+  return { error: error[0]!, signal: error[1]!, rows: Math.ceil(c.rows / rowStep) };
+}
+
+async function runQuantize(view: TensorView, c: Checked, dst: Uint8Array, opts: QuantizeOptions, mode: { error?: Float64Array; rowStep?: number }): Promise<void> {
+  const name = view.name;
   if (opts.importance !== undefined && (!(opts.importance instanceof Float32Array) || opts.importance.length !== c.n)) {
     throw new LayerquantError('E_SHAPE', `Expected ${c.n} importance weights (one per column) but received ${opts.importance?.length}`, { tensor: name });
   }
@@ -109,6 +136,7 @@ export async function quantizeTensorInto(view: TensorView, format: string, dst: 
       ...(opts.isa !== undefined ? { isa: opts.isa } : {}),
       ...(name !== undefined ? { name } : {}),
       ...(abort ? { abort } : {}),
+      ...mode,
     }), {}, opts.signal);
   } catch (err) {
     if (err instanceof LayerquantError && name !== undefined && err.tensor === undefined) {

@@ -109,6 +109,14 @@ Napi::Value quantize(const Napi::CallbackInfo & info) {
             if (!lq_isa_available(v)) lq_throw(env, LQ_E_UNSUPPORTED, "ISA variant '" + isa + "' is not available on this CPU or build");
             a.isa = v;
         }
+        // Error mode: { error: Float64Array(2), rowStep }: measure, dst unused (quantize.h).
+        Napi::Value ev = o.Get("error");
+        if (!ev.IsUndefined()) {
+            Napi::Float64Array err = lq_arg_typed<Napi::Float64Array>(env, ev, napi_float64_array, "error", 2);
+            a.error = err.Data();
+            w->keep(err);
+            a.row_step = o.Get("rowStep").IsUndefined() ? 1 : lq_arg_dim(env, o.Get("rowStep"), "rowStep", 1);
+        }
     });
 }
 

@@ -128,3 +128,68 @@ struct block_q6_K {
     lq_half d;
 };
 static_assert(sizeof(block_q6_K) == 210, "block_q6_K size");
+
+// ---- i-quants (grids: quant/iq-codebooks.h; layouts drawn in docs/FORMATS.md) ----------------------
+// IQ2_XXS: per 32 weights two uint32 in qs: 4 grid indices (8 bits, 8 weights each), then 4 x 7 sign
+// bits (even parity gives the 8th) and a 4-bit scale s; weight = d * (0.5 + s) / 4 * grid * sign.
+struct block_iq2_xxs {
+    lq_half d;
+    uint16_t qs[LQ_QK_K / 8];
+};
+static_assert(sizeof(block_iq2_xxs) == 66, "block_iq2_xxs size");
+
+// IQ2_XS: per 8 weights a uint16 = 9-bit grid index | 7 sign bits << 9; a 4-bit scale per 16 weights.
+struct block_iq2_xs {
+    lq_half d;
+    uint16_t qs[LQ_QK_K / 8];
+    uint8_t scales[LQ_QK_K / 32];
+};
+static_assert(sizeof(block_iq2_xs) == 74, "block_iq2_xs size");
+
+// IQ2_S: per 8 weights the low 8 bits of a 10-bit grid index (qs[0..31]) and 8 free sign bits
+// (qs[32..63]); qh holds the top 2 index bits; a 4-bit scale per 16 weights.
+struct block_iq2_s {
+    lq_half d;
+    uint8_t qs[LQ_QK_K / 4];
+    uint8_t qh[LQ_QK_K / 32];
+    uint8_t scales[LQ_QK_K / 32];
+};
+static_assert(sizeof(block_iq2_s) == 82, "block_iq2_s size");
+
+// IQ3_XXS: per 4 weights an 8-bit grid index (qs[0..63]); per 32 weights a uint32 of 4 x 7 sign
+// bits and a 4-bit scale; weight = d * (0.5 + s) / 2 * grid * sign.
+struct block_iq3_xxs {
+    lq_half d;
+    uint8_t qs[3 * LQ_QK_K / 8];
+};
+static_assert(sizeof(block_iq3_xxs) == 98, "block_iq3_xxs size");
+
+// IQ3_S: per 4 weights the low 8 bits of a 9-bit grid index (qs) and its top bit (qh); 8 free sign
+// bits per 8 weights; a 4-bit scale per 32 weights; weight = d * (1 + 2 s) * grid * sign.
+struct block_iq3_s {
+    lq_half d;
+    uint8_t qs[LQ_QK_K / 4];
+    uint8_t qh[LQ_QK_K / 32];
+    uint8_t signs[LQ_QK_K / 8];
+    uint8_t scales[LQ_QK_K / 64];
+};
+static_assert(sizeof(block_iq3_s) == 110, "block_iq3_s size");
+
+// IQ1_S: per 8 weights the low 8 bits of an 11-bit index into the signed grid (qs); per 32 weights
+// a uint16 of 4 x 3 top index bits, a 3-bit scale s (bits 12-14) and the delta sign (bit 15);
+// weight = d * (2 s + 1) * (grid + delta).
+struct block_iq1_s {
+    lq_half d;
+    uint8_t qs[LQ_QK_K / 8];
+    uint16_t qh[LQ_QK_K / 32];
+};
+static_assert(sizeof(block_iq1_s) == 50, "block_iq1_s size");
+
+// IQ1_M: per 8 weights the low 8 index bits (qs) and a nibble in qh (3 top index bits, delta sign);
+// per 16 weights a 3-bit scale in scales, whose four uint16 also carry the fp16 d in their top nibbles.
+struct block_iq1_m {
+    uint8_t qs[LQ_QK_K / 8];
+    uint8_t qh[LQ_QK_K / 16];
+    uint8_t scales[LQ_QK_K / 32];
+};
+static_assert(sizeof(block_iq1_m) == 56, "block_iq1_m size");

@@ -55,16 +55,19 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
                                                 ") but received " + std::to_string(a.src_bytes));
     const size_t rb = static_cast<size_t>(f->row_bytes(a.n));
     const size_t want_dst = rb * static_cast<size_t>(a.nrows);
-    if (a.dst_bytes != want_dst)
+    const bool measure = a.error != nullptr;
+    if (measure && a.row_step < 1) return lq_status::fail(LQ_E_BAD_ARGUMENT, who + ": row step must be >= 1");
+    if (measure) a.error[0] = a.error[1] = 0;
+    if (!measure && a.dst_bytes != want_dst)
         return lq_status::fail(LQ_E_SHAPE, who + ": expected an output buffer of " + std::to_string(want_dst) +
                                                 " bytes for " + f->name + " but received " + std::to_string(a.dst_bytes));
     if (a.nrows == 0) return lq_status::success();
-    if (!a.src || !a.dst) return lq_status::fail(LQ_E_SHAPE, who + ": missing buffer");
+    if (!a.src || (!measure && !a.dst)) return lq_status::fail(LQ_E_SHAPE, who + ": missing buffer");
     if (reinterpret_cast<uintptr_t>(a.src) % es != 0)
         return lq_status::fail(LQ_E_SHAPE, who + ": input buffer is not aligned to its element size (" +
                                                 std::to_string(es) + " bytes)");
     const size_t al = format_alignment(f);
-    if (reinterpret_cast<uintptr_t>(a.dst) % al != 0)
+    if (!measure && reinterpret_cast<uintptr_t>(a.dst) % al != 0)
         return lq_status::fail(LQ_E_SHAPE, who + ": output buffer is not aligned to " + std::to_string(al) + " bytes");
     if (a.importance) {
         if (a.importance_len != a.n)
@@ -88,15 +91,22 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
     std::atomic<int64_t> bad_row{INT64_MAX};
     std::atomic<bool> aborted{false};
     const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 16) / a.n);
-    lq_parallel_for(a.nrows, grain, a.threads, [&](int64_t b, int64_t e) {
+    const int64_t step = measure ? a.row_step : 1;
+    const int64_t n_todo = (a.nrows + step - 1) / step;
+    std::vector<double> row_err(measure ? static_cast<size_t>(2 * n_todo) : 0);
+    lq_parallel_for(n_todo, grain, a.threads, [&](int64_t b, int64_t e) {
         if (aborted.load(std::memory_order_relaxed)) return;
         if (a.abort_flag && a.abort_flag->load(std::memory_order_relaxed)) {
             aborted.store(true);
             return;
         }
-        thread_local std::vector<float> buf;
+        thread_local std::vector<float> buf, decoded;
+        thread_local std::vector<uint8_t> packed;
         if (a.src_type != LQ_DTYPE_F32 && static_cast<int64_t>(buf.size()) < a.n) buf.resize(static_cast<size_t>(a.n));
-        for (int64_t r = b; r < e; ++r) {
+        if (measure && static_cast<int64_t>(decoded.size()) < a.n) decoded.resize(static_cast<size_t>(a.n));
+        if (measure && packed.size() < rb) packed.resize(rb);
+        for (int64_t k = b; k < e; ++k) {
+            const int64_t r = k * step;
             if (r > bad_row.load(std::memory_order_relaxed)) return;
             const float * x = load_row(a, kern, r, buf.data());
             if (first_non_finite(x, a.n) >= 0) {
@@ -105,7 +115,20 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
                 }
                 return;
             }
-            fn(x, static_cast<uint8_t *>(a.dst) + static_cast<size_t>(r) * rb, a.n, a.importance);
+            if (!measure) {
+                fn(x, static_cast<uint8_t *>(a.dst) + static_cast<size_t>(r) * rb, a.n, a.importance);
+                continue;
+            }
+            fn(x, packed.data(), a.n, a.importance);
+            f->dequantize(packed.data(), decoded.data(), a.n);
+            double err = 0, sig = 0;
+            for (int64_t j = 0; j < a.n; ++j) {
+                const double w = a.importance ? a.importance[j] : 1.0, d = static_cast<double>(x[j]) - decoded[static_cast<size_t>(j)];
+                err += w * d * d;
+                sig += w * static_cast<double>(x[j]) * x[j];
+            }
+            row_err[static_cast<size_t>(2 * k)] = err;
+            row_err[static_cast<size_t>(2 * k + 1)] = sig;
         }
     });
     if (aborted.load() || (a.abort_flag && a.abort_flag->load()))
@@ -119,6 +142,10 @@ lq_status lq_quantize_tensor(const lq_quantize_args & a) {
         return lq_status::fail(LQ_E_BAD_VALUE, who + ": row " + std::to_string(br) + " column " + std::to_string(c) +
                                                    " holds " + (v != v ? "NaN" : v > 0 ? "+Inf" : "-Inf") +
                                                    "; cannot quantize to " + f->name);
+    }
+    for (int64_t k = 0; k < n_todo && measure; ++k) {
+        a.error[0] += row_err[static_cast<size_t>(2 * k)];
+        a.error[1] += row_err[static_cast<size_t>(2 * k + 1)];
     }
     return lq_status::success();
 }

@@ -27,6 +27,12 @@ struct lq_quantize_args {
     int threads;               // 0 = pool size
     const std::atomic<int32_t> * abort_flag;  // may be null
     const char * name;         // tensor name for messages (may be null)
+    // Error mode (error non-null): rows 0, row_step, 2·row_step, … are quantized into a scratch
+    // row and decoded, dst is not written (may be null), and error[0] = Σ_rows Σ_j w_j (x − x̂)²,
+    // error[1] = Σ_rows Σ_j w_j x², w = importance (or 1): the imatrix-weighted error the planner
+    // estimates from, and the relative error of a format. Summed in row order (thread-count free).
+    double * error = nullptr;
+    int64_t row_step = 1;
 };
 
 lq_status lq_quantize_tensor(const lq_quantize_args & a);

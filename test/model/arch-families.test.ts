@@ -27,9 +27,22 @@ const dir = mkdtempSync(join(tmpdir(), 'lq-arch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const N = 96;
-const FAMILIES = [
+/** Each family's own tensors, and keys the converter writes (value, or null: never written). */
+const FAMILIES: { family: string; tensors: string[]; keys?: Record<string, unknown> }[] = [
   { family: 'qwen2', tensors: ['blk.0.attn_q.bias', 'blk.0.attn_k.bias', 'blk.0.attn_v.bias'] },
   { family: 'qwen3', tensors: ['blk.0.attn_q_norm.weight', 'blk.0.attn_k_norm.weight'] },
+  {
+    family: 'gemma3', tensors: ['blk.0.attn_q_norm.weight', 'blk.0.post_attention_norm.weight', 'blk.0.post_ffw_norm.weight', 'blk.6.ffn_gate.weight'],
+    keys: {
+      'gemma3.attention.sliding_window': 24, 'gemma3.attention.key_length': 32, 'gemma3.rope.scaling.type': 'linear',
+      'gemma3.rope.scaling.factor': 8, 'gemma3.rope.freq_base': 1e6, 'gemma3.attention.sliding_window_pattern': null,
+      'gemma3.rope.dimension_count': null, 'gemma3.vocab_size': null,
+    },
+  },
+  {
+    family: 'phi3', tensors: ['blk.0.attn_qkv.weight', 'blk.0.ffn_up.weight', 'output.weight'],
+    keys: { 'phi3.rope.scaling.original_context_length': 4096, 'phi3.attention.sliding_window': 2047, 'phi3.rope.dimension_count': 16, 'phi3.vocab_size': null },
+  },
 ];
 
 function tokens(path: string): Int32Array {
@@ -53,7 +66,7 @@ async function oracleDiff(path: string, ids: Int32Array): Promise<number> {
     let worst = 0;
     for (let i = 0; i < dec.nLayer; i++) {
       await dec.runBlock(i, hidden, seqLens);
-      native().forwardBlockRef64({ config: dec.config, weights: dec.blockWeights(i), hidden: ref, seqLens });
+      native().forwardBlockRef64({ config: dec.blockConfig(i), weights: dec.blockWeights(i), hidden: ref, seqLens });
       let num = 0, den = 0;
       for (let k = 0; k < ref.length; k++) { num = Math.max(num, Math.abs(hidden[k]! - ref[k]!)); den = Math.max(den, Math.abs(ref[k]!)); }
       worst = Math.max(worst, num / den);
@@ -72,12 +85,14 @@ describe.skipIf(needData(data.stories260K.hf, data.text.tinystories))('architect
 
       it('converts with the family\'s tensors and keys; the forward pass matches float64 on both sources', async () => {
         writeHfFixture(f.family, hf);
-        await convertHfToGguf(hf, gguf);
+        // llama.cpp sets token attributes by general.name: a name with "phi3" needs Phi-3's real vocabulary.
+        await convertHfToGguf(hf, gguf, { name: 'synthetic' });
         const g = openGguf(gguf);
         try {
           expect(g.get('general.architecture')).toBe(f.family);
-          expect(g.get(`${f.family}.block_count`)).toBe(2);
+          expect(g.get(`${f.family}.block_count`)).toBe(f.family === 'gemma3' ? 7 : 2);
           for (const t of f.tensors) expect(g.tensor(t), t).toBeDefined();
+          for (const [k, v] of Object.entries(f.keys ?? {})) expect(g.get(k), k).toBe(v ?? undefined);
         } finally {
           g.close();
         }
@@ -115,4 +130,45 @@ describe.skipIf(needData(data.stories260K.hf, data.text.tinystories))('architect
       });
     });
   }
+  it('gemma3: GGUF norms are HF\'s w + 1, whether converted or quantized from the HF folder', async () => {
+    const hf = join(dir, 'gemma3');
+    const q = join(dir, 'gemma3-from-hf-q8.gguf');
+    const m = loadModel(hf);
+    try {
+      await writePlan(m, await planModel(m, { levels: ['q8_0'], budget: { kind: 'bits', bits: 8.5 }, strategy: 'uniform' }), q);
+      const hfNorm = m.blocks[0]!.tensors.find((t) => t.role === 'attn_q_norm')!;
+      const w = new Float32Array(hfNorm.data.buffer.slice(hfNorm.data.byteOffset, hfNorm.data.byteOffset + hfNorm.data.byteLength));
+      for (const path of [join(dir, 'gemma3.gguf'), q]) {
+        const g = openGguf(path);
+        try {
+          const t = g.tensor('blk.0.attn_q_norm.weight')!;
+          const d = g.tensorData(t);
+          const got = new Float32Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
+          expect(Array.from(got)).toEqual(Array.from(w, (x) => Math.fround(x + 1)));
+        } finally {
+          g.close();
+        }
+      }
+    } finally {
+      m.close();
+    }
+    // the HF folder's forward pass (1 + w at run time) and the quantized GGUF's agree as Q8_0 allows
+    const ids = tokens(hf);
+    const cmp = compareLogits(await ourLogits(hf, ids), await ourLogits(q, ids), 512);
+    expect(cmp.sameArgmax).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('phi3 LongRoPE is refused naming the key, by the forward pass and by convert', async () => {
+    const hf = writeHfFixture('phi3', join(dir, 'phi3-longrope'), {
+      config: { max_position_embeddings: 131072, rope_scaling: { type: 'longrope', long_factor: Array(8).fill(2), short_factor: Array(8).fill(1) } },
+    });
+    const m = loadModel(hf);
+    try {
+      expect(() => new Decoder(m)).toThrow(expect.objectContaining({ code: 'E_UNSUPPORTED', message: expect.stringMatching(/rope_scaling\.rope_type "longrope"/) }));
+    } finally {
+      m.close();
+    }
+    await expect(convertHfToGguf(hf, join(dir, 'longrope.gguf'))).rejects.toMatchObject({ code: 'E_UNSUPPORTED' });
+  });
+
 });

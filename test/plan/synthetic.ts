@@ -4,7 +4,7 @@
  * end (never quality).
  */
 import { openGguf } from '../../lib/io/gguf-read.js';
-import { GgufType, type GgufKv } from '../../lib/io/gguf-types.js';
+import { GgufType, type GgufArray, type GgufKv } from '../../lib/io/gguf-types.js';
 import { writeGguf, type GgufTensorSource } from '../../lib/io/gguf-write.js';
 import { mulberry32 } from '../../lib/plan/solve.js';
 
@@ -24,8 +24,30 @@ export interface SyntheticShape {
   tiled?: boolean;
   /** Vocabulary rows of token_embd/output (default: the tokenizer's size). */
   nVocab?: number;
+  /**
+   * Extend the tokenizer to nVocab entries with unused tokens (`<unused_N>`, never produced by
+   * tokenizing), so programs that check the table shapes against the vocabulary (llama.cpp's
+   * loader) accept the model.
+   */
+  padVocab?: boolean;
   /** No output.weight: the head reuses token_embd. */
   tied?: boolean;
+}
+
+/** The tokenizer keys with tokens, scores and types extended to `n` entries of unused tokens. */
+function padTokenizer(kv: GgufKv[], n: number): GgufKv[] {
+  return kv.map((e) => {
+    const a = e.value as GgufArray;
+    if (e.type !== GgufType.ARRAY || a.items.length >= n) return e;
+    const extra = n - a.items.length;
+    const start = a.items.length;
+    let more: GgufArray['items'];
+    if (e.key === 'tokenizer.ggml.tokens') more = Array.from({ length: extra }, (_, i) => `<unused_${start + i}>`);
+    else if (e.key === 'tokenizer.ggml.scores') more = new Array(extra).fill(-1e9);
+    else if (e.key === 'tokenizer.ggml.token_type') more = new Array(extra).fill(5); // llama.cpp's LLAMA_TOKEN_TYPE_UNUSED
+    else return e;
+    return { ...e, value: { itemType: a.itemType, items: [...a.items, ...more] } };
+  });
 }
 
 function gaussian(n: number, seed: number, scale: number): Float32Array {
@@ -69,7 +91,7 @@ export async function writeSyntheticLlama(path: string, tokenizerGguf: string, s
     { key: 'llama.rope.freq_base', type: GgufType.FLOAT32, value: 10000 },
     u32('general.file_type', s.dtype === 'F16' ? 1 : 0),
     u32('llama.vocab_size', nVocab),
-    ...tokKv,
+    ...(s.padVocab ? padTokenizer(tokKv, nVocab) : tokKv),
   ];
   const type = s.dtype === 'F16' ? 1 : 0;
   let seed = s.seed ?? 1;

@@ -29,9 +29,9 @@ export const quantizeCommand: CommandSpec = {
     device: { type: 'string', value: 'D', group: B, default: 'cpu', help: '--fit: cpu (MemAvailable) or cuda (free device memory)' },
     overhead: { type: 'string', value: 'S', group: B, help: '--fit: runtime overhead to reserve (default 256 MiB cpu / 512 MiB cuda + compute buffers)' },
     levels: { type: 'string', value: 'L', group: P, default: DEFAULT_LEVELS, help: 'formats to mix, e.g. Q4_0,Q8_0 or int2,int4' },
-    method: { type: 'string', value: 'M', group: P, help: 'block importance: zd (default), lim, sensitivity or none; sensitivity measures each\nunit at each level (KL of the output vs the unquantized model on calibration text)\nand optimal/greedy minimise the summed measured damage; with --scores, recorded as\ngiven unless named' },
-    calib: { type: 'string', value: 'FILE', group: P, help: 'calibration text for --method lim|sensitivity (default: the built-in text)' },
-    tokens: { type: 'string', value: 'N', group: P, help: 'calibration tokens (default: lim all of the text, at most 4096; sensitivity 1024)' },
+    method: { type: 'string', value: 'M', group: P, help: 'block importance: zd (default), lim, sensitivity, estimate or none; sensitivity\nmeasures each unit at each level (KL of the output vs the unquantized model on\ncalibration text) and optimal/greedy minimise the summed measured damage; estimate\nestimates that table in one pass over the blocks (cost linear in depth) and\nquantizes with the imatrix it collects; with --scores, recorded as given unless named' },
+    calib: { type: 'string', value: 'FILE', group: P, help: 'calibration text for --method lim|sensitivity|estimate (default: the built-in text)' },
+    tokens: { type: 'string', value: 'N', group: P, help: 'calibration tokens (default: lim all of the text, at most 4096; sensitivity 1024;\nestimate 512)' },
     unknown: { ...unknownOption, group: P },
     scores: { type: 'string', value: 'X', group: P, help: 'importance per block instead: "0.1,0.5,…" or a JSON file (higher = more important)' },
     strategy: { type: 'string', value: 'S', group: P, default: 'optimal', help: STRATEGIES.join(', ') },
@@ -65,7 +65,7 @@ export const quantizeCommand: CommandSpec = {
     const threads = positiveInt(v.threads, 'threads');
     const opts: QuantizeModelOptions = {
       levels: str(v.levels)!,
-      ...(v.method !== undefined ? { method: oneOf(v.method, 'method', ['zd', 'lim', 'sensitivity', 'none'] as const) as QuantizeMethod } : {}),
+      ...(v.method !== undefined ? { method: oneOf(v.method, 'method', ['zd', 'lim', 'sensitivity', 'estimate', 'none'] as const) as QuantizeMethod } : {}),
       strategy: oneOf(v.strategy, 'strategy', STRATEGIES) as StrategyName,
       granularity: oneOf(v.granularity, 'granularity', ['block', 'tensor'] as const),
       globals: parseGlobalsPolicy(str(v.globals)!),

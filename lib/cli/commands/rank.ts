@@ -12,7 +12,7 @@ import type { ImportanceResult } from '../../importance/types.js';
 import { loadModel } from '../../model/load.js';
 import { registryFormats } from '../../quantize/plan-model.js';
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
-import { UsageError, oneOf, onePositional, positiveInt, runOptions, str, unknownOption, type CommandSpec } from '../command.js';
+import { UsageError, interruptSignal, oneOf, onePositional, positiveInt, runOptions, str, unknownOption, type CommandSpec } from '../command.js';
 import { table } from '../format.js';
 import { progressMode, progressRenderer } from '../progress.js';
 
@@ -74,8 +74,9 @@ export const rankCommand: CommandSpec = {
     if (method === 'sensitivity' && v.svg !== undefined) throw new UsageError('--svg applies to --method lim|zd');
     const calib = str(v.calib);
     const listener = progressRenderer(progressMode(v.progress), io.stderr, io.tty === true && !v.json);
+    const interrupt = interruptSignal();
     const common = {
-      unknown, ...(calib !== undefined ? { text: readTextFile(calib) } : {}), ...(tokens ? { tokens } : {}), ...(context ? { context } : {}),
+      unknown, signal: interrupt.signal, ...(calib !== undefined ? { text: readTextFile(calib) } : {}), ...(tokens ? { tokens } : {}), ...(context ? { context } : {}),
       ...(threads ? { threads } : {}), ...(listener ? { onProgress: listener } : {}),
     };
     const model = loadModel(path);
@@ -96,6 +97,7 @@ export const rankCommand: CommandSpec = {
       }
       io.stdout(v.json ? JSON.stringify(r, null, 2) + '\n' : renderRank(r));
     } finally {
+      interrupt.dispose();
       model.close();
     }
   },

@@ -1,7 +1,7 @@
 /**
  * The valid inputs the campaign mutates, written once into a folder: a tiny Llama as a HF folder
- * (config.json, tokenizer.json from the shared stories260K, one safetensors file) and sharded (an
- * index and two shards), its GGUF (converted by our own convert), a plan.json and a tensor-type
+ * (config.json, tokenizer.json from the shared stories260K, one F32 safetensors file) and sharded
+ * (an index and two BF16 shards), its GGUF (converted by our own convert), a plan.json and a tensor-type
  * file for it, a short evaluation text; beside them the shared stories260K GGUF and HF folder.
  * Tiny shapes (2 blocks, 32 wide) keep every command on a mutant to milliseconds, so a campaign of
  * 10^5 inputs runs in minutes; the real model keeps real metadata and sizes in the mix.
@@ -21,7 +21,7 @@ import { Rng } from '../fuzz-helpers.js';
 /** Paths of the seeds. */
 export interface Seeds {
   dir: string;
-  /** HF folders: tiny (one file), tiny sharded (index + 2 shards), stories260K. */
+  /** HF folders: tiny (one F32 file), tiny sharded (index + 2 BF16 shards), stories260K. */
   hf: { tiny: string; sharded: string; stories: string };
   /** GGUF models: tiny (from the tiny HF folder), stories260K. */
   gguf: { tiny: string; stories: string };
@@ -34,19 +34,26 @@ export interface Seeds {
 
 const TINY = { hidden: 32, heads: 4, kvHeads: 2, ff: 64, layers: 2, vocab: 512 };
 
-/** A safetensors file holding `tensors` (F32, shapes in PyTorch order). */
-function safetensors(tensors: [string, number[], Float32Array][]): Buffer {
+/** BF16 bits of `v`, rounded to nearest even (finite inputs). */
+function bf16(v: Float32Array): Uint16Array {
+  const u = new Uint32Array(v.buffer, v.byteOffset, v.length);
+  return Uint16Array.from(u, (x) => (x + 0x7fff + ((x >>> 16) & 1)) >>> 16);
+}
+
+/** A safetensors file holding `tensors` (shapes in PyTorch order) as F32 or BF16. */
+function safetensors(tensors: [string, number[], Float32Array][], dtype: 'F32' | 'BF16' = 'F32'): Buffer {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  const bytes = tensors.map(([, , v]) => (dtype === 'F32' ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(bf16(v).buffer)));
   let offset = 0;
-  for (const [name, shape, values] of tensors) {
-    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + values.byteLength] };
-    offset += values.byteLength;
-  }
+  tensors.forEach(([name, shape], k) => {
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes[k]!.length] };
+    offset += bytes[k]!.length;
+  });
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  return Buffer.concat([len, Buffer.from(json), ...tensors.map(([, , v]) => Buffer.from(v.buffer, v.byteOffset, v.byteLength))]);
+  return Buffer.concat([len, Buffer.from(json), ...bytes]);
 }
 
 /** The tiny model's tensors in HF naming and layout (q/k rows in HF order: random, so any order). */
@@ -91,10 +98,10 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
   let total = 0;
   shards.forEach((part, k) => {
     const file = `model-0000${k + 1}-of-00002.safetensors`;
-    writeFileSync(join(sharded, file), safetensors(part));
+    writeFileSync(join(sharded, file), safetensors(part, 'BF16'));
     for (const [name, , v] of part) {
       weightMap[name] = file;
-      total += v.byteLength;
+      total += v.length * 2;
     }
   });
   writeFileSync(join(sharded, 'model.safetensors.index.json'), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
