@@ -215,10 +215,15 @@ void lq_quantize_q4_0_avx512(const float * x, void * y, int64_t n, const float *
 void lq_quantize_q5_0_avx2(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_q5_0_avx512(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_q4_1_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q4_1_avx512(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_q5_1_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q5_1_avx512(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_iq4_nl_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_iq4_nl_avx512(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_iq4_xs_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_iq4_xs_avx512(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_mxfp4_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_mxfp4_avx512(const float * x, void * y, int64_t n, const float * importance);
 #endif
 
 // Reference row quantizer/dequantizer (runtime bits and group).

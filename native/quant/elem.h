@@ -3,7 +3,8 @@
 // a block are defined here once, so every ISA computes them in the same order: element j goes to
 // partial j mod 16 (a block of 32 adds element j + 16 to element j; a tail shorter than 16 is
 // zero-filled), and the 16 partials are added by halving, p[l] + p[l + 8], then + 4, + 2, + 1.
-// simd/elem-avx2.h (two __m256) is the same type with vector instructions and identical results. Internal linkage: each ISA library keeps its own copy.
+// simd/elem-avx2.h (two __m256) and simd/elem-avx512.h (one __m512) are the same type with vector
+// instructions and identical results. Internal linkage: each ISA library keeps its own copy.
 #pragma once
 #include <cstdint>
 

@@ -24,4 +24,4 @@ void lq_dequantize_iq4_nl(const void * vy, float * x, int64_t n) {
     }
 }
 
-LQ_REGISTER_BLOCK_FORMAT(iq4_nl, "iq4_nl", 20, block_iq4_nl, LQ_QK4_NL, false, nullptr);
+LQ_REGISTER_BLOCK_FORMAT(iq4_nl, "iq4_nl", 20, block_iq4_nl, LQ_QK4_NL, false, LQ_X86(lq_quantize_iq4_nl_avx512));

@@ -30,4 +30,4 @@ void lq_dequantize_iq4_xs(const void * vy, float * x, int64_t n) {
     }
 }
 
-LQ_REGISTER_BLOCK_FORMAT(iq4_xs, "iq4_xs", 23, block_iq4_xs, LQ_QK_K, false, nullptr);
+LQ_REGISTER_BLOCK_FORMAT(iq4_xs, "iq4_xs", 23, block_iq4_xs, LQ_QK_K, false, LQ_X86(lq_quantize_iq4_xs_avx512));

@@ -26,4 +26,4 @@ void lq_dequantize_mxfp4(const void * vy, float * x, int64_t n) {
     }
 }
 
-LQ_REGISTER_BLOCK_FORMAT(mxfp4, "mxfp4", 39, block_mxfp4, LQ_QK_MXFP4, false, nullptr);
+LQ_REGISTER_BLOCK_FORMAT(mxfp4, "mxfp4", 39, block_mxfp4, LQ_QK_MXFP4, false, LQ_X86(lq_quantize_mxfp4_avx512));

@@ -26,4 +26,4 @@ void lq_dequantize_q4_1(const void * vy, float * x, int64_t n) {
     }
 }
 
-LQ_REGISTER_BLOCK_FORMAT(q4_1, "q4_1", 3, block_q4_1, LQ_QK4_1, false, nullptr);
+LQ_REGISTER_BLOCK_FORMAT(q4_1, "q4_1", 3, block_q4_1, LQ_QK4_1, false, LQ_X86(lq_quantize_q4_1_avx512));

@@ -30,4 +30,4 @@ void lq_dequantize_q5_1(const void * vy, float * x, int64_t n) {
     }
 }
 
-LQ_REGISTER_BLOCK_FORMAT(q5_1, "q5_1", 7, block_q5_1, LQ_QK5_1, false, nullptr);
+LQ_REGISTER_BLOCK_FORMAT(q5_1, "q5_1", 7, block_q5_1, LQ_QK5_1, false, LQ_X86(lq_quantize_q5_1_avx512));
