@@ -2,6 +2,7 @@
  * Quantization throughput and error, ours vs ggml, side by side in one run on the same data.
  *
  *   npm run build:bench && npx vite-node benchmarks/quant.ts [--rows 1024] [--n 4096] [--reps 7] [--formats q8_0,q4_0] [--dtype F32|F16|BF16]
+ *   LAYERQUANT_NATIVE=$PWD/build/Release/layerquant.node npx vite-node benchmarks/quant.ts --weighted-only [--weighted-rows 64]
  *
  * (vite-node ships with vitest and runs the TypeScript directly; Node 20 has no type stripping.)
  * Per format: our Melem/s on 1 thread and on all pool threads, ggml_quantize_chunk's Melem/s on
@@ -38,6 +39,9 @@ const reps = Number(arg('reps', '9'));
 const only = arg('formats', '');
 const dtype = arg('dtype', 'F32') as 'F32' | 'F16' | 'BF16';
 const weightedRows = Number(arg('weighted-rows', '64'));
+// Only the importance-weighted table, without the bench exports (no in-cache column, no triad or
+// read ceiling): runs on the production addon (LAYERQUANT_NATIVE=build/Release/layerquant.node).
+const weightedOnly = process.argv.includes('--weighted-only');
 
 async function time(fn: () => Promise<void> | void, r: number): Promise<{ min: number; median: number }> {
   await fn(); // warm-up
@@ -63,14 +67,14 @@ async function main(): Promise<void> {
     dtype === 'F32' ? new Uint8Array(v.buffer) : new Uint8Array(await quantizeTensor({ data: v, format: 'f32', dims }, dtype.toLowerCase()));
   const bytes = await asDtype(x, [n, rows]);
   const threadsAll = native().getThreads();
-  const triad = nativeBench().benchTriad(8 << 20, 5); // 3 × 32 MiB arrays: main memory
+  const triad = weightedOnly ? NaN : nativeBench().benchTriad(8 << 20, 5); // 3 × 32 MiB arrays: main memory
   // What one core can read at best (four prefetched streams over 512 MiB): the ceiling for the
   // memory-bound block formats, whose 1-thread read rate the table divides by it.
-  const ceiling = nativeBench().benchRead(512 << 20, 3, 1);
+  const ceiling = weightedOnly ? NaN : nativeBench().benchRead(512 << 20, 3, 1);
   const lines: string[] = [];
   lines.push(`| format | bpw | ours 1T Melem/s | ours ${threadsAll}T Melem/s | ours 1T in cache Melem/s | ggml 1T Melem/s | ours/ggml (1T) | read GB/s ÷ 1T read ceiling | RMSE ours | RMSE ggml |`);
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-  for (const f of formats()) {
+  for (const f of weightedOnly ? [] : formats()) {
     if (f.blockSize === 1) continue;
     if (only && !only.split(',').includes(f.name)) continue;
     if (!f.rowOk(n)) continue;
@@ -114,7 +118,7 @@ async function main(): Promise<void> {
     const dst = new Uint8Array(f.rowBytes(n) * rw);
     const view = { data: new Uint8Array(xw.buffer, xw.byteOffset, xw.byteLength), format: 'f32' as const, dims: [n, rw] };
     const t1 = await time(() => quantizeTensorInto(view, f.name, dst, { threads: 1, importance: imp }), Math.max(3, Math.floor(reps / 2)));
-    const tCache = nativeBench().benchQuantize(new Uint8Array(small.buffer), n, small.length / n, f.name, reps, imp);
+    const tCache = weightedOnly ? NaN : nativeBench().benchQuantize(new Uint8Array(small.buffer), n, small.length / n, f.name, reps, imp);
     const ours = await dequantizeTensor(dst, f.name, [n, rw]);
     const r1 = (rw * n) / t1.min / 1e6;
     const pair = f.name === 'int4_g32' ? 'q4_1' : f.name === 'int8_g32' ? 'q8_0' : f.ggmlType >= 0 ? f.name : undefined;
@@ -135,7 +139,7 @@ async function main(): Promise<void> {
   console.log(`\nMachine: ${cpu}, ${cpus().length} logical CPUs, ISA ${native().cpuFeatures().active}, Node ${process.version}`);
   console.log(`Data: Gaussian ${dtype} input, ${rows} rows × ${n} (${((rows * n * 4) / 2 ** 20).toFixed(0)} MiB as f32); in-cache column: 256 Ki f32 weights, driver called directly; triad (a = b + s·c, 3 × 32 MiB, 1 thread): ${triad.toFixed(1)} GB/s; 1-thread read ceiling: ${ceiling.toFixed(1)} GB/s`);
   console.log(`Command: npx vite-node benchmarks/quant.ts ${process.argv.slice(2).join(' ')}\n`);
-  console.log(lines.join('\n'));
+  if (!weightedOnly) console.log(lines.join('\n'));
   console.log(`\nImportance-weighted paths (per-column weights exp(1.5 g)), ${rw} rows × ${n}, one thread; ggml's imatrix path is ggml_quantize_chunk with the same vector:\n`);
   console.log(wl.join('\n'));
 }

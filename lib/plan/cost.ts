@@ -80,32 +80,30 @@ export function resolveLevels(levels: string | readonly string[], table: FormatT
 }
 
 /**
- * llama.cpp's fallback for tensors whose row length a k-quant cannot hold
- * (`llama_tensor_get_type`, "convert_incompatible_tensor"): the block-32 format it switches to.
- * Where llama.cpp picks a format we do not have, the nearest we do have is used:
- * - q2_K, q3_K → q4_0 (as llama.cpp).
- * - iq1_s/m, iq2_xxs/xs/s, iq3_xxs/s → llama.cpp uses IQ4_NL; we use q4_0 (also 4.5 bits per
- *   weight) until IQ4_NL is registered.
- * - q4_K → q5_0 (as llama.cpp).
- * - q5_K → llama.cpp uses Q5_1 (6.0 bpw); we use q5_0 (5.5 bpw, the size of q5_K itself).
- * - q6_K → q8_0 (as llama.cpp).
- * If the fallback cannot hold the row either (row length not a multiple of 32), the tensor is
- * stored as F16, as llama.cpp does; stories260K's 172-wide ffn_down is the common case.
- * Our group-wise intN_gG formats fall back to intN_row when that exists, else to F16.
+ * llama.cpp's fallback for tensors whose row length a 256-block type cannot hold
+ * (`tensor_type_fallback` in llama-quant.cpp), entry for entry:
+ * - the i-quants (IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ4_XS) → IQ4_NL;
+ * - q2_K, q3_K → q4_0; q4_K → q5_0; q5_K → q5_1; q6_K → q8_0.
+ * Block-32 types have no smaller block to fall back to. If the fallback cannot hold the row
+ * either (row length not a multiple of 32), the tensor is stored as F16, as llama.cpp does;
+ * stories260K's 172-wide ffn_down is the common case. Our group-wise intN_gG formats fall back to
+ * intN_row when that exists, else to F16. test/native/quant-registry.test.ts checks these entries
+ * against the llama.cpp source.
  */
 export const FALLBACK: Readonly<Record<string, string>> = {
+  iq1_s: 'iq4_nl',
+  iq1_m: 'iq4_nl',
+  iq2_xxs: 'iq4_nl',
+  iq2_xs: 'iq4_nl',
+  iq2_s: 'iq4_nl',
+  iq3_xxs: 'iq4_nl',
+  iq3_s: 'iq4_nl',
+  iq4_xs: 'iq4_nl',
   q2_K: 'q4_0',
   q3_K: 'q4_0',
   q4_K: 'q5_0',
-  q5_K: 'q5_0',
+  q5_K: 'q5_1',
   q6_K: 'q8_0',
-  iq2_xxs: 'q4_0',
-  iq2_xs: 'q4_0',
-  iq3_xxs: 'q4_0',
-  iq1_s: 'q4_0',
-  iq3_s: 'q4_0',
-  iq2_s: 'q4_0',
-  iq1_m: 'q4_0',
 };
 
 /** The format a tensor with rows of `rowLength` weights is stored in when `format` is asked. */
@@ -188,12 +186,17 @@ export function ggmlFormatTable(): FormatTable {
     block('f16', 1, 2),
     block('bf16', 1, 2),
     block('q4_0', 32, 18),
+    block('q4_1', 32, 20),
     block('q5_0', 32, 22),
+    block('q5_1', 32, 24),
     block('q8_0', 32, 34),
     block('q2_K', 256, 84),
     block('q3_K', 256, 110),
     block('q4_K', 256, 144),
     block('q5_K', 256, 176),
     block('q6_K', 256, 210),
+    block('iq4_nl', 32, 18),
+    block('iq4_xs', 256, 136),
+    block('mxfp4', 32, 17),
   ]);
 }

@@ -10,6 +10,10 @@ typedef uint16_t lq_half;  // IEEE binary16 bits
 #define LQ_QK8_0 32
 #define LQ_QK4_0 32
 #define LQ_QK5_0 32
+#define LQ_QK4_1 32
+#define LQ_QK5_1 32
+#define LQ_QK4_NL 32
+#define LQ_QK_MXFP4 32
 #define LQ_QK_K 256
 #define LQ_K_SCALE_SIZE 12
 
@@ -34,6 +38,48 @@ struct block_q5_0 {
     uint8_t qs[LQ_QK5_0 / 2];
 };
 static_assert(sizeof(block_q5_0) == 22, "block_q5_0 size");
+
+// Q4_1: 32 weights = d * q + m, q in [0, 15]; qs[j] holds weight j (low nibble) and j + 16 (high).
+struct block_q4_1 {
+    lq_half d;
+    lq_half m;
+    uint8_t qs[LQ_QK4_1 / 2];
+};
+static_assert(sizeof(block_q4_1) == 20, "block_q4_1 size");
+
+// Q5_1: as Q4_1 with a fifth bit per weight in qh (bit j = weight j), q in [0, 31].
+struct block_q5_1 {
+    lq_half d;
+    lq_half m;
+    uint8_t qh[4];
+    uint8_t qs[LQ_QK5_1 / 2];
+};
+static_assert(sizeof(block_q5_1) == 24, "block_q5_1 size");
+
+// IQ4_NL: 32 weights = d * v[q], v the 16 non-linear levels (common/codebooks/iq4_nl.h); qs as Q4_0.
+struct block_iq4_nl {
+    lq_half d;
+    uint8_t qs[LQ_QK4_NL / 2];
+};
+static_assert(sizeof(block_iq4_nl) == 18, "block_iq4_nl size");
+
+// IQ4_XS: 8 sub-blocks of 32 with 6-bit scales ls (low 4 bits in scales_l, nibble ib % 2 of byte
+// ib / 2; high 2 bits in scales_h, bits 2 ib), weight = d * (ls - 32) * v[q]; qs as IQ4_NL per sub-block.
+struct block_iq4_xs {
+    lq_half d;
+    uint16_t scales_h;
+    uint8_t scales_l[LQ_QK_K / 64];
+    uint8_t qs[LQ_QK_K / 2];
+};
+static_assert(sizeof(block_iq4_xs) == 136, "block_iq4_xs size");
+
+// MXFP4: 32 weights = 2^(e - 128) * v[q], v the 16 E2M1 values doubled (common/codebooks/mxfp4.h),
+// e an E8M0 exponent; qs as Q4_0.
+struct block_mxfp4 {
+    uint8_t e;
+    uint8_t qs[LQ_QK_MXFP4 / 2];
+};
+static_assert(sizeof(block_mxfp4) == 17, "block_mxfp4 size");
 
 // Q2_K: 16 sub-blocks of 16; per sub-block a 4-bit scale and 4-bit min (scales[i] = scale | min << 4),
 // weight = d * scale * q - dmin * min, q in [0, 3].

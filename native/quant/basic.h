@@ -1,5 +1,5 @@
-// Shared declarations for the block-32 ggml formats (q8_0, q4_0, q5_0) and the group-wise
-// affine intN formats: scalar references, dequantizers, the SIMD variants' entry points and the small
+// Shared declarations for the block-32 ggml formats (q8_0, q4_0, q5_0, q4_1, q5_1) and the
+// group-wise affine intN formats: scalar references, dequantizers, the SIMD variants' entry points and the small
 // helpers every variant must use identically so all variants write the same bytes.
 //
 // Every helper here has internal linkage (static, or common/fp16.h's unnamed namespace), so the
@@ -42,6 +42,17 @@ void lq_quantize_q4_0_ref(const float * x, void * y, int64_t n, const float * im
 void lq_dequantize_q4_0(const void * y, float * x, int64_t n);
 void lq_quantize_q5_0_ref(const float * x, void * y, int64_t n, const float * importance);
 void lq_dequantize_q5_0(const void * y, float * x, int64_t n);
+void lq_quantize_q4_1_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_q4_1(const void * y, float * x, int64_t n);
+void lq_quantize_q5_1_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_q5_1(const void * y, float * x, int64_t n);
+// Non-linear codebook formats (iq4-search.h, mxfp4-search.h).
+void lq_quantize_iq4_nl_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_iq4_nl(const void * y, float * x, int64_t n);
+void lq_quantize_iq4_xs_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_iq4_xs(const void * y, float * x, int64_t n);
+void lq_quantize_mxfp4_ref(const float * x, void * y, int64_t n, const float * importance);
+void lq_dequantize_mxfp4(const void * y, float * x, int64_t n);
 
 // ---- group-wise affine intN --------------------------------------------------------------------
 // A row of n weights is cut into groups of g (the last one shorter when g does not divide n; g = n
@@ -112,6 +123,29 @@ struct lq_q8_0_layout {
     }
 };
 
+// The affine block-32 formats (Q4_1, Q5_1): levels L in [0, NMAX], scale and offset as f16 bits.
+struct lq_q4_1_layout {
+    typedef block_q4_1 block;
+    static constexpr int BITS = 4, NMAX = 15;
+    static void pack(block * b, const uint8_t * L, uint16_t dh, uint16_t mh) {
+        b->d = dh;
+        b->m = mh;
+        for (int j = 0; j < 16; ++j) b->qs[j] = static_cast<uint8_t>(L[j] | (L[j + 16] << 4));
+    }
+};
+struct lq_q5_1_layout {
+    typedef block_q5_1 block;
+    static constexpr int BITS = 5, NMAX = 31;
+    static void pack(block * b, const uint8_t * L, uint16_t dh, uint16_t mh) {
+        b->d = dh;
+        b->m = mh;
+        uint32_t qh = 0;
+        for (int j = 0; j < 32; ++j) qh |= static_cast<uint32_t>((L[j] >> 4) & 1) << j;
+        std::memcpy(b->qh, &qh, 4);
+        for (int j = 0; j < 16; ++j) b->qs[j] = static_cast<uint8_t>((L[j] & 0x0f) | ((L[j + 16] & 0x0f) << 4));
+    }
+};
+
 // The plain quantizer of the asymmetric block-32 formats (Q4_0, Q5_0), ggml's rule up to ties:
 // m = the value of largest magnitude (the negative one on a +-tie), d = m / -NMAX (so m lands on
 // the lowest level), q = rne(clamp(x / d, -NMAX, NMAX - 1)); d saturates at +-65504 and a block
@@ -146,6 +180,31 @@ void lq_signed_absmax_row(const float * x, void * vy, int64_t n) {
     }
 }
 
+// The plain quantizer of the affine block-32 formats (Q4_1, Q5_1): intN's min/max rule
+// (lq_intn_params_minmax: m = f16(min), d = f16((max - min) / NMAX), levels from the stored f16
+// values, ties to even), where ggml's rounds half up from the unrounded min and step.
+template <class L>
+void lq_minmax_row(const float * x, void * vy, int64_t n) {
+    typename L::block * y = static_cast<typename L::block *>(vy);
+    constexpr float nmax = static_cast<float>(L::NMAX);
+    for (int64_t b = 0; b < n / 32; ++b, x += 32) {
+        float mn = x[0], mx = x[0];
+        for (int j = 1; j < 32; ++j) {
+            mn = lq_minf(mn, x[j]);
+            mx = lq_maxf(mx, x[j]);
+        }
+        const lq_intn_params p = lq_intn_params_minmax(mn, mx, L::BITS);
+        uint8_t lv[32];
+        for (int j = 0; j < 32; ++j) {
+            float v = (x[j] - p.zero) * p.inv_scale;
+            v = v < 0.0f ? 0.0f : v;
+            v = v > nmax ? nmax : v;
+            lv[j] = static_cast<uint8_t>(lq_round_rne(v));
+        }
+        L::pack(y + b, lv, p.scale_h, p.zero_h);
+    }
+}
+
 }  // namespace
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -155,6 +214,16 @@ void lq_quantize_q4_0_avx2(const float * x, void * y, int64_t n, const float * i
 void lq_quantize_q4_0_avx512(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_q5_0_avx2(const float * x, void * y, int64_t n, const float * importance);
 void lq_quantize_q5_0_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q4_1_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q4_1_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q5_1_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_q5_1_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_iq4_nl_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_iq4_nl_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_iq4_xs_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_iq4_xs_avx512(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_mxfp4_avx2(const float * x, void * y, int64_t n, const float * importance);
+void lq_quantize_mxfp4_avx512(const float * x, void * y, int64_t n, const float * importance);
 #endif
 
 // Reference row quantizer/dequantizer (runtime bits and group).

@@ -3,7 +3,8 @@
 // a block are defined here once, so every ISA computes them in the same order: element j goes to
 // partial j mod 16 (a block of 32 adds element j + 16 to element j; a tail shorter than 16 is
 // zero-filled), and the 16 partials are added by halving, p[l] + p[l + 8], then + 4, + 2, + 1.
-// simd/elem-avx2.h (two __m256) is the same type with vector instructions and identical results. Internal linkage: each ISA library keeps its own copy.
+// simd/elem-avx2.h (two __m256) and simd/elem-avx512.h (one __m512) are the same type with vector
+// instructions and identical results. Internal linkage: each ISA library keeps its own copy.
 #pragma once
 #include <cstdint>
 
@@ -89,6 +90,39 @@ inline float sum(const e16_s & a) {
     for (int i = 0; i < 2; ++i) h[i] = h[i] + h[i + 2];
     return h[0] + h[1];
 }
+// a < b ? 1 : 0 per element, as floats (masks for counting).
+inline e16_s vlt1(const e16_s & a, const e16_s & b) {
+    e16_s r;
+    for (int i = 0; i < 16; ++i) r.v[i] = a.v[i] < b.v[i] ? 1.0f : 0.0f;
+    return r;
+}
+// The number of thresholds thr[0..n) strictly below each element, as a float.
+inline e16_s count_below(const float * thr, int n, const e16_s & a) {
+    e16_s r;
+    for (int i = 0; i < 16; ++i) {
+        int c = 0;
+        for (int k = 0; k < n; ++k) c += thr[k] < a.v[i];
+        r.v[i] = static_cast<float>(c);
+    }
+    return r;
+}
+// |mag| with the sign bit of s.
+inline e16_s copysign_of(const e16_s & mag, const e16_s & s) {
+    e16_s r;
+    for (int i = 0; i < 16; ++i) r.v[i] = lq_bits_f32((lq_f32_bits(mag.v[i]) & 0x7fffffffu) | (lq_f32_bits(s.v[i]) & 0x80000000u));
+    return r;
+}
+// out[j] = lo[j] | hi[j] << 4 for levels 0..15 (exact integers as floats).
+inline void store_nibbles(const e16_s & lo, const e16_s & hi, uint8_t * out) {
+    for (int i = 0; i < 16; ++i) out[i] = static_cast<uint8_t>(static_cast<int>(lo.v[i]) | (static_cast<int>(hi.v[i]) << 4));
+}
+// table[idx] per element (idx: exact integers 0..N-1 as floats, N <= 16).
+inline e16_s lookup16(const e16_s & idx, const float * table) {
+    e16_s r;
+    for (int i = 0; i < 16; ++i) r.v[i] = table[static_cast<int>(idx.v[i])];
+    return r;
+}
+
 // Largest / smallest element (exact in any order).
 inline float hmax(const e16_s & a) {
     float m = a.v[0];

@@ -10,7 +10,7 @@
 //   Then NREF rounds re-assign the levels with the stored f16 scale and refit d, kept while the
 //   error (from the sums, with f16 scales) falls. A block whose weights are all zero falls back
 //   to the max-abs scale; a block with max |x| <= 1e-30 is all zero.
-// Affine groups of any length (intN: y = d*q + m, q in [0, NMAX]):
+// Affine groups of any length (Q4_1, Q5_1, intN: y = d*q + m, q in [0, NMAX]):
 //   NTRIAL trial steps (max - min) / (NMAX + SPAN*(k/(NTRIAL-1) - 1/2)) assign the levels from the
 //   minimum; each assignment gets its least-squares (d, m), rounded to f16, judged by its error on
 //   those levels (from the sums, as ggml judges its candidates). Then NREF rounds re-assign the
@@ -133,6 +133,105 @@ inline sym_result sym_block(const block32<E> & b, E * q) {
         }
     }
     return {d, best_id};
+}
+
+// ---- codebook blocks (IQ4_NL, IQ4_XS sub-blocks) ---------------------------------------------------
+// The 16 sorted levels of a non-linear codebook (common/codebooks/) as floats, and the 15
+// midpoints between neighbours (exact: halves of small integer sums).
+struct codebook16 {
+    float v[16];
+    float mid[15];
+};
+constexpr codebook16 make_codebook16(const int8_t * vals) {
+    codebook16 c{};
+    for (int i = 0; i < 16; ++i) c.v[i] = static_cast<float>(vals[i]);
+    for (int i = 0; i < 15; ++i) c.mid[i] = 0.5f * (c.v[i] + c.v[i + 1]);
+    return c;
+}
+// Index of the nearest level to each element of a (ties to the lower one): the number of
+// midpoints strictly below it, as a float 0..15.
+template <class E>
+inline E nearest_index(const E & a, const codebook16 & cb) {
+    return count_below(cb.mid, 15, a);
+}
+
+struct nl_result {
+    float d;         // the scale (not yet f16); 0 for an all-zero block
+    float sxv, svv;  // <w x v>, <w v v> of the kept levels (v = codebook values)
+};
+
+// The search of a block of 32 over a codebook: KNEG trials map the extreme value m to the lowest
+// level + t (unit steps), KPOS trials to the highest level + 4t; each assignment's least-squares
+// scale, the best by <wxv>^2/<wvv>; then NREF re-assignments with the f16 scale, kept while the
+// error falls. idx: the kept level indices.
+template <int KNEG, int KPOS, int NREF, class E>
+inline nl_result nl_block(const block32<E> & b, const codebook16 & cb, E * idx) {
+    const float amax = hmax(vmax(vabs(b.x[0]), vabs(b.x[1])));
+    if (!(amax > 1e-30f)) {
+        idx[0] = idx[1] = E::set1(0.0f);
+        return {0.0f, 0.0f, 0.0f};
+    }
+    const float vmx = hmax(vmax(b.x[0], b.x[1])), vmn = hmin(vmin(b.x[0], b.x[1]));
+    const float m = -vmn >= vmx ? vmn : vmx;
+    auto assign = [&](float id, E * ii, float & sxv, float & svv) {
+        const E vid = E::set1(id);
+        ii[0] = nearest_index(b.x[0] * vid, cb);
+        ii[1] = nearest_index(b.x[1] * vid, cb);
+        const E v0 = lookup16(ii[0], cb.v), v1 = lookup16(ii[1], cb.v);
+        sxv = sum(b.wx[0] * v0 + b.wx[1] * v1);
+        svv = sum((b.w[0] * v0) * v0 + (b.w[1] * v1) * v1);
+    };
+    float best_num = -1.0f, best_den = 1.0f, best_sxv = 0.0f, best_svv = 0.0f;
+    auto consider = [&](float target) {
+        E it[2];
+        float sxv, svv;
+        assign(target / m, it, sxv, svv);
+        if (!(svv > 0.0f)) return;
+        const float num = sxv * sxv;
+        if (best_num < 0.0f || static_cast<double>(num) * best_den > static_cast<double>(best_num) * svv) {
+            best_num = num;
+            best_den = svv;
+            best_sxv = sxv;
+            best_svv = svv;
+            idx[0] = it[0];
+            idx[1] = it[1];
+        }
+    };
+    for (int t = 0; t < KNEG; ++t) consider(cb.v[0] + static_cast<float>(t - KNEG / 2));
+    for (int t = 0; t < KPOS; ++t) consider(cb.v[15] + 4.0f * static_cast<float>(t - KPOS / 2));
+    if (best_num < 0.0f) {
+        // All weights zero: the extreme value on the lowest level.
+        const float d = m / cb.v[0];
+        E it[2];
+        float sxv, svv;
+        assign(1.0f / d, it, sxv, svv);
+        idx[0] = it[0];
+        idx[1] = it[1];
+        return {d, 0.0f, 0.0f};
+    }
+    float d = best_sxv / best_svv;
+    if (NREF > 0) {
+        const float swxx = sum(b.wx[0] * b.x[0] + b.wx[1] * b.x[1]);
+        auto err = [&](float dh, float sxv, float svv) {
+            return static_cast<double>(swxx) - 2.0 * dh * sxv + static_cast<double>(dh) * dh * svv;
+        };
+        for (int r = 0; r < NREF; ++r) {
+            const float dh = lq_f16_round(lq_f16_clamp(d));
+            if (dh == 0.0f) break;
+            E it[2];
+            float sxv, svv;
+            assign(1.0f / dh, it, sxv, svv);
+            if (!(svv > 0.0f)) break;
+            const float d2 = sxv / svv;
+            if (!(err(lq_f16_round(lq_f16_clamp(d2)), sxv, svv) < err(dh, best_sxv, best_svv))) break;
+            d = d2;
+            best_sxv = sxv;
+            best_svv = svv;
+            idx[0] = it[0];
+            idx[1] = it[1];
+        }
+    }
+    return {d, best_sxv, best_svv};
 }
 
 // ---- affine groups ------------------------------------------------------------------------------
@@ -273,8 +372,20 @@ inline void sym_row(const float * x, void * vy, int64_t n, const float * w) {
     }
 }
 
-// Trials of the affine search (intN).
+// Trials of the affine search (Q4_1, Q5_1, intN).
 constexpr int kAffineTrials = 11, kAffineSpanPercent = 400, kAffineRefits = 3;
+
+// A row of n (a multiple of 32) weights of an affine block-32 format L with weights w.
+template <class E, class L>
+inline void affine_row(const float * x, void * vy, int64_t n, const float * w) {
+    typename L::block * y = static_cast<typename L::block *>(vy);
+    for (int64_t b = 0; b < n / 32; ++b) {
+        const affine_result p = affine_group<L::NMAX, kAffineTrials, kAffineSpanPercent, kAffineRefits, E>(x + 32 * b, w + 32 * b, 32);
+        uint8_t lv[32];
+        affine_levels<L::NMAX, E>(x + 32 * b, 32, p, lv);
+        L::pack(y + b, lv, p.d_h, p.m_h);
+    }
+}
 
 // intN with weights: a row of n in groups of g (g <= 0 or g >= n: one group), each group written
 // as [scale f16][zero f16][bitstream] by PACK(q, count, bits, out) 256 levels at a time.

@@ -65,7 +65,7 @@ describe.skipIf(!g)('relative RMSE is no worse than ggml_quantize_chunk', () => 
 
 describe.skipIf(!g)('with importance weights, the weighted error is no worse than ggml with the same imatrix', () => {
   // The block formats of this file's owner; the k-quants are compared in their own tests.
-  for (const f of ggmlFormats.filter((x) => ['q8_0', 'q4_0', 'q5_0'].includes(x.name))) {
+  for (const f of ggmlFormats.filter((x) => ['q8_0', 'q4_0', 'q5_0', 'q4_1', 'q5_1', 'iq4_nl', 'iq4_xs', 'mxfp4'].includes(x.name))) {
     it(`${f.name}: Gaussian, heavy-tailed and real weights (both shared models)`, async () => {
       const n = 512, rows = 64;
       const r = rng(5);

@@ -2,6 +2,7 @@
 // sizes, plain storage types present, unknown names rejected with a typed error.
 import { describe, expect, it } from 'vitest';
 import { isLayerquantError } from '../../lib/errors.js';
+import { FALLBACK } from '../../lib/plan/cost.js';
 import { formatInfo, formats } from '../../lib/quantize/formats.js';
 import { quantizedBytes } from '../../lib/quantize/tensor.js';
 import { llamaSource, llamaSourceMissingReason, switchResults } from '../helpers/llama-source.js';
@@ -60,6 +61,24 @@ describe('format registry', () => {
     for (const f of all) {
       const want = f.ggmlType >= 0 && rule.get(f.name.toLowerCase()) === 'true';
       expect(f.requiresImportance, `${f.name}.requiresImportance`).toBe(want);
+    }
+  });
+  it.skipIf(!llamaQuant)("falls back as llama.cpp's tensor_type_fallback does, for every type both have", () => {
+    const rule = switchResults(llamaQuant!, 'tensor_type_fallback');
+    expect(rule.size, 'the parser found the rule').toBeGreaterThan(0);
+    const ours = new Map(all.map((f) => [f.name.toLowerCase(), f.name]));
+    let checked = 0;
+    for (const [from, to] of rule) {
+      const target = to.replace(/^GGML_TYPE_/, '').toLowerCase();
+      if (!ours.has(from)) continue; // a type we do not register (q2_0, tq1_0, ...)
+      expect(ours.has(target), `${from} falls back to ${target}, which the registry must hold`).toBe(true);
+      expect(FALLBACK[ours.get(from)!], `FALLBACK.${ours.get(from)}`).toBe(ours.get(target));
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(6); // q2_K..q6_K and iq4_xs at least
+    for (const [from, to] of Object.entries(FALLBACK)) {
+      const rule_to = rule.get(from.toLowerCase());
+      expect(rule_to?.replace(/^GGML_TYPE_/, '').toLowerCase(), `llama.cpp has a fallback for ${from}`).toBe(to.toLowerCase());
     }
   });
 });

@@ -25,7 +25,8 @@ describe('cost model', () => {
     expect(storedFormat(f('q2_K'), 64, table).name).toBe('q4_0');
     expect(storedFormat(f('q3_K'), 64, table).name).toBe('q4_0');
     expect(storedFormat(f('q4_K'), 64, table).name).toBe('q5_0');
-    expect(storedFormat(f('q5_K'), 64, table).name).toBe('q5_0');
+    expect(storedFormat(f('q5_K'), 64, table).name).toBe('q5_1');
+    expect(storedFormat(f('iq4_xs'), 64, table).name).toBe('iq4_nl');
     expect(storedFormat(f('q6_K'), 64, table).name).toBe('q8_0');
     // 172 is not a multiple of 32 either → F16 (stories260K's ffn_down).
     for (const n of ['q2_K', 'q4_K', 'q6_K', 'q4_0', 'q8_0']) expect(storedFormat(f(n), 172, table).name).toBe('f16');

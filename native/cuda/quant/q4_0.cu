@@ -9,9 +9,9 @@
 namespace {
 
 __global__ void q4_0_kernel(const float * __restrict__ x, block_q4_0 * __restrict__ y, int64_t nblocks) {
-    const int64_t b = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
-    const int lane = threadIdx.x & 31;
-    if (b >= nblocks) return;
+    int64_t b;
+    int lane;
+    if (!lq_warp_block(nblocks, b, lane)) return;  // whole warps exit together
     const float v = x[b * 32 + lane];
     uint16_t dh;
     const int q = lq_warp_q_signed(v, 8.0f, &dh);
@@ -23,5 +23,5 @@ __global__ void q4_0_kernel(const float * __restrict__ x, block_q4_0 * __restric
 }  // namespace
 
 lq_status lq_cuda_quantize_q4_0(const float * d_x, void * d_y, int64_t n, int64_t nrows) {
-    return lq_cuda_launch_block32(q4_0_kernel, d_x, d_y, n, nrows);
+    return lq_cuda_launch_warps(q4_0_kernel, d_x, d_y, n, nrows);
 }

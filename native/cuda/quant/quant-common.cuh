@@ -41,12 +41,37 @@ __device__ __forceinline__ int lq_warp_q_signed(float v, float half, uint16_t * 
     return q + static_cast<int>(half);
 }
 
-// Runs kernel(x, y, nblocks) over the 32-weight blocks of nrows rows of n weights, one warp per
-// block (lane j = weight j of its block).
+// The sum of one value per lane of a warp that holds a block of 32 in the CPU's fixed order
+// (quant/elem.h: element j + 16 added to element j, then halving by 8, 4, 2, 1), in every lane.
+__device__ __forceinline__ float lq_warp_sum_e16(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = __fadd_rn(v, __shfl_down_sync(0xffffffffu, v, o));
+    return __shfl_sync(0xffffffffu, v, 0);
+}
+
+// The plain affine rule of a warp's block (basic.h lq_minmax_row, Q4_1 / Q5_1): warp min/max, f16
+// step dh and offset mh as lq_intn_params_minmax, and this lane's level in [0, nmax].
+__device__ __forceinline__ int lq_warp_minmax_level(float v, float nmax, uint16_t * dh, uint16_t * mh) {
+    const float mn = __fadd_rn(lq_warp_min(v), 0.0f), mx = __fadd_rn(lq_warp_max(v), 0.0f);  // canonical +0.0
+    *mh = lq_f32_to_f16_sat(mn);
+    *dh = lq_f32_to_f16_sat(__fdiv_rn(__fsub_rn(mx, mn), nmax));
+    const float m = lq_f16_to_f32(*mh), s = lq_f16_to_f32(*dh);
+    const float inv = s > 0.0f ? __fdiv_rn(1.0f, s) : 0.0f;
+    return lq_round_clamp(__fmul_rn(__fsub_rn(v, m), inv), 0.0f, nmax);
+}
+
+// The block of the calling warp (false past the last one: the whole warp returns) and this lane.
+__device__ __forceinline__ bool lq_warp_block(int64_t nblocks, int64_t & b, int & lane) {
+    b = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    lane = threadIdx.x & 31;
+    return b < nblocks;
+}
+
+// Runs kernel(x, y, nblocks) over the blocks of `weights` weights of nrows rows of n weights, one
+// warp per block (for 32-weight blocks, lane j = weight j of its block).
 template <class Block>
-inline lq_status lq_cuda_launch_block32(void (*kernel)(const float *, Block *, int64_t), const float * d_x, void * d_y, int64_t n,
-                                        int64_t nrows) {
-    const int64_t nblocks = n / 32 * nrows;
+inline lq_status lq_cuda_launch_warps(void (*kernel)(const float *, Block *, int64_t), const float * d_x, void * d_y, int64_t n,
+                                      int64_t nrows, int64_t weights = 32) {
+    const int64_t nblocks = n / weights * nrows;
     if (nblocks == 0) return lq_status::success();
     const int threads = 256;
     const int64_t grid = (nblocks * 32 + threads - 1) / threads;

@@ -44,12 +44,23 @@ static lq_status (*kquant_kernel(const char * format))(const float *, void *, in
     return nullptr;
 }
 
+// Block formats without importance (native/cuda/quant/<format>.cu): registry name -> kernel, or null.
+static lq_status (*block_kernel(const char * format))(const float *, void *, int64_t, int64_t) {
+    if (!std::strcmp(format, "q8_0")) return lq_cuda_quantize_q8_0;
+    if (!std::strcmp(format, "q4_0")) return lq_cuda_quantize_q4_0;
+    if (!std::strcmp(format, "q5_0")) return lq_cuda_quantize_q5_0;
+    if (!std::strcmp(format, "q4_1")) return lq_cuda_quantize_q4_1;
+    if (!std::strcmp(format, "q5_1")) return lq_cuda_quantize_q5_1;
+    if (!std::strcmp(format, "iq4_nl")) return lq_cuda_quantize_iq4_nl;
+    if (!std::strcmp(format, "iq4_xs")) return lq_cuda_quantize_iq4_xs;
+    if (!std::strcmp(format, "mxfp4")) return lq_cuda_quantize_mxfp4;
+    return nullptr;
+}
+
 bool lq_cuda_quantize_supported(const char * format) {
     int b;
     int64_t g;
-    if (kquant_kernel(format)) return true;
-    return !std::strcmp(format, "q8_0") || !std::strcmp(format, "q4_0") || !std::strcmp(format, "q5_0") ||
-           parse_intn(format, &b, &g);
+    return kquant_kernel(format) || block_kernel(format) || parse_intn(format, &b, &g);
 }
 
 lq_status lq_cuda_quantize_host(const char * format, const float * x, int64_t n, int64_t nrows, void * y, size_t y_bytes) {
@@ -58,9 +69,9 @@ lq_status lq_cuda_quantize_host(const char * format, const float * x, int64_t n,
     if (n < 1 || nrows < 0) return lq_status::fail(LQ_E_SHAPE, "bad shape");
     if (nrows == 0) return lq_status::success();
     const auto kq = kquant_kernel(format);
-    if (kq && n % 256 != 0) return lq_status::fail(LQ_E_SHAPE, "row length not a multiple of 256");
-    const bool block32 = format[0] == 'q' && !kq;
-    if (block32 && n % 32 != 0) return lq_status::fail(LQ_E_SHAPE, "row length not a multiple of 32");
+    const auto bk = block_kernel(format);
+    const int64_t block = kq || !std::strcmp(format, "iq4_xs") ? 256 : bk ? 32 : 1;
+    if (n % block != 0) return lq_status::fail(LQ_E_SHAPE, "row length not a multiple of " + std::to_string(block));
     lq_cuda_device_guard guard;
     device_buffer dx, dy;
     const size_t x_bytes = static_cast<size_t>(n) * static_cast<size_t>(nrows) * sizeof(float);
@@ -70,9 +81,7 @@ lq_status lq_cuda_quantize_host(const char * format, const float * x, int64_t n,
     lq_status s;
     const float * fx = static_cast<const float *>(dx.p);
     if (kq) s = kq(fx, dy.p, n, nrows, nullptr);
-    else if (!std::strcmp(format, "q8_0")) s = lq_cuda_quantize_q8_0(fx, dy.p, n, nrows);
-    else if (!std::strcmp(format, "q4_0")) s = lq_cuda_quantize_q4_0(fx, dy.p, n, nrows);
-    else if (!std::strcmp(format, "q5_0")) s = lq_cuda_quantize_q5_0(fx, dy.p, n, nrows);
+    else if (bk) s = bk(fx, dy.p, n, nrows);
     else {
         int bits = 0;
         int64_t g = 0;

@@ -64,6 +64,40 @@ inline e16_avx2 round_clamp(const e16_avx2 & a, float lo, float hi) {
     constexpr int mode = _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC;
     return {_mm256_round_ps(_mm256_min_ps(_mm256_max_ps(a.lo, l), h), mode), _mm256_round_ps(_mm256_min_ps(_mm256_max_ps(a.hi, l), h), mode)};
 }
+inline e16_avx2 vlt1(const e16_avx2 & a, const e16_avx2 & b) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    return {_mm256_and_ps(_mm256_cmp_ps(a.lo, b.lo, _CMP_LT_OQ), one), _mm256_and_ps(_mm256_cmp_ps(a.hi, b.hi, _CMP_LT_OQ), one)};
+}
+inline e16_avx2 count_below(const float * thr, int n, const e16_avx2 & a) {
+    // Compare masks are -1: subtract them as integers.
+    __m256i c0 = _mm256_setzero_si256(), c1 = c0;
+    for (int k = 0; k < n; ++k) {
+        const __m256 t = _mm256_set1_ps(thr[k]);
+        c0 = _mm256_sub_epi32(c0, _mm256_castps_si256(_mm256_cmp_ps(t, a.lo, _CMP_LT_OQ)));
+        c1 = _mm256_sub_epi32(c1, _mm256_castps_si256(_mm256_cmp_ps(t, a.hi, _CMP_LT_OQ)));
+    }
+    return {_mm256_cvtepi32_ps(c0), _mm256_cvtepi32_ps(c1)};
+}
+inline e16_avx2 copysign_of(const e16_avx2 & mag, const e16_avx2 & s) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    return {_mm256_or_ps(_mm256_andnot_ps(sign, mag.lo), _mm256_and_ps(sign, s.lo)), _mm256_or_ps(_mm256_andnot_ps(sign, mag.hi), _mm256_and_ps(sign, s.hi))};
+}
+inline void store_nibbles(const e16_avx2 & lo, const e16_avx2 & hi, uint8_t * out) {
+    const __m256i a = _mm256_or_si256(_mm256_cvttps_epi32(lo.lo), _mm256_slli_epi32(_mm256_cvttps_epi32(hi.lo), 4));
+    const __m256i b = _mm256_or_si256(_mm256_cvttps_epi32(lo.hi), _mm256_slli_epi32(_mm256_cvttps_epi32(hi.hi), 4));
+    const __m256i w = _mm256_permute4x64_epi64(_mm256_packus_epi32(a, b), 0xD8);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(out), _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1)));
+}
+// table[idx]: entries 0-7 and 8-15 by lane permutes, picked by idx > 7.
+inline e16_avx2 lookup16(const e16_avx2 & idx, const float * table) {
+    const __m256 t0 = _mm256_loadu_ps(table), t1 = _mm256_loadu_ps(table + 8), seven = _mm256_set1_ps(7.0f);
+    auto one = [&](__m256 f) {
+        const __m256i i = _mm256_cvttps_epi32(f);
+        return _mm256_blendv_ps(_mm256_permutevar8x32_ps(t0, i), _mm256_permutevar8x32_ps(t1, i), _mm256_cmp_ps(f, seven, _CMP_GT_OQ));
+    };
+    return {one(idx.lo), one(idx.hi)};
+}
+
 // h[l] = v[l] + v[l + 8], then + 4, + 2, + 1 (elem.h's order).
 inline float sum(const e16_avx2 & a) {
     const __m256 h8 = _mm256_add_ps(a.lo, a.hi);

@@ -1,8 +1,7 @@
 // AVX-512 variant of the group-wise intN quantizer (intn.cpp), bytes identical to the reference:
 // the same IEEE operations (lq_intn_params_minmax, done with F16C here, then (x - zero) * (1/scale),
-// clamp to [0, 2^N - 1], round to nearest even); with importance weights it runs the AVX2
-// variant's weighted search (no AVX-512 element vector until one has been run on AVX-512 or its
-// emulation).
+// clamp to [0, 2^N - 1], round to nearest even); with importance weights, the
+// reference's affine search (quant/weighted-search.h) on this ISA's element vectors.
 // Full groups go 16 (then 4) at a time: one transposed min/max tree, division and fp16 conversion
 // serve all of them, and the bits are packed in registers. The last 1-3 full groups and a short
 // last group go one by one (masked min/max with the tail lanes filled with the group's first
@@ -13,7 +12,9 @@
 #include <immintrin.h>
 
 #include "quant/simd/shared.h"
+#include "quant/simd/elem-avx512.h"
 #include "quant/simd/pack-bits.h"
+#include "quant/weighted-search.h"
 
 namespace {
 
@@ -238,10 +239,25 @@ void quantize_row(const float * x, uint8_t * y, int64_t n, int64_t g) {
     }
 }
 
+// With importance weights: the reference's affine search on this ISA's element vectors.
+template <int BITS>
+void weighted_row(const float * x, uint8_t * y, int64_t n, const float * w, int64_t g) {
+    lq_w::intn_row<lq_w::e16_avx512, BITS>(x, y, n, w, g, [](const uint8_t * q, int64_t cnt, int, uint8_t * out) { lq_pack_bits_pext<BITS>(q, cnt, out); });
+}
+
 }  // namespace
 
 void lq_quantize_intn_avx512(const float * x, void * y, int64_t n, const float * importance, int bits, int64_t g) {
-    if (importance) return lq_quantize_intn_avx2(x, y, n, importance, bits, g);
+    if (importance) {
+        uint8_t * out = static_cast<uint8_t *>(y);
+        switch (bits) {
+            case 2: return weighted_row<2>(x, out, n, importance, g);
+            case 3: return weighted_row<3>(x, out, n, importance, g);
+            case 4: return weighted_row<4>(x, out, n, importance, g);
+            case 8: return weighted_row<8>(x, out, n, importance, g);
+            default: return lq_quantize_intn_ref(x, y, n, importance, bits, g);
+        }
+    }
     uint8_t * out = static_cast<uint8_t *>(y);
     switch (bits) {
         case 2: return quantize_row<2>(x, out, n, g);

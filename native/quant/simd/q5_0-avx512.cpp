@@ -1,11 +1,13 @@
 // AVX512 variant of the Q5_0 quantizer (q5_0.cpp): the reference's arithmetic operation for
 // operation (order-free reductions, x * (1/d), clamp, round to nearest even), so the bytes are
-// identical; with importance weights it runs the AVX2 variant's weighted search (no AVX-512
-// element vector until one has been run on AVX-512 or its emulation).
+// identical; with importance weights, the weighted search (quant/weighted-search.h) on this ISA's
+// element vectors, the reference's operations in the reference's order.
 #include "quant/simd/block32-avx512.h"
+#include "quant/simd/elem-avx512.h"
+#include "quant/weighted-search.h"
 
 void lq_quantize_q5_0_avx512(const float * x, void * vy, int64_t n, const float * importance) {
-    if (importance) return lq_quantize_q5_0_avx2(x, vy, n, importance);
+    if (importance) return lq_w::sym_row<lq_w::e16_avx512, lq_q5_0_layout>(x, vy, n, importance);
     block_q5_0 * y = static_cast<block_q5_0 *>(vy);
     const int64_t nb = n / LQ_QK5_0;
     const __m512 lo = _mm512_set1_ps(-16.0f), hi = _mm512_set1_ps(15.0f);

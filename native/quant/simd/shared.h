@@ -65,4 +65,23 @@ struct scales4 {
     bool zero(int k) const { return (zero_mask >> k) & 1; }
 };
 
+// lq_intn_params_minmax (basic.h) for four blocks at once from their min and max: the same IEEE
+// operations (F16C conversions round the same way).
+struct affine4 {
+    alignas(16) uint16_t dh[8], mh[8];  // f16 step and offset per block
+    alignas(16) float m[4], inv[4];     // the offset as f32 and 1 / step (0 for a zero step)
+    affine4(__m128 mn, __m128 mx, float nmax) {
+        const __m128 z = _mm_setzero_ps();
+        mn = _mm_add_ps(mn, z);  // canonical +0.0
+        mx = _mm_add_ps(mx, z);
+        const __m128i zh = _mm_cvtps_ph(clamp_f16(mn), _MM_FROUND_TO_NEAREST_INT);
+        const __m128i sh = _mm_cvtps_ph(clamp_f16(_mm_div_ps(_mm_sub_ps(mx, mn), _mm_set1_ps(nmax))), _MM_FROUND_TO_NEAREST_INT);
+        _mm_store_si128(reinterpret_cast<__m128i *>(dh), sh);
+        _mm_store_si128(reinterpret_cast<__m128i *>(mh), zh);
+        _mm_store_ps(m, _mm_cvtph_ps(zh));
+        const __m128 s = _mm_cvtph_ps(sh);
+        _mm_store_ps(inv, _mm_and_ps(_mm_div_ps(_mm_set1_ps(1.0f), s), _mm_cmp_ps(s, z, _CMP_GT_OQ)));
+    }
+};
+
 }  // namespace
