@@ -3,8 +3,11 @@
  * `{ plan, file, report }`. Its stages, in order, each optional where the options say so:
  *
  * 1. load (when `source` is a path) and refuse an output that is one of the inputs;
- * 2. scores: block importance by `method` (`zd` default, `lim`, `sensitivity`, `none`) or given
- *    (`scores`); `sensitivity` also measures the error of each (unit, level) for the solver;
+ * 2. scores: the error of each (unit, level) for the solver, estimated (`estimate`, the default:
+ *    lib/importance/kl-estimate.ts, one pass over the blocks on calibration tokens, which also
+ *    collects the imatrix the file is written with) or measured end to end (`sensitivity`); or
+ *    block importance only (`zd`, `lim`, `none`), or given (`scores`). The default plans per tensor;
+ *    a model the estimate does not cover (fused or expert matrices) falls back to `zd`, with a note;
  * 3. plan: the budget parsed against the model, the formats' modelled errors measured natively
  *    (lib/quantize/plan-model.ts), the pure planner (lib/plan) — or the `plan` given, checked;
  * 4. write (when `output` is given): every tensor materialised at its level into the GGUF.
@@ -60,14 +63,17 @@ export interface QuantizeModelOptions {
   plan?: Plan;
   /** Formats to mix (default {@link DEFAULT_LEVELS}). */
   levels?: string | readonly string[];
-  /** Default `zd` (data-free); ignored when `scores` is given. */
+  /**
+   * Default `estimate` (the scalable measured error, tensor granularity, with its own imatrix);
+   * `zd` when the estimate does not cover the model's block. Ignored when `scores` is given.
+   */
   method?: QuantizeMethod;
   /** Block importance given directly (higher = more important), one per block. */
   scores?: readonly number[];
   calibration?: CalibrationOptions;
   /** Default `optimal`. */
   strategy?: StrategyName;
-  /** Default `block`. */
+  /** Default `tensor` under `estimate`, else `block`. */
   granularity?: Granularity;
   /** Embeddings/output head policy (default `auto`). */
   globals?: GlobalsPolicy;
@@ -153,6 +159,7 @@ async function run(model: ModelDescription, budgetSpec: BudgetSpec | undefined, 
     const opts: PlanModelOptions = { levels, budget, formats: table, ...scored };
     if (o.strategy) opts.strategy = o.strategy;
     if (o.granularity) opts.granularity = o.granularity;
+    else if (scored.method === 'estimate') opts.granularity = 'tensor';
     if (o.globals) opts.globals = o.globals;
     if (o.seed !== undefined) opts.seed = o.seed;
     plan = await planModel(model, opts);
@@ -199,7 +206,7 @@ async function scores(
     if (o.method === 'sensitivity') throw new LayerquantError('E_BAD_ARGUMENT', 'Given scores and the sensitivity method exclude each other');
     return { importance: [...o.scores], method: o.method && o.method !== 'none' ? o.method : 'given' };
   }
-  const method = o.method ?? 'zd';
+  const method = o.method ?? 'estimate';
   if (method === 'none') return {};
   if (method === 'sensitivity') {
     const s = await sensitivity(model, { levels, formats: table, granularity: o.granularity ?? 'block', ...calib, ...common });
@@ -208,7 +215,17 @@ async function scores(
     return { errorEstimate: sensitivityErrors(s), importance: sensitivityBlockScores(s, model.blocks.map((b) => b.index)), method };
   }
   if (method === 'estimate') {
-    const e = await klEstimate(model, { levels, formats: table, ...calib, ...common, ...(o.importance ? { importance: o.importance } : {}) });
+    let e: KlEstimateResult;
+    try {
+      e = await klEstimate(model, { levels, formats: table, ...calib, ...common, ...(o.importance ? { importance: o.importance } : {}) });
+    } catch (err) {
+      // Only the default falls back; a named method fails as asked.
+      if (o.method !== undefined || !(err instanceof LayerquantError) || err.code !== 'E_UNSUPPORTED') throw err;
+      report.notes.push(`the default error estimate does not cover this model (${err.message}); blocks ranked by zd instead`);
+      const r = await rank(model, 'zd', common);
+      report.ranking = r;
+      return { importance: blockImportance(r), method: 'zd' };
+    }
     report.estimate = e;
     const d = e.details;
     report.notes.push(`estimate: ${d.blockPasses.toFixed(1)} block passes of ${d.tokens} tokens (${d.probeTokens} probe tokens), ${d.headRows} head rows, in ${d.seconds.toFixed(2)} s`);

@@ -24,7 +24,8 @@ describe.skipIf(needData(data.stories260K.gguf, data.stories260K.hf, data.text.t
   it('--progress json: every stage counts from 0 to its total, with elapsed time and an ETA', async () => {
     const runs: [string[], string[]][] = [
       [['rank', data.stories260K.gguf, '--method', 'lim'], ['rank']],
-      [['quantize', data.stories260K.gguf, '--bits', '8', '--levels', 'Q4_0,Q8_0', '-o', join(dir, 'q.gguf')], ['rank', 'quantize']],
+      [['quantize', data.stories260K.gguf, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--tokens', '128', '-o', join(dir, 'q.gguf')], ['estimate', 'quantize']],
+      [['quantize', data.stories260K.gguf, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', join(dir, 'z.gguf')], ['rank', 'quantize']],
       [['quantize', data.stories260K.gguf, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--method', 'sensitivity', '--tokens', '128', '--plan-only'], ['sensitivity']],
       [['eval', data.stories260K.gguf, '--text', data.text.tinystories, '--chunks', '3'], ['eval']],
       [['convert', data.stories260K.hf, '-o', join(dir, 'c.gguf')], ['convert']],

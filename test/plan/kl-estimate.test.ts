@@ -111,6 +111,22 @@ describe.skipIf(needData(data.stories260K.gguf))('klEstimate on stories260K', ()
     }
   }, 120_000);
 
+  it('a block matrix the estimate does not cover: the default falls back to zd with a note, --method estimate refuses', async () => {
+    const model = loadModel(data.stories260K.gguf);
+    try {
+      const q = model.blocks[0]!.tensors.find((t) => t.role === 'attn_q')!;
+      // A fused-attention-like matrix (the estimate probes the dense block's seven only).
+      const odd: ModelDescription = { ...model, blocks: model.blocks.map((b, i) => (i === 0 ? { ...b, tensors: [...b.tensors, { ...q, name: 'blk.0.attn_qkv.weight', role: 'attn_qkv' }] } : b)) };
+      const r = await quantizeModel(odd, { kind: 'bits', bits: 7 }, { levels, calibration: { tokens: 64 } });
+      expect(r.plan.method).toBe('zd');
+      expect(r.report.notes.some((n) => n.includes('blk.0.attn_qkv.weight') && n.includes('zd'))).toBe(true);
+      await expect(quantizeModel(odd, { kind: 'bits', bits: 7 }, { levels, method: 'estimate', calibration: { tokens: 64 } }))
+        .rejects.toSatisfy((e) => isLayerquantError(e, 'E_UNSUPPORTED'));
+    } finally {
+      model.close();
+    }
+  });
+
   it('rejects bad input with typed errors', async () => {
     const model = loadModel(data.stories260K.gguf);
     try {

@@ -1,7 +1,7 @@
 /**
  * The same plan gives the same file: sha256 of the GGUF that each fixed recipe writes (library
  * calls and CLI runs, GGUF and HF sources, block and tensor granularity, size budgets, pruning,
- * measured sensitivity, HF→GGUF conversion), and of the plan itself (every tensor's stored
+ * measured sensitivity, the default estimate, HF→GGUF conversion), and of the plan itself (every tensor's stored
  * format), against values recorded from the build before the pipeline was reshaped
  * (`output-pin.json`). A refactor that changes one output byte or one planned format fails here.
  * Re-record only for a deliberate change: LQ_PIN_RECORD=1 npx vitest run test/plan/output-pin.test.ts
@@ -42,7 +42,8 @@ function planKey(plan: { tensors: { name: string; format: string; bytes: number 
 
 const cases: { name: string; model: string; args: string[] }[] = [
   { name: 's260k-q40q80-bits7.5-given-last', model: S260, args: ['--bits', '7.5', '--levels', 'Q4_0,Q8_0', '--scores', SCORES, '--globals', 'last'] },
-  { name: 's260k-default-levels-bits7-zd', model: S260, args: ['--bits', '7'] },
+  // The old default (zd, block granularity) named explicitly: these pins predate the estimate.
+  { name: 's260k-default-levels-bits7-zd', model: S260, args: ['--bits', '7', '--method', 'zd'] },
   { name: 's260k-tensor-bits7.5-given', model: S260, args: ['--bits', '7.5', '--levels', 'Q4_0,Q8_0', '--scores', SCORES, '--granularity', 'tensor'] },
   { name: 's260k-size330000', model: S260, args: ['--size', '330000', '--levels', 'Q4_0,Q8_0', '--scores', SCORES] },
   { name: 's260k-prune', model: S260, args: ['--bits', '8', '--levels', 'Q8_0', '--scores', SCORES, '--strategy', 'prune'] },
@@ -50,9 +51,12 @@ const cases: { name: string; model: string; args: string[] }[] = [
   { name: 's260k-hf-lim-paper', model: S260_HF, args: ['--bits', '7', '--levels', 'Q4_0,Q5_0,Q8_0', '--method', 'lim', '--strategy', 'paper'] },
   { name: 's260k-sensitivity', model: S260, args: ['--bits', '7', '--levels', 'Q4_0,Q8_0', '--method', 'sensitivity', '--tokens', '256'] },
   { name: 's260k-globals-source', model: S260, args: ['--bits', '8', '--levels', 'Q4_0,Q8_0', '--scores', SCORES, '--globals', 'source'] },
-  { name: 's8-default-bits4.5-zd', model: S8, args: ['--bits', '4.5'] },
-  { name: 's8-tensor-size5MB-greedy', model: S8, args: ['--size', '5MB', '--granularity', 'tensor', '--strategy', 'greedy'] },
-  { name: 's8-hf-k-levels-bits3.5', model: S8_HF, args: ['--bits', '3.5', '--levels', 'Q2_K,Q4_K,Q6_K', '--globals', 'Q8_0'] },
+  { name: 's8-default-bits4.5-zd', model: S8, args: ['--bits', '4.5', '--method', 'zd'] },
+  { name: 's8-tensor-size5MB-greedy', model: S8, args: ['--size', '5MB', '--granularity', 'tensor', '--strategy', 'greedy', '--method', 'zd'] },
+  { name: 's8-hf-k-levels-bits3.5', model: S8_HF, args: ['--bits', '3.5', '--levels', 'Q2_K,Q4_K,Q6_K', '--globals', 'Q8_0', '--method', 'zd'] },
+  // The default since the estimate (tensor granularity, the estimate's table and imatrix).
+  { name: 's260k-default-bits7', model: S260, args: ['--bits', '7'] },
+  { name: 's8-default-size-q4km', model: S8, args: ['--size', '3990240'] },
 ];
 
 describe.skipIf(needData(S260, S260_HF, S8, S8_HF))('output bytes are pinned', () => {

@@ -111,8 +111,15 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
     expect(bad.err).toMatch(/E_BUDGET_IMPOSSIBLE/);
     expect(bad.err).toMatch(/6\.67–9\.91 bits per weight/);
     expect(existsSync(join(dir, 'x.gguf'))).toBe(false);
-    // Default method: ZD scores from lib/importance, recorded in the plan.
-    const zd = await cli(['quantize', MODEL, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--plan-only', '--json']);
+    // Default method: the scalable estimate (per tensor), its block scores recorded in the plan;
+    // --method zd names the paper's data-free scores.
+    const def = await cli(['quantize', MODEL, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--tokens', '128', '--plan-only', '--json']);
+    expect(def.code, def.err).toBe(0);
+    const defPlan = JSON.parse(def.out);
+    expect(defPlan.method).toBe('estimate');
+    expect(defPlan.granularity).toBe('tensor');
+    expect(defPlan.scores).toHaveLength(5);
+    const zd = await cli(['quantize', MODEL, '--bits', '8', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only', '--json']);
     expect(zd.code, zd.err).toBe(0);
     const zdPlan = JSON.parse(zd.out);
     expect(zdPlan.method).toBe('zd');
