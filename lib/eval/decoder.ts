@@ -6,6 +6,7 @@
  */
 import { LayerquantError } from '../errors.js';
 import { native, nativeAsync, threadsOption } from '../native.js';
+import { findNonFinite } from '../tensor/convert.js';
 import type { NativeBlockSumsq, NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
 import { FORWARD_ROPE_TYPES } from '../model/rope.js';
 import { architectureInfo, architectures } from '../model/arch.js';
@@ -52,6 +53,9 @@ const nativeBlockRoles: ReadonlySet<string> = new Set([
   'post_ffw_norm', 'ffn_gate_inp', 'ffn_gate_inp_shexp', 'ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp',
 ]);
 
+/** 3-D expert tensors [n_in, n_out, n_expert]: the native block takes one 2-D weight per expert. */
+const expertRoles: ReadonlySet<string> = new Set(['ffn_gate_exps', 'ffn_up_exps', 'ffn_down_exps']);
+
 /** The native RoPE scaling fields for a scaling (llama.cpp's rope_ext parameters). */
 function ropeConfig(s: Hparams['ropeScaling'], nCtxTrain: number): Partial<NativeForwardConfig> {
   if (!s || s.type === 'llama3') return {};
@@ -64,6 +68,15 @@ function ropeConfig(s: Hparams['ropeScaling'], nCtxTrain: number): Partial<Nativ
 
 function weight(t: DecoderTensor): NativeWeight {
   return { data: t.data, format: t.format, dims: t.dims };
+}
+
+/** Each expert's matrix of a 3-D expert tensor: zero-copy views of its n_out rows. */
+function expertWeights(t: DecoderTensor): NativeWeight[] {
+  const [nIn, nOut, nExp] = t.dims;
+  if (t.dims.length !== 3 || t.data.byteLength % nExp! !== 0)
+    throw new LayerquantError('E_SHAPE', `Expected 3-D expert weights [n_in, n_out, n_expert] of equal byte size but received dims [${t.dims.join(', ')}] and ${t.data.byteLength} bytes`, { file: t.file, tensor: t.name });
+  const bytes = t.data.byteLength / nExp!;
+  return Array.from({ length: nExp! }, (_, e) => ({ data: t.data.subarray(e * bytes, (e + 1) * bytes), format: t.format, dims: [nIn!, nOut!] }));
 }
 
 /** Options of a {@link Decoder}. */
@@ -121,8 +134,12 @@ export class Decoder {
       throw new LayerquantError('E_UNSUPPORTED', 'the forward pass cannot honour this tensor (its role in the model is unknown)', { file: model.path, tensor: carried.name });
     this.threads = threadsOption(opts.threads, { file: model.path });
     this.blocks = model.blocks.map((b) => {
-      const out: Record<string, NativeWeight> = {};
+      const out: Record<string, NativeWeight | NativeWeight[]> = {};
       for (const t of b.tensors) {
+        if (expertRoles.has(t.role)) {
+          out[t.role] = expertWeights(t);
+          continue;
+        }
         if (!nativeBlockRoles.has(t.role)) throw new LayerquantError('E_UNSUPPORTED', `the forward pass has no place for a ${t.role} tensor`, { file: t.file, tensor: t.name });
         out[t.role] = weight(t);
       }
@@ -152,6 +169,10 @@ export class Decoder {
       ...(hp.attnSoftcap !== undefined ? { attnSoftcap: hp.attnSoftcap } : {}),
       ...(arch?.ffnAct === 'gelu' ? { ffnAct: 'gelu' as const } : {}),
       ...(addOne ? { normAddOne: true } : {}),
+      ...(hp.nExpert !== undefined ? {
+        nExpert: hp.nExpert, nExpertUsed: hp.nExpertUsed ?? 0, nFfExp: hp.nFfExp ?? 0, expertNorm: arch?.moe?.normWeights ?? true,
+        ...(hp.nFfShexp !== undefined ? { nFfShexp: hp.nFfShexp } : {}),
+      } : {}),
     };
     // Sliding-window blocks rotate with their own base and never scale RoPE (llama.cpp's *_train_swa).
     this.swaConfig = hp.slidingWindow !== undefined && hp.slidingLayers?.some((s) => s)
@@ -211,6 +232,12 @@ export class Decoder {
       ...(rows ? { rows } : {}), ...(targets && logprobs ? { targets, logprobs } : {}),
       ...(sumsq ? { sumsq } : {}),
     }), { file: this.model.path });
+    // A NaN or Inf logit (overflowing weights or activations) must never become a printed NaN.
+    const bad = await findNonFinite(logits, 'f32', this.threads);
+    if (bad >= 0) {
+      const row = Math.floor(bad / this.nVocab);
+      throw new LayerquantError('E_BAD_VALUE', `the forward pass produced a non-finite logit (${logits[bad]}) at row ${rows ? rows[row] : row}, token id ${bad % this.nVocab}`, { file: this.model.path });
+    }
     return logprobs ? { logits, logprobs } : { logits };
   }
 

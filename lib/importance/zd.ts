@@ -13,8 +13,14 @@ import { plainFormat } from '../tensor/convert.js';
 import type { DecoderModel } from '../eval/decoder.js';
 import { rankBlocks, type BlockScore, type ImportanceResult } from './types.js';
 
-/** The linear weight roles ZD reads. */
-export const zdRoles = new Set(['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down']);
+/**
+ * The linear weight roles ZD reads, of every architecture: attention (fused or not), the dense
+ * MLP, the experts (3-D, read whole) and the shared expert; not MoE routers, which stay as stored.
+ */
+export const zdRoles = new Set([
+  'attn_q', 'attn_k', 'attn_v', 'attn_qkv', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down',
+  'ffn_gate_exps', 'ffn_up_exps', 'ffn_down_exps', 'ffn_gate_shexp', 'ffn_up_shexp', 'ffn_down_shexp',
+]);
 
 /** Options of {@link zd}. */
 export interface ZdOptions {

@@ -9,7 +9,10 @@
  *   GGUF too, so their rows are never permuted;
  * - gemma3: embeddings scaled by √n_embd, per-head q/k norms, post-attention and post-MLP norms,
  *   GeGLU, five sliding-window blocks in every six; HF norms apply 1 + w (GGUF stores w + 1);
- * - phi3: fused q/k/v (`attn_qkv`) and gate/up (`ffn_up` with 2·n_ff rows, gate first).
+ * - phi3: fused q/k/v (`attn_qkv`) and gate/up (`ffn_up` with 2·n_ff rows, gate first);
+ * - mixture of experts, from GGUFs: mixtral (llama with `<arch>.expert_count`), qwen2moe (with a
+ *   sigmoid-gated shared expert; router weights not renormalized), qwen3moe (q/k norms). Experts
+ *   are 3-D tensors [n_in, n_out, n_expert]; the router `ffn_gate_inp` stays as stored.
  */
 import { LayerquantError } from '../errors.js';
 import type { BlockRole } from './names.js';
@@ -40,12 +43,33 @@ export interface ArchitectureInfo {
   hfNormAddOne?: boolean;
   /** transformers' config defaults for fields a family's config.json may omit. */
   hfDefaults?: Readonly<Record<string, unknown>>;
+  /**
+   * Mixture of experts: the MLP roles of a block with experts (instead of the dense ones), those it
+   * may have, and whether the chosen experts' weights are renormalized to sum 1 (llama.cpp's norm_w).
+   * Present: blocks have experts when the GGUF names an expert count (always, for a MoE family).
+   */
+  moe?: { roles: readonly BlockRole[]; optionalRoles: readonly BlockRole[]; normWeights: boolean; always: boolean };
+}
+
+const DENSE_MLP: readonly BlockRole[] = ['ffn_gate', 'ffn_up', 'ffn_down'];
+const EXPERT_ROLES = ['ffn_gate_inp', 'ffn_gate_exps', 'ffn_down_exps', 'ffn_up_exps'] as const;
+const SHARED_EXPERT_ROLES = ['ffn_gate_inp_shexp', 'ffn_gate_shexp', 'ffn_down_shexp', 'ffn_up_shexp'] as const;
+
+/** The block roles of `arch` (required, optional) for blocks with or without experts. */
+export function blockRolesOf(arch: ArchitectureInfo, experts: boolean): { required: readonly BlockRole[]; optional: readonly BlockRole[] } {
+  if (!experts || !arch.moe) return { required: arch.blockRoles, optional: arch.optionalRoles };
+  const base = arch.blockRoles.filter((r) => !DENSE_MLP.includes(r));
+  const at = base.indexOf('ffn_norm') + 1;
+  return { required: [...base.slice(0, at), ...arch.moe.roles, ...base.slice(at)], optional: [...arch.optionalRoles, ...arch.moe.optionalRoles] };
 }
 
 const LLAMA_ROLES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'attn_norm', 'ffn_gate', 'ffn_down', 'ffn_up', 'ffn_norm'] as const;
 
 const REGISTRY: readonly ArchitectureInfo[] = [
-  { name: 'llama', hfArchitectures: ['LlamaForCausalLM', 'MistralForCausalLM'], hfModelTypes: ['llama', 'mistral'], ropeNeox: false, blockRoles: LLAMA_ROLES, optionalRoles: [] },
+  {
+    name: 'llama', hfArchitectures: ['LlamaForCausalLM', 'MistralForCausalLM'], hfModelTypes: ['llama', 'mistral'], ropeNeox: false, blockRoles: LLAMA_ROLES, optionalRoles: [],
+    moe: { roles: EXPERT_ROLES, optionalRoles: [], normWeights: true, always: false },
+  },
   {
     name: 'qwen2', hfArchitectures: ['Qwen2ForCausalLM'], hfModelTypes: ['qwen2'], ropeNeox: true,
     blockRoles: ['attn_q', 'attn_q_bias', 'attn_k', 'attn_k_bias', 'attn_v', 'attn_v_bias', 'attn_output', 'attn_norm', 'ffn_gate', 'ffn_down', 'ffn_up', 'ffn_norm'],
@@ -75,6 +99,18 @@ const REGISTRY: readonly ArchitectureInfo[] = [
     optionalRoles: [],
     hfModules: { attn_qkv: 'self_attn.qkv_proj', ffn_up: 'mlp.gate_up_proj' },
     fusedGateUp: true,
+  },
+  {
+    name: 'qwen2moe', hfArchitectures: [], hfModelTypes: [], ropeNeox: true,
+    blockRoles: ['attn_q', 'attn_q_bias', 'attn_k', 'attn_k_bias', 'attn_v', 'attn_v_bias', 'attn_output', 'attn_norm', 'ffn_norm'],
+    optionalRoles: [],
+    moe: { roles: EXPERT_ROLES, optionalRoles: SHARED_EXPERT_ROLES, normWeights: false, always: true },
+  },
+  {
+    name: 'qwen3moe', hfArchitectures: [], hfModelTypes: [], ropeNeox: true,
+    blockRoles: ['attn_q', 'attn_q_norm', 'attn_k', 'attn_k_norm', 'attn_v', 'attn_output', 'attn_norm', 'ffn_norm'],
+    optionalRoles: [],
+    moe: { roles: EXPERT_ROLES, optionalRoles: [], normWeights: true, always: true },
   },
 ];
 

@@ -1,7 +1,8 @@
 /**
  * HF folder → GGUF, as llama.cpp's `convert_hf_to_gguf.py` does for each architecture: its
  * metadata key set, the tokenizer, llama's q/k rows permuted to GGUF's RoPE layout, Gemma's norms
- * as w + 1, 2-D weights in the chosen type (F32 or F16) and 1-D norms in F32. Tensors stream one at a time from the
+ * as w + 1, 2-D weights in the chosen type (F32, F16 or BF16; a value beyond F16's range is an
+ * error, never a silent Inf) and 1-D norms in F32. Tensors stream one at a time from the
  * memory-mapped safetensors to the writer.
  */
 import { basename, resolve } from 'node:path';
@@ -9,7 +10,7 @@ import { LayerquantError } from '../errors.js';
 import { ggmlTensorBytes, ggmlTypeOf } from '../io/ggml-types.js';
 import { writeGguf, type GgufTensorSource } from '../io/gguf-write.js';
 import { releaseView } from '../io/mmap.js';
-import { convertTensor } from '../tensor/convert.js';
+import { convertTensor, findNonFinite } from '../tensor/convert.js';
 import { loadModel } from './load.js';
 import { hfToGgufRows } from './permute.js';
 import { hfGgufKv } from './gguf-kv.js';
@@ -17,7 +18,11 @@ import { ggufNormData } from './norm-shift.js';
 import type { TensorRef } from './types.js';
 
 /** Output tensor type of a conversion: `auto` keeps F32 sources F32 and makes F16/BF16 sources F16. */
-export type ConvertType = 'f32' | 'f16' | 'auto';
+export type ConvertType = 'f32' | 'f16' | 'bf16' | 'auto';
+/** The 2-D weights' type a conversion writes. */
+type WeightType = Exclude<ConvertType, 'auto'>;
+/** general.file_type of each (llama.cpp's LLAMA_FTYPE_ALL_F32, MOSTLY_F16, MOSTLY_BF16). */
+const FILE_TYPE: Record<WeightType, number> = { f32: 0, f16: 1, bf16: 32 };
 
 /** Options of {@link convertHfToGguf}. */
 export interface ConvertModelOptions {
@@ -37,12 +42,28 @@ export interface ConvertModelResult {
   bytes: number;
   tensors: number;
   /** Type of the 2-D weights written. */
-  type: 'f32' | 'f16';
+  type: WeightType;
 }
 
 /** The output format of one tensor: 1-D tensors stay f32, 2-D ones take `type`. */
-function outFormat(t: TensorRef, type: 'f32' | 'f16'): 'f32' | 'f16' {
+function outFormat(t: TensorRef, type: WeightType): WeightType {
   return t.dims.length === 1 ? 'f32' : type;
+}
+
+/**
+ * E_BAD_VALUE naming the tensor and the value when an F16 conversion left an Inf or NaN: a source
+ * value beyond F16's range (±65504) would otherwise become ±Inf without a word.
+ */
+async function checkF16(dst: Uint8Array, src: Uint8Array, srcFormat: string, t: TensorRef, opts: { threads?: number; signal?: AbortSignal }): Promise<void> {
+  const name = t.hfName ?? t.name;
+  const at = await findNonFinite(dst, 'f16', { ...opts, name });
+  if (at < 0) return;
+  const v = srcFormat === 'f32'
+    ? new DataView(src.buffer, src.byteOffset).getFloat32(at * 4, true)
+    : srcFormat === 'bf16' ? new Float32Array(new Uint32Array([new DataView(src.buffer, src.byteOffset).getUint16(at * 2, true) << 16]).buffer)[0]! : NaN;
+  throw new LayerquantError('E_BAD_VALUE', Number.isFinite(v)
+    ? `element ${at} is ${v}, beyond F16's range (±65504); convert with --type bf16 or f32`
+    : `element ${at} is ${v} in the source`, { file: t.file, tensor: name });
 }
 
 /** A streaming source for one tensor: permute q/k rows (HF → GGUF), then convert the dtype. */
@@ -59,7 +80,7 @@ class SourceReleaser {
   }
 }
 
-function tensorSource(t: TensorRef, dstFormat: 'f32' | 'f16', threads: number | undefined, signal: AbortSignal | undefined, release?: SourceReleaser): GgufTensorSource {
+function tensorSource(t: TensorRef, dstFormat: WeightType, threads: number | undefined, signal: AbortSignal | undefined, release?: SourceReleaser): GgufTensorSource {
   const dstType = ggmlTypeOf(dstFormat)!;
   const byteLength = ggmlTensorBytes(dstType, t.dims);
   return {
@@ -86,6 +107,7 @@ function tensorSource(t: TensorRef, dstFormat: 'f32' | 'f16', threads: number | 
       if (threads !== undefined) opts.threads = threads;
       if (signal !== undefined) opts.signal = signal;
       await convertTensor(src, srcFormat, dst, dstFormat, opts);
+      if (dstFormat === 'f16') await checkF16(dst, src, srcFormat, t, opts);
       if (release) releaseView(t.data);
       return dst;
     },
@@ -99,8 +121,8 @@ export async function convertHfToGguf(folder: string, outPath: string, opts: Con
     if (m.source !== 'hf') throw new LayerquantError('E_BAD_ARGUMENT', 'convert takes a Hugging Face folder (it is already a GGUF)', { file: folder });
     const all = [...m.globals, ...m.blocks.flatMap((b) => b.tensors)];
     const wanted = opts.type ?? 'auto';
-    const type: 'f32' | 'f16' = wanted === 'auto' ? (all.every((t) => t.format === 'f32') ? 'f32' : 'f16') : wanted;
-    const kv = hfGgufKv(m, type === 'f32' ? 0 : 1, opts.name ?? basename(resolve(folder)));
+    const type: WeightType = wanted === 'auto' ? (all.every((t) => t.format === 'f32') ? 'f32' : 'f16') : wanted;
+    const kv = hfGgufKv(m, FILE_TYPE[type], opts.name ?? basename(resolve(folder)));
     const release = new SourceReleaser();
     const tensors = all.map((t) => tensorSource(t, outFormat(t, type), opts.threads, opts.signal, release));
     const writeOpts: Parameters<typeof writeGguf>[3] = { inputs: all.map((t) => t.file) };

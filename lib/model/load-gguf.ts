@@ -6,7 +6,7 @@ import { LayerquantError } from '../errors.js';
 import { ggmlTypeInfo } from '../io/ggml-types.js';
 import { openGguf, type GgufFile } from '../io/gguf-read.js';
 import type { GgufValue } from '../io/gguf-types.js';
-import { architectureFromGguf, type ArchitectureInfo } from './arch.js';
+import { architectureFromGguf, blockRolesOf, type ArchitectureInfo } from './arch.js';
 import { ggufAttention } from './attention.js';
 import { ggufRopeScaling } from './rope.js';
 import { ggufBlockName, ggufGlobalName, type GlobalRole } from './names.js';
@@ -58,7 +58,39 @@ export function ggufHparams(g: GgufFile, info: ArchitectureInfo): Hparams {
   if (scaling) hp.ropeScaling = scaling;
   checkHparams(hp, file);
   ggufAttention(info, (k) => g.get(k), hp, file);
+  ggufExperts(info, g, hp);
   return hp;
+}
+
+/**
+ * Mixture-of-experts hyper-parameters as llama.cpp reads them: `expert_count`,
+ * `expert_used_count`, the expert inner size (`expert_feed_forward_length`; llama: the MLP size;
+ * qwen2moe: n_ff / n_expert_used without it) and the shared expert's. What our softmax router
+ * does not compute (another gating function, a weight scale) is refused naming the key.
+ */
+function ggufExperts(info: ArchitectureInfo, g: GgufFile, hp: Hparams): void {
+  const file = g.path;
+  const a = info.name;
+  const n = asNumber(g.get(`${a}.expert_count`)) ?? 0;
+  if (!info.moe || (n === 0 && !info.moe.always)) {
+    if (n > 0) throw new LayerquantError('E_UNSUPPORTED', `metadata key ${a}.expert_count = ${n}: experts are not supported for ${a}`, { file });
+    return;
+  }
+  const used = asNumber(g.get(`${a}.expert_used_count`)) ?? 0;
+  if (!Number.isSafeInteger(n) || n <= 0 || !Number.isSafeInteger(used) || used <= 0 || used > n) {
+    throw new LayerquantError('E_BAD_CONFIG', `metadata keys ${a}.expert_count = ${n} and ${a}.expert_used_count = ${used} must be positive integers, used ≤ count`, { file });
+  }
+  hp.nExpert = n;
+  hp.nExpertUsed = used;
+  const ffExp = g.get(`${a}.expert_feed_forward_length`);
+  if (ffExp !== undefined && asNumber(ffExp) === undefined) throw new LayerquantError('E_UNSUPPORTED', `metadata key ${a}.expert_feed_forward_length must be one number (per-block sizes are not supported)`, { file });
+  hp.nFfExp = asNumber(ffExp) ?? (a === 'qwen2moe' ? Math.floor(hp.nFf / used) : hp.nFf);
+  if (a === 'qwen2moe') hp.nFfShexp = asNumber(g.get(`${a}.expert_shared_feed_forward_length`)) ?? hp.nFf;
+  const scale = asNumber(g.get(`${a}.expert_weights_scale`));
+  if (scale !== undefined && scale !== 0 && scale !== 1) throw new LayerquantError('E_UNSUPPORTED', `metadata key ${a}.expert_weights_scale = ${scale} is not supported by the forward pass`, { file });
+  const gating = asNumber(g.get(`${a}.expert_gating_func`));
+  // llama.cpp's LLAMA_EXPERT_GATING_FUNC_TYPE_SOFTMAX is 1 (0: none, the architecture's default)
+  if (gating !== undefined && gating !== 0 && gating !== 1) throw new LayerquantError('E_UNSUPPORTED', `metadata key ${a}.expert_gating_func = ${gating}: only softmax routing is supported`, { file });
 }
 
 /** Loads a llama-family GGUF file. The caller owns the result and must `close()` it. */
@@ -80,8 +112,9 @@ export function loadGgufModel(path: string): ModelDescription {
     };
     const blocks: BlockDescription[] = [];
     for (let i = 0; i < hp.nLayer; i++) {
-      const tensors = arch.blockRoles.map((role) => ref(ggufBlockName(i, role), role, true)!);
-      for (const role of arch.optionalRoles) {
+      const roles = blockRolesOf(arch, hp.nExpert !== undefined);
+      const tensors = roles.required.map((role) => ref(ggufBlockName(i, role), role, true)!);
+      for (const role of roles.optional) {
         const t = ref(ggufBlockName(i, role), role, false);
         if (t) tensors.push(t);
       }

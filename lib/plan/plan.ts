@@ -35,7 +35,7 @@ import { LayerquantError } from '../errors.js';
 import { type Budget, formatBytes } from './budget.js';
 import { CARRIED_ROLES, type FormatLike, type FormatTable, alignUp, numel, resolveFormat, resolveLevels, storedFormatOf, tensorCost } from './cost.js';
 import { type SolveUnit, type StrategyName, feasibleRange, solve } from './solve.js';
-import { planUnits } from './units.js';
+import { isPlannedShape, planUnits } from './units.js';
 
 /** A tensor as the planner sees it (structurally a subset of lib/model's TensorRef). */
 export interface PlanTensorRef {
@@ -253,8 +253,13 @@ function buildUnits(model: PlanModel, levels: FormatLike[], opts: PlanOptions, p
     const c = tensorCost(format, t.dims, table);
     fixed.push({ t, block, requested: format.name, format: table.get(c.format)!, bytes: c.bytes, covered });
   };
-  // Everything outside the units: 1-D tensors as f32, carried ones as stored.
-  for (const b of model.blocks) for (const t of b.tensors) if (!isCovered(t)) addFixed(t, b.index, f32, false);
+  // Everything outside the units: 1-D tensors as f32, MoE routers and carried ones as stored.
+  for (const b of model.blocks) {
+    for (const t of b.tensors) {
+      if (!isCovered(t)) addFixed(t, b.index, f32, false);
+      else if (!isPlannedShape(t)) addFixed(t, b.index, storedFormatOf(t.format, table, t.name), false);
+    }
+  }
   for (const t of model.globals) {
     if (CARRIED_ROLES.has(t.role)) addFixed(t, null, storedFormatOf(t.format, table, t.name), false);
     else if (!isCovered(t)) addFixed(t, null, f32, false);

@@ -3,7 +3,9 @@
  * measurement made per unit (lib/importance/sensitivity.ts): each block's 2-D weight tensors
  * together (block granularity) or each alone (tensor granularity), then every 2-D global tensor
  * that is not carried as stored (token_embd before output, so ordering strategies lower the
- * embeddings first). 1-D tensors (norms) and carried tensors are never units.
+ * embeddings first). 1-D tensors (norms), MoE routers (`ffn_gate_inp`, kept as stored as
+ * llama-quantize keeps them) and carried tensors are never units; 3-D expert tensors are one
+ * tensor each (n_expert × n_out rows).
  */
 import { CARRIED_ROLES } from './cost.js';
 
@@ -29,8 +31,8 @@ export interface UnitSpec<T extends UnitTensor = UnitTensor> {
   rank?: number;
 }
 
-/** Whether the planner places a tensor in a unit: 2-D weights (and 1-D norms never). */
-export const isPlannedShape = (t: { dims: readonly number[] }): boolean => t.dims.length >= 2;
+/** Whether the planner places a tensor in a unit: 2-D and 3-D weights, but MoE routers (and 1-D norms never). */
+export const isPlannedShape = (t: { dims: readonly number[]; role: string }): boolean => t.dims.length >= 2 && t.role !== 'ffn_gate_inp';
 
 /** The model's globals in planning order: token_embd before output, the rest as stored. */
 export function globalsInPlanningOrder<T extends UnitTensor>(globals: readonly T[]): T[] {

@@ -14,6 +14,7 @@ import { openGguf } from '../../lib/io/gguf-read.js';
 import { loadModel } from '../../lib/model/load.js';
 import { convertHfToGguf } from '../../lib/model/convert.js';
 import { Decoder } from '../../lib/eval/decoder.js';
+import { zd } from '../../lib/importance/zd.js';
 import { native } from '../../lib/native.js';
 import { planModel } from '../../lib/quantize/plan-model.js';
 import { writePlan } from '../../lib/quantize/write.js';
@@ -156,6 +157,22 @@ describe.skipIf(needData(data.stories260K.hf, data.text.tinystories))('architect
     const ids = tokens(hf);
     const cmp = compareLogits(await ourLogits(hf, ids), await ourLogits(q, ids), 512);
     expect(cmp.sameArgmax).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('ZD reads every family\'s matrices (fused qkv and gate/up, Gemma\'s MLP), never its norms', async () => {
+    const want: Record<string, string[]> = {
+      phi3: ['attn_qkv', 'attn_output', 'ffn_up', 'ffn_down'],
+      gemma3: ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down'],
+    };
+    for (const [family, roles] of Object.entries(want)) {
+      const m = loadModel(join(dir, `${family}.gguf`));
+      try {
+        const r = await zd(m);
+        expect(r.blocks[0]!.parts.map((p) => p.name).sort(), family).toEqual(roles.map((x) => `blk.0.${x}.weight`).sort());
+      } finally {
+        m.close();
+      }
+    }
   });
 
   it('phi3 LongRoPE is refused naming the key, by the forward pass and by convert', async () => {

@@ -1,5 +1,5 @@
 /**
- * `layerquant convert <hf-folder> -o model.gguf [--type f32|f16]`: a Hugging Face llama folder
+ * `layerquant convert <hf-folder> -o model.gguf [--type f32|f16|bf16]`: a Hugging Face folder
  * to a GGUF file that llama.cpp loads (see lib/model/convert.ts).
  */
 import { convertHfToGguf, type ConvertType } from '../../model/convert.js';
@@ -9,11 +9,11 @@ import { progressMode, progressRenderer, stageCallback } from '../progress.js';
 
 export const convertCommand: CommandSpec = {
   name: 'convert',
-  summary: 'Convert a Hugging Face llama folder to GGUF (F32 or F16)',
+  summary: 'Convert a Hugging Face folder to GGUF (F32, F16 or BF16)',
   usage: 'convert <hf-folder> -o <out.gguf> [options]',
   options: {
     output: { type: 'string', short: 'o', value: 'FILE', help: 'the GGUF to write (required; a temporary file, then renamed)' },
-    type: { type: 'string', value: 'T', default: 'auto', help: 'type of the 2-D weights: f32, f16, or auto (f32 for F32 sources, else f16);\nnorms stay F32' },
+    type: { type: 'string', value: 'T', default: 'auto', help: 'type of the 2-D weights: f32, f16, bf16, or auto (f32 for F32 sources, else f16);\nnorms stay F32; a weight beyond F16\'s range fails f16' },
     name: { type: 'string', value: 'NAME', help: 'general.name (default: the folder name)' },
     ...runOptions,
   },
@@ -25,7 +25,7 @@ export const convertCommand: CommandSpec = {
     const folder = onePositional(positionals, '<hf-folder>');
     const out = str(v.output);
     if (!out) throw new UsageError('missing -o <out.gguf>');
-    const type = oneOf(v.type, 'type', ['f32', 'f16', 'auto'] as const) as ConvertType;
+    const type = oneOf(v.type, 'type', ['f32', 'f16', 'bf16', 'auto'] as const) as ConvertType;
     const threads = positiveInt(v.threads, 'threads');
     const progress = stageCallback(progressRenderer(progressMode(v.progress), io.stderr, io.tty === true && !v.json), 'convert', 'bytes');
     const interrupt = interruptSignal();
