@@ -38,7 +38,7 @@ export type Command = string[];
 const HF_COMMANDS: Command[] = [
   ['inspect', '{model}', '--json'],
   ['convert', '{model}', '-o', '{out}'],
-  ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--plan-only'],
+  ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
   ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
 ];
 
@@ -46,8 +46,8 @@ const HF_COMMANDS: Command[] = [
 export const COMMANDS: Record<Kind, Command[]> = {
   gguf: [
     ['inspect', '{model}', '--json'],
-    ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--plan-only'],
-    ['{if-ok}', 'quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '-o', '{out}'],
+    ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
+    ['{if-ok}', 'quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', '{out}'],
     ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
   ],
   safetensors: HF_COMMANDS,
