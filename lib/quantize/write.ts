@@ -18,6 +18,7 @@ import { startStage, type ProgressListener } from '../progress.js';
 import { formatInfo } from './formats.js';
 import { outputKv, renamer } from './gguf-out.js';
 import { materialise } from './materialise.js';
+import { refuseMissingImportance } from './tensor-importance.js';
 
 /** Options of {@link writePlan}. */
 export interface WritePlanOptions {
@@ -46,7 +47,7 @@ export async function writePlan(model: ModelDescription, plan: Plan, output: str
     }
     return id;
   });
-  refuseMissingImportance(plan, opts.importance);
+  refuseMissingImportance(model, plan, (f) => formatInfo(f).requiresImportance, (name) => opts.importance?.(name) !== undefined);
   const refs = new Map<string, TensorRef>();
   for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) refs.set(t.name, t);
   const kv = outputKv(model, plan);
@@ -100,23 +101,4 @@ export async function writePlan(model: ModelDescription, plan: Plan, output: str
     throw new LayerquantError('E_NATIVE', `Internal error: wrote ${bytes} bytes but the plan predicted ${plan.totals.fileBytes}`, { file: output });
   }
   return { path: output, bytes, seconds: (performance.now() - t0) / 1000 };
-}
-
-/** Tensors llama.cpp exempts from the imatrix requirement (llama-quant.cpp's tensor_requires_imatrix). */
-const IMATRIX_EXEMPT = new Set(['token_embd.weight', 'per_layer_token_embd.weight', 'output.weight']);
-
-/**
- * Refuses, before any byte is written, a plan that stores a tensor in a format llama.cpp will not
- * produce without an importance matrix (IQ3_XXS, IQ2_XXS/XS/S, IQ1_S/M) when that tensor has no
- * importance row; token_embd and output are exempt, as in llama.cpp. The message is llama.cpp's.
- */
-function refuseMissingImportance(plan: Plan, importance: WritePlanOptions['importance']): void {
-  for (const t of plan.tensors) {
-    if (IMATRIX_EXEMPT.has(t.name) || !formatInfo(t.format).requiresImportance || importance?.(t.name)) continue;
-    throw new LayerquantError(
-      'E_BAD_ARGUMENT',
-      `this quantization requires an importance matrix! (offending tensor: ${t.name}, target type: ${formatInfo(t.format).name}; give an imatrix)`,
-      { tensor: t.name },
-    );
-  }
 }
