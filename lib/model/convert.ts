@@ -10,7 +10,7 @@ import { LayerquantError } from '../errors.js';
 import { ggmlTensorBytes, ggmlTypeOf } from '../io/ggml-types.js';
 import { writeGguf, type GgufTensorSource } from '../io/gguf-write.js';
 import { releaseView } from '../io/mmap.js';
-import { convertTensor, findNonFinite } from '../tensor/convert.js';
+import { convertTensor, refuseF16Overflow } from '../tensor/convert.js';
 import { loadModel } from './load.js';
 import { hfToGgufRows } from './permute.js';
 import { hfGgufKv } from './gguf-kv.js';
@@ -50,21 +50,6 @@ function outFormat(t: TensorRef, type: WeightType): WeightType {
   return t.dims.length === 1 ? 'f32' : type;
 }
 
-/**
- * E_BAD_VALUE naming the tensor and the value when an F16 conversion left an Inf or NaN: a source
- * value beyond F16's range (±65504) would otherwise become ±Inf without a word.
- */
-async function checkF16(dst: Uint8Array, src: Uint8Array, srcFormat: string, t: TensorRef, opts: { threads?: number; signal?: AbortSignal }): Promise<void> {
-  const name = t.hfName ?? t.name;
-  const at = await findNonFinite(dst, 'f16', { ...opts, name });
-  if (at < 0) return;
-  const v = srcFormat === 'f32'
-    ? new DataView(src.buffer, src.byteOffset).getFloat32(at * 4, true)
-    : srcFormat === 'bf16' ? new Float32Array(new Uint32Array([new DataView(src.buffer, src.byteOffset).getUint16(at * 2, true) << 16]).buffer)[0]! : NaN;
-  throw new LayerquantError('E_BAD_VALUE', Number.isFinite(v)
-    ? `element ${at} is ${v}, beyond F16's range (±65504); convert with --type bf16 or f32`
-    : `element ${at} is ${v} in the source`, { file: t.file, tensor: name });
-}
 
 /** A streaming source for one tensor: permute q/k rows (HF → GGUF), then convert the dtype. */
 /**
@@ -106,8 +91,14 @@ function tensorSource(t: TensorRef, dstFormat: WeightType, threads: number | und
       const opts: { threads?: number; signal?: AbortSignal; name?: string } = { name: t.hfName ?? t.name };
       if (threads !== undefined) opts.threads = threads;
       if (signal !== undefined) opts.signal = signal;
-      await convertTensor(src, srcFormat, dst, dstFormat, opts);
-      if (dstFormat === 'f16') await checkF16(dst, src, srcFormat, t, opts);
+      try {
+        await convertTensor(src, srcFormat, dst, dstFormat, opts);
+        if (dstFormat === 'f16' && srcFormat !== 'f16') await refuseF16Overflow(dst, src, srcFormat === 'bf16' ? 'bf16' : 'f32', opts);
+      } catch (err) {
+        // The conversion names the tensor; the file is this model's.
+        if (err instanceof LayerquantError && err.file === undefined) Object.defineProperty(err, 'file', { value: t.file });
+        throw err;
+      }
       if (release) releaseView(t.data);
       return dst;
     },

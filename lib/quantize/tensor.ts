@@ -6,7 +6,7 @@
 import { LayerquantError } from '../errors.js';
 import { native, nativeAsync, threadsOption } from '../native.js';
 import type { IsaName } from '../native-types.js';
-import { plainFormat, plainFormatSize, type PlainFormat } from '../tensor/convert.js';
+import { plainFormat, plainFormatSize, refuseF16Overflow, type PlainFormat } from '../tensor/convert.js';
 import { tensorBytes, type TensorData } from '../tensor/view.js';
 import { formatInfo, type FormatInfo } from './formats.js';
 
@@ -138,6 +138,9 @@ async function runQuantize(view: TensorView, c: Checked, dst: Uint8Array, opts: 
       ...(abort ? { abort } : {}),
       ...mode,
     }), {}, opts.signal);
+    if (c.format.name === 'f16' && c.source !== 'f16' && mode.error === undefined) {
+      await refuseF16Overflow(dst, c.bytes, c.source, { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(name !== undefined ? { name } : {}) });
+    }
   } catch (err) {
     if (err instanceof LayerquantError && name !== undefined && err.tensor === undefined) {
       Object.defineProperty(err, 'tensor', { value: name });

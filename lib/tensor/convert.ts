@@ -62,6 +62,22 @@ export async function convertTensor(src: TensorData, srcFormat: string, dst: Ten
 }
 
 /**
+ * E_BAD_VALUE naming the tensor, the element and its value when `dst` (f16, converted or quantized
+ * from `src`) holds a non-finite value: a source value beyond F16's range (±65504) would otherwise
+ * become ±Inf without a word, and a NaN or Inf in the source is named as such. convertTensor keeps
+ * IEEE semantics (out of range → ±Inf); what writes a model (convert, quantizing to f16) calls this.
+ */
+export async function refuseF16Overflow(dst: Uint8Array, src: Uint8Array, srcFormat: PlainFormat, opts: ConvertOptions = {}): Promise<void> {
+  const at = await findNonFinite(dst, 'f16', opts);
+  if (at < 0) return;
+  const view = new DataView(src.buffer, src.byteOffset, src.byteLength);
+  const v = srcFormat === 'f32' ? view.getFloat32(at * 4, true) : new Float32Array(new Uint32Array([view.getUint16(at * 2, true) << 16]).buffer)[0]!;
+  throw new LayerquantError('E_BAD_VALUE', Number.isFinite(v)
+    ? `element ${at} is ${v}, beyond F16's range (±65504); store it as bf16 or f32`
+    : `element ${at} is ${v} in the source`, opts.name !== undefined ? { tensor: opts.name } : {});
+}
+
+/**
  * Index of the first NaN or ±Inf element of `src` read as `format`, or -1 when all are finite.
  * Errors: E_UNSUPPORTED (format), E_SHAPE (size not a whole number of elements), E_ABORTED.
  */

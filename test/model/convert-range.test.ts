@@ -12,6 +12,7 @@ import { openGguf } from '../../lib/io/gguf-read.js';
 import { convertHfToGguf } from '../../lib/model/convert.js';
 import { loadModel } from '../../lib/model/load.js';
 import { Decoder } from '../../lib/eval/decoder.js';
+import { quantizeTensor } from '../../lib/quantize/tensor.js';
 import { writeHfFixture } from '../helpers/arch-fixtures.js';
 import { data, needData } from '../helpers/data.js';
 
@@ -54,6 +55,16 @@ describe.skipIf(needData(data.stories260K.hf))('values out of range', () => {
     } finally {
       g.close();
     }
+  });
+
+  it('quantizing to f16 refuses a value beyond F16\'s range too (the path a plan\'s f16 level takes)', async () => {
+    const row = new Float32Array(32).fill(0.5);
+    row[9] = -7e4;
+    await expect(quantizeTensor({ data: row, format: 'f32', dims: [32, 1], name: 'blk.0.ffn_up.weight' }, 'f16'))
+      .rejects.toMatchObject({ code: 'E_BAD_VALUE', tensor: 'blk.0.ffn_up.weight', message: expect.stringMatching(/element 9 is -70000/) });
+    row[9] = 6e4; // in range: stored, not refused
+    const ok = await quantizeTensor({ data: row, format: 'f32', dims: [32, 1], name: 'blk.0.ffn_up.weight' }, 'f16');
+    expect(ok.byteLength).toBe(64);
   });
 
   it('a non-finite logit is refused with E_BAD_VALUE, not returned', async () => {
