@@ -16,7 +16,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Decoder, type DecoderModel, type DecoderTensor } from '../lib/eval/decoder.js';
 import { calibrationBatch } from '../lib/importance/calibrate.js';
-import { klEstimate } from '../lib/importance/kl-estimate.js';
+import { estimateImportance, klEstimate } from '../lib/importance/kl-estimate.js';
 import { meanKl } from '../lib/importance/sensitivity.js';
 import { loadModel } from '../lib/model/load.js';
 import type { ModelDescription } from '../lib/model/types.js';
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
 
   if (process.argv.includes('--plans') && TARGETS[name]) {
     const evaluate = await evaluator(model, spec, Number(arg('chunks', '100')));
-    const imp = (n: string): Float32Array | undefined => { const e = est.imatrix.get(n); return e ? Float32Array.from(e.sums, (x) => x / e.count) : undefined; };
+    const imp = estimateImportance(est);
     const e2eTable = new Map(rows.map((r) => [`${r.tensor}|${r.level}`, r.e2e]));
     console.log(`| table | ${Object.keys(TARGETS[name]!).join(' | ')} |`);
     for (const [label, tab] of [['end-to-end', e2eTable], ['estimate', table]] as const) {

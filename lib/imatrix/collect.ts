@@ -10,6 +10,7 @@
 import { LayerquantError } from '../errors.js';
 import type { DecoderModel, DecoderRole } from '../eval/decoder.js';
 import type { NativeBlockSumsq } from '../native-types.js';
+import { entryImportance } from './importance.js';
 import type { Imatrix, ImatrixEntry } from './types.js';
 
 /** The dense block's matmul inputs (MoE expert stacks are not collected yet). */
@@ -67,6 +68,15 @@ export class ImatrixCollector {
     if (!this.head) return undefined;
     this.head.tokens += rows;
     return this.head.acc;
+  }
+
+  /** llama-quantize's importance vector for block weight `name` from what is collected so far, or undefined. */
+  importance(name: string): Float32Array | undefined {
+    for (const b of this.blocks) {
+      const hit = b.tokens > 0 ? b.names.find(([n]) => n === name) : undefined;
+      if (hit) return entryImportance({ sums: b.acc[hit[1]], counts: Float64Array.of(b.tokens) });
+    }
+    return undefined;
   }
 
   /** The importance matrix collected so far (copies; collecting may go on). */

@@ -39,7 +39,9 @@
  */
 import { LayerquantError } from '../errors.js';
 import { Decoder, type DecoderModel, type DecoderTensor } from '../eval/decoder.js';
-import type { NativeBlockSumsq } from '../native-types.js';
+import { ImatrixCollector } from '../imatrix/collect.js';
+import { imatrixImportance } from '../imatrix/importance.js';
+import type { Imatrix } from '../imatrix/types.js';
 import { type FormatLike, type FormatTable, resolveLevels, tensorCost } from '../plan/cost.js';
 import { planUnits } from '../plan/units.js';
 import { startStage, type ProgressListener } from '../progress.js';
@@ -90,8 +92,8 @@ export interface KlEstimateResult {
   levels: string[];
   granularity: 'tensor';
   units: SensitivityUnit[];
-  /** The imatrix of this pass (Σ x² per column and tokens summed), by tensor name; empty when given. */
-  imatrix: Map<string, { sums: Float64Array; count: number }>;
+  /** The imatrix of this pass (lib/imatrix's ImatrixCollector; no dataset or chunks recorded); absent when one was given. */
+  imatrix?: Imatrix;
   details: {
     tokens: number;
     probeTokens: number;
@@ -110,10 +112,7 @@ export interface KlEstimateResult {
   };
 }
 
-const MATMUL_INPUT: Readonly<Record<string, 'attnIn' | 'attnOut' | 'ffnIn' | 'ffnDown'>> = {
-  attn_q: 'attnIn', attn_k: 'attnIn', attn_v: 'attnIn', attn_output: 'attnOut',
-  ffn_gate: 'ffnIn', ffn_up: 'ffnIn', ffn_down: 'ffnDown',
-};
+const COVERED = new Set(['attn_q', 'attn_k', 'attn_v', 'attn_output', 'ffn_gate', 'ffn_up', 'ffn_down']);
 
 /** Evenly spaced blocks (block 0 first) among 0 … L−2: at most `count`. */
 function tailBlocks(L: number, count: number): number[] {
@@ -169,13 +168,13 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
   const tails = new Set(tailBlocks(L, opts.tails ?? 16));
   const nLevelBlocks = Math.min(L, opts.levelBlocks ?? (weights < 1e9 ? L : 4));
   const levelBlocks = new Set(Array.from({ length: nLevelBlocks }, (_, k) => (nLevelBlocks === 1 ? L >> 1 : Math.round((k * (L - 1)) / (nLevelBlocks - 1)))));
-  const mats = (b: number): DecoderTensor[] => model.blocks[b]!.tensors.filter((t) => MATMUL_INPUT[t.role] !== undefined && t.dims.length >= 2);
+  const mats = (b: number): DecoderTensor[] => model.blocks[b]!.tensors.filter((t) => COVERED.has(t.role) && t.dims.length >= 2);
   const embd = model.globals.find((t) => t.role === 'token_embd' && t.dims.length >= 2);
   const output = model.globals.find((t) => t.role === 'output' && t.dims.length >= 2);
   if (!embd) throw new LayerquantError('E_BAD_CONFIG', 'model has no token_embd tensor', { file: model.path });
   // The probes swap one matrix of the dense Llama block; other block matrices (fused qkv, experts)
   // would get no estimate.
-  const other = model.blocks.flatMap((b) => b.tensors).find((t) => t.dims.length >= 2 && MATMUL_INPUT[t.role] === undefined);
+  const other = model.blocks.flatMap((b) => b.tensors).find((t) => t.dims.length >= 2 && !COVERED.has(t.role));
   if (other) throw new LayerquantError('E_UNSUPPORTED', `the error estimate covers the dense block's seven matrices; ${other.name} (${other.role}) is not one of them`, { file: model.path, tensor: other.name });
   let blockPasses = 0;
   let headRows = 0;
@@ -212,8 +211,8 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
     const pick = (t: DecoderTensor): DecoderTensor => (t.name === q.name ? q : t);
     return { ...model, blocks: model.blocks.map((b) => ({ index: b.index, tensors: b.tensors.map(pick) })), globals: model.globals.map(pick) };
   };
-  const imatrix = new Map<string, { sums: Float64Array; count: number }>();
-  const importanceOf = opts.importance ?? estimateImportance({ imatrix });
+  const collector = opts.importance ? undefined : new ImatrixCollector(model);
+  const importanceOf = opts.importance ?? ((name: string) => collector!.importance(name));
   // The change of block i's output (probe rows) when t is stored in `format`.
   const blockDelta = async (i: number, t: DecoderTensor, format: string, x: Float32Array, y: Float32Array): Promise<Float32Array> => {
     const imp = importanceOf(t.name);
@@ -248,10 +247,7 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
 
   for (let i = 0; i < L; i++) {
     const x = gather(hidden);
-    const sumsq: NativeBlockSumsq & Record<'attnIn' | 'attnOut' | 'ffnIn' | 'ffnDown', Float64Array> = {
-      attnIn: new Float64Array(d), attnOut: new Float64Array(hp.nHead * hp.headDim), ffnIn: new Float64Array(d), ffnDown: new Float64Array(hp.nFf),
-    };
-    await ref.runBlock(i, hidden, batch.seqLens, opts.importance ? sig : { ...sig, sumsq });
+    await ref.runBlock(i, hidden, batch.seqLens, collector ? { ...sig, sumsq: collector.block(i, T) } : sig);
     blockPasses += 1;
     if (open.length > 0) {
       // Every open tail through block i in one call.
@@ -266,7 +262,6 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
     if (levelBlocks.has(i)) kept.set(i, { x, y });
     const sum = new Float32Array(P * d);
     for (const t of mats(i)) {
-      if (!opts.importance) imatrix.set(t.name, { sums: sumsq[MATMUL_INPUT[t.role]!], count: T });
       const formats = storedFormats(t);
       const probe = probeFormatOf(t);
       const werr = await weightErrors(t, importanceOf(t.name), probe ? [...formats, probe] : formats);
@@ -378,19 +373,16 @@ export async function klEstimate(model: DecoderModel & { tokenizer: TokenizerSou
     levels: levels.map((l) => l.name),
     granularity: 'tensor',
     units,
-    imatrix,
+    ...(collector ? { imatrix: collector.result({ datasets: [], chunkCount: 0, chunkSize: 0 }) } : {}),
     details: { tokens: T, probeTokens: P, probeLevel: probeLevel.name, tails: open.length, levelBlocks: [...kept.keys()], blockPasses, headRows, downstream, seconds: (performance.now() - t0) / 1000 },
   };
 }
 
-/** The imatrix an estimate collected, as the quantizers take it (Σ x² / tokens per column), by tensor name. */
+/** The importance the quantizers take from the imatrix an estimate collected (llama-quantize's vectors), by tensor name. */
 export function estimateImportance(res: Pick<KlEstimateResult, 'imatrix'>): (tensor: string) => Float32Array | undefined {
-  const cache = new Map<string, Float32Array>();
+  const cache = new Map<string, Float32Array | undefined>();
   return (name) => {
-    const e = res.imatrix.get(name);
-    if (!e) return undefined;
-    let v = cache.get(name);
-    if (!v) cache.set(name, (v = Float32Array.from(e.sums, (x) => x / e.count)));
-    return v;
+    if (!cache.has(name)) cache.set(name, res.imatrix ? imatrixImportance(res.imatrix, name) : undefined);
+    return cache.get(name);
   };
 }

@@ -282,19 +282,12 @@ async function scores(
       errorEstimate: sensitivityErrors(e),
       importance: sensitivityBlockScores(e, model.blocks.map((b) => b.index)),
       method,
-      ...(known ? {} : { writeImportance: estimateImportance(e), collected: estimateImatrix(e, cal.name ?? 'calibration') }),
+      ...(known ? {} : { writeImportance: estimateImportance(e), ...(e.imatrix ? { collected: { ...e.imatrix, datasets: [cal.name ?? 'calibration'] } } : {}) }),
     };
   }
   const r = await rank(model, method, { ...calib, ...common });
   report.ranking = r;
   return { importance: blockImportance(r), method, ...(await alone()) };
-}
-
-/** The imatrix the estimate collected in its pass, as an imatrix (for the plan's record and the missing-entry checks). */
-function estimateImatrix(e: KlEstimateResult, dataset: string): Imatrix {
-  const entries = new Map([...e.imatrix].map(([name, x]) => [name, { sums: x.sums, counts: Float64Array.of(x.count) }] as const));
-  // Its tokens are not llama-imatrix's chunks: no chunk count is recorded.
-  return { entries, datasets: [dataset], chunkCount: 0, chunkSize: 0 };
 }
 
 /** The imatrix given as files or in memory, checked against the model; undefined for none or `calibrate`. */
