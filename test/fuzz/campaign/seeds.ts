@@ -62,7 +62,8 @@ function tinyTensors(): [string, number[], Float32Array][] {
   const rand = (n: number, norm: boolean): Float32Array => Float32Array.from({ length: n }, () => (norm ? 1 + (r.u32() / 2 ** 32 - 0.5) * 0.1 : ((r.u32() / 2 ** 32) * 2 - 1) * 0.1));
   const { hidden: h, heads, kvHeads, ff, layers, vocab } = TINY;
   const hd = h / heads;
-  const shapes: Record<BlockRole, number[]> = {
+  // The llama block (BlockRole also names other families' tensors).
+  const shapes: Partial<Record<BlockRole, number[]>> = {
     attn_q: [heads * hd, h], attn_k: [kvHeads * hd, h], attn_v: [kvHeads * hd, h], attn_output: [h, heads * hd], attn_norm: [h],
     ffn_gate: [ff, h], ffn_down: [h, ff], ffn_up: [ff, h], ffn_norm: [h],
   };
@@ -70,6 +71,7 @@ function tinyTensors(): [string, number[], Float32Array][] {
   for (let i = 0; i < layers; i++) {
     for (const role of BLOCK_ROLES) {
       const shape = shapes[role];
+      if (!shape) continue;
       out.push([hfBlockName(i, role), shape, rand(shape.reduce((a, b) => a * b, 1), shape.length === 1)]);
     }
   }
