@@ -5,6 +5,7 @@
  */
 import { loadModel } from '../../lib/model/load.js';
 import { Decoder } from '../../lib/eval/decoder.js';
+import { native } from '../../lib/native.js';
 import { runLlama } from './llama.js';
 
 /** Our logits [n × vocab] for `ids` as one sequence. */
@@ -50,4 +51,22 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
   return m;
+}
+
+/**
+ * The worst relative difference (max |Δ| / max |ref| per block) between our forward pass and the
+ * float64 oracle, block by block from the same embeddings, over sequences of `seqLens`.
+ */
+export async function oracleBlockDiff(dec: Decoder, ids: Int32Array, seqLens: Int32Array): Promise<number> {
+  const hidden = await dec.embed(ids);
+  const ref = Float64Array.from(hidden);
+  let worst = 0;
+  for (let i = 0; i < dec.nLayer; i++) {
+    await dec.runBlock(i, hidden, seqLens);
+    native().forwardBlockRef64({ config: dec.blockConfig(i), weights: dec.blockWeights(i), hidden: ref, seqLens });
+    let num = 0, den = 0;
+    for (let k = 0; k < ref.length; k++) { num = Math.max(num, Math.abs(hidden[k]! - ref[k]!)); den = Math.max(den, Math.abs(ref[k]!)); }
+    worst = Math.max(worst, num / den);
+  }
+  return worst;
 }

@@ -15,14 +15,13 @@ import { loadModel } from '../../lib/model/load.js';
 import { convertHfToGguf } from '../../lib/model/convert.js';
 import { Decoder } from '../../lib/eval/decoder.js';
 import { zd } from '../../lib/importance/zd.js';
-import { native } from '../../lib/native.js';
 import { planModel } from '../../lib/quantize/plan-model.js';
 import { writePlan } from '../../lib/quantize/write.js';
 import { loadTokenizer } from '../../lib/tokenize/tokenizer.js';
 import { writeHfFixture } from '../helpers/arch-fixtures.js';
 import { data, needData } from '../helpers/data.js';
 import { llamaGenerate } from '../helpers/llama.js';
-import { compareLogits, llamaLogitsOf, maxAbsDiff, ourLogits } from '../helpers/logits-compare.js';
+import { compareLogits, llamaLogitsOf, maxAbsDiff, oracleBlockDiff, ourLogits } from '../helpers/logits-compare.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lq-arch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,19 +59,7 @@ function tokens(path: string): Int32Array {
 async function oracleDiff(path: string, ids: Int32Array): Promise<number> {
   const m = loadModel(path);
   try {
-    const dec = new Decoder(m);
-    const seqLens = Int32Array.from([60, ids.length - 60]);
-    const hidden = await dec.embed(ids);
-    const ref = Float64Array.from(hidden);
-    let worst = 0;
-    for (let i = 0; i < dec.nLayer; i++) {
-      await dec.runBlock(i, hidden, seqLens);
-      native().forwardBlockRef64({ config: dec.blockConfig(i), weights: dec.blockWeights(i), hidden: ref, seqLens });
-      let num = 0, den = 0;
-      for (let k = 0; k < ref.length; k++) { num = Math.max(num, Math.abs(hidden[k]! - ref[k]!)); den = Math.max(den, Math.abs(ref[k]!)); }
-      worst = Math.max(worst, num / den);
-    }
-    return worst;
+    return await oracleBlockDiff(new Decoder(m), ids, Int32Array.from([60, ids.length - 60]));
   } finally {
     m.close();
   }

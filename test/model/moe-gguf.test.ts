@@ -13,12 +13,11 @@ import { openGguf } from '../../lib/io/gguf-read.js';
 import { loadModel } from '../../lib/model/load.js';
 import { Decoder } from '../../lib/eval/decoder.js';
 import { zd } from '../../lib/importance/zd.js';
-import { native } from '../../lib/native.js';
 import { planModel } from '../../lib/quantize/plan-model.js';
 import { writePlan } from '../../lib/quantize/write.js';
 import { MOE_FAMILIES, writeMoeGguf, type MoeFamily } from '../helpers/moe-fixtures.js';
 import { data, needData } from '../helpers/data.js';
-import { compareLogits, llamaLogitsOf, ourLogits } from '../helpers/logits-compare.js';
+import { compareLogits, llamaLogitsOf, oracleBlockDiff, ourLogits } from '../helpers/logits-compare.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lq-moe-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -48,17 +47,7 @@ describe.skipIf(needData(data.stories260K.hf))('mixture-of-experts GGUFs', () =>
           expect(exps.dims).toEqual([f.ffExp, 64, f.nExpert]);
           const dec = new Decoder(m);
           const ids = tokens();
-          const seqLens = Int32Array.from([30, N - 30]);
-          const hidden = await dec.embed(ids);
-          const ref = Float64Array.from(hidden);
-          let worst = 0;
-          for (let i = 0; i < dec.nLayer; i++) {
-            await dec.runBlock(i, hidden, seqLens);
-            native().forwardBlockRef64({ config: dec.blockConfig(i), weights: dec.blockWeights(i), hidden: ref, seqLens });
-            let num = 0, den = 0;
-            for (let k = 0; k < ref.length; k++) { num = Math.max(num, Math.abs(hidden[k]! - ref[k]!)); den = Math.max(den, Math.abs(ref[k]!)); }
-            worst = Math.max(worst, num / den);
-          }
+          const worst = await oracleBlockDiff(dec, ids, Int32Array.from([30, N - 30]));
           expect(worst).toBeLessThan(2e-5);
           // ZD reads the experts (3-D, whole) and the shared expert, not the router
           const parts = (await zd(m)).blocks[0]!.parts.map((p) => p.name);
