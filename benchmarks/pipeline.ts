@@ -18,9 +18,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { llamaModelQuantize } from '../scripts/llama-model-quantize.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const LIBLLAMA = join(root, 'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so');
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -42,38 +42,9 @@ async function childOurs(src: string, out: string, threads: number): Promise<voi
   }
 }
 
-/** Child: llama.cpp's quantizer, Q4_K_M (ftype 15). Struct as in the bundled include/llama.h. */
-async function childLlama(src: string, out: string, threads: number): Promise<void> {
-  const { createRequire } = await import('node:module');
-  const koffi = createRequire(import.meta.url)('koffi');
-  const lib = koffi.load(LIBLLAMA);
-  const Params = koffi.struct('llama_model_quantize_params', {
-    nthread: 'int32_t',
-    ftype: 'int',
-    output_tensor_type: 'int',
-    token_embedding_type: 'int',
-    allow_requantize: 'bool',
-    quantize_output_tensor: 'bool',
-    only_copy: 'bool',
-    pure: 'bool',
-    keep_split: 'bool',
-    dry_run: 'bool',
-    imatrix: 'void *',
-    kv_overrides: 'void *',
-    tt_overrides: 'void *',
-    prune_layers: 'void *',
-    max_buf_size: 'size_t',
-  });
-  const defaults = lib.func('llama_model_quantize_default_params', Params, []);
-  const quantize = lib.func('uint32_t llama_model_quantize(const char *, const char *, const llama_model_quantize_params *)');
-  lib.func('void llama_backend_init(void)')();
-  const p = defaults();
-  p.nthread = threads;
-  p.ftype = 15;
-  const t0 = performance.now();
-  const rc = quantize(src, out, p);
-  if (rc !== 0) throw new Error(`llama_model_quantize returned ${rc}`);
-  process.stdout.write(`@@RESULT${JSON.stringify({ seconds: (performance.now() - t0) / 1000, bytes: statSync(out).size })}\n`);
+/** Child: llama.cpp's quantizer, Q4_K_M. */
+function childLlama(src: string, out: string, threads: number): void {
+  process.stdout.write(`@@RESULT${JSON.stringify(llamaModelQuantize(src, out, 'Q4_K_M', threads))}\n`);
 }
 
 interface Measured {
@@ -123,7 +94,7 @@ async function main(): Promise<void> {
   if (child) {
     const { mode, src, out, threads } = JSON.parse(child) as { mode: string; src: string; out: string; threads: number };
     if (mode === 'ours') await childOurs(src, out, threads);
-    else await childLlama(src, out, threads);
+    else childLlama(src, out, threads);
     return;
   }
   const blocks = Number(arg('blocks', '32'));

@@ -19,35 +19,19 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LLAMA_FTYPES, llamaModelQuantize } from '../scripts/llama-model-quantize.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const LIBLLAMA = join(root, 'node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/libllama.v0.5.0.so');
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 
-/** Child: llama.cpp's quantizer (struct as in the bundled include/llama.h). */
-async function childLlamaQuantize(src: string, out: string, ftype: number): Promise<void> {
-  const { createRequire } = await import('node:module');
-  const koffi = createRequire(import.meta.url)('koffi');
-  const lib = koffi.load(LIBLLAMA);
-  const Params = koffi.struct('llama_model_quantize_params', {
-    nthread: 'int32_t', ftype: 'int', output_tensor_type: 'int', token_embedding_type: 'int',
-    allow_requantize: 'bool', quantize_output_tensor: 'bool', only_copy: 'bool', pure: 'bool',
-    keep_split: 'bool', dry_run: 'bool', imatrix: 'void *', kv_overrides: 'void *', tt_overrides: 'void *',
-    prune_layers: 'void *', max_buf_size: 'size_t',
-  });
-  const defaults = lib.func('llama_model_quantize_default_params', Params, []);
-  const quantize = lib.func('uint32_t llama_model_quantize(const char *, const char *, const llama_model_quantize_params *)');
-  lib.func('void llama_backend_init(void)')();
-  const p = defaults();
-  p.nthread = 1;
-  p.ftype = ftype;
-  const rc = quantize(src, out, p);
-  if (rc !== 0) throw new Error(`llama_model_quantize returned ${rc}`);
-  process.stdout.write(`@@RESULT${JSON.stringify({ bytes: statSync(out).size })}\n`);
+/** Child: llama.cpp's quantizer. */
+function childLlamaQuantize(src: string, out: string, ftype: number): void {
+  const { bytes } = llamaModelQuantize(src, out, ftype, 1);
+  process.stdout.write(`@@RESULT${JSON.stringify({ bytes })}\n`);
 }
 
 function runChild(args: string[]): Promise<string> {
@@ -63,7 +47,7 @@ function runChild(args: string[]): Promise<string> {
   });
 }
 
-const FTYPES: Record<string, number> = { Q4_0: 2, Q8_0: 7, Q4_K_M: 15, Q5_K_M: 17 };
+const FTYPES = LLAMA_FTYPES;
 
 /**
  * llama.cpp's stock mixes re-created as plans (for models llama.cpp cannot load), from its

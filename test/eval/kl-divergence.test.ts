@@ -17,6 +17,7 @@ import { getF32, openBaseLogits, rowU16, storeLogProbs } from '../../lib/eval/ba
 import { KlAccumulator, klDivergence, saveBaseLogits } from '../../lib/eval/kl-divergence.js';
 import { data, needData } from '../helpers/data.js';
 import { llamaTool, parseKl } from '../helpers/llama-tools.js';
+import { cli, cliOk } from '../helpers/cli.js';
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
 
@@ -149,6 +150,21 @@ describe.skipIf(needData(data.stories260K.gguf, data.text.tinystories))('KL dive
     expect(rel(ours.pplBase.value, theirs.pplBase!)).toBeLessThan(1e-5);
     expect(ours.kld.value).toBeLessThan(1e-5);
     expect(theirs.kld).toBeLessThan(1e-5);
+  });
+
+  it('the CLI: eval --base on llama-perplexity\'s base file prints its statistics; --save-base writes a file it reads', async () => {
+    const theirs = parseKl(llamaTool('llama-perplexity', ['-m', dq, '-c', String(c), '-b', String(c), '-t', '2', ...f32kv, '--kl-divergence-base', llamaBase, '--kl-divergence']));
+    const viaFile = JSON.parse((await cliOk('eval', dq, '--base', llamaBase, '--json', '--progress', 'none')).stdout);
+    for (const [k, v] of [['ppl', viaFile.ppl.value], ['kld', viaFile.kld.value], ['kld99', viaFile.kld99], ['sameTop', viaFile.sameTop.value]] as const)
+      expect(rel(v, theirs[k]!), k).toBeLessThan(1e-3);
+    const saved = join(dir, 'cli-base.kld');
+    const text = (await cliOk('eval', dq, '--base', data.stories260K.gguf, '--text', evalText, '-c', String(c), '--chunks', String(chunks), '--save-base', saved, '--progress', 'none')).stdout;
+    expect(text).toMatch(/Mean {4}KLD: \d\.\d{6} ± /);
+    const again = parseKl(llamaTool('llama-perplexity', ['-m', dq, '-c', String(c), '-b', String(c), '-t', '2', ...f32kv, '--kl-divergence-base', saved, '--kl-divergence']));
+    expect(rel(again.kld!, theirs.kld!)).toBeLessThan(1e-3);
+    const noText = await cli('eval', dq, '--base', data.stories260K.gguf);
+    expect(noText.code).toBe(2);
+    expect(noText.stderr).toMatch(/missing --text/);
   });
 
   it('a base model instead of a file, and a corrupt base file', async () => {
