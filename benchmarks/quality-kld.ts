@@ -11,8 +11,10 @@
  * Text: the TinyStories head; calibration = characters 400000–440000, evaluation = the first
  * 400000 characters (the windows llama-perplexity scores come from the start). Rows: llama.cpp
  * without and with the imatrix; ours with `--size <llama.cpp's file bytes> --imatrix` for the
- * default plan (zd, k-quant levels, block), the estimated KL per tensor (`--method estimate`), and
- * with `--sensitivity` measured sensitivity per tensor (minutes per mix on a quiet 2-core machine).
+ * default plan (the estimated KL per tensor, probing on the calibration text) and, with
+ * `--sensitivity`, measured sensitivity per tensor (minutes per mix on a quiet 2-core machine).
+ * `--levels L` passes our planner's levels (default: its default k-quant set; i-quant mixes such
+ * as IQ4_XS get the i-quants added unless --levels says otherwise).
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -28,6 +30,9 @@ function arg(name: string, def: string): string {
   const j = i >= 0 ? i : process.argv.indexOf(`-${name}`);
   return j >= 0 && process.argv[j + 1] ? process.argv[j + 1]! : def;
 }
+
+/** Our levels for llama.cpp's i-quant mixes: the i-quants, then the k-quants above them. */
+const IQUANT_LEVELS = 'IQ2_XXS,IQ2_XS,IQ2_S,IQ3_XXS,IQ3_S,IQ4_XS,Q5_K,Q6_K,Q8_0';
 
 async function main(): Promise<void> {
   const model = arg('model', join(root, '../shared/data/models/stories8L256/stories8L256-f32.gguf'));
@@ -69,14 +74,16 @@ async function main(): Promise<void> {
       const size = String(statSync(withIm).size);
       const ref = row('llama.cpp + imatrix', withIm, undefined);
       row('llama.cpp, no imatrix', plain, ref);
+      // The default (--method estimate, tensor granularity) probes on the same calibration text.
       const ours: [string, string[]][] = [
-        ['ours default + imatrix', []],
-        ['ours estimate/tensor + imatrix', ['--method', 'estimate', '--granularity', 'tensor']],
+        ['ours default + imatrix', ['--calib', calib]],
         ...(process.argv.includes('--sensitivity')
-          ? [['ours sensitivity/tensor + imatrix', ['--method', 'sensitivity', '--granularity', 'tensor']] as [string, string[]]]
+          ? [['ours sensitivity/tensor + imatrix', ['--method', 'sensitivity', '--granularity', 'tensor', '--calib', calib]] as [string, string[]]]
           : []),
       ];
+      const levels = arg('levels', mix.startsWith('IQ') ? IQUANT_LEVELS : '');
       for (const [label, args] of ours) {
+        if (levels) args.push('--levels', levels);
         const out = join(tmp, `ours-${mix}-${label.replace(/\W+/g, '-')}.gguf`);
         await cliOk('quantize', model, '--size', size, ...args, '--imatrix', imatrix, '--threads', threads, '--progress', 'none', '-o', out);
         row(label, out, ref);

@@ -27,7 +27,8 @@ import { materialise } from '../quantize/materialise.js';
 import { startStage, type ProgressListener } from '../progress.js';
 import type { TokenizerSource, UnknownCharPolicy } from '../tokenize/tokenizer.js';
 import type { Imatrix } from '../imatrix/types.js';
-import { calibrationTokens, imatrixObserver } from './calibrate.js';
+import { imatrixImportance } from '../imatrix/importance.js';
+import { calibrationPass, calibrationTokens, imatrixObserver } from './calibrate.js';
 
 /** Options of {@link sensitivity}. */
 export interface SensitivityOptions {
@@ -53,10 +54,16 @@ export interface SensitivityOptions {
   /** Stage `sensitivity`, in measurements (unit × level). */
   onProgress?: ProgressListener;
   /**
-   * Also collect an imatrix in the reference pass, the text cut as llama-imatrix does; `dataset`
-   * names the text. (The measurements themselves quantize with uniform weights.)
+   * Cut the text as llama-imatrix does and name it `dataset` in the imatrix of the result (else
+   * the text is cut for the measurement and the dataset is `calibration`).
    */
   imatrix?: { dataset: string };
+  /**
+   * Importance per tensor the measurements quantize with (an imatrix given by the caller); by
+   * default the imatrix the reference pass collects, which the result returns so the file can be
+   * written with the importance its table was measured with.
+   */
+  importance?: (tensor: string) => Float32Array | undefined;
 }
 
 /** One unit's measurements. */
@@ -81,7 +88,7 @@ export interface SensitivityResult {
   granularity: 'block' | 'tensor';
   units: SensitivityUnit[];
   details: { tokens: number; sequences: number; context: number; text: string; seconds: number; measured: number; cached: number };
-  /** The imatrix collected in the reference pass (option `imatrix`). */
+  /** The imatrix the reference pass collected and the measurements used (absent when `importance` was given). */
   imatrix?: Imatrix;
 }
 
@@ -117,7 +124,7 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
   const granularity = opts.granularity ?? 'block';
   const batch = calibrationTokens(model, { ...opts, imatrixChunks: opts.imatrix !== undefined }, 1024);
   const context = batch.context;
-  const im = opts.imatrix ? imatrixObserver(model, batch, opts.imatrix.dataset) : undefined;
+  const im = opts.importance ? undefined : imatrixObserver(model, batch, opts.imatrix?.dataset ?? 'calibration');
 
   const byName = new Map<string, DecoderTensor>();
   for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) byName.set(t.name, t);
@@ -141,7 +148,8 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
     const repl = new Map<string, DecoderTensor>();
     for (let k = 0; k < unit.tensors.length; k++) {
       const src = byName.get(unit.tensors[k]!)!;
-      repl.set(src.name, await materialise(src, formats[k]!, { ...threads, ...sig }));
+      const importance = importanceOf?.(src.name);
+      repl.set(src.name, await materialise(src, formats[k]!, { ...threads, ...sig, ...(importance ? { importance } : {}) }));
     }
     const pick = (t: DecoderTensor): DecoderTensor => repl.get(t.name) ?? t;
     return { ...model, blocks: model.blocks.map((b) => ({ index: b.index, tensors: b.tensors.map(pick) })), globals: model.globals.map(pick) };
@@ -172,8 +180,11 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
     }
   };
 
-  // Reference: the final hidden state of every position.
-  const refHidden = await ref.forward(batch.tokens, batch.seqLens, sig);
+  // Reference: the final hidden state of every position; the pass also collects the imatrix the
+  // measurements quantize with (llama-quantize's importance from it, as the writer gives it).
+  const refHidden = await calibrationPass(ref, batch, im ? [im] : [], sig);
+  const collected = im?.result();
+  const importanceOf = opts.importance ?? (collected ? (name: string) => imatrixImportance(collected, name) : undefined);
   const tail = async (dec: Decoder, hidden: Float32Array, from: number): Promise<Float32Array> => {
     for (let j = from; j < dec.nLayer; j++) await dec.runBlock(j, hidden, batch.seqLens, sig);
     return hidden;
@@ -192,7 +203,7 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
         return tail(dec, work, i);
       });
     }
-    await ref.runBlock(i, hidden, batch.seqLens, { ...sig, ...im?.extras?.(i) });
+    await ref.runBlock(i, hidden, batch.seqLens, sig);
   }
   for (const u of units.filter((x) => x.kind === 'global' && byName.get(x.tensors[0]!)!.role !== 'token_embd')) {
     await measure(u, async () => refHidden);
@@ -214,7 +225,7 @@ export async function sensitivity(model: DecoderModel & { tokenizer: TokenizerSo
       measured,
       cached,
     },
-    ...(im ? { imatrix: im.result() } : {}),
+    ...(collected ? { imatrix: collected } : {}),
   };
 }
 

@@ -250,8 +250,10 @@ async function scores(
   }
   const method = o.method ?? 'estimate';
   if (method === 'none') return alone();
+  // A given imatrix is the importance the measured or estimated table assumes; otherwise the pass collects its own.
+  const known = o.importance ?? (given ? (name: string) => imatrixImportance(given, name) : undefined);
   if (method === 'sensitivity') {
-    const s = await sensitivity(model, { levels, formats: table, granularity: o.granularity ?? 'block', ...calib, ...common, ...collect });
+    const s = await sensitivity(model, { levels, formats: table, granularity: o.granularity ?? 'block', ...calib, ...common, ...collect, ...(known ? { importance: known } : {}) });
     report.sensitivity = s;
     report.notes.push(`sensitivity: ${s.details.measured} measurements on ${s.details.tokens} calibration tokens in ${s.details.seconds.toFixed(2)} s`);
     return { errorEstimate: sensitivityErrors(s), importance: sensitivityBlockScores(s, model.blocks.map((b) => b.index)), method, ...(s.imatrix ? { collected: s.imatrix } : {}) };
@@ -262,8 +264,6 @@ async function scores(
     return { importance: blockImportance(r), method, ...(imatrix ? { collected: imatrix } : {}) };
   }
   if (method === 'estimate') {
-    // A given imatrix is the importance the estimate assumes; otherwise it collects its own in its pass.
-    const known = o.importance ?? (given ? (name: string) => imatrixImportance(given, name) : undefined);
     let e: KlEstimateResult;
     try {
       e = await klEstimate(model, { levels, formats: table, ...calib, ...common, ...(known ? { importance: known } : {}) });

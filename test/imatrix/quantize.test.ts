@@ -169,6 +169,33 @@ describe.skipIf(needData(S8, S260, data.text.tinystories))('quantize with an ima
     }
   }, 300_000);
 
+  it('measured sensitivity quantizes its measurements with the imatrix, and the file is written with the imatrix it measured with', async () => {
+    const small = loadModel(S260);
+    try {
+      const text = readFileSync(calib, 'utf8');
+      const calibration = { text, context: 128, tokens: 384 };
+      const opts = { levels: 'Q4_0,Q8_0', method: 'sensitivity' as const, granularity: 'tensor' as const, calibration };
+      const given = await computeImatrix(small, text, { context: 128, chunks: 3, dataset: 'calibration' });
+      const withIm = await quantizeModel(small, { bits: '7' }, { ...opts, imatrix: given });
+      const uniform = await quantizeModel(small, { bits: '7' }, { ...opts, importance: () => undefined });
+      // Q4_0 (level 0) of every block matrix: the imatrix lowers the output's KL in sum, as it lowers the weighted error.
+      const klSum = (r: typeof withIm) => r.report.sensitivity!.units.filter((u) => u.kind === 'tensor').reduce((t, u) => t + u.kl[0]!, 0);
+      expect(klSum(withIm)).toBeLessThan(0.97 * klSum(uniform));
+      // Without an imatrix option the reference pass collects one; the file is the one that imatrix writes.
+      const a = join(dir, 'sens-collected.gguf'), b = join(dir, 'sens-replayed.gguf'), im = join(dir, 'sens.imatrix.gguf');
+      const collected = await quantizeModel(small, { bits: '7' }, { ...opts, output: a });
+      expect(collected.report.imatrix).toBeDefined();
+      await writeImatrix(im, collected.report.imatrix!);
+      await quantizeModel(small, undefined, { plan: collected.plan, imatrix: im, output: b });
+      // Same tensors byte for byte (the metadata differs only in quantize.imatrix.file).
+      const ta = await tensorsOf(a), tb = await tensorsOf(b);
+      expect([...ta.keys()]).toEqual([...tb.keys()]);
+      for (const [name, t] of ta) expect(Buffer.from(t.bytes).equals(Buffer.from(tb.get(name)!.bytes)), name).toBe(true);
+    } finally {
+      small.close();
+    }
+  }, 300_000);
+
   it('a quantized tensor with no entry gets uniform weights and one warning naming it', async () => {
     const im = readImatrix(ref);
     const gone = 'blk.2.ffn_gate.weight';
