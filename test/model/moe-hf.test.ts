@@ -117,6 +117,9 @@ describe.skipIf(needData(data.stories260K.hf, data.text.tinystories))('mixture-o
         }
         console.info(`${family} HF: perplexity ${pa} (GGUF ${pb}); imatrix worst column vs the GGUF's ${worst.toExponential(2)}`);
         expect(worst).toBeLessThan(1e-5);
+        // quantize --calib from the folder: every block matrix, expert stacks included, gets its entry
+        const { stderr } = await cliOk('quantize', hf, '--bits', '6', '--levels', 'Q4_0,Q8_0', '--calib', text, '-o', join(dir, `${family}-calib.gguf`));
+        expect(stderr).not.toMatch(/no entry for blk\./);
       }, 120_000);
     });
   }
