@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openGguf } from '../../lib/io/gguf-read.js';
 import { readImatrix } from '../../lib/imatrix/index.js';
+import { openSafetensors } from '../../lib/io/safetensors.js';
 import { loadModel } from '../../lib/model/load.js';
+import { writeSafetensors } from '../helpers/arch-fixtures.js';
 import { cliOk } from '../helpers/cli.js';
 import { data, needData } from '../helpers/data.js';
 import { compareLogits, llamaLogitsOf, maxAbsDiff, ourLogits } from '../helpers/logits-compare.js';
@@ -33,6 +35,38 @@ function tokens(): Int32Array {
 describe.skipIf(needData(data.stories260K.hf, data.text.tinystories))('mixture-of-experts HF folders', () => {
   const text = join(dir, 'text.txt');
   writeFileSync(text, readFileSync(data.text.tinystories, 'utf8').slice(400_000, 412_000));
+
+  it('refuses what llama.cpp would compute differently, and expert counts the folder does not hold, with typed errors', () => {
+    const base = writeMoeHfFixture('qwen3moe', join(dir, 'bad'));
+    const cfg = JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')) as Record<string, unknown>;
+    const withConfig = (patch: Record<string, unknown>): unknown => {
+      writeFileSync(join(base, 'config.json'), JSON.stringify({ ...cfg, ...patch }));
+      try {
+        loadModel(base).close();
+        return undefined;
+      } catch (err) {
+        return err;
+      }
+    };
+    // transformers' Qwen3Moe renormalizes only with norm_topk_prob (default false); llama.cpp always does
+    expect(withConfig({ norm_topk_prob: false })).toMatchObject({ code: 'E_UNSUPPORTED' });
+    expect(withConfig({ norm_topk_prob: undefined })).toMatchObject({ code: 'E_UNSUPPORTED' });
+    expect(withConfig({ mlp_only_layers: [1] })).toMatchObject({ code: 'E_UNSUPPORTED' });
+    expect(withConfig({ num_experts_per_tok: 9 })).toMatchObject({ code: 'E_BAD_CONFIG' });
+    // an expert count the folder does not hold: the router's shape says so
+    for (const n of [7, 9]) expect(withConfig({ num_experts: n })).toMatchObject({ code: 'E_SHAPE', tensor: 'model.layers.0.mlp.gate.weight' });
+    expect(withConfig({})).toBeUndefined();
+    // an expert missing, or of another shape than expert 0
+    const file = join(base, 'model.safetensors');
+    const st = openSafetensors(base);
+    const all = [...st.tensors.values()].map((t) => ({ name: t.name, shape: [...t.shape], values: new Float32Array(t.data.slice().buffer) }));
+    st.close();
+    const missing = 'model.layers.1.mlp.experts.3.up_proj.weight';
+    writeSafetensors(file, all.filter((t) => t.name !== missing));
+    expect(withConfig({})).toMatchObject({ code: 'E_BAD_CONFIG', tensor: missing });
+    writeSafetensors(file, all.map((t) => (t.name === missing ? { ...t, shape: [t.shape[0]! / 2, t.shape[1]! * 2] } : t)));
+    expect(withConfig({})).toMatchObject({ code: 'E_SHAPE', tensor: missing });
+  });
 
   for (const family of Object.keys(MOE_HF_FAMILIES) as MoeHfFamily[]) {
     describe(family, () => {
