@@ -10,6 +10,7 @@ import { findNonFinite } from '../tensor/convert.js';
 import type { NativeBlockSumsq, NativeBlockWeights, NativeForwardConfig, NativeWeight } from '../native-types.js';
 import { FORWARD_ROPE_TYPES } from '../model/rope.js';
 import { architectureInfo, architectures } from '../model/arch.js';
+import { matrixViews, storedBytes } from '../model/stack.js';
 import type { Hparams, TensorRole } from '../model/types.js';
 
 /** Tensor roles (GGUF base names, lib/model's TensorRole). */
@@ -25,6 +26,8 @@ export interface DecoderTensor {
   /** Storage format of `data` (`f32`, `q4_K`, `int4_g64`, …; lib/model TensorRef's). */
   format: string;
   data: Uint8Array;
+  /** A HF expert stack's per-expert views (lib/model/stack.ts). */
+  readonly parts?: readonly Uint8Array[];
   file: string;
   /** HF q/k rows are in rotate-half order: the forward pass then uses NEOX RoPE. */
   permuteHeads?: number;
@@ -73,10 +76,11 @@ function weight(t: DecoderTensor): NativeWeight {
 /** Each expert's matrix of a 3-D expert tensor: zero-copy views of its n_out rows. */
 function expertWeights(t: DecoderTensor): NativeWeight[] {
   const [nIn, nOut, nExp] = t.dims;
-  if (t.dims.length !== 3 || t.data.byteLength % nExp! !== 0)
-    throw new LayerquantError('E_SHAPE', `Expected 3-D expert weights [n_in, n_out, n_expert] of equal byte size but received dims [${t.dims.join(', ')}] and ${t.data.byteLength} bytes`, { file: t.file, tensor: t.name });
-  const bytes = t.data.byteLength / nExp!;
-  return Array.from({ length: nExp! }, (_, e) => ({ data: t.data.subarray(e * bytes, (e + 1) * bytes), format: t.format, dims: [nIn!, nOut!] }));
+  const bytes = storedBytes(t);
+  if (t.dims.length !== 3 || bytes % nExp! !== 0 || (t.parts && t.parts.length !== nExp))
+    throw new LayerquantError('E_SHAPE', `Expected 3-D expert weights [n_in, n_out, n_expert] of equal byte size but received dims [${t.dims.join(', ')}] and ${bytes} bytes`, { file: t.file, tensor: t.name });
+  // HF stacks are read expert by expert from their own views (never joined).
+  return matrixViews(t).map((data) => ({ data, format: t.format, dims: [nIn!, nOut!] }));
 }
 
 /** Options of a {@link Decoder}. */

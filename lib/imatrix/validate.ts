@@ -1,8 +1,9 @@
 /**
  * Checks an importance matrix: its own consistency (every entry has counts, sums that split into
  * whole rows of columns, finite non-negative values, whole-number token counts), and whether it
- * fits a model (every entry names a 2-D or 3-D weight the model has, with that many columns and
- * matrices). Errors are E_BAD_IMATRIX naming the file and the entry's tensor.
+ * fits a model (every entry names a weight the model multiplies, with that many columns and
+ * matrices: 2-D, a 3-D expert stack, or the one vector ggml multiplies as a row, qwen2moe's
+ * ffn_gate_inp_shexp). Errors are E_BAD_IMATRIX naming the file and the entry's tensor.
  */
 import { LayerquantError } from '../errors.js';
 import type { Imatrix } from './types.js';
@@ -34,9 +35,12 @@ export function validateImatrix(im: Imatrix, file?: string): void {
 
 /** The part of a model {@link checkImatrixFits} reads. */
 export interface ImatrixModel {
-  blocks: { tensors: { name: string; dims: number[] }[] }[];
-  globals: { name: string; dims: number[] }[];
+  blocks: { tensors: { name: string; dims: number[]; role?: string }[] }[];
+  globals: { name: string; dims: number[]; role?: string }[];
 }
+
+/** The one vector ggml multiplies as a matrix (llama-imatrix collects it): qwen2moe's shared-expert gate. */
+const MULTIPLIED_VECTORS = new Set(['ffn_gate_inp_shexp']);
 
 /**
  * Throws E_BAD_IMATRIX unless every entry names a matrix of `model` with its column count (dims[0])
@@ -45,11 +49,15 @@ export interface ImatrixModel {
  */
 export function checkImatrixFits(im: Imatrix, model: ImatrixModel, file?: string): void {
   const dims = new Map<string, number[]>();
-  for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) dims.set(t.name, t.dims);
+  const vectors = new Set<string>();
+  for (const t of [...model.blocks.flatMap((b) => b.tensors), ...model.globals]) {
+    dims.set(t.name, t.dims);
+    if (t.role !== undefined && MULTIPLIED_VECTORS.has(t.role)) vectors.add(t.name);
+  }
   for (const [name, e] of im.entries) {
     const d = dims.get(name);
     if (!d) bad('the model has no tensor of this name', file, name);
-    if (d.length < 2) bad(`the tensor is ${d.length}-D (${JSON.stringify(d)}); an imatrix entry needs a matrix`, file, name);
+    if (d.length < 2 && !vectors.has(name)) bad(`the tensor is ${d.length}-D (${JSON.stringify(d)}); an imatrix entry needs a matrix`, file, name);
     const nMat = d[2] ?? 1;
     const cols = e.sums.length / e.counts.length;
     if (e.sums.length !== d[0]! * nMat || (e.counts.length !== nMat && e.counts.length !== 1))

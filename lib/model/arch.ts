@@ -10,9 +10,10 @@
  * - gemma3: embeddings scaled by √n_embd, per-head q/k norms, post-attention and post-MLP norms,
  *   GeGLU, five sliding-window blocks in every six; HF norms apply 1 + w (GGUF stores w + 1);
  * - phi3: fused q/k/v (`attn_qkv`) and gate/up (`ffn_up` with 2·n_ff rows, gate first);
- * - mixture of experts, from GGUFs: mixtral (llama with `<arch>.expert_count`), qwen2moe (with a
- *   sigmoid-gated shared expert; router weights not renormalized), qwen3moe (q/k norms). Experts
- *   are 3-D tensors [n_in, n_out, n_expert]; the router `ffn_gate_inp` stays as stored.
+ * - mixture of experts: mixtral (llama with `<arch>.expert_count`; HF MixtralForCausalLM),
+ *   qwen2moe (with a sigmoid-gated shared expert; router weights not renormalized), qwen3moe
+ *   (q/k norms). Experts are 3-D tensors [n_in, n_out, n_expert] (HF folders: one 2-D tensor per
+ *   expert, stacked as views, lib/model/experts-hf.ts); the router `ffn_gate_inp` stays as stored.
  */
 import { LayerquantError } from '../errors.js';
 import type { BlockRole } from './names.js';
@@ -47,8 +48,10 @@ export interface ArchitectureInfo {
    * Mixture of experts: the MLP roles of a block with experts (instead of the dense ones), those it
    * may have, and whether the chosen experts' weights are renormalized to sum 1 (llama.cpp's norm_w).
    * Present: blocks have experts when the GGUF names an expert count (always, for a MoE family).
+   * `hfModules`: HF modules of the expert roles that differ from names.ts's (mixtral's
+   * block_sparse_moe), `x` standing for the expert index.
    */
-  moe?: { roles: readonly BlockRole[]; optionalRoles: readonly BlockRole[]; normWeights: boolean; always: boolean };
+  moe?: { roles: readonly BlockRole[]; optionalRoles: readonly BlockRole[]; normWeights: boolean; always: boolean; hfModules?: Partial<Record<BlockRole, string>> };
 }
 
 const DENSE_MLP: readonly BlockRole[] = ['ffn_gate', 'ffn_up', 'ffn_down'];
@@ -67,8 +70,11 @@ const LLAMA_ROLES = ['attn_q', 'attn_k', 'attn_v', 'attn_output', 'attn_norm', '
 
 const REGISTRY: readonly ArchitectureInfo[] = [
   {
-    name: 'llama', hfArchitectures: ['LlamaForCausalLM', 'MistralForCausalLM'], hfModelTypes: ['llama', 'mistral'], ropeNeox: false, blockRoles: LLAMA_ROLES, optionalRoles: [],
-    moe: { roles: EXPERT_ROLES, optionalRoles: [], normWeights: true, always: false },
+    name: 'llama', hfArchitectures: ['LlamaForCausalLM', 'MistralForCausalLM', 'MixtralForCausalLM'], hfModelTypes: ['llama', 'mistral', 'mixtral'], ropeNeox: false, blockRoles: LLAMA_ROLES, optionalRoles: [],
+    moe: {
+      roles: EXPERT_ROLES, optionalRoles: [], normWeights: true, always: false,
+      hfModules: { ffn_gate_inp: 'block_sparse_moe.gate', ffn_gate_exps: 'block_sparse_moe.experts.x.w1', ffn_down_exps: 'block_sparse_moe.experts.x.w2', ffn_up_exps: 'block_sparse_moe.experts.x.w3' },
+    },
   },
   {
     name: 'qwen2', hfArchitectures: ['Qwen2ForCausalLM'], hfModelTypes: ['qwen2'], ropeNeox: true,
@@ -101,13 +107,13 @@ const REGISTRY: readonly ArchitectureInfo[] = [
     fusedGateUp: true,
   },
   {
-    name: 'qwen2moe', hfArchitectures: [], hfModelTypes: [], ropeNeox: true,
+    name: 'qwen2moe', hfArchitectures: ['Qwen2MoeForCausalLM'], hfModelTypes: ['qwen2_moe'], ropeNeox: true,
     blockRoles: ['attn_q', 'attn_q_bias', 'attn_k', 'attn_k_bias', 'attn_v', 'attn_v_bias', 'attn_output', 'attn_norm', 'ffn_norm'],
     optionalRoles: [],
     moe: { roles: EXPERT_ROLES, optionalRoles: SHARED_EXPERT_ROLES, normWeights: false, always: true },
   },
   {
-    name: 'qwen3moe', hfArchitectures: [], hfModelTypes: [], ropeNeox: true,
+    name: 'qwen3moe', hfArchitectures: ['Qwen3MoeForCausalLM'], hfModelTypes: ['qwen3_moe'], ropeNeox: true,
     blockRoles: ['attn_q', 'attn_q_norm', 'attn_k', 'attn_k_norm', 'attn_v', 'attn_output', 'attn_norm', 'ffn_norm'],
     optionalRoles: [],
     moe: { roles: EXPERT_ROLES, optionalRoles: [], normWeights: true, always: true },

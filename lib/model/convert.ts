@@ -15,6 +15,7 @@ import { loadModel } from './load.js';
 import { hfToGgufRows } from './permute.js';
 import { hfGgufKv } from './gguf-kv.js';
 import { ggufNormData } from './norm-shift.js';
+import { sourceViews } from './stack.js';
 import type { TensorRef } from './types.js';
 
 /** Output tensor type of a conversion: `auto` keeps F32 sources F32 and makes F16/BF16 sources F16. */
@@ -45,9 +46,9 @@ export interface ConvertModelResult {
   type: WeightType;
 }
 
-/** The output format of one tensor: 1-D tensors stay f32, 2-D ones take `type`. */
+/** The output format of one tensor: 1-D tensors and MoE routers stay f32 (as the converter keeps them), others take `type`. */
 function outFormat(t: TensorRef, type: WeightType): WeightType {
-  return t.dims.length === 1 ? 'f32' : type;
+  return t.dims.length === 1 || t.role === 'ffn_gate_inp' || t.role === 'ffn_gate_inp_shexp' ? 'f32' : type;
 }
 
 
@@ -58,10 +59,10 @@ function outFormat(t: TensorRef, type: WeightType): WeightType {
  * the writer asks for the next one (it awaits each in turn) or at the end.
  */
 class SourceReleaser {
-  pending: Uint8Array | undefined;
+  pending: readonly Uint8Array[] = [];
   releasePending(): void {
-    if (this.pending) releaseView(this.pending);
-    this.pending = undefined;
+    for (const v of this.pending) releaseView(v);
+    this.pending = [];
   }
 }
 
@@ -84,7 +85,7 @@ function tensorSource(t: TensorRef, dstFormat: WeightType, threads: number | und
       }
       if (srcFormat === dstFormat) {
         // Copied as is: its pages of the mapping are dropped once the writer has written it.
-        if (release) release.pending = t.data;
+        if (release) release.pending = sourceViews(t);
         return src;
       }
       const dst = Buffer.allocUnsafe(byteLength);
@@ -99,7 +100,7 @@ function tensorSource(t: TensorRef, dstFormat: WeightType, threads: number | und
         if (err instanceof LayerquantError && err.file === undefined) Object.defineProperty(err, 'file', { value: t.file });
         throw err;
       }
-      if (release) releaseView(t.data);
+      if (release) for (const v of sourceViews(t)) releaseView(v);
       return dst;
     },
   };

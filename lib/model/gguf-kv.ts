@@ -43,6 +43,12 @@ export function hfGgufKv(m: ModelDescription, fileType: number, name: string): G
     kv.push(u32(`${arch}.attention.key_length`, hp.headDim), u32(`${arch}.attention.value_length`, hp.headDim));
   }
   if (arch !== 'gemma3' && arch !== 'phi3') kv.push(u32(`${arch}.vocab_size`, hp.nVocab));
+  // Experts as the converter writes them (mixtral's inner size is feed_forward_length).
+  if (hp.nExpert !== undefined) {
+    kv.push(u32(`${arch}.expert_count`, hp.nExpert), u32(`${arch}.expert_used_count`, hp.nExpertUsed!));
+    if (arch !== 'llama') kv.push(u32(`${arch}.expert_feed_forward_length`, hp.nFfExp!));
+    if (hp.nFfShexp !== undefined) kv.push(u32(`${arch}.expert_shared_feed_forward_length`, hp.nFfShexp));
+  }
   kv.push(u32('general.file_type', fileType));
   kv.push(...hfTokenizerToGgufKv(m.tokenizer, { nVocab: hp.nVocab }));
   return kv;

@@ -9,10 +9,11 @@ import { basename, join, resolve } from 'node:path';
 import { LayerquantError } from '../errors.js';
 import type { GgufKv } from '../io/gguf-types.js';
 import { openSafetensors, type SafetensorsModel } from '../io/safetensors.js';
-import { architectureFromHf } from './arch.js';
+import { architectureFromHf, blockRolesOf } from './arch.js';
+import { hfExperts, hfExpertStack, hfModuleOf } from './experts-hf.js';
 import { hfAttention } from './attention.js';
 import { hfRope, llama3RopeFactors } from './rope.js';
-import { GLOBAL_ROLES, ggufBlockName, isNormRole, ggufGlobalName, hfBlockName, hfGlobalName, type BlockRole, type GlobalRole } from './names.js';
+import { GLOBAL_ROLES, ggufBlockName, isExpertRole, isNormRole, ggufGlobalName, hfBlockName, hfGlobalName, type BlockRole, type GlobalRole } from './names.js';
 import { hfGgufKv } from './gguf-kv.js';
 import { checkDims, checkHparams } from './shapes.js';
 import type { BlockDescription, HfTokenizerSource, Hparams, ModelDescription, ShapedRole, TensorRef, TensorRole } from './types.js';
@@ -94,6 +95,7 @@ export function hfHparams(config: HfLlamaConfig, file: string): Hparams {
   if (rope.scaling) hp.ropeScaling = rope.scaling;
   checkHparams(hp, file);
   hfAttention(arch, config, hp, rope.localTheta, file);
+  hfExperts(arch, config, hp, file);
   return hp;
 }
 
@@ -123,6 +125,11 @@ export function loadHfModel(folder: string): ModelDescription {
   const tokenizer = hfTokenizerSource(folder);
   const st: SafetensorsModel = openSafetensors(folder);
   try {
+    const formatOf = (dtype: string, file: string, tensor: string): string => {
+      const format = Object.hasOwn(FORMAT_OF_DTYPE, dtype) ? FORMAT_OF_DTYPE[dtype] : undefined;
+      if (format === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${dtype} is not supported (F32, F16, BF16)`, { file, tensor });
+      return format;
+    };
     const ref = (hfName: string, name: string, role: ShapedRole, required: boolean, permuteHeads?: number): TensorRef | undefined => {
       const t = st.tensors.get(hfName);
       if (!t) {
@@ -131,9 +138,7 @@ export function loadHfModel(folder: string): ModelDescription {
       }
       const dims = [...t.shape].reverse();
       checkDims(role, dims, hp, t.file, hfName, arch);
-      const format = Object.hasOwn(FORMAT_OF_DTYPE, t.dtype) ? FORMAT_OF_DTYPE[t.dtype] : undefined;
-      if (format === undefined) throw new LayerquantError('E_UNSUPPORTED', `dtype ${String(t.dtype)} is not supported (F32, F16, BF16)`, { file: t.file, tensor: hfName });
-      const r: TensorRef = { name, hfName, role, dims, format, data: t.data, file: t.file };
+      const r: TensorRef = { name, hfName, role, dims, format: formatOf(t.dtype, t.file, hfName), data: t.data, file: t.file };
       if (permuteHeads !== undefined) r.permuteHeads = permuteHeads;
       if (arch.hfNormAddOne && isNormRole(role)) r.addOne = true;
       return r;
@@ -141,19 +146,28 @@ export function loadHfModel(folder: string): ModelDescription {
     // HF q/k rows rotate halves; only architectures whose GGUF rotates pairs permute them.
     const permute = (role: BlockRole): number | undefined => (arch.ropeNeox ? undefined : role === 'attn_q' ? hp.nHead : role === 'attn_k' ? hp.nHeadKv : undefined);
     const blocks: BlockDescription[] = [];
-    for (let i = 0; i < hp.nLayer; i++) {
-      const tensors: TensorRef[] = [];
-      const hfName = (role: BlockRole): string => hfBlockName(i, role, arch.hfModules?.[role]);
-      for (const role of arch.blockRoles) tensors.push(ref(hfName(role), ggufBlockName(i, role), role, true, permute(role))!);
-      for (const role of arch.optionalRoles) {
-        const t = ref(hfName(role), ggufBlockName(i, role), role, false, permute(role));
-        if (t) tensors.push(t);
-      }
-      blocks.push({ index: i, tensors });
-    }
     // Every weight must be one we map: silently dropping one would give a wrong model.
     const known = new Set<string>(GLOBAL_ROLES.map(hfGlobalName));
-    for (const b of blocks) for (const t of b.tensors) known.add(t.hfName!);
+    const blockRoles = blockRolesOf(arch, hp.nExpert !== undefined);
+    for (let i = 0; i < hp.nLayer; i++) {
+      const tensors: TensorRef[] = [];
+      const hfName = (role: BlockRole): string => hfBlockName(i, role, hfModuleOf(arch, role));
+      const add = (role: BlockRole, required: boolean): void => {
+        if (isExpertRole(role)) {
+          const s = hfExpertStack(st, arch, hp, i, role, ggufBlockName(i, role), formatOf);
+          for (const n of s.hfNames) known.add(n);
+          tensors.push(s.ref);
+          return;
+        }
+        const t = ref(hfName(role), ggufBlockName(i, role), role, required, permute(role));
+        if (!t) return;
+        known.add(t.hfName!);
+        tensors.push(t);
+      };
+      for (const role of blockRoles.required) add(role, true);
+      for (const role of blockRoles.optional) add(role, false);
+      blocks.push({ index: i, tensors });
+    }
     for (const [name, t] of st.tensors) {
       if (!known.has(name) && !name.endsWith('.rotary_emb.inv_freq')) {
         throw new LayerquantError('E_UNSUPPORTED', `tensor ${name} has no place in a ${arch.name} model`, { file: t.file, tensor: name });

@@ -1,4 +1,5 @@
 /** Sizes of tensors and models: element counts and stored bytes. */
+import { storedBytes } from './stack.js';
 import type { ModelDescription, TensorRef } from './types.js';
 
 /** Number of elements of a tensor. */
@@ -6,9 +7,9 @@ export function tensorElements(t: Pick<TensorRef, 'dims'>): number {
   return t.dims.reduce((a, b) => a * b, 1);
 }
 
-/** Bytes a tensor occupies as stored (its data view). */
-export function tensorBytes(t: Pick<TensorRef, 'data'>): number {
-  return t.data.byteLength;
+/** Bytes a tensor occupies as stored (its data view, or a HF expert stack's parts). */
+export function tensorBytes(t: Pick<TensorRef, 'data' | 'parts'>): number {
+  return storedBytes(t);
 }
 
 /** Totals over a model: tensor count, elements and stored bytes (blocks and globals). */

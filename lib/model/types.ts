@@ -140,6 +140,11 @@ export interface TensorRef {
    * (rotate-half) order: see {@link permuteHeads}.
    */
   data: Uint8Array;
+  /**
+   * Only for a HF expert stack: its matrices' views, one per expert, in order; `data` is then
+   * made on demand (lib/model/stack.ts; read matrix by matrix with `matrixViews`).
+   */
+  readonly parts?: readonly Uint8Array[];
   /** The file the data lives in. */
   file: string;
   /**

@@ -11,12 +11,13 @@
  */
 import { ggufNormData } from '../model/norm-shift.js';
 import { hfToGgufRows } from '../model/permute.js';
+import { matrixViews } from '../model/stack.js';
 import type { TensorRef } from '../model/types.js';
 import { formatInfo } from './formats.js';
 import { quantizedBytes, quantizeTensorInto } from './tensor.js';
 
 /** The fields of a tensor materialise reads (lib/model's TensorRef and the decoder's tensors have them). */
-export type MaterialSource = Pick<TensorRef, 'name' | 'dims' | 'format' | 'data'> & { hfName?: string; permuteHeads?: number; addOne?: true };
+export type MaterialSource = Pick<TensorRef, 'name' | 'dims' | 'format' | 'data' | 'parts'> & { hfName?: string; permuteHeads?: number; addOne?: true };
 
 /** Options of {@link materialise}. */
 export interface MaterialiseOptions {
@@ -46,19 +47,23 @@ export async function materialise<T extends MaterialSource>(t: T, format: string
   }
   const target = formatInfo(format).name;
   const permute = opts.rows === 'gguf' && t.permuteHeads !== undefined;
-  let data: Uint8Array = t.data;
+  let data: Uint8Array | undefined;
   if (target !== formatInfo(t.format).name) {
     const out = Buffer.allocUnsafe(quantizedBytes(target, t.dims));
     const common = { ...(opts.threads !== undefined ? { threads: opts.threads } : {}), ...(opts.signal ? { signal: opts.signal } : {}) };
     const nMat = t.dims.length === 3 ? t.dims[2]! : 1;
     const imp = opts.importance;
-    if (imp !== undefined && nMat > 1 && imp.length === t.dims[0]! * nMat) {
+    const perMatrix = imp !== undefined && nMat > 1 && imp.length === t.dims[0]! * nMat;
+    if (perMatrix || t.parts) {
       // llama-quantize: matrix m of the stack gets importance row m (its expert's tokens only).
+      // A HF stack is read part by part, never joined.
       const dims = [t.dims[0]!, t.dims[1]!];
-      const inBytes = t.data.byteLength / nMat, outBytes = out.byteLength / nMat;
+      const outBytes = out.byteLength / nMat;
+      const mats = matrixViews(t);
       for (let m = 0; m < nMat; m++) {
-        await quantizeTensorInto({ data: t.data.subarray(m * inBytes, (m + 1) * inBytes), format: t.format, dims, name: t.name },
-          target, out.subarray(m * outBytes, (m + 1) * outBytes), { ...common, importance: imp.subarray(m * dims[0]!, (m + 1) * dims[0]!) });
+        const own = perMatrix ? imp.subarray(m * dims[0]!, (m + 1) * dims[0]!) : imp;
+        await quantizeTensorInto({ data: mats[m]!, format: t.format, dims, name: t.name },
+          target, out.subarray(m * outBytes, (m + 1) * outBytes), { ...common, ...(own !== undefined ? { importance: own } : {}) });
       }
     } else {
       await quantizeTensorInto({ data: t.data, format: t.format, dims: [...t.dims], name: t.name }, target, out, {
@@ -69,8 +74,8 @@ export async function materialise<T extends MaterialSource>(t: T, format: string
   } else if (!permute) {
     return t;
   }
-  if (permute) data = hfToGgufRows(data, t.dims[1]!, t.permuteHeads!, t.hfName ?? t.name);
-  const out: T = { ...t, format: target, data };
+  if (permute) data = hfToGgufRows(data ?? t.data, t.dims[1]!, t.permuteHeads!, t.hfName ?? t.name);
+  const out: T = { ...t, format: target, data: data ?? t.data };
   if (permute) delete out.permuteHeads;
   return out;
 }

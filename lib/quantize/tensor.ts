@@ -110,12 +110,25 @@ export interface QuantizationError {
 
 /**
  * The importance-weighted error of quantizing `view` to `format` (weights w = opts.importance, or
- * 1), measured natively on every `rowStep`-th row without writing a quantized copy.
+ * 1; for a 3-D expert stack, one row of weights per matrix, summed over the matrices), measured
+ * natively on every `rowStep`-th row (of each matrix) without writing a quantized copy.
  */
 export async function quantizationError(view: TensorView, format: string, opts: QuantizeOptions & { rowStep?: number } = {}): Promise<QuantizationError> {
   const c = validate(view, format);
   const rowStep = opts.rowStep ?? 1;
   if (!Number.isSafeInteger(rowStep) || rowStep < 1) throw new LayerquantError('E_BAD_ARGUMENT', `Expected rowStep as an integer >= 1 but received ${rowStep}`, { tensor: view.name });
+  const nMat = view.dims.length === 3 ? view.dims[2]! : 1;
+  if (opts.importance !== undefined && nMat > 1 && opts.importance.length === c.n * nMat) {
+    // An expert stack with one importance row per matrix (llama-quantize's): matrix by matrix.
+    const dims = [view.dims[0]!, view.dims[1]!];
+    const each = c.bytes.byteLength / nMat;
+    const sum: QuantizationError = { error: 0, signal: 0, rows: 0 };
+    for (let m = 0; m < nMat; m++) {
+      const r = await quantizationError({ ...view, data: c.bytes.subarray(m * each, (m + 1) * each), format: c.source, dims }, format, { ...opts, importance: opts.importance.subarray(m * c.n, (m + 1) * c.n) });
+      sum.error += r.error; sum.signal += r.signal; sum.rows += r.rows;
+    }
+    return sum;
+  }
   const error = new Float64Array(2);
   await runQuantize(view, c, new Uint8Array(0), opts, { error, rowStep });
   return { error: error[0]!, signal: error[1]!, rows: Math.ceil(c.rows / rowStep) };

@@ -12,6 +12,7 @@ import { LayerquantError } from '../errors.js';
 import { ggmlTypeOf } from '../io/ggml-types.js';
 import { releaseView } from '../io/mmap.js';
 import { writeGguf, type GgufTensorSource } from '../io/gguf-write.js';
+import { sourceViews } from '../model/stack.js';
 import type { ModelDescription, TensorRef } from '../model/types.js';
 import type { Plan } from '../plan/plan.js';
 import { startStage, type ProgressListener } from '../progress.js';
@@ -56,10 +57,10 @@ export async function writePlan(model: ModelDescription, plan: Plan, output: str
   let current: string | undefined;
   // A source copied as is must stay resident until the writer has written it: the writer awaits
   // each data() in turn, so it is released when the next tensor is asked for (or at the end).
-  let pending: Uint8Array | undefined;
+  let pending: readonly Uint8Array[] = [];
   const releasePending = (): void => {
-    if (pending) releaseView(pending);
-    pending = undefined;
+    for (const v of pending) releaseView(v);
+    pending = [];
   };
   const sources: GgufTensorSource[] = plan.tensors.map((pt, i) => {
     const ref = refs.get(pt.name);
@@ -81,8 +82,8 @@ export async function writePlan(model: ModelDescription, plan: Plan, output: str
         });
         // Copied as is: released once written; quantized: the source is read, so its pages of the
         // mapping go now (a no-op for memory that is not mapped).
-        if (m.format === ref.format) pending = ref.data;
-        else releaseView(ref.data);
+        if (m.format === ref.format) pending = sourceViews(ref);
+        else for (const v of sourceViews(ref)) releaseView(v);
         return m.data;
       },
     };

@@ -1,10 +1,12 @@
 // quantizationError (the quantize driver's error mode, what the planner's weight error reads)
 // equals the error of the quantizer's own output decoded and compared in float64, with and without
-// importance, on every row and on every k-th row, from f32 and f16 sources; bad inputs are typed.
+// importance, on every row and on every k-th row, from f32 and f16 sources, and matrix by matrix
+// for an expert stack with one importance row per matrix; bad inputs are typed.
 import { describe, expect, it } from 'vitest';
 import { isLayerquantError } from '../../lib/errors.js';
 import { formats } from '../../lib/quantize/formats.js';
 import { dequantizeTensor, quantizationError, quantizeTensor } from '../../lib/quantize/tensor.js';
+import { materialise } from '../../lib/quantize/materialise.js';
 import { convertTensor } from '../../lib/tensor/convert.js';
 import { gaussian, heavyTailed, rng } from '../cases/quant.js';
 import { bytesOf } from '../helpers/quant-compare.js';
@@ -44,6 +46,25 @@ describe('quantizationError', () => {
       }
     });
   }
+
+  it('an expert stack with one importance row per matrix: each matrix measured with its own row, as materialise quantizes it', async () => {
+    const n = 64, rows = 6, nMat = 3;
+    const r = rng(11);
+    const x = gaussian(n * rows * nMat, 12);
+    const w = new Float32Array(n * nMat).map(() => (r() < 0.1 ? 20 * r() : 0.1 + r()));
+    const dims = [n, rows, nMat];
+    const q = await materialise({ name: 'blk.0.ffn_up_exps.weight', data: bytesOf(x), format: 'f32', dims }, 'q4_0', { importance: w });
+    const y = await dequantizeTensor(q.data, 'q4_0', dims);
+    let error = 0, signal = 0;
+    for (let m = 0; m < nMat; m++) {
+      const part = reference(x.subarray(m * n * rows, (m + 1) * n * rows), y.subarray(m * n * rows, (m + 1) * n * rows), n, 1, w.subarray(m * n, (m + 1) * n));
+      error += part.error; signal += part.signal;
+    }
+    const got = await quantizationError({ data: bytesOf(x), format: 'f32', dims }, 'q4_0', { importance: w });
+    expect(got.rows).toBe(rows * nMat);
+    expect(got.error / error).toBeCloseTo(1, 9);
+    expect(got.signal / signal).toBeCloseTo(1, 9);
+  });
 
   it('reads f16 sources as the quantizer does', async () => {
     const n = 256, rows = 8;

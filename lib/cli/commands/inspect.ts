@@ -3,7 +3,7 @@
  * type, dims and bytes, per-block and overall totals. Works on a GGUF file or a HF folder.
  */
 import { loadModel } from '../../model/load.js';
-import { tensorElements } from '../../model/sizes.js';
+import { tensorBytes, tensorElements } from '../../model/sizes.js';
 import type { HfTokenizerSource, Hparams, ModelDescription, TensorRef } from '../../model/types.js';
 import { jsonOption, onePositional, type CommandSpec } from '../command.js';
 import { fmtBytes, fmtFloat, fmtInt, table } from '../format.js';
@@ -36,7 +36,7 @@ export interface InspectReport {
 }
 
 function tensorReport(t: TensorRef): InspectTensor {
-  const r: InspectTensor = { name: t.name, role: t.role, format: t.format, dims: [...t.dims], elements: tensorElements(t), bytes: t.data.byteLength };
+  const r: InspectTensor = { name: t.name, role: t.role, format: t.format, dims: [...t.dims], elements: tensorElements(t), bytes: tensorBytes(t) };
   if (t.hfName !== undefined) r.hfName = t.hfName;
   if (t.permuteHeads !== undefined) r.permuteHeads = t.permuteHeads;
   return r;
