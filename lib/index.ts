@@ -18,6 +18,8 @@ export { formats, formatInfo, type FormatInfo } from './quantize/formats.js';
 export { rank, type RankMethod, type RankOptions } from './importance/rank.js';
 export type { ImportanceResult, BlockScore } from './importance/types.js';
 export { sensitivity, type SensitivityOptions, type SensitivityResult, type SensitivityUnit } from './importance/sensitivity.js';
+// importance matrices (llama-imatrix's GGUF and .dat files)
+export { computeImatrix, readImatrix, writeImatrix, combineImatrices, type Imatrix, type ImatrixEntry, type ImatrixOptions, type ImatrixFile, type WriteImatrixOptions } from './imatrix/index.js';
 // plan
 export { parseBudget, type Budget, type BudgetArgs } from './plan/budget.js';
 export type { Plan, PlannedTensor, PlannedBlock, GlobalsPolicy } from './plan/plan.js';
@@ -34,6 +36,7 @@ export { convertTensor, findNonFinite, type ConvertOptions, type PlainFormat } f
 export type { TensorData } from './tensor/view.js';
 // evaluate
 export { perplexity, type PerplexityOptions, type PerplexityResult } from './eval/perplexity.js';
+export { klDivergence, saveBaseLogits, type KlResult, type KlOptions, type MeanError } from './eval/kl-divergence.js';
 export { outputKl } from './importance/sensitivity.js';
 export { compareModel, type CompareModelOptions, type CompareRow, type CompareSummary } from './quantize/compare.js';
 // progress and backend
