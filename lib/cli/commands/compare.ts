@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { readTextFile } from '../../eval/text.js';
 import { parseScores } from '../../plan/scores.js';
-import { compareCsv, compareModel, compareSvg, formatCompareTable, formatWithin, type CompareModelOptions } from '../../quantize/compare.js';
+import { compareCsv, compareModel, compareSvg, formatCompareTable, formatWithin, fractionWithin, type CompareModelOptions } from '../../quantize/compare.js';
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
 import { UsageError, interruptSignal, numberList, oneOf, onePositional, perplexityOptions, positiveInt, runOptions, str, type CommandSpec } from '../command.js';
 import { progressMode, progressRenderer } from '../progress.js';
@@ -26,6 +26,7 @@ export const compareCommand: CommandSpec = {
     scores: { type: 'string', value: 'X', help: 'use these block scores (list or JSON file) as the order "given" instead' },
     fractions: { type: 'string', value: 'F,…', default: '0,0.2,0.4,0.6,0.8,1', help: 'fractions of blocks moved to the low level' },
     seeds: { type: 'string', value: 'S,…', default: '1,2,3', help: 'seeds of the random orders' },
+    tolerance: { type: 'string', value: 'T', default: '0.05', help: 'report the largest fraction with perplexity within (1 + T) × the all-high one' },
     csv: { type: 'string', value: 'FILE', help: 'write every point as CSV' },
     svg: { type: 'string', value: 'FILE', help: 'write the line plot' },
     ...runOptions,
@@ -49,7 +50,10 @@ export const compareCommand: CommandSpec = {
     if (str(v.calib)) opts.calib = readTextFile(str(v.calib)!);
     if (prune !== undefined) opts.prune = v.scores !== undefined ? 'given' : prune;
     try {
-      const { rows, summary, within, scores } = await compareModel(path, readTextFile(file), opts);
+      const tolerance = Number(v.tolerance);
+      if (!(tolerance >= 0)) throw new UsageError(`--tolerance expects a number >= 0 but received "${String(v.tolerance)}"`);
+      const { rows, summary, scores } = await compareModel(path, readTextFile(file), opts);
+      const within = rows.some((r) => r.fraction === 0) ? fractionWithin(rows, tolerance) : null;
       if (str(v.csv)) writeFileSync(str(v.csv)!, compareCsv(rows));
       if (str(v.svg)) writeFileSync(str(v.svg)!, compareSvg(summary, `${path.split('/').pop()}: perplexity vs. blocks at ${opts.levels!.split(',')[0]}`));
       io.stdout(v.json ? `${JSON.stringify({ scores, rows, summary, within }, null, 2)}\n` : `${formatCompareTable(summary)}\n${within ? `\n${formatWithin(within)}\n` : ''}`);
