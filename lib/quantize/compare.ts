@@ -329,30 +329,31 @@ const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;'
 
 /**
  * A line plot (perplexity against fraction moved), one line per order; random shows its range.
- * The axis is logarithmic when the values span more than a factor 1.5 (pruning's curve climbs far
- * above the quantized ones and would flatten them on a linear axis).
+ * The axis spans the quantized orders and at most as much again above them: pruning's curve
+ * climbs far higher and would flatten the others, so its points beyond the axis sit on the top
+ * edge with their values written.
  */
 export function compareSvg(s: CompareSummary, title = 'perplexity vs. fraction of blocks at the low level'): string {
   const W = 640;
   const H = 400;
   const m = { l: 60, r: 150, t: 36, b: 46 };
   const xs = s.lines.map((l) => l.fraction);
-  const ys = s.lines.flatMap((l) => [...Object.values(l.values), l.randomMin ?? NaN, l.randomMax ?? NaN]).filter(Number.isFinite);
+  const isPrune = (o: string): boolean => o.startsWith('prune-');
+  const main = s.orders.some((o) => !isPrune(o)) ? s.orders.filter((o) => !isPrune(o)) : s.orders;
+  const valuesOf = (orders: string[]): number[] => s.lines.flatMap((l) => orders.map((o) => l.values[o] ?? NaN)).filter(Number.isFinite);
+  const ys = [...valuesOf(main), ...s.lines.flatMap((l) => [l.randomMin ?? NaN, l.randomMax ?? NaN]).filter(Number.isFinite)];
   const x0 = Math.min(...xs);
   const x1 = Math.max(...xs);
   let y0 = Math.min(...ys);
   let y1 = Math.max(...ys);
+  const cap = y1 + (y1 - y0);
+  y1 = Math.max(y1, ...valuesOf(s.orders.filter(isPrune)).filter((v) => v <= cap));
   if (y1 === y0) [y0, y1] = [y0 - 1, y1 + 1];
-  const log = y0 > 0 && y1 / y0 > 1.5;
-  const tf = (y: number): number => (log ? Math.log(y) : y);
-  const inv = (v: number): number => (log ? Math.exp(v) : v);
-  let v0 = tf(y0);
-  let v1 = tf(y1);
-  const pad = (v1 - v0) * 0.05;
-  v0 -= pad;
-  v1 += pad;
+  const pad = (y1 - y0) * 0.05;
+  y0 -= pad;
+  y1 += pad;
   const X = (x: number): number => m.l + ((x - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
-  const Y = (y: number): number => H - m.b - ((tf(y) - v0) / (v1 - v0)) * (H - m.t - m.b);
+  const Y = (y: number): number => Math.max(m.t, H - m.b - ((y - y0) / (y1 - y0)) * (H - m.t - m.b));
   const colors = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2'];
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
@@ -361,11 +362,11 @@ export function compareSvg(s: CompareSummary, title = 'perplexity vs. fraction o
     `<line x1="${m.l}" y1="${H - m.b}" x2="${W - m.r}" y2="${H - m.b}" stroke="black"/>`,
     `<line x1="${m.l}" y1="${m.t}" x2="${m.l}" y2="${H - m.b}" stroke="black"/>`,
     `<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">fraction of blocks moved to the low level</text>`,
-    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">perplexity${log ? ' (log scale)' : ''}</text>`,
+    `<text x="16" y="${(m.t + H - m.b) / 2}" text-anchor="middle" transform="rotate(-90 16 ${(m.t + H - m.b) / 2})">perplexity</text>`,
   ];
   for (const x of xs) out.push(`<text x="${X(x).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle">${Math.round(x * 100)}%</text>`);
   for (let k = 0; k <= 4; k++) {
-    const y = inv(v0 + ((v1 - v0) * k) / 4);
+    const y = y0 + ((y1 - y0) * k) / 4;
     out.push(`<line x1="${m.l - 4}" y1="${Y(y).toFixed(1)}" x2="${W - m.r}" y2="${Y(y).toFixed(1)}" stroke="#ddd"/>`);
     out.push(`<text x="${m.l - 6}" y="${(Y(y) + 4).toFixed(1)}" text-anchor="end">${y.toFixed(3)}</text>`);
   }
@@ -379,6 +380,10 @@ export function compareSvg(s: CompareSummary, title = 'perplexity vs. fraction o
     const pts = s.lines.filter((l) => l.values[o] !== undefined).map((l) => `${X(l.fraction).toFixed(1)},${Y(l.values[o]!).toFixed(1)}`);
     out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${c}" stroke-width="2"${o === 'random' ? ' stroke-dasharray="5,4"' : ''}/>`);
     for (const p of pts) out.push(`<circle cx="${p.split(',')[0]}" cy="${p.split(',')[1]}" r="3" fill="${c}"/>`);
+    for (const l of s.lines) {
+      const v = l.values[o];
+      if (v !== undefined && v > y1) out.push(`<text x="${(X(l.fraction) + 5).toFixed(1)}" y="${(m.t + 12).toFixed(1)}" fill="${c}" font-size="10">${v.toFixed(2)}</text>`);
+    }
     out.push(`<line x1="${W - m.r + 12}" y1="${m.t + 10 + i * 18}" x2="${W - m.r + 36}" y2="${m.t + 10 + i * 18}" stroke="${c}" stroke-width="2"/>`);
     out.push(`<text x="${W - m.r + 42}" y="${m.t + 14 + i * 18}">${esc(o === 'random' ? 'random (mean, range)' : o)}</text>`);
   });

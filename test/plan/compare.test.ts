@@ -51,12 +51,12 @@ describe.skipIf(needData(data.stories260K.gguf))('compare (the paper experiment)
   it('prunes the all-high model to each point\'s size, least important first, and finds the largest fraction within +5%', async () => {
     const damage = [0.5, 0.1, 0.3, 0.2, 0.9];
     const blockOf = (name: string): number => Number(/^blk\.(\d+)\./.exec(name)![1]);
-    // Stand-in loss: 4, + each block's damage at Q4_0, + 2 per block removed.
+    // Stand-in loss: 4, + each block's damage at Q4_0, + 3 per block removed.
     const evaluate = async (q: QuantizedModel): Promise<number> => {
       // A pruned model is renumbered as the written file is, and says how many blocks it has.
       expect(q.blocks.map((b) => b.index)).toEqual(q.blocks.map((_, i) => i));
       expect(q.hparams.nLayer).toBe(q.blocks.length);
-      let loss = 4 + 2 * (model.blocks.length - q.blocks.length);
+      let loss = 4 + 3 * (model.blocks.length - q.blocks.length);
       for (const b of q.blocks) {
         const t = b.tensors.find((x) => x.role === 'attn_q')!;
         if (t.format === 'q4_0') loss += damage[blockOf(t.name)]!;
@@ -74,16 +74,22 @@ describe.skipIf(needData(data.stories260K.gguf))('compare (the paper experiment)
       expect(gone.length).toBe(p.pruned);
       expect(gone.sort()).toEqual(byLim.slice(0, p.pruned).sort());
       expect(p.blockLevels.filter((l) => l !== 'pruned')).toEqual(new Array(5 - p.pruned).fill(rows[0]!.blockLevels[0]));
-      expect(p.perplexity).toBe(4 + 2 * p.pruned);
+      expect(p.perplexity).toBe(4 + 3 * p.pruned);
       // No larger than the point, and one block fewer removed would not fit (blocks are equal in size).
       expect(p.bitsPerWeight).toBeLessThanOrEqual(target);
       if (p.pruned > 0) expect(high - ((high - p.bitsPerWeight) / p.pruned) * (p.pruned - 1)).toBeGreaterThan(target);
     }
     expect(prune[0]!.pruned).toBe(0);
     expect(prune[5]!.pruned).toBeGreaterThan(0);
+    // The plot's axis spans the quantized orders (4 … 6) and as much again; pruning's last point
+    // lies beyond it, drawn on the top edge with its value.
+    expect(prune[5]!.perplexity).toBeGreaterThan(8);
+    const svg = compareSvg(summarize(rows));
+    expect(svg).toContain(`>${prune[5]!.perplexity.toFixed(2)}</text>`);
+    expect(svg).not.toContain(`>${prune[0]!.perplexity.toFixed(2)}</text>`);
 
     // +5% of 4 is 4.2. By hand from the damages: LIM moves 0.1 (4.1), then 0.2 (4.3): 20%.
-    // Reverse moves 0.9 first: 0%. Pruning costs 2 per block: 0%. Random: per seed, from its levels.
+    // Reverse moves 0.9 first: 0%. Pruning costs 3 per block: 0%. Random: per seed, from its levels.
     const w = fractionWithin(rows);
     expect(w.base).toBe(4);
     const at = (o: string): { fraction: number; min: number; max: number } => w.orders.find((x) => x.order === o)!;
