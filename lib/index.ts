@@ -38,7 +38,7 @@ export type { TensorData } from './tensor/view.js';
 export { perplexity, type PerplexityOptions, type PerplexityResult } from './eval/perplexity.js';
 export { klDivergence, saveBaseLogits, type KlResult, type KlOptions, type MeanError } from './eval/kl-divergence.js';
 export { outputKl } from './importance/sensitivity.js';
-export { compareModel, type CompareModelOptions, type CompareRow, type CompareSummary } from './quantize/compare.js';
+export { compareModel, type CompareMethod, type CompareModelOptions, type CompareRow, type CompareSummary, type CompareWithin } from './quantize/compare.js';
 // progress and backend
 export type { ProgressEvent, ProgressListener } from './progress.js';
 export { nativeBackend, type BackendChoice } from './native.js';
