@@ -345,7 +345,7 @@ inline void batch_codes(const state<T> & st, int b, const V & D, int v, int * co
 // Candidates of group p: the union of the look-up lists of its lattice points, merged round-robin
 // (each list's nearest entries first) and capped at kMaxCand. Entries deep in a list seldom win at
 // a scale near the group's: on Gaussian rows with exp(1.5 g) weights, 8 instead of 64 costs about
-// 1% relative error (ggml's is 9-13% higher) and makes IQ1/IQ3 about 2x faster.
+// 1% relative error (ggml's is 9-13% higher) and makes the search 1.2-2x faster (IQ1 most).
 template <class T>
 inline void add_lists(state<T> & st, int p, const int * codes, int ncodes, uint32_t * stamp, uint32_t mark) {
     const lq_iq_grid & g = *st.g;
