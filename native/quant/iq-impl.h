@@ -115,7 +115,7 @@ inline float fabss(float a) { return a < 0.0f ? -a : a; }
 
 enum sign_mode { SIGN_FREE, SIGN_PARITY8, SIGN_PARITY_PAIR, SIGN_IQ1 };
 
-constexpr int kMaxCand = 64;  // candidates kept per group (lists are unioned until this many)
+constexpr int kMaxCand = 8;  // candidates per group (the lists merged round-robin until this many)
 constexpr float kBig = 1e30f;  // B of padding lanes: never the minimum
 
 // Per super-block work state. T: the format's traits (iq-formats.h). Groups (grid entries' worth of
@@ -342,16 +342,28 @@ inline void batch_codes(const state<T> & st, int b, const V & D, int v, int * co
     }
 }
 
+// Candidates of group p: the union of the look-up lists of its lattice points, merged round-robin
+// (each list's nearest entries first) and capped at kMaxCand. Entries deep in a list seldom win at
+// a scale near the group's: on Gaussian rows with exp(1.5 g) weights, 8 instead of 64 costs about
+// 1% relative error (ggml's is 9-13% higher) and makes the search 1.2-2x faster (IQ1 most).
 template <class T>
-inline void add_list(state<T> & st, int p, int code, uint32_t * stamp, uint32_t mark) {
+inline void add_lists(state<T> & st, int p, const int * codes, int ncodes, uint32_t * stamp, uint32_t mark) {
     const lq_iq_grid & g = *st.g;
-    const uint16_t * l = g.nb + g.nb_start[code];
-    const uint16_t * e = g.nb + g.nb_start[code + 1];
-    int nc = st.ncand[p];
-    for (; l < e && nc < kMaxCand; ++l) {
-        if (stamp[*l] == mark) continue;
-        stamp[*l] = mark;
-        st.cand[p][nc++] = *l;
+    const uint16_t * l[2 * 2 * 3];
+    const uint16_t * e[2 * 2 * 3];
+    for (int i = 0; i < ncodes; ++i) l[i] = g.nb + g.nb_start[codes[i]], e[i] = g.nb + g.nb_start[codes[i] + 1];
+    int nc = 0;
+    for (bool more = true; more && nc < kMaxCand;) {
+        more = false;
+        for (int i = 0; i < ncodes && nc < kMaxCand; ++i) {
+            if (l[i] == e[i]) continue;
+            more = true;
+            // branch-free: whether an entry was already taken is data-dependent and mispredicts
+            const uint16_t c = *l[i]++;
+            st.cand[p][nc] = c;
+            nc += stamp[c] != mark ? 1 : 0;
+            stamp[c] = mark;
+        }
     }
     st.ncand[p] = nc;
 }
@@ -481,7 +493,7 @@ inline void search(state<T> & st, uint32_t * stamp, uint32_t & mark) {
             const int p = 8 * b + l;
             st.ncand[p] = 0;
             ++mark;
-            for (int i = 0; i < ncodes[l]; ++i) add_list(st, p, codes[l][i], stamp, mark);
+            add_lists(st, p, codes[l], ncodes[l], stamp, mark);
             if (st.ncand[p] == 0) st.cand[p][st.ncand[p]++] = 0;
             kmax = st.ncand[p] > kmax ? st.ncand[p] : kmax;
         }
