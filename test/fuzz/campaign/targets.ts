@@ -11,9 +11,11 @@ import { Rng, iterationRng } from '../fuzz-helpers.js';
 import { mapFields, mutateGguf, type FileMap } from '../gguf-mutate.js';
 import { mutateSafetensors, safetensorsParts } from '../safetensors-mutate.js';
 import { mutateBytes, mutateJsonText, mutateTensorTypes } from '../text-mutate.js';
+import { mutateImatrix } from '../imatrix-mutate.js';
+import { readImatrix, type ImatrixFile } from '../../../lib/imatrix/read.js';
 import type { Seeds } from './seeds.js';
 
-export const KINDS = ['gguf', 'safetensors', 'index', 'config', 'tokenizer', 'plan', 'tensor-types'] as const;
+export const KINDS = ['gguf', 'safetensors', 'index', 'config', 'tokenizer', 'plan', 'tensor-types', 'imatrix'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** A mutant laid out on disk: the path each command reads, and what was done. */
@@ -29,7 +31,8 @@ export interface Mutant {
 }
 
 /**
- * `{model}`, `{out}`, `{text}`, `{file}` are replaced per mutant. A command after `{if-ok}` runs
+ * `{model}`, `{out}`, `{text}`, `{file}` (the mutated file), `{imatrix}` (the seed imatrix) are
+ * replaced per mutant. `{lib}` NAME…: a library reader no command reaches (worker.ts libCall). A command after `{if-ok}` runs
  * only when the command before it succeeded (a write after a plan that did not fail: writing is
  * the dearest step, and a mutant that cannot be planned fails the same way before writing).
  */
@@ -40,6 +43,7 @@ const HF_COMMANDS: Command[] = [
   ['convert', '{model}', '-o', '{out}'],
   ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
   ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
+  ['imatrix', '{model}', '--calib', '{text}', '-c', '16', '--chunks', '2', '-o', '{out}'],
 ];
 
 /** The commands that read each kind of input. */
@@ -49,6 +53,7 @@ export const COMMANDS: Record<Kind, Command[]> = {
     ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
     ['{if-ok}', 'quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', '{out}'],
     ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
+    ['imatrix', '{model}', '--calib', '{text}', '-c', '16', '--chunks', '2', '-o', '{out}'],
   ],
   safetensors: HF_COMMANDS,
   index: HF_COMMANDS,
@@ -58,9 +63,18 @@ export const COMMANDS: Record<Kind, Command[]> = {
     ['quantize', '{model}', '--plan', '{file}', '--plan-only', '--json'],
     ['{if-ok}', 'quantize', '{model}', '--plan', '{file}', '-o', '{out}'],
   ],
+  // No command reads a tensor-type file yet (a plan file is JSON): lib/plan's reader, with and
+  // without a preset for the tensors it does not name, and the plan reader given the wrong file.
   'tensor-types': [
+    ['{lib}', 'tensor-types', '{file}', '{model}'],
+    ['{lib}', 'tensor-types', '{file}', '{model}', 'Q4_K_M'],
     ['quantize', '{model}', '--plan', '{file}', '--plan-only', '--json'],
-    ['{if-ok}', 'quantize', '{model}', '--plan', '{file}', '--preset', 'Q8_0', '-o', '{out}'],
+  ],
+  // Q4_0 is the level that quantizes with the imatrix; combining reads the mutant beside the seed.
+  imatrix: [
+    ['quantize', '{model}', '--imatrix', '{file}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
+    ['{if-ok}', 'quantize', '{model}', '--imatrix', '{file}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', '{out}'],
+    ['imatrix', '--in-file', '{file}', '--in-file', '{imatrix}', '-c', '16', '-o', '{out}'],
   ],
 };
 
@@ -68,15 +82,22 @@ export const COMMANDS: Record<Kind, Command[]> = {
 interface Loaded {
   files: Map<string, Buffer>;
   ggufMaps: Map<string, FileMap>;
+  imatrices: Map<string, ImatrixFile>;
 }
 const cache = new WeakMap<Seeds, Loaded>();
 function loaded(seeds: Seeds): Loaded {
   let l = cache.get(seeds);
   if (!l) {
-    l = { files: new Map(), ggufMaps: new Map() };
+    l = { files: new Map(), ggufMaps: new Map(), imatrices: new Map() };
     cache.set(seeds, l);
   }
   return l;
+}
+function ggufMap(seeds: Seeds, path: string): FileMap {
+  const l = loaded(seeds);
+  let map = l.ggufMaps.get(path);
+  if (!map) l.ggufMaps.set(path, (map = mapFields(read(seeds, path))));
+  return map;
 }
 function read(seeds: Seeds, path: string): Buffer {
   const l = loaded(seeds);
@@ -120,14 +141,32 @@ export function makeMutant(seeds: Seeds, kind: Kind, seed: number, i: number, di
   const output = join(dir, 'out.gguf');
   if (kind === 'gguf') {
     const src = r.chance(0.7) ? seeds.gguf.tiny : seeds.gguf.stories;
-    const l = loaded(seeds);
     const bytes = read(seeds, src);
-    let map = l.ggufMaps.get(src);
-    if (!map) l.ggufMaps.set(src, (map = mapFields(bytes)));
+    const map = ggufMap(seeds, src);
     const m = r.chance(0.25) ? mutateWeights(bytes, map, r) : mutateGguf(bytes, map, r);
     const model = join(dir, 'model.gguf');
     writeFileSync(model, m.bytes);
     return { model, mutated: model, output, log: [`seed ${basename(src)}`, ...m.log] };
+  }
+  if (kind === 'imatrix') {
+    // Decoded edits (imatrix-mutate) most often; else the GGUF container's fields, its data, or bytes.
+    const gguf = r.chance(0.65);
+    const src = gguf ? seeds.imatrix.gguf : seeds.imatrix.dat;
+    const file = join(dir, basename(src));
+    const bytes = read(seeds, src);
+    const l = loaded(seeds);
+    let im = l.imatrices.get(src);
+    if (!im) l.imatrices.set(src, (im = readImatrix(src, { chunkSize: 16 })));
+    const how = r.int(100);
+    let out: Buffer;
+    if (how < 50) out = mutateImatrix(im, gguf ? 'gguf' : 'dat', r, log);
+    else if (gguf && how < 90) {
+      const m = how < 75 ? mutateGguf(bytes, ggufMap(seeds, src), r) : mutateWeights(bytes, ggufMap(seeds, src), r);
+      out = m.bytes;
+      log.push(...m.log);
+    } else out = mutateBytes(bytes, r, log);
+    writeFileSync(file, out);
+    return { model: seeds.gguf.tiny, mutated: file, output, log: [`seed ${basename(src)}`, ...log] };
   }
   if (kind === 'plan' || kind === 'tensor-types') {
     const src = kind === 'plan' ? seeds.plan : seeds.tensorTypes;
@@ -161,5 +200,5 @@ export function makeMutant(seeds: Seeds, kind: Kind, seed: number, i: number, di
 
 /** A command's argv for a mutant. */
 export function argvFor(cmd: Command, m: Mutant, seeds: Seeds): string[] {
-  return cmd.map((a) => a.replace('{model}', m.model).replace('{out}', m.output).replace('{text}', seeds.text).replace('{file}', m.mutated));
+  return cmd.map((a) => a.replace('{model}', m.model).replace('{out}', m.output).replace('{text}', seeds.text).replace('{file}', m.mutated).replace('{imatrix}', seeds.imatrix.gguf));
 }
