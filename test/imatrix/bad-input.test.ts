@@ -167,6 +167,19 @@ describe('imatrix files: bad input', () => {
     } finally {
       model.close();
     }
+    // Through quantize: exit 1 naming the file and the entry, nothing written.
+    const extraFile = join(dir, 'extra.gguf');
+    const extra = sample();
+    extra.entries.set('blk.9.attn_q.weight', { sums: new Float64Array(64).fill(1), counts: Float64Array.of(1) });
+    await writeImatrix(extraFile, extra);
+    const qOut = join(dir, 'q.gguf');
+    const qErr: string[] = [];
+    const qCode = await runCli(['quantize', data.stories260K.gguf, '--imatrix', extraFile, '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', qOut], { stdout: () => undefined, stderr: (t) => void qErr.push(t) });
+    expect(qCode).toBe(1);
+    expect(qErr.join('')).toContain(extraFile);
+    expect(qErr.join('')).toContain('blk.9.attn_q.weight');
+    expect(qErr.join('')).toContain('E_BAD_IMATRIX');
+    expect(existsSync(qOut)).toBe(false);
     const tiny = join(dir, 'tiny.txt');
     writeFileSync(tiny, 'Once upon a time there was a cat.');
     const out = join(dir, 'cli.gguf');
