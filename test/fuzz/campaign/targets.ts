@@ -43,7 +43,7 @@ const HF_COMMANDS: Command[] = [
   ['convert', '{model}', '-o', '{out}'],
   ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
   ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
-  ['imatrix', '{model}', '--calib', '{text}', '-c', '16', '--chunks', '2', '-o', '{out}'],
+  ['imatrix', '{model}', '--calib', '{text}', '-c', '16', '--chunks', '1', '-o', '{out}'],
 ];
 
 /** The commands that read each kind of input. */
@@ -53,7 +53,7 @@ export const COMMANDS: Record<Kind, Command[]> = {
     ['quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
     ['{if-ok}', 'quantize', '{model}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', '{out}'],
     ['eval', '{model}', '--text', '{text}', '-c', '16', '--chunks', '1'],
-    ['imatrix', '{model}', '--calib', '{text}', '-c', '16', '--chunks', '2', '-o', '{out}'],
+    ['imatrix', '{model}', '--calib', '{text}', '-c', '16', '--chunks', '1', '-o', '{out}'],
   ],
   safetensors: HF_COMMANDS,
   index: HF_COMMANDS,
@@ -63,12 +63,12 @@ export const COMMANDS: Record<Kind, Command[]> = {
     ['quantize', '{model}', '--plan', '{file}', '--plan-only', '--json'],
     ['{if-ok}', 'quantize', '{model}', '--plan', '{file}', '-o', '{out}'],
   ],
-  // No command reads a tensor-type file yet (a plan file is JSON): lib/plan's reader, with and
-  // without a preset for the tensors it does not name, and the plan reader given the wrong file.
+  // No command reads a tensor-type file yet (--plan takes JSON and refuses one at its first byte,
+  // as the plan kind's non-JSON mutants show): lib/plan's reader, with and without a preset for
+  // the tensors it does not name.
   'tensor-types': [
     ['{lib}', 'tensor-types', '{file}', '{model}'],
     ['{lib}', 'tensor-types', '{file}', '{model}', 'Q4_K_M'],
-    ['quantize', '{model}', '--plan', '{file}', '--plan-only', '--json'],
   ],
   // Q4_0 is the level that quantizes with the imatrix; combining reads the mutant beside the seed.
   imatrix: [
