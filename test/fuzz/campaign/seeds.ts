@@ -2,8 +2,8 @@
  * The valid inputs the campaign mutates, written once into a folder: a tiny Llama as a HF folder
  * (config.json, tokenizer.json from the shared stories260K, one F32 safetensors file) and sharded
  * (an index and two BF16 shards), its GGUF (converted by our own convert), a plan.json and a tensor-type
- * file for it, a short evaluation text, the GGUF's imatrix on that text (GGUF and .dat); beside
- * them the shared stories260K GGUF and HF folder.
+ * file for it, a short evaluation text and a calibration text, the GGUF's imatrix on the first
+ * (GGUF and .dat); beside them the shared stories260K GGUF and HF folder.
  * Tiny shapes (2 blocks, 32 wide) keep every command on a mutant to milliseconds, so a campaign of
  * 10^5 inputs runs in minutes; the real model keeps real metadata and sizes in the mix.
  */
@@ -33,6 +33,8 @@ export interface Seeds {
   tensorTypes: string;
   /** Evaluation text (a few hundred characters of TinyStories). */
   text: string;
+  /** Calibration text: TinyStories, one 512-token chunk and a half for the tiny model. */
+  calib: string;
   /** The tiny GGUF's imatrix (our `layerquant imatrix` on the text: output head included) as GGUF and legacy .dat (without it). */
   imatrix: { gguf: string; dat: string };
 }
@@ -116,8 +118,11 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
   const tinyGguf = join(dir, 'tiny.gguf');
   await convertHfToGguf(tiny, tinyGguf, { type: 'f32' });
   const text = join(dir, 'text.txt');
-  const textValue = readFileSync(data.text.tinystories, 'utf8').slice(0, 600);
+  const tinystories = readFileSync(data.text.tinystories, 'utf8');
+  const textValue = tinystories.slice(0, 600);
   writeFileSync(text, textValue);
+  const calib = join(dir, 'calib.txt');
+  writeFileSync(calib, tinystories.slice(0, 1500));
   const model = loadModel(tinyGguf);
   let plan: string;
   let tensorTypes: string;
@@ -135,5 +140,5 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
   } finally {
     model.close();
   }
-  return { dir, hf: { tiny, sharded, stories }, gguf: { tiny: tinyGguf, stories: data.stories260K.gguf }, plan, tensorTypes, text, imatrix };
+  return { dir, hf: { tiny, sharded, stories }, gguf: { tiny: tinyGguf, stories: data.stories260K.gguf }, plan, tensorTypes, text, calib, imatrix };
 }

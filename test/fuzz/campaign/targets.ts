@@ -15,7 +15,7 @@ import { mutateImatrix } from '../imatrix-mutate.js';
 import { readImatrix, type ImatrixFile } from '../../../lib/imatrix/read.js';
 import type { Seeds } from './seeds.js';
 
-export const KINDS = ['gguf', 'safetensors', 'index', 'config', 'tokenizer', 'plan', 'tensor-types', 'imatrix'] as const;
+export const KINDS = ['gguf', 'safetensors', 'index', 'config', 'tokenizer', 'plan', 'tensor-types', 'imatrix', 'text'] as const;
 export type Kind = (typeof KINDS)[number];
 
 /** A mutant laid out on disk: the path each command reads, and what was done. */
@@ -76,6 +76,13 @@ export const COMMANDS: Record<Kind, Command[]> = {
     ['{if-ok}', 'quantize', '{model}', '--imatrix', '{file}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', '{out}'],
     ['imatrix', '--in-file', '{file}', '--in-file', '{imatrix}', '-c', '16', '-o', '{out}'],
   ],
+  // Evaluation and calibration text (zd with --calib collects the imatrix on it, in one chunk of the
+  // model's 512-token context: the seed is long enough for one).
+  text: [
+    ['eval', '{model}', '--text', '{file}', '-c', '16', '--chunks', '1'],
+    ['imatrix', '{model}', '--calib', '{file}', '-c', '16', '--chunks', '1', '-o', '{out}'],
+    ['quantize', '{model}', '--calib', '{file}', '--tokens', '512', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
+  ],
 };
 
 /** Seeds read once per process. */
@@ -132,6 +139,37 @@ function mutateWeights(src: Buffer, map: FileMap, r: Rng): { bytes: Buffer; log:
   return { bytes: b, log };
 }
 
+const ODD_TEXT = ['💥', '日本語', '\u0000', '\ufeff', '\r\n', '\t', '\u200b', 'é', '\ufffd', ' '.repeat(64)].map((t) => Buffer.from(t, 'utf8'));
+
+/** Text mutants: bytes (invalid UTF-8 included), cut below one chunk, characters the vocabulary lacks, lone surrogates, repeated. */
+function mutateText(src: Buffer, r: Rng, log: string[]): Buffer {
+  switch (r.int(5)) {
+    case 0:
+    case 1:
+      return mutateBytes(src, r, log);
+    case 2: {
+      const n = r.int(48);
+      log.push(`cut to ${n} bytes`);
+      return src.subarray(0, n);
+    }
+    case 3: {
+      let b = src;
+      for (let k = 1 + r.int(4); k > 0; k--) {
+        const pos = r.int(b.length + 1);
+        const ins = r.chance(0.2) ? Buffer.from([0xed, 0xa0, 0x80]) : r.pick(ODD_TEXT);
+        b = Buffer.concat([b.subarray(0, pos), ins, b.subarray(pos)]);
+        log.push(`insert ${ins.toString('hex')} at ${pos}`);
+      }
+      return b;
+    }
+    default: {
+      const k = 2 + r.int(6);
+      log.push(`repeated ${k} times`);
+      return Buffer.concat(Array.from({ length: k }, () => src));
+    }
+  }
+}
+
 const kindSalt = (kind: Kind): number => KINDS.indexOf(kind) * 0x2545f491;
 
 /** Writes the mutant of (kind, seed, i) into the empty folder `dir`. */
@@ -167,6 +205,11 @@ export function makeMutant(seeds: Seeds, kind: Kind, seed: number, i: number, di
     } else out = mutateBytes(bytes, r, log);
     writeFileSync(file, out);
     return { model: seeds.gguf.tiny, mutated: file, output, log: [`seed ${basename(src)}`, ...log] };
+  }
+  if (kind === 'text') {
+    const file = join(dir, 'text.txt');
+    writeFileSync(file, mutateText(read(seeds, seeds.calib), r, log));
+    return { model: seeds.gguf.tiny, mutated: file, output, log };
   }
   if (kind === 'plan' || kind === 'tensor-types') {
     const src = kind === 'plan' ? seeds.plan : seeds.tensorTypes;
