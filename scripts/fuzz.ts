@@ -1,10 +1,11 @@
 /**
  * The fuzz campaign: `npm run fuzz -- --iterations N` mutates every input layerquant parses (GGUF,
  * safetensors and their index, config.json, tokenizer.json, plan.json, tensor-type files, imatrix
- * files, evaluation and calibration text) N times each and runs every command that reads the mutant (inspect, convert, quantize
- * --plan-only and with an output, eval, imatrix), in worker processes. It reports crashes, hangs,
- * untyped errors, partial outputs and the peak resident set (per kind, and when each kind is done),
- * and exits 1 if there is any, or if the peak passes --max-rss.
+ * files, evaluation and calibration text) N times each and runs every command that reads the
+ * mutant (inspect, convert, quantize --plan-only and with an output, eval, imatrix), in worker
+ * processes. It reports crashes, hangs, untyped errors, partial outputs and the peak resident set
+ * (per kind, and when each kind is done), and exits 1 if there is any, or if the peak passes
+ * --max-rss.
  *
  *   --iterations N   mutants per kind (default 1000)
  *   --kinds a,b      only these kinds (default all)
