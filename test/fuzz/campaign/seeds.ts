@@ -2,8 +2,8 @@
  * The valid inputs the campaign mutates, written once into a folder: a tiny Llama as a HF folder
  * (config.json, tokenizer.json from the shared stories260K, one F32 safetensors file) and sharded
  * (an index and two BF16 shards), its GGUF (converted by our own convert), a plan.json and a tensor-type
- * file for it, a short evaluation text and a calibration text, the GGUF's imatrix on the first
- * (GGUF and .dat); beside them the shared stories260K GGUF and HF folder.
+ * file for it, a short text (evaluation and calibration), the GGUF's imatrix on it (GGUF and
+ * .dat); beside them the shared stories260K GGUF and HF folder.
  * Tiny shapes (2 blocks, 32 wide) keep every command on a mutant to milliseconds, so a campaign of
  * 10^5 inputs runs in minutes; the real model keeps real metadata and sizes in the mix.
  */
@@ -33,13 +33,12 @@ export interface Seeds {
   tensorTypes: string;
   /** Evaluation text (a few hundred characters of TinyStories). */
   text: string;
-  /** Calibration text: TinyStories, one 512-token chunk and a half for the tiny model. */
-  calib: string;
   /** The tiny GGUF's imatrix (our `layerquant imatrix` on the text: output head included) as GGUF and legacy .dat (without it). */
   imatrix: { gguf: string; dat: string };
 }
 
-const TINY = { hidden: 32, heads: 4, kvHeads: 2, ff: 64, layers: 2, vocab: 512 };
+// A 64-token training context: quantize --calib's chunks (the context, at most 512) fit the short text.
+const TINY = { hidden: 32, heads: 4, kvHeads: 2, ff: 64, layers: 2, vocab: 512, context: 64 };
 
 /** BF16 bits of `v`, rounded to nearest even (finite inputs). */
 function bf16(v: Float32Array): Uint16Array {
@@ -89,7 +88,7 @@ function tinyTensors(): [string, number[], Float32Array][] {
 /** Writes every seed into `dir`. */
 export async function writeSeeds(dir: string): Promise<Seeds> {
   const stories = data.stories260K.hf;
-  const config = { ...JSON.parse(readFileSync(join(stories, 'config.json'), 'utf8')), hidden_size: TINY.hidden, intermediate_size: TINY.ff, num_hidden_layers: TINY.layers, num_attention_heads: TINY.heads, num_key_value_heads: TINY.kvHeads, head_dim: TINY.hidden / TINY.heads, tie_word_embeddings: false };
+  const config = { ...JSON.parse(readFileSync(join(stories, 'config.json'), 'utf8')), hidden_size: TINY.hidden, intermediate_size: TINY.ff, num_hidden_layers: TINY.layers, num_attention_heads: TINY.heads, num_key_value_heads: TINY.kvHeads, head_dim: TINY.hidden / TINY.heads, tie_word_embeddings: false, max_position_embeddings: TINY.context };
   const folder = (name: string): string => {
     const f = join(dir, name);
     mkdirSync(f, { recursive: true });
@@ -118,11 +117,8 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
   const tinyGguf = join(dir, 'tiny.gguf');
   await convertHfToGguf(tiny, tinyGguf, { type: 'f32' });
   const text = join(dir, 'text.txt');
-  const tinystories = readFileSync(data.text.tinystories, 'utf8');
-  const textValue = tinystories.slice(0, 600);
+  const textValue = readFileSync(data.text.tinystories, 'utf8').slice(0, 600);
   writeFileSync(text, textValue);
-  const calib = join(dir, 'calib.txt');
-  writeFileSync(calib, tinystories.slice(0, 1500));
   const model = loadModel(tinyGguf);
   let plan: string;
   let tensorTypes: string;
@@ -140,5 +136,5 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
   } finally {
     model.close();
   }
-  return { dir, hf: { tiny, sharded, stories }, gguf: { tiny: tinyGguf, stories: data.stories260K.gguf }, plan, tensorTypes, text, calib, imatrix };
+  return { dir, hf: { tiny, sharded, stories }, gguf: { tiny: tinyGguf, stories: data.stories260K.gguf }, plan, tensorTypes, text, imatrix };
 }

@@ -76,12 +76,12 @@ export const COMMANDS: Record<Kind, Command[]> = {
     ['{if-ok}', 'quantize', '{model}', '--imatrix', '{file}', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', '{out}'],
     ['imatrix', '--in-file', '{file}', '--in-file', '{imatrix}', '-c', '16', '-o', '{out}'],
   ],
-  // Evaluation and calibration text (zd with --calib collects the imatrix on it, in one chunk of the
-  // model's 512-token context: the seed is long enough for one).
+  // Evaluation and calibration text (zd with --calib collects the imatrix on it, in chunks of the
+  // tiny model's 64-token context).
   text: [
     ['eval', '{model}', '--text', '{file}', '-c', '16', '--chunks', '1'],
     ['imatrix', '{model}', '--calib', '{file}', '-c', '16', '--chunks', '1', '-o', '{out}'],
-    ['quantize', '{model}', '--calib', '{file}', '--tokens', '512', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
+    ['quantize', '{model}', '--calib', '{file}', '--tokens', '64', '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '--plan-only'],
   ],
 };
 
@@ -163,7 +163,7 @@ function mutateText(src: Buffer, r: Rng, log: string[]): Buffer {
       return b;
     }
     default: {
-      const k = 2 + r.int(6);
+      const k = 2 + r.int(3);
       log.push(`repeated ${k} times`);
       return Buffer.concat(Array.from({ length: k }, () => src));
     }
@@ -208,7 +208,7 @@ export function makeMutant(seeds: Seeds, kind: Kind, seed: number, i: number, di
   }
   if (kind === 'text') {
     const file = join(dir, 'text.txt');
-    writeFileSync(file, mutateText(read(seeds, seeds.calib), r, log));
+    writeFileSync(file, mutateText(read(seeds, seeds.text), r, log));
     return { model: seeds.gguf.tiny, mutated: file, output, log };
   }
   if (kind === 'plan' || kind === 'tensor-types') {
