@@ -3,9 +3,9 @@
  * safetensors and their index, config.json, tokenizer.json, plan.json, tensor-type files, imatrix
  * files, evaluation and calibration text) N times each and runs every command that reads the
  * mutant (inspect, convert, quantize --plan-only and with an output, eval, imatrix), in worker
- * processes. It reports crashes, hangs, untyped errors, partial outputs and the peak resident set
- * (per kind, and when each kind is done), and exits 1 if there is any, or if the peak passes
- * --max-rss.
+ * processes. It reports crashes, hangs, untyped errors, partial outputs, outputs that do not read
+ * back, and the peak resident set (per kind, and when each kind is done), and exits 1 if there is
+ * any, or if the peak passes --max-rss.
  *
  *   --iterations N   mutants per kind (default 1000)
  *   --kinds a,b      only these kinds (default all)
@@ -73,7 +73,7 @@ const result: CampaignResult = await runCampaign({
   timeoutMs: int(values.timeout, 'timeout', 60_000),
   ...(values.findings ? { findingsDir: values.findings } : {}),
   onKindDone(kind, s) {
-    console.log(`  kind ${kind} done: ${s.mutants} mutants, ${s.crashes} crashes, ${s.hangs} hangs, ${s.untyped} untyped, ${s.partial} partial, peak RSS ${mib(s.peakRss)}, ${s.meanMs.toFixed(1)} ms mean`);
+    console.log(`  kind ${kind} done: ${s.mutants} mutants, ${s.crashes} crashes, ${s.hangs} hangs, ${s.untyped} untyped, ${s.partial} partial, ${s.unreadable} unreadable, peak RSS ${mib(s.peakRss)}, ${s.meanMs.toFixed(1)} ms mean`);
   },
   onFinding(f) {
     console.log(`  finding: ${f.category} ${f.kind}:${f.i}${f.command ? ` [${f.command}]` : ''}: ${f.detail.slice(0, 200)}`);
@@ -87,8 +87,8 @@ const result: CampaignResult = await runCampaign({
   },
 });
 
-const rows = [['kind', 'mutants', 'crashes', 'hangs', 'untyped', 'partial', 'peak RSS', 'mean ms', 'slowest ms']];
-for (const [k, s] of Object.entries(result.kinds)) rows.push([k, String(s.mutants), String(s.crashes), String(s.hangs), String(s.untyped), String(s.partial), mib(s.peakRss), s.meanMs.toFixed(1), s.slowestMs.toFixed(0)]);
+const rows = [['kind', 'mutants', 'crashes', 'hangs', 'untyped', 'partial', 'unreadable', 'peak RSS', 'mean ms', 'slowest ms']];
+for (const [k, s] of Object.entries(result.kinds)) rows.push([k, String(s.mutants), String(s.crashes), String(s.hangs), String(s.untyped), String(s.partial), String(s.unreadable), mib(s.peakRss), s.meanMs.toFixed(1), s.slowestMs.toFixed(0)]);
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 console.log(rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n'));
 for (const [k, s] of Object.entries(result.kinds)) {

@@ -33,11 +33,11 @@ export interface CampaignOptions {
   onFinding?(f: Finding): void;
 }
 
-/** One finding: a mutant that crashed, hung, gave an untyped error or left a partial output. */
+/** One finding: a mutant that crashed, hung, gave an untyped error, left a partial output or wrote one that does not read back. */
 export interface Finding {
   kind: Kind;
   i: number;
-  category: 'crash' | 'hang' | 'untyped' | 'partial';
+  category: 'crash' | 'hang' | 'untyped' | 'partial' | 'unreadable';
   command?: string;
   detail: string;
   /** Folder holding the mutant. */
@@ -53,6 +53,7 @@ export interface KindStats {
   hangs: number;
   untyped: number;
   partial: number;
+  unreadable: number;
   meanMs: number;
   slowestMs: number;
   /** Largest resident set (VmHWM) of a worker while it ran this kind's mutants, bytes. */
@@ -93,7 +94,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const seeds: Seeds = await writeSeeds(seedDir);
 
   const stats: Record<string, KindStats> = {};
-  for (const k of kinds) stats[k] = { mutants: 0, commands: {}, crashes: 0, hangs: 0, untyped: 0, partial: 0, meanMs: 0, slowestMs: 0, peakRss: 0 };
+  for (const k of kinds) stats[k] = { mutants: 0, commands: {}, crashes: 0, hangs: 0, untyped: 0, partial: 0, unreadable: 0, meanMs: 0, slowestMs: 0, peakRss: 0 };
   const findings: Finding[] = [];
   let peakRss = 0;
   let peakAt = '';
@@ -217,9 +218,8 @@ function tally(s: KindStats, kind: Kind, i: number, r: CommandResult, record: (f
     const code = /^(E_[A-Z_]+):/.exec(r.detail ?? '')?.[1] ?? (r.detail ?? '').slice(0, 120);
     c.codes[code] = (c.codes[code] ?? 0) + 1;
   }
-  if (r.outcome === 'untyped' || r.outcome === 'partial') {
-    if (r.outcome === 'untyped') s.untyped++;
-    else s.partial++;
+  if (r.outcome === 'untyped' || r.outcome === 'partial' || r.outcome === 'unreadable') {
+    s[r.outcome]++;
     record({ kind, i, category: r.outcome, command: r.command, detail: r.detail ?? '' });
   }
 }

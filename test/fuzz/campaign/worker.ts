@@ -7,26 +7,27 @@
  *
  * Outcomes: `ok` (exit 0), `typed` (exit 1 with a LayerquantError code), `usage` (exit 2),
  * `untyped` (the CLI's "internal error": anything but a LayerquantError; for a library call, a
- * throw of anything else), `partial` (a failed
+ * throw of anything else), `unreadable` (a command succeeded but our reader refuses what it wrote), `partial` (a failed
  * command left its output or a temporary file behind).
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../../../lib/cli/run.js';
 import { LayerquantError } from '../../../lib/errors.js';
+import { readImatrix } from '../../../lib/imatrix/read.js';
 import { loadModel } from '../../../lib/model/load.js';
 import { parseFtype, type PresetModel } from '../../../lib/plan/presets.js';
 import { readTensorTypeFile, tensorTypesFromOverrides } from '../../../lib/plan/tensor-types.js';
 import { COMMANDS, argvFor, makeMutant, type Kind } from './targets.js';
 import type { Seeds } from './seeds.js';
 
-export type Outcome = 'ok' | 'typed' | 'usage' | 'untyped' | 'partial';
+export type Outcome = 'ok' | 'typed' | 'usage' | 'untyped' | 'partial' | 'unreadable';
 
 /** One command's result on one mutant. */
 export interface CommandResult {
   command: string;
   outcome: Outcome;
-  /** Error code (typed) or the first line of the message (untyped, partial). */
+  /** Error code (typed) or the first line of the message (untyped, partial, unreadable). */
   detail?: string;
   /** Milliseconds it took. */
   ms: number;
@@ -58,6 +59,17 @@ function libCall([name, file, modelPath, preset]: string[]): void {
     tensorTypesFromOverrides(pm, overrides, preset ? parseFtype(preset) : undefined, {}, file);
   } finally {
     m.close();
+  }
+}
+
+/** What is wrong with the file a command wrote, read back by our own reader (imatrix or model); undefined when it reads. */
+function readBack(command: string, path: string): string | undefined {
+  try {
+    if (command === 'imatrix') readImatrix(path, { chunkSize: 16 });
+    else loadModel(path).close();
+    return undefined;
+  } catch (err) {
+    return `the output does not read back: ${String((err as Error)?.message ?? err).slice(0, 400)}`;
   }
 }
 
@@ -98,7 +110,10 @@ export async function runMutant(seeds: Seeds, kind: Kind, seed: number, i: numbe
     const leftovers = readdirSync(scratch).filter((f) => f.includes('lq-tmp') || (code !== 0 && f === 'out.gguf'));
     const first = stderr.split('\n')[0]!.slice(0, 300);
     if (leftovers.length) results.push({ command: name, outcome: 'partial', detail: `left ${leftovers.join(', ')} (exit ${code}): ${first}`, ms });
-    else if (code === 0) results.push({ command: name, outcome: 'ok', ms });
+    else if (code === 0) {
+      const unreadable = existsSync(m.output) ? readBack(cmd[0]!, m.output) : undefined;
+      results.push(unreadable ? { command: name, outcome: 'unreadable', detail: unreadable, ms } : { command: name, outcome: 'ok', ms });
+    }
     else if (code === 2) results.push({ command: name, outcome: 'usage', detail: first, ms });
     else results.push({ command: name, outcome: 'typed', detail: `${/\[(E_[A-Z_]+)\]\s*$/.exec(stderr)?.[1] ?? 'no code'}: ${first}`, ms });
     if (existsSync(m.output)) rmSync(m.output);
