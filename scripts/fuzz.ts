@@ -1,9 +1,11 @@
 /**
  * The fuzz campaign: `npm run fuzz -- --iterations N` mutates every input layerquant parses (GGUF,
- * safetensors and their index, config.json, tokenizer.json, plan.json, tensor-type files) N times
- * each and runs every command that reads the mutant (inspect, convert, quantize --plan-only and
- * with an output, eval), in worker processes. It reports crashes, hangs, untyped errors, partial
- * outputs and the peak resident set, and exits 1 if there is any, or if the peak passes --max-rss.
+ * safetensors and their index, config.json, tokenizer.json, plan.json, tensor-type files, imatrix
+ * files, evaluation and calibration text) N times each and runs every command that reads the
+ * mutant (inspect, convert, quantize --plan-only and with an output, eval, imatrix), in worker
+ * processes. It reports crashes, hangs, untyped errors, partial outputs, outputs that do not read
+ * back, and the peak resident set (per kind, and when each kind is done), and exits 1 if there is
+ * any, or if the peak passes --max-rss.
  *
  *   --iterations N   mutants per kind (default 1000)
  *   --kinds a,b      only these kinds (default all)
@@ -61,6 +63,7 @@ if (values.replay) {
 }
 
 const iterations = int(values.iterations, 'iterations', 1000);
+const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const maxRss = values['max-rss'] !== undefined ? parseSize(values['max-rss']) : 2 ** 30;
 console.log(`fuzz: ${iterations} mutants per kind (${kinds.join(', ')}), seed ${seed}`);
 let lastPrint = 0;
@@ -69,6 +72,12 @@ const result: CampaignResult = await runCampaign({
   jobs: int(values.jobs, 'jobs', 1),
   timeoutMs: int(values.timeout, 'timeout', 60_000),
   ...(values.findings ? { findingsDir: values.findings } : {}),
+  onKindDone(kind, s) {
+    console.log(`  kind ${kind} done: ${s.mutants} mutants, ${s.crashes} crashes, ${s.hangs} hangs, ${s.untyped} untyped, ${s.partial} partial, ${s.unreadable} unreadable, peak RSS ${mib(s.peakRss)}, ${s.meanMs.toFixed(1)} ms mean`);
+  },
+  onFinding(f) {
+    console.log(`  finding: ${f.category} ${f.kind}:${f.i}${f.command ? ` [${f.command}]` : ''}: ${f.detail.slice(0, 200)}`);
+  },
   onProgress(done, total) {
     const now = performance.now();
     if (now - lastPrint > 10_000 || done === total) {
@@ -78,8 +87,8 @@ const result: CampaignResult = await runCampaign({
   },
 });
 
-const rows = [['kind', 'mutants', 'crashes', 'hangs', 'untyped', 'partial', 'mean ms', 'slowest ms']];
-for (const [k, s] of Object.entries(result.kinds)) rows.push([k, String(s.mutants), String(s.crashes), String(s.hangs), String(s.untyped), String(s.partial), s.meanMs.toFixed(1), s.slowestMs.toFixed(0)]);
+const rows = [['kind', 'mutants', 'crashes', 'hangs', 'untyped', 'partial', 'unreadable', 'peak RSS', 'mean ms', 'slowest ms']];
+for (const [k, s] of Object.entries(result.kinds)) rows.push([k, String(s.mutants), String(s.crashes), String(s.hangs), String(s.untyped), String(s.partial), String(s.unreadable), mib(s.peakRss), s.meanMs.toFixed(1), s.slowestMs.toFixed(0)]);
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 console.log(rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ')).join('\n'));
 for (const [k, s] of Object.entries(result.kinds)) {
@@ -89,7 +98,6 @@ for (const [k, s] of Object.entries(result.kinds)) {
     console.log(`  ${cmd}: ${Object.entries(c.outcomes).map(([x, n]) => `${x} ${n}`).join(', ')}${codes ? ` (${codes})` : ''}; ${c.meanMs.toFixed(1)} ms mean`);
   }
 }
-const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 console.log(`peak RSS ${mib(result.peakRss)} (after ${result.peakAt}); ${result.seconds.toFixed(0)} s; seed ${seed}`);
 for (const f of result.findings.slice(0, 20)) console.log(`FINDING ${f.category} ${f.kind}:${f.i}${f.command ? ` [${f.command}]` : ''}: ${f.detail.slice(0, 300)}\n  replay: npm run fuzz -- --seed ${seed} --replay ${f.kind}:${f.i}${f.path ? `; mutant in ${f.path}` : ''}`);
 if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);

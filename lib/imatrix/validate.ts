@@ -45,7 +45,9 @@ const MULTIPLIED_VECTORS = new Set(['ffn_gate_inp_shexp']);
 /**
  * Throws E_BAD_IMATRIX unless every entry names a matrix of `model` with its column count (dims[0])
  * and one count per matrix of the stack (dims[2], 1 for a 2-D weight; a single count also covers a
- * stack, as llama.cpp broadcasts it).
+ * stack, as llama.cpp broadcasts it). llama-quantize never looks up an entry no tensor asks for;
+ * here it is an error, since it means an imatrix of another model (one sharing some names would
+ * otherwise quantize with most tensors unweighted, silently).
  */
 export function checkImatrixFits(im: Imatrix, model: ImatrixModel, file?: string): void {
   const dims = new Map<string, number[]>();

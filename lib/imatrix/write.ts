@@ -9,8 +9,8 @@
  *   chunk size⌉, i32 value count, f32 values (sum / count) · ncall (1 · ncall where a matrix has no
  *   data; entries with no data at all are left out); then i32 chunk count, i32 length and the
  *   last dataset's name.
- * Everything is validated before a byte is written; output goes to a temporary file renamed at
- * the end.
+ * Everything is validated before a byte is written (values beyond F32, counts beyond the .dat's
+ * int32 included); output goes to a temporary file renamed at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
@@ -33,13 +33,24 @@ export interface WriteImatrixOptions {
 
 const sorted = (im: Imatrix): string[] => [...im.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
-function f32Bytes(values: ArrayLike<number>): Uint8Array {
+/**
+ * The values as the file's F32, refused (E_BAD_IMATRIX naming the entry) where one overflows it:
+ * summing files or huge activations can pass FLT_MAX in float64, and an Inf written would make the
+ * file unreadable to us and to llama-quantize.
+ */
+function f32Of(values: ArrayLike<number>, what: string, file: string, tensor: string): Float32Array {
   const f = Float32Array.from(values);
+  for (let i = 0; i < f.length; i++)
+    if (!Number.isFinite(f[i]!)) throw new LayerquantError('E_BAD_IMATRIX', `${what} ${values[i]} at index ${i} is beyond the F32 range of the file`, { file, tensor });
+  return f;
+}
+
+function f32Bytes(f: Float32Array): Uint8Array {
   return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
 }
 
 /** The metadata and tensors of the GGUF layout. */
-function ggufParts(im: Imatrix): { kv: GgufKv[]; tensors: GgufTensorSource[] } {
+function ggufParts(im: Imatrix, file: string): { kv: GgufKv[]; tensors: GgufTensorSource[] } {
   const kv: GgufKv[] = [
     { key: 'general.type', type: GgufType.STRING, value: 'imatrix' },
     { key: 'imatrix.datasets', type: GgufType.ARRAY, value: { itemType: GgufType.STRING, items: [...im.datasets] } },
@@ -51,8 +62,8 @@ function ggufParts(im: Imatrix): { kv: GgufKv[]; tensors: GgufTensorSource[] } {
     const e = im.entries.get(name)!;
     const nMat = e.counts.length;
     const nCols = e.sums.length / nMat;
-    const sums = f32Bytes(e.sums);
-    const counts = f32Bytes(e.counts);
+    const sums = f32Bytes(f32Of(e.sums, 'sum of squares', file, name));
+    const counts = f32Bytes(f32Of(e.counts, 'token count', file, name));
     tensors.push({ name: `${name}.in_sum2`, dims: nMat > 1 ? [nCols, nMat] : [nCols], type: GgmlType.F32, byteLength: sums.byteLength, data: () => sums });
     tensors.push({ name: `${name}.counts`, dims: nMat > 1 ? [1, nMat] : [1], type: GgmlType.F32, byteLength: counts.byteLength, data: () => counts });
   }
@@ -63,7 +74,12 @@ function ggufParts(im: Imatrix): { kv: GgufKv[]; tensors: GgufTensorSource[] } {
 function datBytes(im: Imatrix, file: string): Buffer {
   if (!(im.chunkSize > 0)) throw new LayerquantError('E_BAD_ARGUMENT', 'the legacy .dat layout needs a chunk size (imatrix.chunk_size is 0)', { file });
   const parts: Buffer[] = [];
-  const i32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeInt32LE(v); return b; };
+  const i32 = (v: number, what = 'a length', tensor?: string): Buffer => {
+    if (!(v <= 0x7fffffff)) throw new LayerquantError('E_BAD_IMATRIX', `${what} ${v} does not fit the legacy .dat's int32`, { file, ...(tensor !== undefined ? { tensor } : {}) });
+    const b = Buffer.alloc(4);
+    b.writeInt32LE(v);
+    return b;
+  };
   const names = sorted(im).filter((n) => im.entries.get(n)!.counts.some((c) => c > 0));
   parts.push(i32(names.length));
   for (const name of names) {
@@ -81,10 +97,11 @@ function datBytes(im: Imatrix, file: string): Buffer {
         values[m * nCols + i] = Math.fround(v * ncall);
       }
     }
-    parts.push(i32(nameBytes.length), nameBytes, i32(ncall), i32(values.length), Buffer.from(values.buffer));
+    f32Of(values, 'stored mean', file, name);
+    parts.push(i32(nameBytes.length), nameBytes, i32(ncall, 'the call count', name), i32(values.length), Buffer.from(values.buffer));
   }
   const dataset = Buffer.from(im.datasets[im.datasets.length - 1] ?? '', 'utf8');
-  parts.push(i32(im.chunkCount), i32(dataset.length), dataset);
+  parts.push(i32(im.chunkCount, 'the chunk count'), i32(dataset.length), dataset);
   return Buffer.concat(parts);
 }
 
@@ -93,7 +110,7 @@ export async function writeImatrix(path: string, im: Imatrix, opts: WriteImatrix
   validateImatrix(im, path);
   if (opts.inputs) refuseOutputOverInput(path, opts.inputs);
   if ((opts.format ?? 'gguf') === 'gguf') {
-    const { kv, tensors } = ggufParts(im);
+    const { kv, tensors } = ggufParts(im, path);
     return writeGguf(path, kv, tensors, opts.signal ? { signal: opts.signal } : {});
   }
   const bytes = datBytes(im, path);

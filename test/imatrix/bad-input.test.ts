@@ -3,7 +3,8 @@
  * partial output: every truncation of a .dat and a GGUF imatrix, random byte mutations of both
  * (seeded; LQ_FUZZ_SEED replays), NaN / negative / fractional values, unpaired or mistyped
  * tensors, a model file given as an imatrix, entries the model lacks or with the wrong length,
- * and a calibration text too short for one chunk (the CLI then writes nothing).
+ * values beyond the file's F32 or the .dat's int32 (files combined), and a calibration text too
+ * short for one chunk (the CLI then writes nothing).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -146,6 +147,24 @@ describe('imatrix files: bad input', () => {
     const out = join(dir, 'never.gguf');
     await expect(writeImatrix(out, badIm)).rejects.toMatchObject({ code: 'E_BAD_IMATRIX', tensor: 'blk.0.attn_q.weight' });
     expect(existsSync(out)).toBe(false);
+    // Sums past FLT_MAX (two files combined) or counts past the .dat's int32: refused, not written as Inf or wrapped.
+    const huge = sample();
+    huge.entries.get('blk.0.ffn_down.weight')!.sums[5] = 6e38;
+    await expect(writeImatrix(out, huge)).rejects.toMatchObject({ code: 'E_BAD_IMATRIX', file: out, tensor: 'blk.0.ffn_down.weight' });
+    await expect(writeImatrix(out, huge, { format: 'dat' })).rejects.toMatchObject({ code: 'E_BAD_IMATRIX', file: out, tensor: 'blk.0.ffn_down.weight' });
+    const many = sample();
+    many.chunkCount = 2 ** 32 - 1;
+    await expect(writeImatrix(out, many, { format: 'dat' })).rejects.toMatchObject({ code: 'E_BAD_IMATRIX', file: out });
+    const big = readImatrix(gg);
+    big.entries.get('blk.0.attn_q.weight')!.sums.fill(3e38);
+    const bigFile = join(dir, 'big.gguf');
+    await writeImatrix(bigFile, big);
+    const err: string[] = [];
+    const combined = join(dir, 'combined.gguf');
+    expect(await runCli(['imatrix', '--in-file', bigFile, '--in-file', bigFile, '-c', '128', '-o', combined], { stdout: () => undefined, stderr: (t) => void err.push(t) })).toBe(1);
+    expect(err.join('')).toContain('blk.0.attn_q.weight');
+    expect(err.join('')).toContain('E_BAD_IMATRIX');
+    expect(existsSync(combined)).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('lq-tmp'))).toEqual([]);
   });
 
@@ -167,6 +186,19 @@ describe('imatrix files: bad input', () => {
     } finally {
       model.close();
     }
+    // Through quantize: exit 1 naming the file and the entry, nothing written.
+    const extraFile = join(dir, 'extra.gguf');
+    const extra = sample();
+    extra.entries.set('blk.9.attn_q.weight', { sums: new Float64Array(64).fill(1), counts: Float64Array.of(1) });
+    await writeImatrix(extraFile, extra);
+    const qOut = join(dir, 'q.gguf');
+    const qErr: string[] = [];
+    const qCode = await runCli(['quantize', data.stories260K.gguf, '--imatrix', extraFile, '--bits', '6', '--levels', 'Q4_0,Q8_0', '--method', 'zd', '-o', qOut], { stdout: () => undefined, stderr: (t) => void qErr.push(t) });
+    expect(qCode).toBe(1);
+    expect(qErr.join('')).toContain(extraFile);
+    expect(qErr.join('')).toContain('blk.9.attn_q.weight');
+    expect(qErr.join('')).toContain('E_BAD_IMATRIX');
+    expect(existsSync(qOut)).toBe(false);
     const tiny = join(dir, 'tiny.txt');
     writeFileSync(tiny, 'Once upon a time there was a cat.');
     const out = join(dir, 'cli.gguf');

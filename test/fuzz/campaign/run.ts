@@ -27,13 +27,17 @@ export interface CampaignOptions {
   /** Where findings are written (default ./fuzz-findings). */
   findingsDir?: string;
   onProgress?(done: number, total: number): void;
+  /** Each kind's figures once all its mutants ran (a long campaign's partial result). */
+  onKindDone?(kind: Kind, stats: KindStats): void;
+  /** Each finding as it is recorded. */
+  onFinding?(f: Finding): void;
 }
 
-/** One finding: a mutant that crashed, hung, gave an untyped error or left a partial output. */
+/** One finding: a mutant that crashed, hung, gave an untyped error, left a partial output or wrote one that does not read back. */
 export interface Finding {
   kind: Kind;
   i: number;
-  category: 'crash' | 'hang' | 'untyped' | 'partial';
+  category: 'crash' | 'hang' | 'untyped' | 'partial' | 'unreadable';
   command?: string;
   detail: string;
   /** Folder holding the mutant. */
@@ -49,8 +53,11 @@ export interface KindStats {
   hangs: number;
   untyped: number;
   partial: number;
+  unreadable: number;
   meanMs: number;
   slowestMs: number;
+  /** Largest resident set (VmHWM) of a worker while it ran this kind's mutants, bytes. */
+  peakRss: number;
 }
 
 /** What a campaign found. */
@@ -87,7 +94,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
   const seeds: Seeds = await writeSeeds(seedDir);
 
   const stats: Record<string, KindStats> = {};
-  for (const k of kinds) stats[k] = { mutants: 0, commands: {}, crashes: 0, hangs: 0, untyped: 0, partial: 0, meanMs: 0, slowestMs: 0 };
+  for (const k of kinds) stats[k] = { mutants: 0, commands: {}, crashes: 0, hangs: 0, untyped: 0, partial: 0, unreadable: 0, meanMs: 0, slowestMs: 0, peakRss: 0 };
   const findings: Finding[] = [];
   let peakRss = 0;
   let peakAt = '';
@@ -109,6 +116,11 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       // The finding stands even if its mutant cannot be saved.
     }
     findings.push(f);
+    opts.onFinding?.(f);
+  };
+  const counted = (kind: Kind): void => {
+    if (stats[kind]!.mutants === opts.iterations) opts.onKindDone?.(kind, stats[kind]!);
+    opts.onProgress?.(++done, total);
   };
 
   const viteNode = join(repo, 'node_modules/vite-node/vite-node.mjs');
@@ -160,11 +172,12 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
           s.meanMs += (msg.ms - s.meanMs) / s.mutants;
           s.slowestMs = Math.max(s.slowestMs, msg.ms);
           for (const r of msg.results) tally(s, current!.kind, msg.i, r, record);
+          s.peakRss = Math.max(s.peakRss, msg.hwm);
           if (msg.hwm > peakRss) {
             peakRss = msg.hwm;
             peakAt = `${current!.kind}:${msg.i}`;
           }
-          opts.onProgress?.(++done, total);
+          counted(current!.kind);
         }
       });
       child.on('exit', (code, signal) => {
@@ -178,7 +191,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
           else s.crashes++;
           const detail = killedForHang ? `no result in ${timeoutMs} ms` : (uncaught ?? `worker exited (code ${code}, signal ${signal}): ${stderr.slice(-1500)}`);
           record({ kind: current.kind, i: running, category: killedForHang ? 'hang' : 'crash', detail });
-          opts.onProgress?.(++done, total);
+          counted(current.kind);
           pending.delete(running);
         }
         if (current && pending.size) queue.unshift({ kind: current.kind, iterations: [...pending] });
@@ -205,9 +218,8 @@ function tally(s: KindStats, kind: Kind, i: number, r: CommandResult, record: (f
     const code = /^(E_[A-Z_]+):/.exec(r.detail ?? '')?.[1] ?? (r.detail ?? '').slice(0, 120);
     c.codes[code] = (c.codes[code] ?? 0) + 1;
   }
-  if (r.outcome === 'untyped' || r.outcome === 'partial') {
-    if (r.outcome === 'untyped') s.untyped++;
-    else s.partial++;
+  if (r.outcome === 'untyped' || r.outcome === 'partial' || r.outcome === 'unreadable') {
+    s[r.outcome]++;
     record({ kind, i, category: r.outcome, command: r.command, detail: r.detail ?? '' });
   }
 }

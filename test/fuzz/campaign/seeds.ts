@@ -2,12 +2,15 @@
  * The valid inputs the campaign mutates, written once into a folder: a tiny Llama as a HF folder
  * (config.json, tokenizer.json from the shared stories260K, one F32 safetensors file) and sharded
  * (an index and two BF16 shards), its GGUF (converted by our own convert), a plan.json and a tensor-type
- * file for it, a short evaluation text; beside them the shared stories260K GGUF and HF folder.
+ * file for it, a short text (evaluation and calibration), the GGUF's imatrix on it (GGUF and
+ * .dat); beside them the shared stories260K GGUF and HF folder.
  * Tiny shapes (2 blocks, 32 wide) keep every command on a mutant to milliseconds, so a campaign of
  * 10^5 inputs runs in minutes; the real model keeps real metadata and sizes in the mix.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { computeImatrix } from '../../../lib/imatrix/compute.js';
+import { writeImatrix } from '../../../lib/imatrix/write.js';
 import { loadModel } from '../../../lib/model/load.js';
 import { convertHfToGguf } from '../../../lib/model/convert.js';
 import { BLOCK_ROLES, hfBlockName, hfGlobalName, type BlockRole } from '../../../lib/model/names.js';
@@ -30,9 +33,12 @@ export interface Seeds {
   tensorTypes: string;
   /** Evaluation text (a few hundred characters of TinyStories). */
   text: string;
+  /** The tiny GGUF's imatrix (our `layerquant imatrix` on the text: output head included) as GGUF and legacy .dat (without it). */
+  imatrix: { gguf: string; dat: string };
 }
 
-const TINY = { hidden: 32, heads: 4, kvHeads: 2, ff: 64, layers: 2, vocab: 512 };
+// A 64-token training context: quantize --calib's chunks (the context, at most 512) fit the short text.
+const TINY = { hidden: 32, heads: 4, kvHeads: 2, ff: 64, layers: 2, vocab: 512, context: 64 };
 
 /** BF16 bits of `v`, rounded to nearest even (finite inputs). */
 function bf16(v: Float32Array): Uint16Array {
@@ -82,7 +88,7 @@ function tinyTensors(): [string, number[], Float32Array][] {
 /** Writes every seed into `dir`. */
 export async function writeSeeds(dir: string): Promise<Seeds> {
   const stories = data.stories260K.hf;
-  const config = { ...JSON.parse(readFileSync(join(stories, 'config.json'), 'utf8')), hidden_size: TINY.hidden, intermediate_size: TINY.ff, num_hidden_layers: TINY.layers, num_attention_heads: TINY.heads, num_key_value_heads: TINY.kvHeads, head_dim: TINY.hidden / TINY.heads, tie_word_embeddings: false };
+  const config = { ...JSON.parse(readFileSync(join(stories, 'config.json'), 'utf8')), hidden_size: TINY.hidden, intermediate_size: TINY.ff, num_hidden_layers: TINY.layers, num_attention_heads: TINY.heads, num_key_value_heads: TINY.kvHeads, head_dim: TINY.hidden / TINY.heads, tie_word_embeddings: false, max_position_embeddings: TINY.context };
   const folder = (name: string): string => {
     const f = join(dir, name);
     mkdirSync(f, { recursive: true });
@@ -110,10 +116,17 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
 
   const tinyGguf = join(dir, 'tiny.gguf');
   await convertHfToGguf(tiny, tinyGguf, { type: 'f32' });
+  const text = join(dir, 'text.txt');
+  const textValue = readFileSync(data.text.tinystories, 'utf8').slice(0, 600);
+  writeFileSync(text, textValue);
   const model = loadModel(tinyGguf);
   let plan: string;
   let tensorTypes: string;
+  const imatrix = { gguf: join(dir, 'imatrix.gguf'), dat: join(dir, 'imatrix.dat') };
   try {
+    // As llama-imatrix writes them (lib/imatrix is checked against it in test/imatrix).
+    for (const [path, processOutput] of [[imatrix.gguf, true], [imatrix.dat, false]] as const)
+      await writeImatrix(path, await computeImatrix(model, textValue, { context: 16, processOutput, dataset: 'text.txt' }), { format: path.endsWith('.dat') ? 'dat' : 'gguf' });
     const p = await planModel(model, { levels: 'Q4_0,Q8_0', budget: await parseBudget({ bits: '6.5' }, model.hparams), granularity: 'tensor', formats: registryFormats() });
     plan = join(dir, 'plan.json');
     writeFileSync(plan, planToJson(p));
@@ -123,7 +136,5 @@ export async function writeSeeds(dir: string): Promise<Seeds> {
   } finally {
     model.close();
   }
-  const text = join(dir, 'text.txt');
-  writeFileSync(text, readFileSync(data.text.tinystories, 'utf8').slice(0, 600));
-  return { dir, hf: { tiny, sharded, stories }, gguf: { tiny: tinyGguf, stories: data.stories260K.gguf }, plan, tensorTypes, text };
+  return { dir, hf: { tiny, sharded, stories }, gguf: { tiny: tinyGguf, stories: data.stories260K.gguf }, plan, tensorTypes, text, imatrix };
 }
