@@ -67,6 +67,8 @@ async function childOurs(a: ChildArgs): Promise<void> {
     const { plan, file, report } = await quantizeModel(model, budget, {
       output: a.out, threads: a.threads, calibration: { text, tokens: CALIB_TOKENS, name: 'tinystories-valid-head' },
       onProgress: (e) => {
+        // A line per estimate step and per start of a stage, on stderr (a long run shows where it is).
+        if (e.stage === 'estimate' || e.done === 0) process.stderr.write(`  [ours ${now().toFixed(1)} s] ${e.stage} ${e.done}/${e.total} ${e.unit}${e.item ? ` ${e.item}` : ''}\n`);
         if (e.stage === 'estimate' && e.done === 0) { marks.estimate = now(); phase('estimate blocks'); }
         if (e.stage === 'estimate' && e.done === 2 * L) { marks.blocks = now(); phase('estimate heads + level blocks'); }
         if (e.stage === 'quantize' && e.done === 0) marks.write ??= now();
@@ -81,9 +83,10 @@ async function childOurs(a: ChildArgs): Promise<void> {
       const { imatrixImportance } = await import('../lib/imatrix/importance.js');
       const theirs = readImatrix(a.llamaImatrix);
       imatrixDiff = 0;
-      for (const name of report.imatrix.entries.keys()) {
+      // llama-imatrix leaves output.weight out (no --process-output): compare the tensors it has.
+      for (const name of theirs.entries.keys()) {
         const x = imatrixImportance(report.imatrix, name), y = imatrixImportance(theirs, name);
-        if (!x || !y) { imatrixDiff = Infinity; continue; }
+        if (!x || !y || x.length !== y.length) { imatrixDiff = Infinity; continue; }
         let num = 0, den = 0;
         for (let k = 0; k < x.length; k++) { num += (x[k]! - y[k]!) ** 2; den += y[k]! ** 2; }
         imatrixDiff = Math.max(imatrixDiff, Math.sqrt(num / (den || 1)));
