@@ -1,28 +1,41 @@
 /**
  * What the output GGUF holds besides tensor data, in one place for the planner's file size and the
  * writer: the source's metadata (GGUF keys, or for a HF folder the keys llama.cpp's converter
- * writes) without `general.file_type` (llama.cpp guesses the type mix when it is absent) and old
- * `layerquant.*` keys, `<arch>.block_count` updated when blocks are pruned, the plan under
- * `layerquant.*`; tensor names renumbered past pruned blocks. The header's size follows from
+ * writes) with `general.file_type` and `general.quantization_version` set as llama-quantize sets
+ * them (the ftype of the mix: presets.ts fileTypeOf), old `layerquant.*` keys dropped,
+ * `<arch>.block_count` updated when blocks are pruned, the plan under `layerquant.*`; tensor names
+ * renumbered past pruned blocks. The header's size follows from
  * these alone (lib/io ggufDataOffset), so a file's size is that plus each tensor's padded bytes.
  */
-import type { GgufKv } from '../io/gguf-types.js';
+import { GgufType, type GgufKv } from '../io/gguf-types.js';
+import { fileTypeOf } from '../plan/presets.js';
 import { ggufDataOffset } from '../io/gguf-write.js';
 import type { ModelDescription } from '../model/types.js';
 import { planMetadata, type PlanRecord } from '../plan/plan-file.js';
 import { fileBytesOf, type Plan } from '../plan/plan.js';
 
-/** Source metadata for the output: everything but general.file_type and old layerquant.* keys. */
+/** Keys the quantization sets itself (llama-quantize's two, and ours). */
+const rewritten = (key: string): boolean => key === 'general.file_type' || key === 'general.quantization_version' || key.startsWith('layerquant.');
+
+/** Source metadata for the output: everything but the keys the quantization sets. */
 export function sourceKv(model: ModelDescription): GgufKv[] {
-  return model.metadata().filter((e) => e.key !== 'general.file_type' && !e.key.startsWith('layerquant.'));
+  return model.metadata().filter((e) => !rewritten(e.key));
 }
 
-/** The output metadata recording `plan` (its settings, block levels and bits). */
-export function outputKv(model: ModelDescription, plan: PlanRecord): GgufKv[] {
+/** ggml's GGML_QNT_VERSION, which llama-quantize writes as general.quantization_version. */
+const QUANTIZATION_VERSION = 2;
+
+/**
+ * The output metadata recording `plan`: the source's keys, the file type of its mix and the
+ * quantization version as llama-quantize writes them, then the plan's settings, block levels and
+ * bits. (Tensors without a format, as in the planner's size bound, take a u32 all the same.)
+ */
+export function outputKv(model: ModelDescription, plan: PlanRecord & { tensors: readonly { dims: readonly number[]; format?: string }[] }): GgufKv[] {
   const kept = plan.blocks.filter((b) => b.level !== null).length;
   const countKey = `${model.architecture}.block_count`;
   const kv = sourceKv(model).map((e) => (e.key === countKey ? { ...e, value: kept } : e));
-  return [...kv, ...planMetadata(plan)];
+  const u32 = (key: string, value: number): GgufKv => ({ key, type: GgufType.UINT32, value });
+  return [...kv, u32('general.quantization_version', QUANTIZATION_VERSION), u32('general.file_type', fileTypeOf(plan.tensors.map((t) => ({ dims: t.dims, format: t.format ?? '' })))), ...planMetadata(plan)];
 }
 
 /** New tensor names when blocks are pruned: blk.<old>.x → blk.<new>.x. */

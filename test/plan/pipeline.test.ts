@@ -76,7 +76,9 @@ describe.skipIf(needData(MODEL, HF, TEXT))('quantize pipeline (stories260K)', ()
       expect(types['blk.0.attn_norm.weight']).toBe(0);
       expect(g.get('layerquant.bits_per_weight')).toBeCloseTo(plan.totals.bitsPerWeight, 5);
       expect(g.get('layerquant.block_levels')).toEqual({ itemType: 8, items: ['q4_0', 'q4_0', 'q4_0', 'q4_0', 'q8_0'] });
-      expect(g.get('general.file_type')).toBeUndefined();
+      // As llama-quantize sets it: the mix's dominant type (q4_0 → LLAMA_FTYPE_MOSTLY_Q4_0).
+      expect(g.get('general.file_type')).toBe(2);
+      expect(g.get('general.quantization_version')).toBe(2);
       // Stored bytes per tensor are what the plan says.
       for (const t of plan.tensors) expect(g.tensor(t.name)!.byteLength).toBe(t.bytes);
     } finally {

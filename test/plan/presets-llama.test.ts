@@ -122,6 +122,26 @@ describe('llama.cpp ftype presets = llama-quantize', () => {
     }, 600_000);
   }
 
+  it('our written files carry general.file_type and general.quantization_version as llama-quantize writes them for the same mix', async () => {
+    const { quantizeModel } = await import('../../lib/quantize/pipeline.js');
+    const { openGguf } = await import('../../lib/io/gguf-read.js');
+    const keys = (p: string) => {
+      const g = openGguf(p);
+      try {
+        return { fileType: g.get('general.file_type'), version: g.get('general.quantization_version') };
+      } finally {
+        g.close();
+      }
+    };
+    for (const [ftype, level] of [['Q8_0', 'Q8_0'], ['Q6_K', 'Q6_K']] as const) {
+      const theirs = join(dir, `kv-llama-${ftype}.gguf`), mine = join(dir, `kv-ours-${ftype}.gguf`);
+      expect(llamaQuantize(stories8L256, ftype, { output: theirs }).status).toBe(0);
+      // Every tensor at the level (output and embeddings too), as the mix's dominant type.
+      await quantizeModel(stories8L256, { bits: '32' }, { levels: level, method: 'none', output: mine });
+      expect(keys(mine)).toEqual(keys(theirs));
+    }
+  }, 300_000);
+
   it('written runs agree with the dry-run report, and general.file_type is the preset id', () => {
     for (const [path, ftype] of [[stories8L256, 'Q4_K_M'], [stories8L256, 'Q3_K_S'], [data.stories260K.gguf, 'Q4_K_M'], [data.stories260K.gguf, 'Q2_K']] as const) {
       const out = join(dir, `written-${ftype}.gguf`);
