@@ -70,3 +70,11 @@ export async function oracleBlockDiff(dec: Decoder, ids: Int32Array, seqLens: In
   }
   return worst;
 }
+
+/** `n` seeded token ids, BOS (1) first, within a 512-token vocabulary: synthetic models need no text. */
+export function seededTokens(n: number): Int32Array {
+  const ids = new Int32Array(n);
+  ids[0] = 1;
+  for (let i = 1; i < n; i++) ids[i] = 3 + ((i * 7919) % 500);
+  return ids;
+}

@@ -16,20 +16,9 @@ import { loadModel } from '../../lib/model/load.js';
 import { openGguf } from '../../lib/io/gguf-read.js';
 import { combineImatrices, computeImatrix, imatrixImportance, readImatrix, writeImatrix, type Imatrix } from '../../lib/imatrix/index.js';
 import { data, needData } from '../helpers/data.js';
+import { worstColumn } from '../helpers/imatrix-compare.js';
 import { llamaTool } from '../helpers/llama-tools.js';
 
-/** Largest per-column relative difference between two imatrices' sums (same entries required). */
-function worstColumn(a: Imatrix, b: Imatrix): { rel: number; where: string } {
-  let rel = 0, where = '';
-  for (const [name, e] of b.entries) {
-    const o = a.entries.get(name)!;
-    for (let i = 0; i < e.sums.length; i++) {
-      const r = Math.abs(o.sums[i]! - e.sums[i]!) / Math.max(Math.abs(e.sums[i]!), 1e-30);
-      if (r > rel) { rel = r; where = `${name}[${i}]: ${o.sums[i]} vs ${e.sums[i]}`; }
-    }
-  }
-  return { rel, where };
-}
 
 const cases = [
   { label: 'stories260K', gguf: data.stories260K.gguf, context: 128, chunks: 24 },

@@ -17,21 +17,10 @@ import { openGguf } from '../../lib/io/gguf-read.js';
 import { loadModel } from '../../lib/model/load.js';
 import { cliOk } from '../helpers/cli.js';
 import { data, needData } from '../helpers/data.js';
+import { worstColumn } from '../helpers/imatrix-compare.js';
 import { llamaTool } from '../helpers/llama-tools.js';
 import { MOE_FAMILIES, writeMoeGguf, type MoeFamily } from '../helpers/moe-fixtures.js';
 
-/** Largest per-column relative difference of `a` from `b` over b's entries. */
-function worstColumn(a: Imatrix, b: Imatrix): { rel: number; where: string } {
-  let rel = 0, where = '';
-  for (const [name, e] of b.entries) {
-    const o = a.entries.get(name)!;
-    for (let i = 0; i < e.sums.length; i++) {
-      const r = Math.abs(o.sums[i]! - e.sums[i]!) / Math.max(Math.abs(e.sums[i]!), 1e-30);
-      if (r > rel) { rel = r; where = `${name}[${i}]: ${o.sums[i]} vs ${e.sums[i]}`; }
-    }
-  }
-  return { rel, where };
-}
 
 const C = 128, CHUNKS = 8;
 

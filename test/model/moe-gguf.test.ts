@@ -17,19 +17,13 @@ import { planModel } from '../../lib/quantize/plan-model.js';
 import { writePlan } from '../../lib/quantize/write.js';
 import { MOE_FAMILIES, writeMoeGguf, type MoeFamily } from '../helpers/moe-fixtures.js';
 import { data, needData } from '../helpers/data.js';
-import { compareLogits, llamaLogitsOf, oracleBlockDiff, ourLogits } from '../helpers/logits-compare.js';
+import { compareLogits, llamaLogitsOf, oracleBlockDiff, ourLogits, seededTokens } from '../helpers/logits-compare.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lq-moe-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const N = 80;
-/** Seeded token ids (BOS first): the synthetic models need no text. */
-function tokens(): Int32Array {
-  const ids = new Int32Array(N);
-  ids[0] = 1;
-  for (let i = 1; i < N; i++) ids[i] = 3 + ((i * 7919) % 500);
-  return ids;
-}
+const tokens = (): Int32Array => seededTokens(N);
 
 describe.skipIf(needData(data.stories260K.hf))('mixture-of-experts GGUFs', () => {
   for (const family of Object.keys(MOE_FAMILIES) as MoeFamily[]) {

@@ -17,20 +17,14 @@ import { loadModel } from '../../lib/model/load.js';
 import { writeSafetensors } from '../helpers/arch-fixtures.js';
 import { cliOk } from '../helpers/cli.js';
 import { data, needData } from '../helpers/data.js';
-import { compareLogits, llamaLogitsOf, maxAbsDiff, ourLogits } from '../helpers/logits-compare.js';
+import { compareLogits, llamaLogitsOf, maxAbsDiff, ourLogits, seededTokens } from '../helpers/logits-compare.js';
 import { MOE_HF_FAMILIES, writeMoeHfFixture, type MoeHfFamily } from '../helpers/moe-hf-fixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lq-moe-hf-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const N = 80;
-/** Seeded token ids (BOS first). */
-function tokens(): Int32Array {
-  const ids = new Int32Array(N);
-  ids[0] = 1;
-  for (let i = 1; i < N; i++) ids[i] = 3 + ((i * 7919) % 500);
-  return ids;
-}
+const tokens = (): Int32Array => seededTokens(N);
 
 describe.skipIf(needData(data.stories260K.hf, data.text.tinystories))('mixture-of-experts HF folders', () => {
   const text = join(dir, 'text.txt');
