@@ -30,6 +30,18 @@ export function writePlanFile(path: string, plan: Plan): void {
 }
 
 /** Reads and validates plan.json; with `model` and `formats`, also checks it against them. */
+/**
+ * Whether `path` holds a plan JSON document (its first non-blank character is `{`) rather than a
+ * tensor-type file; a file that cannot be read counts as JSON, so readPlanFile names the problem.
+ */
+export function isPlanJson(path: string): boolean {
+  try {
+    return /^\s*\{/.test(readFileSync(path, 'utf8').slice(0, 4096));
+  } catch {
+    return true;
+  }
+}
+
 export function readPlanFile(path: string, model?: PlanModel, formats?: FormatTable): Plan {
   let text: string;
   try {

@@ -7,7 +7,7 @@
  */
 import { LayerquantError } from '../errors.js';
 import type { ModelDescription } from '../model/types.js';
-import { CARRIED_ROLES, formatTable, resolveLevels, type FormatTable } from '../plan/cost.js';
+import { CARRIED_ROLES, formatTable, resolveLevels, tensorCost, type FormatTable } from '../plan/cost.js';
 import { makePlan, type Plan, type PlanImatrix, type PlanOptions } from '../plan/plan.js';
 import { measureRelMse } from './format-error.js';
 import { formats } from './formats.js';
@@ -68,5 +68,25 @@ export async function planModel(model: ModelDescription, opts: PlanModelOptions)
   const plan = makePlan(model, planOpts);
   if (opts.imatrix) plan.imatrix = opts.imatrix;
   plan.totals.fileBytes = predictFileSize(model, plan);
+  return plan;
+}
+
+/**
+ * The plan that stores every tensor as `types` says (a tensor-type file read back, lib/plan
+ * tensor-types.ts): the planner at tensor granularity over exactly those formats, each unit's own
+ * format costing nothing and every other one 1, with room for the largest plan, so the solver
+ * keeps each tensor at its type. Recorded as method `tensor-types`, its budget its own bits.
+ */
+export async function planFromTensorTypes(model: ModelDescription, types: ReadonlyMap<string, string>, formats: FormatTable = registryFormats()): Promise<Plan> {
+  const planned = [...model.blocks.flatMap((b) => b.tensors), ...model.globals].filter((t) => t.dims.length >= 2 && !CARRIED_ROLES.has(t.role));
+  const levels = [...new Set(planned.map((t) => types.get(t.name)!))];
+  const plan = await planModel(model, {
+    levels, budget: { kind: 'bits', bits: 32 }, formats, granularity: 'tensor', strategy: 'optimal', method: 'tensor-types',
+    errorEstimate: (u, level) => (u.tensors.every((t) => tensorCost(level, t.dims, formats).format === types.get(t.name)) ? 0 : 1),
+  });
+  const wrong = plan.tensors.find((t) => types.has(t.name) && types.get(t.name) !== t.format);
+  if (wrong) throw new LayerquantError('E_BAD_PLAN', `The tensor types cannot be stored as given: ${wrong.format} instead of ${types.get(wrong.name)}`, { tensor: wrong.name });
+  delete plan.notes;
+  plan.budget = { kind: 'bits', bits: plan.totals.bitsPerWeight };
   return plan;
 }

@@ -2,10 +2,10 @@
  * Tensor-type files (lib/plan/tensor-types.ts) replayed by llama-quantize itself: a mixed plan of
  * ours (tensor granularity, k-quants on stories8L256; block-32 formats and F16 fallbacks on
  * stories260K) and a llama.cpp preset, written as a --tensor-type-file, come out of llama-quantize
- * with every tensor in the plan's type. Read back, the same file gives the same types; with a
- * preset, a hand-written override file gives what llama-quantize gives for that ftype and file.
+ * with every tensor in the plan's type. Read back, the same file gives the same types (and
+ * `quantize --plan file` the plan's own bytes); with a preset, a hand-written override file gives what llama-quantize gives for that ftype and file.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,9 @@ import { parseTensorTypeFile, tensorTypeFileText, tensorTypesFromOverrides, type
 import { planModel, registryFormats } from '../../lib/quantize/plan-model.js';
 import { data, dataPath } from '../helpers/data.js';
 import { llamaQuantize } from '../helpers/llama-quantize.js';
+import { cli, cliOk } from '../helpers/cli.js';
+import { openGguf } from '../../lib/io/gguf-read.js';
+import { ggmlTypeInfo } from '../../lib/io/ggml-types.js';
 
 const stories8L256 = dataPath('models/stories8L256/stories8L256-f32.gguf');
 
@@ -64,6 +67,38 @@ describe('tensor-type files replayed by llama-quantize', () => {
       const overrides = parseTensorTypeFile(r.file.text);
       for (const t of plan.tensors.filter((x) => x.dims.length > 1)) expect(overrides.filter((o) => o.pattern.test(t.name)).length, t.name).toBe(1);
       expect(tensorTypesFromOverrides(pm, overrides)).toEqual(r.want);
+    } finally {
+      m.close();
+    }
+  });
+
+  it('quantize --plan takes the file back: our file from it has the plan\'s types and the bytes of the plan written directly', async () => {
+    const m = loadModel(stories8L256);
+    try {
+      const plan = await planModel(m, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', budget: await parseBudget({ bits: '4.4' }, m.hparams), granularity: 'tensor', importance: [3, 1, 5, 8, 7, 2, 6, 4], formats: registryFormats() });
+      const file = tensorTypeFileText(plan.tensors, (n) => [...m.blocks.flatMap((b) => b.tensors), ...m.globals].find((t) => t.name === n)?.format);
+      const types = join(dir, 'back.txt'), jsonPlan = join(dir, 'back.json');
+      writeFileSync(types, file.text);
+      writeFileSync(jsonPlan, JSON.stringify(plan));
+      const viaTypes = join(dir, 'back-types.gguf'), viaJson = join(dir, 'back-json.gguf');
+      await cliOk('quantize', stories8L256, '--plan', types, '-o', viaTypes, '--progress', 'none');
+      await cliOk('quantize', stories8L256, '--plan', jsonPlan, '-o', viaJson, '--progress', 'none');
+      const a = openGguf(viaTypes), b = openGguf(viaJson);
+      try {
+        const want = new Map(plan.tensors.map((t) => [t.name, t.format]));
+        expect(new Map(a.header.tensors.map((t) => [t.name, ggmlTypeInfo(t.type)!.name]))).toEqual(want);
+        for (const t of b.header.tensors) expect(Buffer.from(a.tensorData(a.tensor(t.name)!)).equals(Buffer.from(b.tensorData(t))), t.name).toBe(true);
+      } finally {
+        a.close();
+        b.close();
+      }
+      // A file that leaves a tensor out is refused naming it (llama-quantize would take the ftype for it).
+      const partial = join(dir, 'partial.txt');
+      writeFileSync(partial, file.text.split('\n').filter((l) => !l.includes('output')).join('\n'));
+      const r = await cli('quantize', stories8L256, '--plan', partial, '-o', join(dir, 'never.gguf'));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/output\.weight.*E_BAD_PLAN|E_BAD_PLAN.*output\.weight|No pattern/);
+      expect(existsSync(join(dir, 'never.gguf'))).toBe(false);
     } finally {
       m.close();
     }

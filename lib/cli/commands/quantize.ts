@@ -5,11 +5,12 @@
 import { readTextFile } from '../../eval/text.js';
 import { STRATEGIES, type StrategyName } from '../../plan/solve.js';
 import { parseGlobalsPolicy } from '../../plan/plan.js';
-import { formatPlanTable, readPlanFile, writePlanFile } from '../../plan/plan-file.js';
+import { formatPlanTable, isPlanJson, readPlanFile, writePlanFile } from '../../plan/plan-file.js';
 import { parseScores } from '../../plan/scores.js';
 import { formatBytes, type BudgetArgs } from '../../plan/budget.js';
 import { DEFAULT_LEVELS, quantizeModel, type QuantizeMethod, type QuantizeModelOptions } from '../../quantize/pipeline.js';
-import { registryFormats } from '../../quantize/plan-model.js';
+import { planFromTensorTypes, registryFormats } from '../../quantize/plan-model.js';
+import { readTensorTypeFile, tensorTypesFromOverrides } from '../../plan/tensor-types.js';
 import { loadModel } from '../../model/load.js';
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
 import { UsageError, interruptSignal, jsonOption, listOption, nonNegativeInt, oneOf, onePositional, positiveInt, progressOption, str, threadsOption, unknownOption, type CommandSpec } from '../command.js';
@@ -39,7 +40,7 @@ export const quantizeCommand: CommandSpec = {
     seed: { type: 'string', value: 'N', group: P, default: '1', help: 'seed of --strategy random' },
     globals: { type: 'string', value: 'P', group: P, default: 'auto', help: 'embeddings/output head: auto (solver units, output head weighted high), last\n(units moved after every block), highest, source (kept unquantized, not counted in\nbits), or a format such as Q8_0' },
     granularity: { type: 'string', value: 'G', group: P, help: 'block or tensor (default: tensor under --method estimate, else block)' },
-    plan: { type: 'string', value: 'FILE', group: P, help: 'use a saved plan (validated against the model) instead of planning' },
+    plan: { type: 'string', value: 'FILE', group: P, help: 'use a saved plan instead of planning: plan JSON (--save-plan; validated against the model)\nor a llama-quantize --tensor-type-file (--emit-tensor-types) naming every tensor' },
     'save-plan': { type: 'string', value: 'FILE', group: P, help: 'write the plan as JSON' },
     'plan-only': { type: 'boolean', group: P, help: 'print the plan and stop (no -o needed)' },
     output: { type: 'string', short: 'o', value: 'FILE', group: O, help: 'the GGUF to write (required unless --plan-only; a temporary file, then renamed:\nCtrl-C leaves nothing)' },
@@ -88,7 +89,7 @@ export const quantizeCommand: CommandSpec = {
     const interrupt = interruptSignal();
     opts.signal = interrupt.signal;
     try {
-      if (planFile) opts.plan = readPlanFile(planFile, model, registryFormats());
+      if (planFile) opts.plan = isPlanJson(planFile) ? readPlanFile(planFile, model, registryFormats()) : await planFromTensorTypes(model, tensorTypesFromOverrides(model, readTensorTypeFile(planFile), undefined, {}, planFile));
       const savePlan = str(v['save-plan']);
       opts.onPlan = (plan, report) => {
         if (savePlan) writePlanFile(savePlan, plan);
