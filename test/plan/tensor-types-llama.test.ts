@@ -5,7 +5,7 @@
  * with every tensor in the plan's type. Read back, the same file gives the same types (and
  * `quantize --plan file` the plan's own bytes); with a preset, a hand-written override file gives what llama-quantize gives for that ftype and file.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,36 +72,41 @@ describe('tensor-type files replayed by llama-quantize', () => {
     }
   });
 
-  it('quantize --plan takes the file back: our file from it has the plan\'s types and the bytes of the plan written directly', async () => {
-    const m = loadModel(stories8L256);
-    try {
-      const plan = await planModel(m, { levels: 'Q2_K,Q3_K,Q4_K,Q5_K,Q6_K,Q8_0', budget: await parseBudget({ bits: '4.4' }, m.hparams), granularity: 'tensor', importance: [3, 1, 5, 8, 7, 2, 6, 4], formats: registryFormats() });
-      const file = tensorTypeFileText(plan.tensors, (n) => [...m.blocks.flatMap((b) => b.tensors), ...m.globals].find((t) => t.name === n)?.format);
-      const types = join(dir, 'back.txt'), jsonPlan = join(dir, 'back.json');
-      writeFileSync(types, file.text);
-      writeFileSync(jsonPlan, JSON.stringify(plan));
-      const viaTypes = join(dir, 'back-types.gguf'), viaJson = join(dir, 'back-json.gguf');
-      await cliOk('quantize', stories8L256, '--plan', types, '-o', viaTypes, '--progress', 'none');
-      await cliOk('quantize', stories8L256, '--plan', jsonPlan, '-o', viaJson, '--progress', 'none');
-      const a = openGguf(viaTypes), b = openGguf(viaJson);
+  it('quantize --emit-tensor-types: llama-quantize replays it into our file\'s types, and quantize --plan takes it back into our file\'s bytes', async () => {
+    const types = join(dir, 'emitted.txt'), ours = join(dir, 'emitted-ours.gguf'), back = join(dir, 'emitted-back.gguf'), theirs = join(dir, 'emitted-llama.gguf');
+    const run = await cliOk('quantize', stories8L256, '--bits', '4.4', '--method', 'zd', '--granularity', 'tensor', '-o', ours, '--emit-tensor-types', types, '--progress', 'none');
+    const ftype = /--tensor-type-file \S+ <in> <out> (\S+)/.exec(run.stdout)?.[1];
+    expect(ftype, run.stdout).toBeDefined();
+    const typesOf = (path: string): Map<string, string> => {
+      const g = openGguf(path);
       try {
-        const want = new Map(plan.tensors.map((t) => [t.name, t.format]));
-        expect(new Map(a.header.tensors.map((t) => [t.name, ggmlTypeInfo(t.type)!.name]))).toEqual(want);
-        for (const t of b.header.tensors) expect(Buffer.from(a.tensorData(a.tensor(t.name)!)).equals(Buffer.from(b.tensorData(t))), t.name).toBe(true);
+        return new Map(g.header.tensors.map((t) => [t.name, ggmlTypeInfo(t.type)!.name]));
       } finally {
-        a.close();
-        b.close();
+        g.close();
       }
-      // A file that leaves a tensor out is refused naming it (llama-quantize would take the ftype for it).
-      const partial = join(dir, 'partial.txt');
-      writeFileSync(partial, file.text.split('\n').filter((l) => !l.includes('output')).join('\n'));
-      const r = await cli('quantize', stories8L256, '--plan', partial, '-o', join(dir, 'never.gguf'));
-      expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/output\.weight.*E_BAD_PLAN|E_BAD_PLAN.*output\.weight|No pattern/);
-      expect(existsSync(join(dir, 'never.gguf'))).toBe(false);
+    };
+    const want = typesOf(ours);
+    expect(new Set(want.values()).size).toBeGreaterThanOrEqual(3);
+    const replayed = llamaQuantize(stories8L256, ftype!, { output: theirs, tensorTypeFile: types });
+    expect(replayed.status, replayed.log.slice(-3000)).toBe(0);
+    expect(replayed.types).toEqual(want);
+    await cliOk('quantize', stories8L256, '--plan', types, '-o', back, '--progress', 'none');
+    const a = openGguf(ours), b = openGguf(back);
+    try {
+      expect(b.header.tensors.map((t) => t.name)).toEqual(a.header.tensors.map((t) => t.name));
+      for (const t of a.header.tensors) expect(Buffer.from(b.tensorData(b.tensor(t.name)!)).equals(Buffer.from(a.tensorData(t))), t.name).toBe(true);
     } finally {
-      m.close();
+      a.close();
+      b.close();
     }
+    // A file that leaves a tensor out is refused naming it (llama-quantize would take the ftype for it).
+    const partial = join(dir, 'partial.txt');
+    writeFileSync(partial, readFileSync(types, 'utf8').split('\n').filter((l) => !l.includes('output')).join('\n'));
+    const r = await cli('quantize', stories8L256, '--plan', partial, '-o', join(dir, 'never.gguf'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/E_BAD_PLAN/);
+    expect(r.stderr).toMatch(/output\.weight/);
+    expect(existsSync(join(dir, 'never.gguf'))).toBe(false);
   });
 
   it('stories260K: q4_0/q5_0/q8_0 with F16 fallbacks (172-wide rows), tied embeddings', async () => {

@@ -10,7 +10,7 @@ import { parseScores } from '../../plan/scores.js';
 import { formatBytes, type BudgetArgs } from '../../plan/budget.js';
 import { DEFAULT_LEVELS, quantizeModel, type QuantizeMethod, type QuantizeModelOptions } from '../../quantize/pipeline.js';
 import { planFromTensorTypes, registryFormats } from '../../quantize/plan-model.js';
-import { readTensorTypeFile, tensorTypesFromOverrides } from '../../plan/tensor-types.js';
+import { readTensorTypeFile, tensorTypeFileText, tensorTypesFromOverrides, writeTensorTypeFile } from '../../plan/tensor-types.js';
 import { loadModel } from '../../model/load.js';
 import type { UnknownCharPolicy } from '../../tokenize/tokenizer.js';
 import { UsageError, interruptSignal, jsonOption, listOption, nonNegativeInt, oneOf, onePositional, positiveInt, progressOption, str, threadsOption, unknownOption, type CommandSpec } from '../command.js';
@@ -42,6 +42,7 @@ export const quantizeCommand: CommandSpec = {
     granularity: { type: 'string', value: 'G', group: P, help: 'block or tensor (default: tensor under --method estimate, else block)' },
     plan: { type: 'string', value: 'FILE', group: P, help: 'use a saved plan instead of planning: plan JSON (--save-plan; validated against the model)\nor a llama-quantize --tensor-type-file (--emit-tensor-types) naming every tensor' },
     'save-plan': { type: 'string', value: 'FILE', group: P, help: 'write the plan as JSON' },
+    'emit-tensor-types': { type: 'string', value: 'FILE', group: P, help: 'write the plan as a llama-quantize --tensor-type-file (anchored, disjoint patterns;\nreplay: llama-quantize --tensor-type-file FILE [--imatrix …] in out <the ftype printed>)' },
     'plan-only': { type: 'boolean', group: P, help: 'print the plan and stop (no -o needed)' },
     output: { type: 'string', short: 'o', value: 'FILE', group: O, help: 'the GGUF to write (required unless --plan-only; a temporary file, then renamed:\nCtrl-C leaves nothing)' },
     threads: { ...threadsOption, group: O },
@@ -91,8 +92,16 @@ export const quantizeCommand: CommandSpec = {
     try {
       if (planFile) opts.plan = isPlanJson(planFile) ? readPlanFile(planFile, model, registryFormats()) : await planFromTensorTypes(model, tensorTypesFromOverrides(model, readTensorTypeFile(planFile), undefined, {}, planFile));
       const savePlan = str(v['save-plan']);
+      const emitTypes = str(v['emit-tensor-types']);
       opts.onPlan = (plan, report) => {
         if (savePlan) writePlanFile(savePlan, plan);
+        if (emitTypes) {
+          const source = new Map([...model.blocks.flatMap((b) => b.tensors), ...model.globals].map((t) => [t.name, t.format]));
+          const f = tensorTypeFileText(plan.tensors, (n) => source.get(n));
+          writeTensorTypeFile(emitTypes, f.text);
+          report.notes.push(`tensor types written to ${emitTypes}: replay with llama-quantize --tensor-type-file ${emitTypes} <in> <out> ${f.ftype.name}` +
+            (f.unreplayable.length ? `; llama-quantize keeps ${f.unreplayable.join(', ')} in the source type` : ''));
+        }
         // stderr carries only JSON events with --progress json
         if (progressMode(v.progress) !== 'json') for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
         if (v.json) return;
