@@ -1,6 +1,6 @@
 /**
  * What the campaign mutates and which commands read each mutant. A kind names the input that is
- * mutated (gguf, safetensors, index, config, tokenizer, plan, tensor-types); a mutant is that
+ * mutated (gguf, safetensors, index, config, tokenizer, plan, tensor-types, imatrix, text); a mutant is that
  * input, mutated from one of its seeds, placed in a fresh folder beside links to the other files
  * it needs; every command that reads that input then runs on it, in process (lib/cli runCli).
  * Mutants are a pure function of (kind, seed, iteration), so any finding replays alone.
@@ -69,6 +69,8 @@ export const COMMANDS: Record<Kind, Command[]> = {
   'tensor-types': [
     ['{lib}', 'tensor-types', '{file}', '{model}'],
     ['{lib}', 'tensor-types', '{file}', '{model}', 'Q4_K_M'],
+    // quantize --plan reads them too (the write after it is the plan kind's, already covered).
+    ['quantize', '{model}', '--plan', '{file}', '--plan-only'],
   ],
   // Q4_0 is the level that quantizes with the imatrix; combining reads the mutant beside the seed.
   imatrix: [
