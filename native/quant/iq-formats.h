@@ -71,7 +71,7 @@ struct iq2s {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * (0.5f + static_cast<float>(s)) * 0.25f; }
     static int code_below(float r) { return floor_int(4.0f * r - 0.5f); }
-    static constexpr double ALPHA = 0.5;  // the full correction costs more error than ggml's (RESULTS.md)
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
     static void dequant(const block_iq2_s & b, float * y) { lq_dequantize_iq2_s(&b, y, 256); }
     static void pack(block_iq2_s & b, const float * x, const state<iq2s> & st) {
         std::memset(&b, 0, sizeof b);
