@@ -24,7 +24,7 @@ struct iq2xxs {
     static float scale(float d, int s) { return d * (0.5f + static_cast<float>(s)) * 0.25f; }
     static int code_below(float r) { return floor_int(4.0f * r - 0.5f); }
     // The decoder, for the gain correction of d (quantize_row); ALPHA: its strength.
-    static constexpr double ALPHA = 0.5;  // the full correction costs more error than ggml's (RESULTS.md)
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
     static void dequant(const block_iq2_xxs & b, float * y) { lq_dequantize_iq2_xxs(&b, y, 256); }
     static void pack(block_iq2_xxs & b, const float * x, const state<iq2xxs> & st) {
         const uint8_t * codes = lq_iq_sign_codes();
@@ -50,7 +50,7 @@ struct iq2xs {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * (0.5f + static_cast<float>(s)) * 0.25f; }
     static int code_below(float r) { return floor_int(4.0f * r - 0.5f); }
-    static constexpr double ALPHA = 0.5;  // the full correction costs more error than ggml's (RESULTS.md)
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
     static void dequant(const block_iq2_xs & b, float * y) { lq_dequantize_iq2_xs(&b, y, 256); }
     static void pack(block_iq2_xs & b, const float * x, const state<iq2xs> & st) {
         const uint8_t * codes = lq_iq_sign_codes();
@@ -145,7 +145,7 @@ struct iq1s {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * static_cast<float>(2 * s + 1); }
     static int code_below(float r) { return floor_int(0.5f * (r - 1.0f)); }
-    static constexpr double ALPHA = 0.5;  // the full correction costs more error than ggml's (RESULTS.md)
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
     static void dequant(const block_iq1_s & b, float * y) { lq_dequantize_iq1_s(&b, y, 256); }
     static void pack(block_iq1_s & b, const float *, const state<iq1s> & st) {
         b.d = st.dh;

@@ -3,7 +3,7 @@
 // scale the search ends on shrinks the weights, and the shrink compounds through a model's layers).
 // Checked in float64 on every super-block of Gaussian and heavy-tailed rows, with and without
 // importance; the bound 1e-3 is twice the fp16 rounding of d (2^-11 relative). IQ2_XXS, IQ2_XS,
-// IQ2_S and IQ1_S get half the correction (the full one costs more error than ggml's,
+// IQ2_S and IQ1_S get 0.7 of the correction (the full one costs more error than ggml's,
 // iquant-ggml.test.ts): their gain must not overshoot 1. IQ1_M keeps its scale (its d is spread
 // over the scale words) and is not listed.
 import { describe, expect, it } from 'vitest';
