@@ -4,6 +4,7 @@
 // its SIMD twins; internal linkage like iq-impl.h.
 #pragma once
 #include "quant/iq-impl.h"
+#include "quant/iquants.h"
 
 namespace lq_iq {
 namespace {
@@ -22,6 +23,9 @@ struct iq2xxs {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * (0.5f + static_cast<float>(s)) * 0.25f; }
     static int code_below(float r) { return floor_int(4.0f * r - 0.5f); }
+    // The decoder, for the gain correction of d (quantize_row); ALPHA: its strength.
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
+    static void dequant(const block_iq2_xxs & b, float * y) { lq_dequantize_iq2_xxs(&b, y, 256); }
     static void pack(block_iq2_xxs & b, const float * x, const state<iq2xxs> & st) {
         const uint8_t * codes = lq_iq_sign_codes();
         b.d = st.dh;
@@ -46,6 +50,8 @@ struct iq2xs {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * (0.5f + static_cast<float>(s)) * 0.25f; }
     static int code_below(float r) { return floor_int(4.0f * r - 0.5f); }
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
+    static void dequant(const block_iq2_xs & b, float * y) { lq_dequantize_iq2_xs(&b, y, 256); }
     static void pack(block_iq2_xs & b, const float * x, const state<iq2xs> & st) {
         const uint8_t * codes = lq_iq_sign_codes();
         b.d = st.dh;
@@ -65,6 +71,8 @@ struct iq2s {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * (0.5f + static_cast<float>(s)) * 0.25f; }
     static int code_below(float r) { return floor_int(4.0f * r - 0.5f); }
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
+    static void dequant(const block_iq2_s & b, float * y) { lq_dequantize_iq2_s(&b, y, 256); }
     static void pack(block_iq2_s & b, const float * x, const state<iq2s> & st) {
         std::memset(&b, 0, sizeof b);
         b.d = st.dh;
@@ -87,6 +95,8 @@ struct iq3xxs {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * (0.5f + static_cast<float>(s)) * 0.5f; }
     static int code_below(float r) { return floor_int(2.0f * r - 0.5f); }
+    static constexpr double ALPHA = 1.0;
+    static void dequant(const block_iq3_xxs & b, float * y) { lq_dequantize_iq3_xxs(&b, y, 256); }
     static void pack(block_iq3_xxs & b, const float * x, const state<iq3xxs> & st) {
         const uint8_t * codes = lq_iq_sign_codes();
         b.d = st.dh;
@@ -111,6 +121,8 @@ struct iq3s {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * static_cast<float>(1 + 2 * s); }
     static int code_below(float r) { return floor_int(0.5f * (r - 1.0f)); }
+    static constexpr double ALPHA = 1.0;
+    static void dequant(const block_iq3_s & b, float * y) { lq_dequantize_iq3_s(&b, y, 256); }
     static void pack(block_iq3_s & b, const float * x, const state<iq3s> & st) {
         std::memset(&b, 0, sizeof b);
         b.d = st.dh;
@@ -133,6 +145,8 @@ struct iq1s {
     static constexpr bool DELTA_PER_GROUP = false;
     static float scale(float d, int s) { return d * static_cast<float>(2 * s + 1); }
     static int code_below(float r) { return floor_int(0.5f * (r - 1.0f)); }
+    static constexpr double ALPHA = 0.7;  // the full correction costs more error than ggml's (RESULTS.md)
+    static void dequant(const block_iq1_s & b, float * y) { lq_dequantize_iq1_s(&b, y, 256); }
     static void pack(block_iq1_s & b, const float *, const state<iq1s> & st) {
         b.d = st.dh;
         for (int ib = 0; ib < 8; ++ib) {
@@ -156,6 +170,7 @@ struct iq1m {
     static constexpr bool DELTA_PER_GROUP = true;
     static float scale(float d, int s) { return d * static_cast<float>(2 * s + 1); }
     static int code_below(float r) { return floor_int(0.5f * (r - 1.0f)); }
+    static constexpr double ALPHA = 0.0;  // no fp16 d of its own to rescale (spread over scales)
     static void pack(block_iq1_m & b, const float *, const state<iq1m> & st) {
         std::memset(&b, 0, sizeof b);
         uint16_t sc[4] = {};
