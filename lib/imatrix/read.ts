@@ -65,7 +65,7 @@ function readGgufImatrix(path: string): ImatrixFile {
     }
     const pairs = new Map<string, { sums?: Float64Array; counts?: Float64Array; sumDims?: number[]; countDims?: number[] }>();
     for (const t of f.header.tensors) {
-      const m = /^(.+)\.(in_sum2|counts)$/.exec(t.name);
+      const m = /^(.+)\.(in_sum2|counts)$/s.exec(t.name); // any bytes in a name, newlines too (llama.cpp keeps them)
       if (!m) bad('not an imatrix tensor (expected <weight>.in_sum2 or <weight>.counts)', path, t.name);
       if (t.type !== GgmlType.F32) bad(`imatrix tensors must be F32 but this one has ggml type ${t.type}`, path, t.name);
       const raw = f.tensorData(t);

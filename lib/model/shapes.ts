@@ -95,9 +95,11 @@ export function checkHparams(hp: Hparams, file: string): void {
       throw new LayerquantError('E_BAD_CONFIG', `hyper-parameter ${k} must be a positive integer but is ${String(v)}`, { file });
     }
   }
+  // As a 32-bit float, which GGUF stores (5e-324 is positive, but 0 once written).
   for (const k of ['ropeTheta', 'rmsEps'] as const) {
-    if (!Number.isFinite(hp[k]) || hp[k] <= 0) {
-      throw new LayerquantError('E_BAD_CONFIG', `hyper-parameter ${k} must be a positive number but is ${hp[k]}`, { file });
+    const f = Math.fround(hp[k]);
+    if (!Number.isFinite(f) || f <= 0) {
+      throw new LayerquantError('E_BAD_CONFIG', `hyper-parameter ${k} must be a positive number (as a 32-bit float) but is ${hp[k]}`, { file });
     }
   }
   if (hp.nHead % hp.nHeadKv !== 0) {

@@ -67,6 +67,14 @@ describe('imatrix files: bad input', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+  it('an entry name with a newline (a .dat holds any bytes) survives our GGUF writer and reader', async () => {
+    const odd = 'blk.0.attn_k.\nweight';
+    const im: Imatrix = { entries: new Map([[odd, { sums: Float64Array.of(1, 2), counts: Float64Array.of(4) }]]), datasets: ['x'], chunkCount: 1, chunkSize: 4 };
+    const p = join(dir, 'newline.gguf');
+    await writeImatrix(p, im);
+    expect([...readImatrix(p).entries.keys()]).toEqual([odd]);
+  });
+
   it('every truncation of a .dat and a GGUF is a typed error naming the file, or (optional trailing bytes) the same entries', () => {
     const ok = readImatrix(dat, { chunkSize: 128 });
     for (const [src, codes] of [[dat, ['E_BAD_IMATRIX']], [gg, ['E_BAD_GGUF', 'E_BAD_IMATRIX']]] as const) {

@@ -223,6 +223,8 @@ describe.skipIf(skip)('loadModel: typed errors naming the file', () => {
   it('inconsistent or missing hyper-parameters → E_BAD_CONFIG', () => {
     expectError(() => loadModel(hfFolder({ config: (c) => ({ ...c, num_key_value_heads: 3 }) })), 'E_BAD_CONFIG', 'key/value heads');
     expectError(() => loadModel(hfFolder({ config: (c) => ({ ...c, hidden_size: undefined }) })), 'E_BAD_CONFIG', 'hidden_size');
+    // Positive as a double but 0 as the f32 a GGUF stores (the fuzz campaign's config:1760, whose converted file did not load).
+    expectError(() => loadModel(hfFolder({ config: (c) => ({ ...c, rope_theta: 5e-324 }) })), 'E_BAD_CONFIG', 'ropeTheta');
   });
 
   it('a GGUF given to loadModel that is not a GGUF → E_BAD_GGUF', () => {
