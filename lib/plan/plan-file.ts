@@ -29,7 +29,6 @@ export function writePlanFile(path: string, plan: Plan): void {
   }
 }
 
-/** Reads and validates plan.json; with `model` and `formats`, also checks it against them. */
 /**
  * Whether `path` holds a plan JSON document (its first non-blank character is `{`) rather than a
  * tensor-type file; a file that cannot be read counts as JSON, so readPlanFile names the problem.
@@ -42,6 +41,7 @@ export function isPlanJson(path: string): boolean {
   }
 }
 
+/** Reads and validates plan.json; with `model` and `formats`, also checks it against them. */
 export function readPlanFile(path: string, model?: PlanModel, formats?: FormatTable): Plan {
   let text: string;
   try {
